@@ -1,0 +1,144 @@
+/* The compute kernels and their dispatch table.
+ *
+ * Every numeric inner loop of training lives behind `kernel_table`: the network code in src/
+ * never does arithmetic on whole tensors itself, it calls these functions. One table exists per
+ * instruction set (scalar reference, avx2, avx512, neon); `kernels_select` picks one at run time.
+ *
+ * Contract shared by every variant (the tests check it):
+ *  - No allocation, no I/O, no OpenMP inside a kernel. Scratch memory comes from the caller
+ *    (`gemm_problem.workspace`, `gemm_workspace_floats` floats, 64-byte aligned).
+ *  - Partition independence: the value written to C[i][j] depends only on row i of op(A),
+ *    column j of op(B) and K, never on M, N, or where (i, j) sits inside a tile. The caller may
+ *    split a GEMM into row or column blocks (one per thread) and get bitwise the same result.
+ *  - Reductions over K run in increasing k (per accumulator lane), so a fixed variant is bitwise
+ *    reproducible run to run.
+ */
+#ifndef MLP_KERNELS_H
+#define MLP_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum mlp_activation {
+    MLP_ACTIVATION_NONE = 0, /* identity (used for the output logits) */
+    MLP_ACTIVATION_RELU,     /* max(0, z)          derivative: y > 0        */
+    MLP_ACTIVATION_SIGMOID,  /* 1 / (1 + exp(-z))  derivative: y (1 - y)    */
+    MLP_ACTIVATION_TANH,     /* tanh(z)            derivative: 1 - y^2      */
+} mlp_activation;
+
+typedef enum gemm_epilogue {
+    GEMM_EPILOGUE_NONE = 0,              /* C = op(A)·op(B)                                 */
+    GEMM_EPILOGUE_BIAS_ACTIVATION,       /* C = act(op(A)·op(B) + bias)       forward layer */
+    GEMM_EPILOGUE_ACTIVATION_DERIVATIVE, /* C = (op(A)·op(B)) ⊙ act'(Y)       backward layer:
+                                            Y = activation outputs, C has Y's shape          */
+} gemm_epilogue;
+
+/* One GEMM: C[m×n] = op(A)[m×k] · op(B)[k×n], followed by an epilogue. Row-major storage.
+ * The three forms training needs:
+ *   forward          Z  = X · W        A = X  [batch×in],               B = W  [in×out]
+ *   weight gradient  dW = Xᵀ · dZ      A = X  stored [batch×in], a_transposed, B = dZ [batch×out]
+ *   input gradient   dX = dZ · Wᵀ      A = dZ [batch×out],              B = W stored [in×out], b_transposed
+ */
+typedef struct gemm_problem {
+    int m, n, k;
+
+    /* A, logical m×k. Not transposed: element (i,p) at a[i*lda + p]; transposed: a[p*lda + i].
+     * When a_u8 is non-NULL it is read instead of a, each byte multiplied by a_scale (the first
+     * layer reads uint8 pixels and scales them by 1/255 while packing). */
+    const float *a;
+    const uint8_t *a_u8;
+    float a_scale;
+    int lda;
+    int a_transposed;
+
+    /* B, logical k×n. Not transposed: element (p,j) at b[p*ldb + j]; transposed: b[j*ldb + p]. */
+    const float *b;
+    int ldb;
+    int b_transposed;
+
+    /* C, m×n, element (i,j) at c[i*ldc + j]. Overwritten (never accumulated into). */
+    float *c;
+    int ldc;
+
+    gemm_epilogue epilogue;
+    mlp_activation activation;   /* for both epilogues                                   */
+    const float *bias;           /* n floats, GEMM_EPILOGUE_BIAS_ACTIVATION              */
+    const float *activation_output; /* Y, m×n, GEMM_EPILOGUE_ACTIVATION_DERIVATIVE        */
+    int ld_activation_output;
+
+    float *workspace; /* at least table->gemm_workspace_floats floats, 64-byte aligned */
+} gemm_problem;
+
+typedef struct kernel_table {
+    const char *name; /* "scalar", "avx2", "avx512", "neon" */
+
+    /* Floats of scratch space one gemm() call needs (packing buffers), whatever the shape. */
+    size_t gemm_workspace_floats;
+
+    void (*gemm)(const gemm_problem *problem);
+
+    /* c[i][j] += bias[j] for an m×n block. */
+    void (*bias_add)(float *c, int m, int n, int ldc, const float *bias);
+    /* bias_gradient[j] = sum over i (in increasing i) of dz[i][j]. */
+    void (*bias_gradient)(const float *dz, int m, int n, int ld, float *bias_gradient);
+
+    /* y = f(x) elementwise; x and y may alias. */
+    void (*relu_forward)(const float *x, float *y, size_t count);
+    void (*sigmoid_forward)(const float *x, float *y, size_t count);
+    void (*tanh_forward)(const float *x, float *y, size_t count);
+    /* dx = dy ⊙ f'(from y, the forward output); dx may alias dy. */
+    void (*relu_backward)(const float *y, const float *dy, float *dx, size_t count);
+    void (*sigmoid_backward)(const float *y, const float *dy, float *dx, size_t count);
+    void (*tanh_backward)(const float *y, const float *dy, float *dx, size_t count);
+
+    /* Fused, numerically stable softmax + categorical cross-entropy over `rows` rows of
+     * `classes` logits: p = exp(z - max) / sum, row_loss[i] = log(sum exp(z - max)) - (z[y] - max).
+     * probabilities (may be NULL, may alias logits) receive p. When logit_gradient is non-NULL
+     * it receives (p - onehot(label)) * gradient_scale (the gradient of the mean cost when
+     * gradient_scale = 1/batch). row_loss may be NULL. */
+    void (*softmax_cross_entropy)(int rows, int classes, const float *logits, int ld_logits,
+                                  const uint8_t *labels, float *probabilities, int ld_probabilities,
+                                  float *row_loss, float *logit_gradient, int ld_gradient,
+                                  float gradient_scale);
+
+    /* params[i] -= learning_rate * gradients[i] */
+    void (*sgd_update)(float *params, const float *gradients, size_t count, float learning_rate);
+} kernel_table;
+
+/* ---- dispatch (kernels/dispatch.c) ---- */
+
+typedef struct cpu_features {
+    int sse2, avx, avx2, fma, avx512f, avx512bw, avx512vl, avx512dq, os_saves_ymm, os_saves_zmm;
+    int neon;
+    char model[64]; /* CPU brand string, or "" */
+} cpu_features;
+
+const cpu_features *kernels_cpu_features(void);
+
+/* All variants compiled into this binary, best last; *count receives how many. */
+const kernel_table *const *kernels_compiled(int *count);
+/* Whether this CPU can run the variant; when not, *reason (if non-NULL) says why. */
+int kernels_supported(const kernel_table *table, const char **reason);
+/* The best supported variant. */
+const kernel_table *kernels_best(void);
+/* By name ("scalar", "avx2", "avx512", "neon"); NULL and an explanation in error when unknown
+ * or unsupported here. name NULL or "" or "auto": MLP_KERNEL from the environment if set, else
+ * the best. */
+const kernel_table *kernels_select(const char *name, char *error, size_t error_size);
+/* By name without checking support (tests use it to report skips). NULL when not compiled in. */
+const kernel_table *kernels_find(const char *name);
+
+/* Applies an activation (forward) through the table's per-activation functions. */
+void kernels_activation_forward(const kernel_table *table, mlp_activation activation,
+                                const float *x, float *y, size_t count);
+void kernels_activation_backward(const kernel_table *table, mlp_activation activation,
+                                 const float *y, const float *dy, float *dx, size_t count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,18 @@
+/* The scalar reference variant: runs everywhere, defines the results the others must match. */
+#include "kernels_internal.h"
+
+const kernel_table kernel_table_scalar = {
+    .name = "scalar",
+    .gemm_workspace_floats = 0,
+    .gemm = gemm_scalar,
+    .bias_add = bias_add_scalar,
+    .bias_gradient = bias_gradient_scalar,
+    .relu_forward = relu_forward_scalar,
+    .sigmoid_forward = sigmoid_forward_scalar,
+    .tanh_forward = tanh_forward_scalar,
+    .relu_backward = relu_backward_scalar,
+    .sigmoid_backward = sigmoid_backward_scalar,
+    .tanh_backward = tanh_backward_scalar,
+    .softmax_cross_entropy = softmax_cross_entropy_scalar,
+    .sgd_update = sgd_update_scalar,
+};
