@@ -1,0 +1,24 @@
+/* AVX2 peak: 12 independent chains of ymm fused multiply-adds (8 floats, 2 flops per lane).
+ * Built with -mavx2 -mfma; run only where fma_peak_supported("avx2"). */
+#include "fma_peak.h"
+
+#include <immintrin.h>
+
+#define AVX2_CHAINS 12
+
+volatile float fma_peak_avx2_sink;
+
+double fma_peak_avx2_run(long rounds) {
+    const __m256 multiplier = _mm256_set1_ps(fma_peak_multiplier),
+                 addend = _mm256_set1_ps(fma_peak_addend);
+    __m256 x[AVX2_CHAINS];
+    for (int c = 0; c < AVX2_CHAINS; c++) x[c] = _mm256_set1_ps(1.0f + (float)c * 1e-3f);
+    for (long r = 0; r < rounds; r++) {
+#pragma GCC unroll 12
+        for (int c = 0; c < AVX2_CHAINS; c++) x[c] = _mm256_fmadd_ps(x[c], multiplier, addend);
+    }
+    __m256 sum = x[0];
+    for (int c = 1; c < AVX2_CHAINS; c++) sum = _mm256_add_ps(sum, x[c]);
+    fma_peak_avx2_sink = _mm256_cvtss_f32(sum);
+    return 2.0 * 8 * AVX2_CHAINS * (double)rounds;
+}
