@@ -1,0 +1,18 @@
+/* The AVX2+FMA variant: 8 floats per register. */
+#include "avx2/avx2_kernels.h"
+
+const kernel_table kernel_table_avx2 = {
+    .name = "avx2",
+    .gemm_workspace_floats = GEMM_AVX2_WORKSPACE_FLOATS,
+    .gemm = gemm_avx2,
+    .bias_add = bias_add_avx2,
+    .bias_gradient = bias_gradient_avx2,
+    .relu_forward = relu_forward_avx2,
+    .sigmoid_forward = sigmoid_forward_avx2,
+    .tanh_forward = tanh_forward_avx2,
+    .relu_backward = relu_backward_avx2,
+    .sigmoid_backward = sigmoid_backward_avx2,
+    .tanh_backward = tanh_backward_avx2,
+    .softmax_cross_entropy = softmax_cross_entropy_avx2,
+    .sgd_update = sgd_update_avx2,
+};

@@ -1,0 +1,42 @@
+/* The AVX-512 (F+BW+VL+DQ) kernel variant: declarations shared by its files and its table. */
+#ifndef MLP_AVX512_KERNELS_H
+#define MLP_AVX512_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels_internal.h"
+
+/* GEMM blocking (floats): KC deep slices, MC-row A blocks (in L2), NC-column B blocks.
+ * KC is a constant: the k order of the sums never depends on M or N. */
+#define GEMM_AVX512_KC 192
+#define GEMM_AVX512_MC 256
+#define GEMM_AVX512_NC 1536
+#define GEMM_AVX512_PACK_B_MIN_ROWS 128
+/* Register tile: MR rows × up to MAX_VECTORS vectors of W floats. */
+#define GEMM_AVX512_MR 8
+#define GEMM_AVX512_W 16
+#define GEMM_AVX512_MAX_VECTORS 3
+/* The table's gemm_workspace_floats (= gemm_driver_workspace_floats of the driver), a
+ * compile-time constant so the table can be const. */
+#define GEMM_AVX512_WORKSPACE_FLOATS                                                     \
+    ((size_t)GEMM_AVX512_KC * (GEMM_AVX512_MC + GEMM_AVX512_NC + GEMM_AVX512_MR +               \
+                          GEMM_AVX512_MAX_VECTORS * GEMM_AVX512_W) + 64)
+
+size_t gemm_avx512_workspace_floats(void);
+void gemm_avx512(const gemm_problem *problem);
+void bias_add_avx512(float *c, int m, int n, int ldc, const float *bias);
+void bias_gradient_avx512(const float *dz, int m, int n, int ld, float *bias_gradient);
+void relu_forward_avx512(const float *x, float *y, size_t count);
+void sigmoid_forward_avx512(const float *x, float *y, size_t count);
+void tanh_forward_avx512(const float *x, float *y, size_t count);
+void relu_backward_avx512(const float *y, const float *dy, float *dx, size_t count);
+void sigmoid_backward_avx512(const float *y, const float *dy, float *dx, size_t count);
+void tanh_backward_avx512(const float *y, const float *dy, float *dx, size_t count);
+void softmax_cross_entropy_avx512(int rows, int classes, const float *logits, int ld_logits,
+                                  const uint8_t *labels, float *probabilities,
+                                  int ld_probabilities, float *row_loss, float *logit_gradient,
+                                  int ld_gradient, float gradient_scale);
+void sgd_update_avx512(float *params, const float *gradients, size_t count, float learning_rate);
+
+#endif

@@ -1,0 +1,18 @@
+/* The AVX-512 variant (F+BW+VL+DQ, FMA): 16 floats per register. */
+#include "avx512/avx512_kernels.h"
+
+const kernel_table kernel_table_avx512 = {
+    .name = "avx512",
+    .gemm_workspace_floats = GEMM_AVX512_WORKSPACE_FLOATS,
+    .gemm = gemm_avx512,
+    .bias_add = bias_add_avx512,
+    .bias_gradient = bias_gradient_avx512,
+    .relu_forward = relu_forward_avx512,
+    .sigmoid_forward = sigmoid_forward_avx512,
+    .tanh_forward = tanh_forward_avx512,
+    .relu_backward = relu_backward_avx512,
+    .sigmoid_backward = sigmoid_backward_avx512,
+    .tanh_backward = tanh_backward_avx512,
+    .softmax_cross_entropy = softmax_cross_entropy_avx512,
+    .sgd_update = sgd_update_avx512,
+};

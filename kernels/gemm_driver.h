@@ -1,0 +1,237 @@
+/* ISA-independent GEMM driver: BLIS-style blocking loops and operand packing around a SIMD
+ * micro-kernel. Header of static inline functions, included by each ISA's gemm file so the
+ * packing loops compile with that ISA's flags.
+ *
+ * Interface (for kernels/<isa>/gemm_<isa>.c):
+ *   - Write micro-kernels `void micro(const gemm_tile *tile)`. A micro-kernel computes an
+ *     MR × (vectors·W) block of C, W = floats per SIMD register, MR and W fixed per ISA and
+ *     one micro-kernel per vector count 1..max_vectors (so narrow N does not pay for a full
+ *     tile). It must:
+ *       * start each sum at 0 (continue_sums = 0) or at the value in C (continue_sums = 1),
+ *       * add A(r,p)·B(p,c) with one fused multiply-add per p, p = 0, 1, ..., k-1 in order,
+ *         for every (r, c) alike (this gives partition independence: the driver's blocking and
+ *         the tile position never change the FMA sequence of an element),
+ *       * read all MR rows of A and all vectors·W columns of B (the driver guarantees they are
+ *         readable: edge tiles come zero-padded), and store only rows < tile->rows, columns
+ *         < tile->cols (masked stores),
+ *       * when tile->finish, apply the epilogue (bias + activation, or ⊙ activation'(Y)) to
+ *         the sums before storing; otherwise store the plain partial sums.
+ *   - Fill a gemm_driver (tile sizes, blocking, micro-kernels) and call gemm_driver_run().
+ *     Workspace: gemm_driver_workspace_floats(&driver) floats, from problem->workspace.
+ *
+ * Blocking: for each NC-wide column block and each KC-deep slice (KC is a constant, never
+ * derived from M or N): pack B's slice into NR-wide panels (or read B in place), then for
+ * each MC-tall row block pack A into MR-tall panels (or read A in place), then run the
+ * micro-kernel over the block's tiles, column panel outer, row panel inner, so one B panel
+ * (KC × NR) stays in L1 while A panels (MC × KC, in L2) stream past it.
+ *
+ * Packing is skipped where reading the operand in place is as good: float A (plain or
+ * transposed) is read with strides by the micro-kernel, and plain B is read in place when
+ * the problem is small; uint8 A (scaled while packing) and transposed B are always packed.
+ * Edge tiles (fewer than MR rows, or a last column panel whose width is not a multiple of W)
+ * always read a small zero-padded packed copy.
+ */
+#ifndef MLP_GEMM_DRIVER_H
+#define MLP_GEMM_DRIVER_H
+
+#include <stddef.h>
+#include <string.h>
+
+#include "mlp/kernels.h"
+
+/* One micro-kernel call: an MR × (vectors·W) tile of C over one KC slice. */
+typedef struct gemm_tile {
+    int k;                     /* depth of this slice (0 when K = 0)                       */
+    const float *a;            /* op(A)(r, p) at a[r * a_row_stride + p * a_k_stride]      */
+    ptrdiff_t a_row_stride, a_k_stride;
+    const float *b;            /* op(B)(p, c) at b[p * b_k_stride + c]                     */
+    ptrdiff_t b_k_stride;
+    float *c;                  /* C(r, c) at c[r * ldc + c]                                */
+    ptrdiff_t ldc;
+    int rows, cols;            /* the part of the tile inside C                            */
+    int continue_sums;         /* 1: sums start from C (not the first slice)               */
+    int finish;                /* 1: last slice, apply the epilogue                        */
+    gemm_epilogue epilogue;
+    mlp_activation activation;
+    const float *bias;         /* bias of the tile's column 0, or NULL                     */
+    const float *y;            /* Y(r, c) at y[r * ldy + c] (activation-derivative epilogue) */
+    ptrdiff_t ldy;
+} gemm_tile;
+
+typedef void (*gemm_micro_kernel)(const gemm_tile *tile);
+
+enum { GEMM_DRIVER_MAX_VECTORS = 4 };
+
+typedef struct gemm_driver {
+    int mr;          /* rows of a tile                                                    */
+    int width;       /* W, floats per vector register                                     */
+    int max_vectors; /* NR = max_vectors · W                                              */
+    int kc, mc, nc;  /* slice depth; row and column block sizes (multiples of MR and NR)  */
+    /* micro_kernels[v - 1] computes MR × (v·W) tiles, v = 1 .. max_vectors */
+    gemm_micro_kernel micro_kernels[GEMM_DRIVER_MAX_VECTORS];
+    /* plain B is packed when M has at least this many rows (below, read in place) */
+    int pack_b_min_rows;
+} gemm_driver;
+
+/* Floats of workspace gemm_driver_run needs: the A block, the B block, one edge A panel and
+ * one edge B panel. */
+static inline size_t gemm_driver_workspace_floats(const gemm_driver *d) {
+    size_t nr = (size_t)d->max_vectors * d->width;
+    return (size_t)d->kc * ((size_t)d->mc + (size_t)d->nc + (size_t)d->mr + nr) + 64;
+}
+
+static inline int gemm_min_int(int a, int b) { return a < b ? a : b; }
+
+/* Packs rows [i0, i0 + rows) of op(A), depths [p0, p0 + kb), into one MR-tall panel:
+ * panel[p * mr + r] = op(A)(i0 + r, p0 + p), rows >= `rows` zero. uint8 A is scaled here. */
+static inline void gemm_pack_a_panel(const gemm_problem *g, int i0, int rows, int p0, int kb,
+                                     int mr, float *panel) {
+    const size_t lda = (size_t)g->lda;
+    if (rows < mr)
+        for (int p = 0; p < kb; p++)
+            for (int r = rows; r < mr; r++) panel[(size_t)p * mr + r] = 0.0f;
+    if (g->a_transposed) {
+        /* op(A)(i, p) = a[p * lda + i]: each depth p is a contiguous run of `rows` floats */
+        for (int p = 0; p < kb; p++) {
+            size_t source = (size_t)(p0 + p) * lda + (size_t)i0;
+            float *destination = panel + (size_t)p * mr;
+            if (g->a_u8)
+                for (int r = 0; r < rows; r++)
+                    destination[r] = (float)g->a_u8[source + r] * g->a_scale;
+            else
+                for (int r = 0; r < rows; r++) destination[r] = g->a[source + r];
+        }
+    } else {
+        /* op(A)(i, p) = a[i * lda + p]: each row is contiguous in p; write it with stride mr */
+        for (int r = 0; r < rows; r++) {
+            size_t source = (size_t)(i0 + r) * lda + (size_t)p0;
+            if (g->a_u8)
+                for (int p = 0; p < kb; p++)
+                    panel[(size_t)p * mr + r] = (float)g->a_u8[source + p] * g->a_scale;
+            else
+                for (int p = 0; p < kb; p++) panel[(size_t)p * mr + r] = g->a[source + p];
+        }
+    }
+}
+
+/* Packs columns [j0, j0 + cols) of op(B), depths [p0, p0 + kb), into one panel `width` floats
+ * wide: panel[p * width + c] = op(B)(p0 + p, j0 + c), columns >= `cols` zero. */
+static inline void gemm_pack_b_panel(const gemm_problem *g, int p0, int kb, int j0, int cols,
+                                     int width, float *panel) {
+    const size_t ldb = (size_t)g->ldb;
+    if (g->b_transposed) {
+        /* op(B)(p, j) = b[j * ldb + p]: each column is contiguous in p */
+        for (int c = 0; c < cols; c++) {
+            const float *source = g->b + (size_t)(j0 + c) * ldb + (size_t)p0;
+            for (int p = 0; p < kb; p++) panel[(size_t)p * width + c] = source[p];
+        }
+        for (int p = 0; p < kb; p++)
+            for (int c = cols; c < width; c++) panel[(size_t)p * width + c] = 0.0f;
+    } else {
+        for (int p = 0; p < kb; p++) {
+            float *destination = panel + (size_t)p * width;
+            memcpy(destination, g->b + (size_t)(p0 + p) * ldb + (size_t)j0,
+                   (size_t)cols * sizeof(float));
+            for (int c = cols; c < width; c++) destination[c] = 0.0f;
+        }
+    }
+}
+
+/* Vector registers needed for `cols` columns. */
+static inline int gemm_vectors_for(const gemm_driver *d, int cols) {
+    return (cols + d->width - 1) / d->width;
+}
+
+/* C = epilogue(op(A) · op(B)) for the whole problem, single threaded. */
+static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) {
+    const int m = g->m, n = g->n, k = g->k;
+    if (m <= 0 || n <= 0) return;
+    const int mr = d->mr;
+    const int nr = d->max_vectors * d->width;
+    float *a_block = g->workspace;                                /* MC × KC */
+    float *b_block = a_block + (size_t)d->mc * d->kc;             /* KC × NC */
+    float *a_edge = b_block + (size_t)d->nc * d->kc;              /* MR × KC */
+    float *b_edge = a_edge + (size_t)mr * d->kc;                  /* KC × NR */
+    const int pack_a = g->a_u8 != NULL;
+    const int pack_b = g->b_transposed || m >= d->pack_b_min_rows;
+
+    for (int jc = 0; jc < n; jc += d->nc) {
+        const int nb = gemm_min_int(d->nc, n - jc);
+        int pc = 0;
+        do { /* at least one slice, so K = 0 still writes C = epilogue(0) */
+            const int kb = gemm_min_int(d->kc, k - pc);
+            const int first = pc == 0, last = pc + kb >= k;
+            if (pack_b)
+                for (int jr = 0; jr < nb; jr += nr) {
+                    const int cols = gemm_min_int(nr, nb - jr);
+                    gemm_pack_b_panel(g, pc, kb, jc + jr, cols,
+                                      gemm_vectors_for(d, cols) * d->width,
+                                      b_block + (size_t)jr * kb);
+                }
+            for (int ic = 0; ic < m; ic += d->mc) {
+                const int mb = gemm_min_int(d->mc, m - ic);
+                if (pack_a)
+                    for (int ir = 0; ir < mb; ir += mr)
+                        gemm_pack_a_panel(g, ic + ir, gemm_min_int(mr, mb - ir), pc, kb, mr,
+                                          a_block + (size_t)ir * kb);
+                else if (mb % mr != 0) /* in-place A: only the ragged last panel is packed */
+                    gemm_pack_a_panel(g, ic + mb - mb % mr, mb % mr, pc, kb, mr, a_edge);
+
+                for (int jr = 0; jr < nb; jr += nr) {
+                    const int cols = gemm_min_int(nr, nb - jr);
+                    const int vectors = gemm_vectors_for(d, cols);
+                    gemm_tile tile;
+                    tile.k = kb;
+                    tile.cols = cols;
+                    tile.continue_sums = !first;
+                    tile.finish = last;
+                    tile.epilogue = g->epilogue;
+                    tile.activation = g->activation;
+                    tile.bias = g->bias ? g->bias + jc + jr : NULL;
+                    tile.ldc = g->ldc;
+                    tile.ldy = g->ld_activation_output;
+                    if (pack_b) {
+                        tile.b = b_block + (size_t)jr * kb;
+                        tile.b_k_stride = (ptrdiff_t)vectors * d->width;
+                    } else if (cols % d->width != 0) {
+                        gemm_pack_b_panel(g, pc, kb, jc + jr, cols, vectors * d->width, b_edge);
+                        tile.b = b_edge;
+                        tile.b_k_stride = (ptrdiff_t)vectors * d->width;
+                    } else {
+                        tile.b = g->b + (size_t)pc * g->ldb + (size_t)(jc + jr);
+                        tile.b_k_stride = g->ldb;
+                    }
+                    for (int ir = 0; ir < mb; ir += mr) {
+                        const int i = ic + ir, j = jc + jr;
+                        tile.rows = gemm_min_int(mr, mb - ir);
+                        if (pack_a) {
+                            tile.a = a_block + (size_t)ir * kb;
+                            tile.a_row_stride = 1;
+                            tile.a_k_stride = mr;
+                        } else if (tile.rows < mr) {
+                            tile.a = a_edge;
+                            tile.a_row_stride = 1;
+                            tile.a_k_stride = mr;
+                        } else if (g->a_transposed) {
+                            tile.a = g->a + (size_t)pc * g->lda + (size_t)i;
+                            tile.a_row_stride = 1;
+                            tile.a_k_stride = g->lda;
+                        } else {
+                            tile.a = g->a + (size_t)i * g->lda + (size_t)pc;
+                            tile.a_row_stride = g->lda;
+                            tile.a_k_stride = 1;
+                        }
+                        tile.c = g->c + (size_t)i * g->ldc + (size_t)j;
+                        tile.y = g->activation_output
+                                     ? g->activation_output + (size_t)i * g->ld_activation_output + j
+                                     : NULL;
+                        d->micro_kernels[vectors - 1](&tile);
+                    }
+                }
+            }
+            pc += kb;
+        } while (pc < k);
+    }
+}
+
+#endif
