@@ -38,11 +38,21 @@ static float activation_derivative(mlp_activation activation, float y) {
 void gemm_scalar(const gemm_problem *g) {
     for (int i = 0; i < g->m; i++) {
         float *c_row = g->c + (size_t)i * g->ldc;
-        for (int j = 0; j < g->n; j++) c_row[j] = 0.0f;
-        /* c[i][j] += A(i,p) * B(p,j) for p = 0, 1, ..., k-1: the same order for every j. */
-        for (int p = 0; p < g->k; p++) {
-            float a = a_element(g, i, p);
-            for (int j = 0; j < g->n; j++) c_row[j] += a * b_element(g, p, j);
+        /* c[i][j] = sum of A(i,p) * B(p,j) for p = 0, 1, ..., k-1, one float accumulator:
+         * both loop orders below add the same products in the same order. */
+        if (g->b_transposed) { /* B's column j is contiguous: a dot product per element */
+            for (int j = 0; j < g->n; j++) {
+                const float *b_column = g->b + (size_t)j * g->ldb;
+                float sum = 0.0f;
+                for (int p = 0; p < g->k; p++) sum += a_element(g, i, p) * b_column[p];
+                c_row[j] = sum;
+            }
+        } else { /* B's row p is contiguous: sweep it for every p */
+            for (int j = 0; j < g->n; j++) c_row[j] = 0.0f;
+            for (int p = 0; p < g->k; p++) {
+                float a = a_element(g, i, p);
+                for (int j = 0; j < g->n; j++) c_row[j] += a * b_element(g, p, j);
+            }
         }
         if (g->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION) {
             for (int j = 0; j < g->n; j++)

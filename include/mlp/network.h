@@ -1,0 +1,80 @@
+/* The network at work: forward and backward passes over a mini-batch, written one layer step at a
+ * time, and the SGD update. All arithmetic goes through the kernel table.
+ *
+ * Threads: the step functions marked "collective" are called by every thread of one OpenMP team
+ * (inside a `#pragma omp parallel` region) with the same arguments. Each thread computes its own
+ * block of every GEMM (rows of the batch, or rows/columns of a weight gradient), and the kernels'
+ * partition independence makes the result bitwise the same for any number of threads. Small GEMMs
+ * are not split: see parallel_split_min_flops. Barriers separate the layer steps. */
+#ifndef MLP_NETWORK_H
+#define MLP_NETWORK_H
+
+#include <stdint.h>
+
+#include "mlp/common.h"
+#include "mlp/kernels.h"
+#include "mlp/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A GEMM is split over threads only when each thread gets at least this many floating-point
+ * operations; below it the cost of dividing the work (and the barrier after it) exceeds the gain.
+ * Measured with bench (see README, "Threads"). */
+#define MLP_PARALLEL_MIN_FLOPS_PER_THREAD (1 << 18)
+
+typedef struct mlp_network {
+    const mlp_model *model;
+    const kernel_table *kernels;
+    int batch_capacity; /* rows the buffers hold                                     */
+    int threads;        /* the team size the collective functions will be called with */
+
+    /* activations[l + 1] = output of layer l, [batch × sizes[l+1]]: after the last layer these
+     * are the logits, then (after the loss) the probabilities. The input stays uint8. */
+    float *activations[MLP_MAX_LAYERS + 1];
+    /* deltas[l + 1] = dCost/dZ of layer l, same shape as activations[l + 1]. */
+    float *deltas[MLP_MAX_LAYERS + 1];
+    float *gradients; /* same layout as model->parameters                  */
+    float *row_loss;  /* batch_capacity per-example costs                  */
+    uint8_t *input_pixels;  /* batch_capacity × sizes[0]: the batch being worked on */
+    uint8_t *input_targets; /* batch_capacity labels (or 0/1 targets)               */
+    float *gemm_workspace; /* threads × workspace_stride floats            */
+    size_t workspace_stride;
+} mlp_network;
+
+int network_create(mlp_network *network, const mlp_model *model, const kernel_table *kernels,
+                   int batch_capacity, int threads, mlp_error *error);
+void network_free(mlp_network *network);
+
+/* Collective. Z_l = A_{l-1} · W_l + b_l, A_l = act(Z_l) for every layer, the last without
+ * activation (its outputs are the logits). input: n × sizes[0] pixels, scaled by 1/255. */
+void network_forward(mlp_network *network, const uint8_t *input, int n);
+
+/* Collective. The cost of the batch from the logits: softmax + cross-entropy (or sigmoid + binary
+ * cross-entropy), the per-example costs into row_loss, the gradient of the mean cost w.r.t. the
+ * logits into deltas[L] when want_gradient. Leaves the output probabilities in activations[L].
+ * Returns the mean cost (every thread gets it). */
+double network_loss(mlp_network *network, const uint8_t *targets, int n, int want_gradient);
+
+/* Collective. Backpropagation, last layer first:
+ *   dW_l = A_{l-1}ᵀ · dZ_l,   db_l = Σ_rows dZ_l,   dZ_{l-1} = (dZ_l · W_lᵀ) ⊙ act'(A_{l-1}) */
+void network_backward(mlp_network *network, const uint8_t *input, int n);
+
+/* Collective. θ ← θ − learning_rate · ∇θ over all parameters. */
+void network_sgd_update(mlp_network *network, mlp_model *model, float learning_rate);
+
+/* The whole training step for one batch, with its own parallel region; returns the mean cost.
+ * Convenient for tests and experiments; the trainer's loop uses the collective functions inside
+ * one persistent team instead. */
+double network_train_step(mlp_network *network, mlp_model *model, const uint8_t *input,
+                          const uint8_t *targets, int n, float learning_rate);
+
+/* Per-thread [begin, end) share of `total` items cut in chunks of `granularity`, for thread
+ * `thread` of `threads`. */
+void parallel_range(int total, int granularity, int thread, int threads, int *begin, int *end);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

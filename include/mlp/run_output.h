@@ -1,0 +1,49 @@
+/* What a training run leaves in its folder: metrics.csv (one row per epoch) and summary.json. */
+#ifndef MLP_RUN_OUTPUT_H
+#define MLP_RUN_OUTPUT_H
+
+#include "mlp/common.h"
+#include "mlp/model.h"
+#include "mlp/train.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define METRICS_CSV_HEADER                                                                  \
+    "epoch,train_cost,val_cost,val_accuracy,val_confidence_predicted,val_confidence_true," \
+    "seconds,samples_per_second"
+
+/* Writes every epoch so far (atomically: a crash leaves the previous complete file). */
+int metrics_csv_write(const char *path, const epoch_metrics *history, int count, mlp_error *error);
+/* Reads a metrics.csv back (for `trainer plot` and the sweep table); *history is malloc'ed. */
+int metrics_csv_read(const char *path, epoch_metrics **history, int *count, mlp_error *error);
+
+typedef struct run_summary {
+    const mlp_model *model;
+    const char *kernel;
+    int threads;
+    int batch;
+    float learning_rate;
+    uint64_t seed;
+    int epochs;                 /* epochs completed                                  */
+    double seconds;             /* the whole run                                     */
+    double samples_per_second;  /* median over epochs of the training loop's rate    */
+    evaluation validation;      /* after the last epoch                              */
+    int has_test;
+    evaluation test;
+} run_summary;
+
+int summary_json_write(const char *path, const run_summary *summary, mlp_error *error);
+
+/* The median of the epochs' training rates. */
+double metrics_median_samples_per_second(const epoch_metrics *history, int count);
+
+/* One line per epoch on stdout: the table the README shows. */
+void metrics_print_header(void);
+void metrics_print_epoch(const epoch_metrics *metrics);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,85 @@
+/* Mini-batch SGD over a dataset, epoch by epoch, and evaluation. */
+#ifndef MLP_TRAIN_H
+#define MLP_TRAIN_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "mlp/common.h"
+#include "mlp/data.h"
+#include "mlp/model.h"
+#include "mlp/network.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct train_options {
+    int batch;            /* examples per step (default 64)                     */
+    float learning_rate;  /* SGD step (default 0.1)                             */
+    int epochs;           /* default 10                                         */
+    uint64_t seed;        /* split, initialisation and shuffles (default 42)    */
+    int threads;          /* OpenMP team size                                   */
+    int progress;         /* draw a progress bar on stderr (only on a terminal) */
+} train_options;
+
+/* Accuracy, cost and confidence of a model on a set of examples. */
+typedef struct evaluation {
+    int count;
+    double cost;                  /* mean cross-entropy                                    */
+    double accuracy;              /* fraction predicted right                              */
+    double confidence_predicted;  /* mean softmax probability of the predicted class       */
+    double confidence_true;       /* mean softmax probability of the true class            */
+    long confusion[MLP_CLASSES][MLP_CLASSES]; /* [true][predicted]                          */
+} evaluation;
+
+typedef struct epoch_metrics {
+    int epoch;                 /* 1-based                                            */
+    double train_cost;         /* mean of the batch costs over the epoch             */
+    evaluation validation;
+    double seconds;            /* the whole epoch, evaluation included               */
+    double train_seconds;      /* the training loop alone                            */
+    double samples_per_second; /* training examples / train_seconds                  */
+} epoch_metrics;
+
+typedef struct trainer {
+    train_options options;
+    mlp_model *model;
+    mlp_network network;
+    const mlp_dataset *data;
+    const int *train_indices;
+    int train_count;
+    const int *validation_indices;
+    int validation_count;
+    int *epoch_order;          /* this epoch's shuffled copy of train_indices        */
+    float *batch_costs;        /* the cost of every batch of the last epoch          */
+    int batches_per_epoch;
+    /* Set asynchronously (a signal handler) to stop after the current batch. */
+    volatile sig_atomic_t *stop_requested;
+    int stopped_at_batch;      /* -1, or the batch after which the last epoch stopped */
+} trainer;
+
+int trainer_init(trainer *trainer, mlp_model *model, const kernel_table *kernels,
+                 const mlp_dataset *data, const int *train_indices, int train_count,
+                 const int *validation_indices, int validation_count,
+                 const train_options *options, mlp_error *error);
+void trainer_free(trainer *trainer);
+
+/* The order of epoch `epoch` (1-based): the training indices shuffled by an RNG seeded from
+ * (seed, epoch) alone, so any epoch can be replayed or resumed without the ones before it. */
+void trainer_epoch_order(const trainer *trainer, int epoch, int *order);
+
+/* Trains one epoch, from batch first_batch (0 normally; later when resuming mid-epoch), then
+ * evaluates on the validation examples. Fills metrics. Returns 0, or 1 when stop_requested cut
+ * the epoch short (stopped_at_batch tells where; metrics then cover only the batches run). */
+int trainer_run_epoch(trainer *trainer, int epoch, int first_batch, epoch_metrics *metrics);
+
+/* Evaluates the model on the examples named by indices (all examples when indices is NULL),
+ * with the network's buffers, in chunks of its batch capacity. */
+void evaluate(mlp_network *network, const mlp_dataset *data, const int *indices, int count,
+              evaluation *result);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

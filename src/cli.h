@@ -1,0 +1,98 @@
+/* Command-line parsing shared by the trainer's subcommands: a table of options, each with its
+ * type, default, range and help line; `--help` is generated from the same table. */
+#ifndef MLP_CLI_H
+#define MLP_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mlp/common.h"
+
+#define CLI_EXIT_RUNTIME 1 /* a run that failed: bad data, unwritable output, ...         */
+#define CLI_EXIT_USAGE 2   /* the command line itself is wrong                           */
+
+typedef enum cli_option_type {
+    CLI_FLAG,        /* int, set to 1 when present                                         */
+    CLI_INT,         /* int within [min, max]                                              */
+    CLI_FLOAT,       /* float, finite, within [min, max]; min_exclusive makes min open     */
+    CLI_U64,         /* uint64_t                                                          */
+    CLI_STRING,      /* const char *                                                      */
+    CLI_STRING_LIST, /* repeatable: appends to a cli_string_list                          */
+    CLI_CHOICE,      /* const char * restricted to the '|'-separated choices              */
+} cli_option_type;
+
+#define CLI_MAX_LIST 64
+typedef struct cli_string_list {
+    int count;
+    const char *values[CLI_MAX_LIST];
+} cli_string_list;
+
+typedef struct cli_option {
+    const char *name;          /* "--lr"                                    */
+    cli_option_type type;
+    void *target;
+    const char *value_name;    /* "RATE", shown in --help                    */
+    const char *help;          /* one line; the default is appended          */
+    double min, max;           /* CLI_INT / CLI_FLOAT                        */
+    int min_exclusive;
+    const char *choices;       /* CLI_CHOICE: "core|none"                    */
+} cli_option;
+
+typedef struct cli_command {
+    const char *usage;       /* "trainer [options]"                          */
+    const char *description; /* a paragraph printed under the usage          */
+    const cli_option *options;
+    int option_count;
+    /* Positional arguments are collected here when non-NULL, else they are an error. */
+    cli_string_list *positionals;
+} cli_command;
+
+/* Parses argv[first..argc-1] into the targets (which hold the defaults beforehand).
+ * Returns 0 on success, CLI_EXIT_USAGE with a one-line message in error on a bad command line,
+ * and -1 when --help was given and printed (the caller exits 0). */
+int cli_parse(const cli_command *command, int argc, char **argv, int first, mlp_error *error);
+void cli_print_help(const cli_command *command, FILE *out);
+
+#endif
+
+/* ---- options shared by the subcommands (src/cli_common.c) ---- */
+
+#include "mlp/affinity.h"
+#include "mlp/data.h"
+#include "mlp/kernels.h"
+
+typedef struct data_options {
+    const char *data_dir;  /* IDX folder (train-* and t10k-*)                 */
+    const char *train_csv; /* or a Kaggle-style CSV                           */
+    const char *test_csv;
+    int train_limit;       /* use only the first N training images (0: all)    */
+} data_options;
+
+#define DATA_OPTION_COUNT 4
+void data_options_init(data_options *data);
+/* Fills entries [0, DATA_OPTION_COUNT) of options. */
+void data_options_describe(data_options *data, cli_option *options);
+/* Loads the training set and, when one exists, the test set (test->count = 0 otherwise). */
+int data_options_load(const data_options *data, mlp_dataset *train, mlp_dataset *test,
+                      mlp_error *error);
+/* Loads only the test set (for eval): the t10k files of the folder, or --test-csv. */
+int data_options_load_test(const data_options *data, mlp_dataset *test, mlp_error *error);
+
+typedef struct runtime_options {
+    int threads;        /* 0 until parsed: then the physical core count             */
+    const char *kernel; /* "auto", scalar, avx2, avx512, neon                       */
+    const char *bind;   /* "core" or "none"                                         */
+    int verbose;
+} runtime_options;
+
+#define RUNTIME_OPTION_COUNT 4
+void runtime_options_init(runtime_options *runtime);
+void runtime_options_describe(runtime_options *runtime, cli_option *options);
+/* Picks the kernel variant (--kernel, then MLP_KERNEL, then the best) and binds the threads.
+ * Returns NULL with the reason in error when the requested variant cannot run here. */
+const kernel_table *runtime_setup(const runtime_options *runtime, mlp_error *error);
+
+/* Runs a subcommand's parse: on --help exits 0, on a usage error prints it and exits 2. */
+void cli_parse_or_exit(const cli_command *command, int argc, char **argv, int first);
+/* Prints "trainer: error: <message>" and exits with the code. */
+void cli_fail(int exit_code, const mlp_error *error);

@@ -1,0 +1,95 @@
+/* Options every subcommand shares: where the data is, threads, kernel variant, binding. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#ifndef MLP_DEFAULT_DATA_DIR
+#define MLP_DEFAULT_DATA_DIR "data/mnist"
+#endif
+
+void data_options_init(data_options *data) {
+    memset(data, 0, sizeof *data);
+    data->data_dir = MLP_DEFAULT_DATA_DIR;
+}
+
+void data_options_describe(data_options *data, cli_option *options) {
+    options[0] = (cli_option){.name = "--data", .type = CLI_STRING, .target = &data->data_dir, .value_name = "DIR", .help = "folder with train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+                              "t10k-* (each optionally .gz)"};
+    options[1] = (cli_option){.name = "--train-csv", .type = CLI_STRING, .target = &data->train_csv, .value_name = "FILE", .help = "Kaggle-style CSV (label,pixel0..pixelN, header row) instead of --data"};
+    options[2] = (cli_option){.name = "--test-csv", .type = CLI_STRING, .target = &data->test_csv, .value_name = "FILE", .help = "test set CSV, used only for the final report"};
+    options[3] = (cli_option){.name = "--train-limit", .type = CLI_INT, .target = &data->train_limit, .value_name = "N", .help = "use only the first N training images (0: all)", .max = 1e9};
+}
+
+int data_options_load(const data_options *data, mlp_dataset *train, mlp_dataset *test,
+                      mlp_error *error) {
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    if (data->train_csv) {
+        if (dataset_load_csv(data->train_csv, train, error) != 0) return -1;
+    } else if (dataset_load_idx_folder(data->data_dir, "train", train, error) != 0) {
+        return -1;
+    }
+    if (data->train_limit > 0 && data->train_limit < train->count) train->count = data->train_limit;
+    if (data->test_csv || (!data->train_csv && dataset_idx_folder_has(data->data_dir, "t10k"))) {
+        if (data_options_load_test(data, test, error) != 0) {
+            dataset_free(train);
+            return -1;
+        }
+        if (test->features != train->features) {
+            error_set(error, "%s: test images have %d pixels, training images %d",
+                      data->test_csv ? data->test_csv : data->data_dir, test->features, train->features);
+            dataset_free(train);
+            dataset_free(test);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int data_options_load_test(const data_options *data, mlp_dataset *test, mlp_error *error) {
+    memset(test, 0, sizeof *test);
+    if (data->test_csv) return dataset_load_csv(data->test_csv, test, error);
+    return dataset_load_idx_folder(data->data_dir, "t10k", test, error);
+}
+
+void runtime_options_init(runtime_options *runtime) {
+    runtime->threads = affinity_physical_cores();
+    runtime->kernel = "auto";
+    runtime->bind = "core";
+    runtime->verbose = 0;
+}
+
+void runtime_options_describe(runtime_options *runtime, cli_option *options) {
+    options[0] = (cli_option){.name = "--threads", .type = CLI_INT, .target = &runtime->threads, .value_name = "N", .help = "OpenMP threads (default: the physical cores)", .min = 1, .max = 4096};
+    options[1] = (cli_option){.name = "--kernel", .type = CLI_CHOICE, .target = &runtime->kernel, .value_name = "VARIANT", .help = "kernel variant; auto = MLP_KERNEL if set, else the best the CPU runs", .choices = "auto|scalar|avx2|avx512|neon"};
+    options[2] = (cli_option){.name = "--bind", .type = CLI_CHOICE, .target = &runtime->bind, .value_name = "MODE", .help = "pin each thread to its own core with hwloc, or leave it to the OS", .choices = "core|none"};
+    options[3] = (cli_option){.name = "--verbose", .type = CLI_FLAG, .target = &runtime->verbose, .help = "print the kernel variant and the thread binding at the start"};
+}
+
+const kernel_table *runtime_setup(const runtime_options *runtime, mlp_error *error) {
+    char reason[256];
+    const kernel_table *kernels = kernels_select(runtime->kernel, reason, sizeof reason);
+    if (!kernels) {
+        error_set(error, "%s", reason);
+        return NULL;
+    }
+    affinity_mode mode = strcmp(runtime->bind, "none") == 0 ? AFFINITY_NONE : AFFINITY_CORE;
+    affinity_bind_team(runtime->threads, mode, runtime->verbose ? stderr : NULL);
+    if (runtime->verbose)
+        fprintf(stderr, "kernel: %s, threads: %d\n", kernels->name, runtime->threads);
+    return kernels;
+}
+
+void cli_parse_or_exit(const cli_command *command, int argc, char **argv, int first) {
+    mlp_error error;
+    int status = cli_parse(command, argc, argv, first, &error);
+    if (status == -1) exit(0);
+    if (status != 0) cli_fail(CLI_EXIT_USAGE, &error);
+}
+
+void cli_fail(int exit_code, const mlp_error *error) {
+    fprintf(stderr, "trainer: error: %s\n", error->message);
+    exit(exit_code);
+}

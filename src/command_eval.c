@@ -1,0 +1,133 @@
+/* `trainer eval` and `trainer predict`: use a saved model. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "mlp/image.h"
+#include "mlp/train.h"
+
+/* Loads --model and checks it against the data's image size. */
+static void load_model_or_exit(const char *path, mlp_model *model) {
+    mlp_error error;
+    if (!path) {
+        error_set(&error, "--model FILE is required");
+        cli_fail(CLI_EXIT_USAGE, &error);
+    }
+    if (model_load(model, path, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+}
+
+static void print_confusion(const evaluation *e) {
+    printf("confusion matrix (rows: true class, columns: predicted):\n      ");
+    for (int j = 0; j < MLP_CLASSES; j++) printf("%6d", j);
+    printf("\n");
+    for (int i = 0; i < MLP_CLASSES; i++) {
+        printf("%6d", i);
+        for (int j = 0; j < MLP_CLASSES; j++) printf("%6ld", e->confusion[i][j]);
+        printf("\n");
+    }
+}
+
+int command_eval(int argc, char **argv, int first) {
+    data_options data;
+    runtime_options runtime;
+    const char *model_path = NULL;
+    data_options_init(&data);
+    runtime_options_init(&runtime);
+    cli_option options[DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT + 1] = {0};
+    data_options_describe(&data, options);
+    runtime_options_describe(&runtime, options + DATA_OPTION_COUNT);
+    options[DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT] =
+        (cli_option){.name = "--model", .type = CLI_STRING, .target = &model_path, .value_name = "FILE", .help = "the model to evaluate (model.mlp)"};
+    cli_command command = {"trainer eval --model FILE [data options]",
+                           "Evaluates a saved model on the test set (t10k-* in --data, or --test-csv):\n"
+                           "accuracy, cost, mean confidence and the 10x10 confusion matrix.",
+                           options, (int)(sizeof options / sizeof options[0]), NULL};
+    cli_parse_or_exit(&command, argc, argv, first);
+
+    mlp_error error;
+    mlp_model model;
+    load_model_or_exit(model_path, &model);
+    const kernel_table *kernels = runtime_setup(&runtime, &error);
+    if (!kernels) cli_fail(CLI_EXIT_RUNTIME, &error);
+    mlp_dataset test;
+    if (data_options_load_test(&data, &test, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    if (test.features != model.sizes[0] || model.sizes[model.layer_count] != MLP_CLASSES) {
+        error_set(&error, "%s: the model takes %d inputs and gives %d classes, the data has %d pixels and %d classes",
+                  model_path, model.sizes[0], model.sizes[model.layer_count], test.features, MLP_CLASSES);
+        cli_fail(CLI_EXIT_RUNTIME, &error);
+    }
+    mlp_network network;
+    if (network_create(&network, &model, kernels, 256, runtime.threads, &error) != 0)
+        cli_fail(CLI_EXIT_RUNTIME, &error);
+    evaluation result;
+    evaluate(&network, &test, NULL, test.count, &result);
+    printf("%d images: accuracy %.2f%%, cost %.4f, confidence %.4f (predicted class) %.4f (true class)\n",
+           result.count, 100.0 * result.accuracy, result.cost, result.confidence_predicted,
+           result.confidence_true);
+    print_confusion(&result);
+    network_free(&network);
+    model_free(&model);
+    dataset_free(&test);
+    return 0;
+}
+
+int command_predict(int argc, char **argv, int first) {
+    runtime_options runtime;
+    const char *model_path = NULL;
+    int invert = 0;
+    cli_string_list images = {0};
+    runtime_options_init(&runtime);
+    cli_option options[RUNTIME_OPTION_COUNT + 2] = {0};
+    runtime_options_describe(&runtime, options);
+    options[RUNTIME_OPTION_COUNT] =
+        (cli_option){.name = "--model", .type = CLI_STRING, .target = &model_path, .value_name = "FILE", .help = "the model (model.mlp)"};
+    options[RUNTIME_OPTION_COUNT + 1] =
+        (cli_option){.name = "--invert", .type = CLI_FLAG, .target = &invert, .help = "invert grey levels first: MNIST digits are white on black, so pass "
+                     "--invert for dark ink on a light background"};
+    cli_command command = {"trainer predict --model FILE [--invert] IMAGE.png...",
+                           "Predicts the class of each PNG (any size or colour type; converted to grey\n"
+                           "and resampled to 28x28). MNIST digits are white on black: use --invert for\n"
+                           "black-on-white pictures.",
+                           options, (int)(sizeof options / sizeof options[0]), &images};
+    cli_parse_or_exit(&command, argc, argv, first);
+
+    mlp_error error;
+    if (images.count == 0) {
+        error_set(&error, "no PNG files given (see --help)");
+        cli_fail(CLI_EXIT_USAGE, &error);
+    }
+    mlp_model model;
+    load_model_or_exit(model_path, &model);
+    int side = (int)lround(sqrt((double)model.sizes[0]));
+    if (side * side != model.sizes[0] || model.output != MLP_OUTPUT_SOFTMAX) {
+        error_set(&error, "%s: the model's input (%d) is not a square image", model_path, model.sizes[0]);
+        cli_fail(CLI_EXIT_RUNTIME, &error);
+    }
+    const kernel_table *kernels = runtime_setup(&runtime, &error);
+    if (!kernels) cli_fail(CLI_EXIT_RUNTIME, &error);
+    mlp_network network;
+    if (network_create(&network, &model, kernels, 1, 1, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    int failures = 0, classes = model.sizes[model.layer_count];
+    for (int i = 0; i < images.count; i++) {
+        if (image_load_png_for_input(images.values[i], side, side, invert, network.input_pixels,
+                                     &error) != 0) {
+            fprintf(stderr, "trainer: error: %s\n", error.message);
+            failures++;
+            continue;
+        }
+        network.input_targets[0] = 0;
+        network_forward(&network, network.input_pixels, 1);
+        network_loss(&network, network.input_targets, 1, 0);
+        const float *p = network.activations[model.layer_count];
+        int best = 0;
+        for (int j = 1; j < classes; j++)
+            if (p[j] > p[best]) best = j;
+        printf("%s: %d (confidence %.4f)\n", images.values[i], best, p[best]);
+    }
+    network_free(&network);
+    model_free(&model);
+    return failures ? CLI_EXIT_RUNTIME : 0;
+}

@@ -1,0 +1,49 @@
+/* `trainer info`: the CPU, its features, the kernel variants, the topology and the binding. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+int command_info(int argc, char **argv, int first) {
+    runtime_options runtime;
+    runtime_options_init(&runtime);
+    cli_option options[RUNTIME_OPTION_COUNT] = {0};
+    runtime_options_describe(&runtime, options);
+    cli_command command = {"trainer info [--threads N] [--kernel V] [--bind core|none]",
+                           "Prints the CPU model and features, the kernel variants built in (and which\n"
+                           "run here), the one chosen, the hwloc topology and the thread binding.",
+                           options, RUNTIME_OPTION_COUNT, NULL};
+    cli_parse_or_exit(&command, argc, argv, first);
+
+    const cpu_features *f = kernels_cpu_features();
+    printf("cpu: %s\n", f->model[0] ? f->model : "(unknown)");
+    printf("features:");
+    const struct { const char *name; int present; } flags[] = {
+        {"sse2", f->sse2}, {"avx", f->avx}, {"avx2", f->avx2}, {"fma", f->fma},
+        {"avx512f", f->avx512f}, {"avx512bw", f->avx512bw}, {"avx512vl", f->avx512vl},
+        {"avx512dq", f->avx512dq}, {"os-ymm", f->os_saves_ymm}, {"os-zmm", f->os_saves_zmm},
+        {"neon", f->neon},
+    };
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (flags[i].present) printf(" %s", flags[i].name);
+    printf("\nkernel variants:\n");
+    int count;
+    const kernel_table *const *tables = kernels_compiled(&count);
+    for (int i = 0; i < count; i++) {
+        const char *reason;
+        int ok = kernels_supported(tables[i], &reason);
+        printf("  %-7s %s\n", tables[i]->name, ok ? "runs here" : reason);
+    }
+    mlp_error error;
+    runtime.verbose = 0;
+    const kernel_table *chosen = kernels_select(runtime.kernel, error.message, sizeof error.message);
+    if (!chosen) cli_fail(CLI_EXIT_RUNTIME, &error);
+    printf("chosen: %s%s\n", chosen->name,
+           strcmp(runtime.kernel, "auto") == 0 ? " (auto: MLP_KERNEL or the best)" : "");
+    affinity_print_topology(stdout);
+    printf("threads: %d\n", runtime.threads);
+    affinity_bind_team(runtime.threads, strcmp(runtime.bind, "none") == 0 ? AFFINITY_NONE : AFFINITY_CORE,
+                       stdout);
+    return 0;
+}

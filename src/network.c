@@ -1,0 +1,251 @@
+/* Forward, loss, backward and update for a mini-batch: the textbook algorithm, one layer step per
+ * function, every tensor operation a kernel call. See include/mlp/network.h for the threading. */
+#include "mlp/network.h"
+
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+void parallel_range(int total, int granularity, int thread, int threads, int *begin, int *end) {
+    int chunks = (total + granularity - 1) / granularity;
+    int first = (int)((long long)chunks * thread / threads);
+    int last = (int)((long long)chunks * (thread + 1) / threads);
+    *begin = first * granularity < total ? first * granularity : total;
+    *end = last * granularity < total ? last * granularity : total;
+}
+
+int network_create(mlp_network *network, const mlp_model *model, const kernel_table *kernels,
+                   int batch_capacity, int threads, mlp_error *error) {
+    memset(network, 0, sizeof *network);
+    network->model = model;
+    network->kernels = kernels;
+    network->batch_capacity = batch_capacity;
+    network->threads = threads;
+    int failed = 0;
+    for (int l = 1; l <= model->layer_count; l++) {
+        size_t count = (size_t)batch_capacity * model->sizes[l];
+        network->activations[l] = aligned_calloc(count, sizeof(float));
+        network->deltas[l] = aligned_calloc(count, sizeof(float));
+        failed |= !network->activations[l] || !network->deltas[l];
+    }
+    network->gradients = aligned_calloc(model->parameter_count, sizeof(float));
+    network->row_loss = aligned_calloc((size_t)batch_capacity, sizeof(float));
+    network->input_pixels = aligned_calloc((size_t)batch_capacity * model->sizes[0], 1);
+    network->input_targets = aligned_calloc((size_t)batch_capacity, 1);
+    /* Each thread's packing space starts on its own cache lines. */
+    network->workspace_stride = (kernels->gemm_workspace_floats + 15) & ~(size_t)15;
+    network->gemm_workspace = aligned_calloc(network->workspace_stride * threads + 16, sizeof(float));
+    failed |= !network->gradients || !network->row_loss || !network->gemm_workspace ||
+              !network->input_pixels || !network->input_targets;
+    if (failed) {
+        network_free(network);
+        return error_set(error, "network: out of memory for a batch of %d", batch_capacity);
+    }
+    return 0;
+}
+
+void network_free(mlp_network *network) {
+    for (int l = 0; l <= MLP_MAX_LAYERS; l++) {
+        aligned_free(network->activations[l]);
+        aligned_free(network->deltas[l]);
+        network->activations[l] = network->deltas[l] = NULL;
+    }
+    aligned_free(network->gradients);
+    aligned_free(network->row_loss);
+    aligned_free(network->gemm_workspace);
+    aligned_free(network->input_pixels);
+    aligned_free(network->input_targets);
+    network->gradients = network->row_loss = network->gemm_workspace = NULL;
+    network->input_pixels = network->input_targets = NULL;
+}
+
+/* Runs this thread's share of a GEMM. The larger of m and n is split (the operand along the
+ * other dimension is then packed by every thread, the cheaper duplication), in chunks that keep
+ * whole register tiles together, and only over as many threads as have enough work. */
+static void parallel_gemm(const mlp_network *network, const gemm_problem *whole) {
+    int thread = omp_get_thread_num(), threads = omp_get_num_threads();
+    double flops = 2.0 * whole->m * whole->n * whole->k;
+    int useful = (int)(flops / MLP_PARALLEL_MIN_FLOPS_PER_THREAD);
+    int workers = useful < 1 ? 1 : (useful < threads ? useful : threads);
+    if (thread >= workers) return;
+    gemm_problem part = *whole;
+    part.workspace = network->gemm_workspace + network->workspace_stride * thread;
+    int begin, end;
+    if (whole->n >= whole->m) {
+        parallel_range(whole->n, 32, thread, workers, &begin, &end);
+        if (begin >= end) return;
+        part.n = end - begin;
+        part.c += begin;
+        part.b += whole->b_transposed ? (size_t)begin * whole->ldb : (size_t)begin;
+        if (part.bias) part.bias += begin;
+        if (part.activation_output) part.activation_output += begin;
+    } else {
+        parallel_range(whole->m, 16, thread, workers, &begin, &end);
+        if (begin >= end) return;
+        part.m = end - begin;
+        part.c += (size_t)begin * whole->ldc;
+        size_t a_offset = whole->a_transposed ? (size_t)begin : (size_t)begin * whole->lda;
+        if (part.a_u8) part.a_u8 += a_offset;
+        else part.a += a_offset;
+        if (part.activation_output)
+            part.activation_output += (size_t)begin * whole->ld_activation_output;
+    }
+    network->kernels->gemm(&part);
+}
+
+/* ---- forward ---- */
+
+/* Layer l forward: A_l = act(A_{l-1} · W_l + b_l); the first layer reads uint8 pixels × 1/255. */
+static void dense_forward(mlp_network *network, int l, const uint8_t *input, int n) {
+    const mlp_model *model = network->model;
+    int last = l == model->layer_count - 1;
+    gemm_problem forward = {
+        .m = n, .n = model->sizes[l + 1], .k = model->sizes[l],
+        .a = l == 0 ? NULL : network->activations[l],
+        .a_u8 = l == 0 ? input : NULL,
+        .a_scale = 1.0f / 255.0f,
+        .lda = model->sizes[l],
+        .b = model_weights(model, l), .ldb = model->sizes[l + 1],
+        .c = network->activations[l + 1], .ldc = model->sizes[l + 1],
+        .epilogue = GEMM_EPILOGUE_BIAS_ACTIVATION,
+        .activation = last ? MLP_ACTIVATION_NONE : model->hidden_activation,
+        .bias = model_biases(model, l),
+    };
+    parallel_gemm(network, &forward);
+}
+
+void network_forward(mlp_network *network, const uint8_t *input, int n) {
+    for (int l = 0; l < network->model->layer_count; l++) {
+        dense_forward(network, l, input, n);
+#pragma omp barrier
+    }
+}
+
+/* ---- loss ---- */
+
+/* One sigmoid unit with binary cross-entropy, target y in {0, 1}:
+ * cost = softplus(z) - y z = max(z, 0) - y z + log(1 + e^-|z|)   (never overflows),
+ * dCost/dz = sigmoid(z) - y. */
+static void sigmoid_binary_cross_entropy(const kernel_table *kernels, int n, float *logits,
+                                         const uint8_t *targets, float *row_loss, float *gradient,
+                                         float gradient_scale) {
+    for (int i = 0; i < n; i++) {
+        float z = logits[i], y = targets[i] ? 1.0f : 0.0f;
+        row_loss[i] = (z > 0.0f ? z : 0.0f) - y * z + log1pf(expf(-fabsf(z)));
+    }
+    kernels->sigmoid_forward(logits, logits, (size_t)n); /* logits become probabilities */
+    if (gradient)
+        for (int i = 0; i < n; i++) gradient[i] = (logits[i] - (targets[i] ? 1.0f : 0.0f)) * gradient_scale;
+}
+
+double network_loss(mlp_network *network, const uint8_t *targets, int n, int want_gradient) {
+    const mlp_model *model = network->model;
+    int L = model->layer_count, classes = model->sizes[L];
+    float *logits = network->activations[L];
+    float *gradient = want_gradient ? network->deltas[L] : NULL;
+    float scale = 1.0f / (float)n;
+    /* Rows are independent: each thread takes a block of them. */
+    int thread = omp_get_thread_num(), threads = omp_get_num_threads();
+    int workers = n * classes >= 4096 ? threads : 1;
+    int begin = 0, end = 0;
+    if (thread < workers) parallel_range(n, 16, thread, workers, &begin, &end);
+    if (begin < end) {
+        size_t offset = (size_t)begin * classes;
+        if (model->output == MLP_OUTPUT_SIGMOID)
+            sigmoid_binary_cross_entropy(network->kernels, end - begin, logits + offset,
+                                         targets + begin, network->row_loss + begin,
+                                         gradient ? gradient + offset : NULL, scale);
+        else
+            network->kernels->softmax_cross_entropy(end - begin, classes, logits + offset, classes,
+                                                    targets + begin, logits + offset, classes,
+                                                    network->row_loss + begin,
+                                                    gradient ? gradient + offset : NULL, classes,
+                                                    scale);
+    }
+#pragma omp barrier
+    /* The mean in a fixed order (row 0 first), in double: the same on every thread count. */
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) sum += network->row_loss[i];
+    return sum / n;
+}
+
+/* ---- backward ---- */
+
+/* Layer l backward, given dZ_l in deltas[l+1]:
+ *   dW_l     = A_{l-1}ᵀ · dZ_l                       (weight gradient; A_{-1} = the pixels)
+ *   db_l     = column sums of dZ_l                     (bias gradient)
+ *   dZ_{l-1} = (dZ_l · W_lᵀ) ⊙ act'(A_{l-1})           (input gradient, for l > 0)
+ * The three read only dZ_l, W_l and A_{l-1}, so they run in one phase without barriers. */
+static void dense_backward(mlp_network *network, int l, const uint8_t *input, int n) {
+    const mlp_model *model = network->model;
+    int in = model->sizes[l], out = model->sizes[l + 1];
+    const float *dz = network->deltas[l + 1];
+    float *weight_gradient = network->gradients + model->weight_offset[l];
+    float *bias_gradient = network->gradients + model->bias_offset[l];
+
+    gemm_problem weight = {
+        .m = in, .n = out, .k = n,
+        .a = l == 0 ? NULL : network->activations[l],
+        .a_u8 = l == 0 ? input : NULL,
+        .a_scale = 1.0f / 255.0f,
+        .lda = in, .a_transposed = 1,
+        .b = dz, .ldb = out,
+        .c = weight_gradient, .ldc = out,
+    };
+    parallel_gemm(network, &weight);
+
+    /* Bias gradient: each thread sums its own columns over the whole batch. */
+    int thread = omp_get_thread_num(), threads = omp_get_num_threads();
+    int workers = (long long)n * out >= 65536 ? threads : 1, begin = 0, end = 0;
+    if (thread < workers) parallel_range(out, 16, thread, workers, &begin, &end);
+    if (begin < end)
+        network->kernels->bias_gradient(dz + begin, n, end - begin, out, bias_gradient + begin);
+
+    if (l > 0) {
+        gemm_problem input_gradient = {
+            .m = n, .n = in, .k = out,
+            .a = dz, .lda = out,
+            .b = model_weights(model, l), .ldb = out, .b_transposed = 1,
+            .c = network->deltas[l], .ldc = in,
+            .epilogue = GEMM_EPILOGUE_ACTIVATION_DERIVATIVE,
+            .activation = model->hidden_activation,
+            .activation_output = network->activations[l], .ld_activation_output = in,
+        };
+        parallel_gemm(network, &input_gradient);
+    }
+}
+
+void network_backward(mlp_network *network, const uint8_t *input, int n) {
+    for (int l = network->model->layer_count - 1; l >= 0; l--) {
+        dense_backward(network, l, input, n);
+#pragma omp barrier
+    }
+}
+
+/* ---- update ---- */
+
+void network_sgd_update(mlp_network *network, mlp_model *model, float learning_rate) {
+    int thread = omp_get_thread_num(), threads = omp_get_num_threads();
+    int total = (int)model->parameter_count;
+    int workers = total >= 65536 ? threads : 1, begin = 0, end = 0;
+    if (thread < workers) parallel_range(total, 64, thread, workers, &begin, &end);
+    if (begin < end)
+        network->kernels->sgd_update(model->parameters + begin, network->gradients + begin,
+                                     (size_t)(end - begin), learning_rate);
+#pragma omp barrier
+}
+
+double network_train_step(mlp_network *network, mlp_model *model, const uint8_t *input,
+                          const uint8_t *targets, int n, float learning_rate) {
+    double cost = 0.0;
+#pragma omp parallel num_threads(network->threads)
+    {
+        network_forward(network, input, n);
+        double batch_cost = network_loss(network, targets, n, 1);
+        network_backward(network, input, n);
+        network_sgd_update(network, model, learning_rate);
+#pragma omp master
+        cost = batch_cost;
+    }
+    return cost;
+}

@@ -1,0 +1,170 @@
+/* metrics.csv, summary.json and the per-epoch console line. */
+#include "mlp/run_output.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mlp/file_util.h"
+
+/* A growable text buffer for building a file before writing it atomically. */
+typedef struct text_buffer {
+    char *data;
+    size_t length, capacity;
+    int failed;
+} text_buffer;
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void text_append(text_buffer *text, const char *format, ...) {
+    if (text->failed) return;
+    for (;;) {
+        va_list args;
+        va_start(args, format);
+        size_t room = text->capacity - text->length;
+        int needed = vsnprintf(text->data ? text->data + text->length : NULL, room, format, args);
+        va_end(args);
+        if (needed < 0) {
+            text->failed = 1;
+            return;
+        }
+        if ((size_t)needed < room) {
+            text->length += (size_t)needed;
+            return;
+        }
+        size_t capacity = text->capacity ? text->capacity * 2 : 4096;
+        while (capacity - text->length <= (size_t)needed) capacity *= 2;
+        char *grown = realloc(text->data, capacity);
+        if (!grown) {
+            text->failed = 1;
+            return;
+        }
+        text->data = grown;
+        text->capacity = capacity;
+    }
+}
+
+static int text_write(text_buffer *text, const char *path, mlp_error *error) {
+    int status = text->failed ? error_set(error, "%s: out of memory", path)
+                              : file_write_atomic(path, text->data, text->length, error);
+    free(text->data);
+    return status;
+}
+
+int metrics_csv_write(const char *path, const epoch_metrics *history, int count, mlp_error *error) {
+    text_buffer text = {0};
+    text_append(&text, "%s\n", METRICS_CSV_HEADER);
+    for (int i = 0; i < count; i++) {
+        const epoch_metrics *m = &history[i];
+        text_append(&text, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f\n", m->epoch, m->train_cost,
+                    m->validation.cost, m->validation.accuracy, m->validation.confidence_predicted,
+                    m->validation.confidence_true, m->seconds, m->samples_per_second);
+    }
+    return text_write(&text, path, error);
+}
+
+int metrics_csv_read(const char *path, epoch_metrics **history, int *count, mlp_error *error) {
+    *history = NULL;
+    *count = 0;
+    FILE *file = fopen(path, "r");
+    if (!file) return error_set(error, "%s: cannot open", path);
+    char line[1024];
+    if (!fgets(line, sizeof line, file) || strncmp(line, "epoch,train_cost,val_cost", 25) != 0) {
+        fclose(file);
+        return error_set(error, "%s: not a metrics.csv (header line 1 is not '%s')", path,
+                         METRICS_CSV_HEADER);
+    }
+    int capacity = 0, n = 0, line_number = 1;
+    epoch_metrics *rows = NULL;
+    while (fgets(line, sizeof line, file)) {
+        line_number++;
+        if (line[0] == '\n' || line[0] == '\0') continue;
+        if (n == capacity) {
+            capacity = capacity ? capacity * 2 : 64;
+            epoch_metrics *grown = realloc(rows, (size_t)capacity * sizeof *rows);
+            if (!grown) {
+                free(rows);
+                fclose(file);
+                return error_set(error, "%s: out of memory", path);
+            }
+            rows = grown;
+        }
+        epoch_metrics *m = &rows[n];
+        memset(m, 0, sizeof *m);
+        if (sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &m->epoch, &m->train_cost,
+                   &m->validation.cost, &m->validation.accuracy, &m->validation.confidence_predicted,
+                   &m->validation.confidence_true, &m->seconds, &m->samples_per_second) != 8) {
+            free(rows);
+            fclose(file);
+            return error_set(error, "%s:%d: expected 8 comma-separated numbers", path, line_number);
+        }
+        n++;
+    }
+    fclose(file);
+    if (n == 0) {
+        free(rows);
+        return error_set(error, "%s: no epochs recorded", path);
+    }
+    *history = rows;
+    *count = n;
+    return 0;
+}
+
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double metrics_median_samples_per_second(const epoch_metrics *history, int count) {
+    if (count <= 0) return 0.0;
+    double *rates = malloc((size_t)count * sizeof *rates);
+    if (!rates) return 0.0;
+    for (int i = 0; i < count; i++) rates[i] = history[i].samples_per_second;
+    qsort(rates, (size_t)count, sizeof *rates, compare_doubles);
+    double median = count % 2 ? rates[count / 2] : 0.5 * (rates[count / 2 - 1] + rates[count / 2]);
+    free(rates);
+    return median;
+}
+
+static void append_evaluation(text_buffer *text, const char *prefix, const evaluation *e) {
+    text_append(text,
+                "  \"%s_accuracy\": %.6f,\n  \"%s_cost\": %.6f,\n"
+                "  \"%s_confidence_predicted\": %.6f,\n  \"%s_confidence_true\": %.6f,\n"
+                "  \"%s_count\": %d,\n",
+                prefix, e->accuracy, prefix, e->cost, prefix, e->confidence_predicted, prefix,
+                e->confidence_true, prefix, e->count);
+}
+
+int summary_json_write(const char *path, const run_summary *s, mlp_error *error) {
+    text_buffer text = {0};
+    text_append(&text, "{\n");
+    if (s->has_test) append_evaluation(&text, "test", &s->test);
+    else text_append(&text, "  \"test_accuracy\": null,\n  \"test_cost\": null,\n");
+    append_evaluation(&text, "val", &s->validation);
+    text_append(&text, "  \"epochs\": %d,\n  \"samples_per_second\": %.1f,\n  \"seconds\": %.3f,\n",
+                s->epochs, s->samples_per_second, s->seconds);
+    text_append(&text, "  \"layers\": [");
+    for (int i = 0; i <= s->model->layer_count; i++)
+        text_append(&text, "%s%d", i ? ", " : "", s->model->sizes[i]);
+    text_append(&text, "],\n  \"activation\": \"%s\",\n",
+                model_activation_name(s->model->hidden_activation));
+    text_append(&text,
+                "  \"kernel\": \"%s\",\n  \"threads\": %d,\n  \"seed\": %llu,\n"
+                "  \"batch\": %d,\n  \"learning_rate\": %g\n}\n",
+                s->kernel, s->threads, (unsigned long long)s->seed, s->batch, s->learning_rate);
+    return text_write(&text, path, error);
+}
+
+void metrics_print_header(void) {
+    printf("%5s  %10s  %10s  %8s  %9s  %9s  %7s  %10s\n", "epoch", "train_cost", "val_cost",
+           "val_acc", "conf_pred", "conf_true", "seconds", "samples/s");
+}
+
+void metrics_print_epoch(const epoch_metrics *m) {
+    printf("%5d  %10.4f  %10.4f  %7.2f%%  %9.4f  %9.4f  %7.2f  %10.0f\n", m->epoch, m->train_cost,
+           m->validation.cost, 100.0 * m->validation.accuracy, m->validation.confidence_predicted,
+           m->validation.confidence_true, m->seconds, m->samples_per_second);
+    fflush(stdout);
+}

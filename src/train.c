@@ -1,0 +1,196 @@
+/* The training loop: shuffle, gather a batch, forward, loss, backward, update; then evaluate. */
+#include "mlp/train.h"
+
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mlp/rng.h"
+
+/* Evaluation runs in chunks of at least this many rows (bigger GEMMs, fewer barriers). */
+#define EVALUATION_CHUNK 256
+
+int trainer_init(trainer *t, mlp_model *model, const kernel_table *kernels,
+                 const mlp_dataset *data, const int *train_indices, int train_count,
+                 const int *validation_indices, int validation_count,
+                 const train_options *options, mlp_error *error) {
+    memset(t, 0, sizeof *t);
+    t->options = *options;
+    t->model = model;
+    t->data = data;
+    t->train_indices = train_indices;
+    t->train_count = train_count;
+    t->validation_indices = validation_indices;
+    t->validation_count = validation_count;
+    t->stopped_at_batch = -1;
+    if (train_count < 1) return error_set(error, "training: no training examples");
+    if (options->batch < 1) return error_set(error, "training: batch size must be at least 1");
+    if (data->features != model->sizes[0])
+        return error_set(error, "training: the data has %d pixels per image but the first layer has %d units",
+                         data->features, model->sizes[0]);
+    int capacity = options->batch > EVALUATION_CHUNK ? options->batch : EVALUATION_CHUNK;
+    if (network_create(&t->network, model, kernels, capacity, options->threads, error) != 0) return -1;
+    t->batches_per_epoch = (train_count + options->batch - 1) / options->batch;
+    t->epoch_order = malloc((size_t)train_count * sizeof *t->epoch_order);
+    t->batch_costs = calloc((size_t)t->batches_per_epoch, sizeof *t->batch_costs);
+    if (!t->epoch_order || !t->batch_costs) {
+        trainer_free(t);
+        return error_set(error, "training: out of memory");
+    }
+    return 0;
+}
+
+void trainer_free(trainer *t) {
+    network_free(&t->network);
+    free(t->epoch_order);
+    free(t->batch_costs);
+    t->epoch_order = NULL;
+    t->batch_costs = NULL;
+}
+
+/* A distinct, reproducible stream per epoch: splitmix of (seed, epoch). */
+void trainer_epoch_order(const trainer *t, int epoch, int *order) {
+    rng_state rng;
+    rng_seed(&rng, t->options.seed ^ (0x5851f42d4c957f2dULL * (uint64_t)(epoch + 1)));
+    memcpy(order, t->train_indices, (size_t)t->train_count * sizeof *order);
+    rng_shuffle(&rng, order, t->train_count);
+}
+
+/* Collective: copies the examples indices[first .. first+n-1] (or, with indices NULL, the
+ * examples first .. first+n-1) into the network's input buffers, each thread its share of rows. */
+static void gather_batch(mlp_network *network, const mlp_dataset *data, const int *indices,
+                         int first, int n) {
+    int begin, end;
+    parallel_range(n, 8, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
+    uint8_t *pixels = network->input_pixels + (size_t)begin * data->features;
+    if (begin < end && indices)
+        dataset_gather(data, indices + first + begin, end - begin, pixels, network->input_targets + begin);
+    else if (begin < end) {
+        memcpy(pixels, data->pixels + (size_t)(first + begin) * data->features,
+               (size_t)(end - begin) * data->features);
+        memcpy(network->input_targets + begin, data->labels + first + begin, (size_t)(end - begin));
+    }
+#pragma omp barrier
+}
+
+static void draw_progress(int epoch, int done, int total, double cost) {
+    int width = 30, filled = (int)((long long)width * done / total);
+    char bar[64];
+    for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
+    bar[width] = '\0';
+    fprintf(stderr, "\repoch %3d [%s] %5.1f%%  cost %.4f", epoch, bar, 100.0 * done / total, cost);
+    if (done == total) fprintf(stderr, "\r%*s\r", width + 40, "");
+    fflush(stderr);
+}
+
+int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *metrics) {
+    memset(metrics, 0, sizeof *metrics);
+    metrics->epoch = epoch;
+    double start = wall_seconds();
+    trainer_epoch_order(t, epoch, t->epoch_order);
+    int batch = t->options.batch, batches = t->batches_per_epoch;
+    int show_progress = t->options.progress && isatty(STDERR_FILENO);
+    int stopped_at = -1;
+    double cost_sum = 0.0; /* Σ batch cost × batch size, summed in batch order */
+    int examples = 0;
+
+#pragma omp parallel num_threads(t->options.threads)
+    {
+        for (int b = first_batch; b < batches; b++) {
+            int begin = b * batch;
+            int n = begin + batch <= t->train_count ? batch : t->train_count - begin;
+            mlp_network *network = &t->network;
+            gather_batch(network, t->data, t->epoch_order, begin, n);
+            network_forward(network, network->input_pixels, n);
+            double cost = network_loss(network, network->input_targets, n, 1);
+            network_backward(network, network->input_pixels, n);
+            network_sgd_update(network, t->model, t->options.learning_rate);
+#pragma omp master
+            {
+                t->batch_costs[b] = (float)cost;
+                cost_sum += cost * n;
+                examples += n;
+                if (show_progress && (b % 16 == 0 || b == batches - 1))
+                    draw_progress(epoch, b + 1, batches, cost_sum / examples);
+                if (t->stop_requested && *t->stop_requested && b + 1 < batches) stopped_at = b + 1;
+            }
+#pragma omp barrier
+            if (stopped_at >= 0) break;
+        }
+    }
+    double train_end = wall_seconds();
+    metrics->train_seconds = train_end - start;
+    metrics->train_cost = examples ? cost_sum / examples : 0.0;
+    metrics->samples_per_second = metrics->train_seconds > 0 ? examples / metrics->train_seconds : 0.0;
+    t->stopped_at_batch = stopped_at;
+    if (stopped_at >= 0) {
+        metrics->seconds = metrics->train_seconds;
+        return 1;
+    }
+    if (t->validation_count > 0)
+        evaluate(&t->network, t->data, t->validation_indices, t->validation_count,
+                 &metrics->validation);
+    metrics->seconds = wall_seconds() - start;
+    return 0;
+}
+
+/* Index of the largest probability (the first one on ties). */
+static int arg_max(const float *p, int n) {
+    int best = 0;
+    for (int j = 1; j < n; j++)
+        if (p[j] > p[best]) best = j;
+    return best;
+}
+
+void evaluate(mlp_network *network, const mlp_dataset *data, const int *indices, int count,
+              evaluation *result) {
+    memset(result, 0, sizeof *result);
+    result->count = count;
+    if (count <= 0) return;
+    const mlp_model *model = network->model;
+    int classes = model->sizes[model->layer_count];
+    int chunk = network->batch_capacity;
+    const uint8_t *targets = network->input_targets;
+    double cost = 0.0, confidence_predicted = 0.0, confidence_true = 0.0;
+    long correct = 0;
+#pragma omp parallel num_threads(network->threads)
+    {
+        for (int begin = 0; begin < count; begin += chunk) {
+            int n = begin + chunk <= count ? chunk : count - begin;
+            gather_batch(network, data, indices, begin, n);
+            network_forward(network, network->input_pixels, n);
+            double mean = network_loss(network, targets, n, 0);
+#pragma omp master
+            {
+                cost += mean * n;
+                const float *p = network->activations[model->layer_count];
+                for (int i = 0; i < n; i++) {
+                    const float *row = p + (size_t)i * classes;
+                    int predicted, truth = targets[i];
+                    float p_predicted, p_true;
+                    if (classes == 1) { /* one sigmoid unit: class 1 when p >= 0.5 */
+                        predicted = row[0] >= 0.5f;
+                        p_predicted = predicted ? row[0] : 1.0f - row[0];
+                        truth = truth ? 1 : 0;
+                        p_true = truth ? row[0] : 1.0f - row[0];
+                    } else {
+                        predicted = arg_max(row, classes);
+                        p_predicted = row[predicted];
+                        p_true = truth < classes ? row[truth] : 0.0f;
+                    }
+                    correct += predicted == truth;
+                    confidence_predicted += p_predicted;
+                    confidence_true += p_true;
+                    if (truth < MLP_CLASSES && predicted < MLP_CLASSES) result->confusion[truth][predicted]++;
+                }
+            }
+#pragma omp barrier
+        }
+    }
+    result->cost = cost / count;
+    result->accuracy = (double)correct / count;
+    result->confidence_predicted = confidence_predicted / count;
+    result->confidence_true = confidence_true / count;
+}
