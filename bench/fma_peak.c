@@ -1,10 +1,12 @@
 /* Which FMA-peak loops exist, whether this CPU runs them, their cached peak, and the
  * fma_peak/<isa>/... benchmarks. Compiled for the baseline ISA: it only calls the ISA files
  * after checking support. */
+#define _POSIX_C_SOURCE 199309L /* clock_gettime, CLOCK_THREAD_CPUTIME_ID */
 #include "fma_peak.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench_shim.h"
 #include "mlp/common.h"
@@ -51,30 +53,39 @@ int fma_peak_supported(const char *isa, const char **reason) {
     return kernels_supported(&probe, reason);
 }
 
+/* CPU time of the calling thread: unlike the wall clock it does not count time the thread
+ * spends preempted by other processes on a busy machine (and Google Benchmark's default rates
+ * divide by CPU time too). */
+static double thread_cpu_seconds(void) {
+    struct timespec now;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) != 0) return wall_seconds();
+    return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
+}
+
 /* FLOP/s of one timed call of `rounds` rounds. */
 static double measure_once(const fma_peak_isa *isa, long rounds) {
-    double start = wall_seconds();
+    double start = thread_cpu_seconds();
     double flops = isa->run(rounds);
-    return flops / (wall_seconds() - start);
+    return flops / (thread_cpu_seconds() - start);
 }
 
 double fma_peak_flops(const char *name) {
     fma_peak_isa *isa = find_isa(name);
     if (isa == NULL || !fma_peak_supported(name, NULL)) return 0.0;
     if (isa->cached_flops > 0.0) return isa->cached_flops;
-    /* Grow the round count until one call takes >= 2 ms, then keep the best of 7 calls of
-     * ~10 ms: the best is the closest to the physical limit on a shared, noisy machine. */
+    /* Grow the round count until one call takes >= 1 ms, then keep the best of 15 calls of
+     * ~4 ms: the best is the closest to the physical limit on a shared, noisy machine. */
     long rounds = 1024;
-    double start = wall_seconds();
+    double start = thread_cpu_seconds();
     isa->run(rounds);
-    while (wall_seconds() - start < 2e-3) {
+    while (thread_cpu_seconds() - start < 1e-3) {
         rounds *= 2;
-        start = wall_seconds();
+        start = thread_cpu_seconds();
         isa->run(rounds);
     }
-    rounds *= 5;
+    rounds *= 4;
     double best = 0.0;
-    for (int trial = 0; trial < 7; trial++) {
+    for (int trial = 0; trial < 15; trial++) {
         double flops = measure_once(isa, rounds);
         if (flops > best) best = flops;
     }

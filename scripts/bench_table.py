@@ -100,8 +100,13 @@ def cell_gflops(row):
     return f"{row.gflops():.1f}" if row.gflops() is not None else "-"
 
 
+SUSPECT_PEAK = 1.05  # a row this far above the measured FMA peak means a disturbed measurement
+
+
 def cell_percent(row):
-    return f"{100 * row.peak():.0f}%" if row is not None and row.peak() is not None else "-"
+    if row is None or row.peak() is None:
+        return "-"
+    return f"{100 * row.peak():.0f}%" + (" (!)" if row.peak() > SUSPECT_PEAK else "")
 
 
 def cell_ratio(ratio):
@@ -153,6 +158,10 @@ def section(path, run):
             out += [cell_gflops(cells.get(REFERENCE)), cell_percent(cells.get(REFERENCE))]
         lines.append("| " + " | ".join(out) + " |")
     means = {v: geometric_mean(r) for v, r in ratios.items()}
+    if any(row.peak() and row.peak() > SUSPECT_PEAK for cells in table.values() for row in cells.values()):
+        lines.append("")
+        lines.append("(!) above the FMA peak measured at startup: that measurement or the row was "
+                     "disturbed by other load; rerun.")
     if REFERENCE in variants:
         lines.append("")
         lines.append("Geometric mean of (variant GFLOP/s / OpenBLAS GFLOP/s) over the MLP layer "
