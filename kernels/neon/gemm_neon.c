@@ -1,0 +1,123 @@
+/* NEON GEMM: the shared blocking/packing driver (kernels/gemm_driver.h) around an 8 × 12
+ * register tile. Each step over k loads one column of 8 A values (two registers) and 12 B
+ * values (three registers) and issues 24 independent vfmaq_laneq_f32: accumulator (r, v) +=
+ * B(p, 4v..4v+3) · A(r, p), the A value taken from a lane, so no broadcasts are needed.
+ * Narrow N (the 10 logits) uses the 8 × 4 and 8 × 8 tiles instead of padding to 12 columns. */
+#include "gemm_driver.h"
+#include "neon/neon_kernels.h"
+#include "neon/neon_math.h"
+
+enum { NEON_MR = GEMM_NEON_MR, NEON_W = GEMM_NEON_W, NEON_MAX_VECTORS = GEMM_NEON_MAX_VECTORS };
+
+/* Column p of the tile's A: rows 0-3 in *low, 4-7 in *high. Packed panels and transposed A
+ * are contiguous; plain A read in place is gathered a lane at a time. */
+static inline void load_a_column_neon(const float *a, ptrdiff_t row_stride, float32x4_t *low,
+                                      float32x4_t *high) {
+    if (row_stride == 1) {
+        *low = vld1q_f32(a);
+        *high = vld1q_f32(a + 4);
+        return;
+    }
+    float32x4_t l = vdupq_n_f32(0.0f), h = vdupq_n_f32(0.0f);
+    l = vld1q_lane_f32(a, l, 0);
+    l = vld1q_lane_f32(a + row_stride, l, 1);
+    l = vld1q_lane_f32(a + 2 * row_stride, l, 2);
+    l = vld1q_lane_f32(a + 3 * row_stride, l, 3);
+    h = vld1q_lane_f32(a + 4 * row_stride, h, 0);
+    h = vld1q_lane_f32(a + 5 * row_stride, h, 1);
+    h = vld1q_lane_f32(a + 6 * row_stride, h, 2);
+    h = vld1q_lane_f32(a + 7 * row_stride, h, 3);
+    *low = l;
+    *high = h;
+}
+
+/* acc[row][v] += b[v] · a_vector[lane] for every vector v of the tile. */
+#define FMA_ROW(row, a_vector, lane)                                                   \
+    do {                                                                               \
+        _Pragma("GCC unroll 4") for (int v = 0; v < vectors; v++) acc[row][v] =         \
+            vfmaq_laneq_f32(acc[row][v], b_vector[v], a_vector, lane);                 \
+    } while (0)
+
+/* One MR × (vectors·4) tile over one k slice; `vectors` is a constant in each caller, so the
+ * loops unroll completely and the accumulators live in registers. */
+static inline __attribute__((always_inline)) void gemm_neon_tile(const gemm_tile *t,
+                                                                 const int vectors) {
+    float32x4_t acc[NEON_MR][NEON_MAX_VECTORS];
+    long columns_left[NEON_MAX_VECTORS]; /* columns of C inside vector v */
+#pragma GCC unroll 4
+    for (int v = 0; v < vectors; v++) columns_left[v] = (long)t->cols - NEON_W * v;
+
+    /* sums start at 0, or continue from the previous k slice's partial sums in C */
+#pragma GCC unroll 8
+    for (int r = 0; r < NEON_MR; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < vectors; v++)
+            acc[r][v] = t->continue_sums && r < t->rows
+                            ? load_lanes_neon(t->c + r * t->ldc + NEON_W * v, columns_left[v], 0.0f)
+                            : vdupq_n_f32(0.0f);
+
+    /* acc[r][v] += A(r, p) · B(p, v-th 4 columns), p increasing: one FMA per p per element */
+    const float *a = t->a, *b = t->b;
+    const ptrdiff_t a_row_stride = t->a_row_stride, a_k_stride = t->a_k_stride;
+    const ptrdiff_t b_k_stride = t->b_k_stride;
+    for (int p = 0; p < t->k; p++) {
+        float32x4_t b_vector[NEON_MAX_VECTORS];
+#pragma GCC unroll 4
+        for (int v = 0; v < vectors; v++) b_vector[v] = vld1q_f32(b + NEON_W * v);
+        float32x4_t a_low, a_high;
+        load_a_column_neon(a, a_row_stride, &a_low, &a_high);
+        FMA_ROW(0, a_low, 0);
+        FMA_ROW(1, a_low, 1);
+        FMA_ROW(2, a_low, 2);
+        FMA_ROW(3, a_low, 3);
+        FMA_ROW(4, a_high, 0);
+        FMA_ROW(5, a_high, 1);
+        FMA_ROW(6, a_high, 2);
+        FMA_ROW(7, a_high, 3);
+        a += a_k_stride;
+        b += b_k_stride;
+    }
+
+    /* epilogue on the last slice, then stores of the rows and columns inside C */
+    float32x4_t bias[NEON_MAX_VECTORS];
+#pragma GCC unroll 4
+    for (int v = 0; v < vectors; v++)
+        bias[v] = t->bias ? load_lanes_neon(t->bias + NEON_W * v, columns_left[v], 0.0f)
+                          : vdupq_n_f32(0.0f);
+    const int bias_activation = t->finish && t->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION;
+    const int derivative = t->finish && t->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE;
+#pragma GCC unroll 8
+    for (int r = 0; r < NEON_MR; r++) {
+        if (r >= t->rows) break;
+#pragma GCC unroll 4
+        for (int v = 0; v < vectors; v++) {
+            float32x4_t z = acc[r][v];
+            if (bias_activation)
+                z = activation_forward_neon(t->activation, vaddq_f32(z, bias[v]));
+            else if (derivative)
+                z = activation_backward_neon(
+                    t->activation,
+                    load_lanes_neon(t->y + r * t->ldy + NEON_W * v, columns_left[v], 0.0f), z);
+            store_lanes_neon(t->c + r * t->ldc + NEON_W * v, z, columns_left[v]);
+        }
+    }
+}
+
+static void gemm_neon_micro_8x4(const gemm_tile *tile) { gemm_neon_tile(tile, 1); }
+static void gemm_neon_micro_8x8(const gemm_tile *tile) { gemm_neon_tile(tile, 2); }
+static void gemm_neon_micro_8x12(const gemm_tile *tile) { gemm_neon_tile(tile, 3); }
+
+static const gemm_driver gemm_neon_driver = {
+    .mr = NEON_MR,
+    .width = NEON_W,
+    .max_vectors = NEON_MAX_VECTORS,
+    .kc = GEMM_NEON_KC,
+    .mc = GEMM_NEON_MC,
+    .nc = GEMM_NEON_NC,
+    .micro_kernels = {gemm_neon_micro_8x4, gemm_neon_micro_8x8, gemm_neon_micro_8x12},
+    .pack_b_min_rows = GEMM_NEON_PACK_B_MIN_ROWS,
+};
+
+size_t gemm_neon_workspace_floats(void) { return gemm_driver_workspace_floats(&gemm_neon_driver); }
+
+void gemm_neon(const gemm_problem *problem) { gemm_driver_run(problem, &gemm_neon_driver); }

@@ -1,0 +1,44 @@
+/* The NEON (AArch64 Advanced SIMD) kernel variant: declarations shared by its files and its
+ * table. Advanced SIMD is part of the AArch64 baseline, so these files need no extra flags. */
+#ifndef MLP_NEON_KERNELS_H
+#define MLP_NEON_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels_internal.h"
+
+/* GEMM blocking (floats): KC deep slices, MC-row A blocks, NC-column B blocks (KC × NC of B is
+ * 384 KiB, for a 512 KiB - 1 MiB L2). KC is a constant: the k order never depends on M or N. */
+#define GEMM_NEON_KC 256
+#define GEMM_NEON_MC 128
+#define GEMM_NEON_NC 384
+#define GEMM_NEON_PACK_B_MIN_ROWS 64
+/* Register tile: MR rows × up to MAX_VECTORS vectors of W floats (8 × 12: 24 accumulators,
+ * 2 registers of A, 3 of B, 29 of the 32 vector registers). */
+#define GEMM_NEON_MR 8
+#define GEMM_NEON_W 4
+#define GEMM_NEON_MAX_VECTORS 3
+/* The table's gemm_workspace_floats (= gemm_driver_workspace_floats of the driver), a
+ * compile-time constant so the table can be const. */
+#define GEMM_NEON_WORKSPACE_FLOATS                                                     \
+    ((size_t)GEMM_NEON_KC * (GEMM_NEON_MC + GEMM_NEON_NC + GEMM_NEON_MR +               \
+                             GEMM_NEON_MAX_VECTORS * GEMM_NEON_W) + 64)
+
+size_t gemm_neon_workspace_floats(void);
+void gemm_neon(const gemm_problem *problem);
+void bias_add_neon(float *c, int m, int n, int ldc, const float *bias);
+void bias_gradient_neon(const float *dz, int m, int n, int ld, float *bias_gradient);
+void relu_forward_neon(const float *x, float *y, size_t count);
+void sigmoid_forward_neon(const float *x, float *y, size_t count);
+void tanh_forward_neon(const float *x, float *y, size_t count);
+void relu_backward_neon(const float *y, const float *dy, float *dx, size_t count);
+void sigmoid_backward_neon(const float *y, const float *dy, float *dx, size_t count);
+void tanh_backward_neon(const float *y, const float *dy, float *dx, size_t count);
+void softmax_cross_entropy_neon(int rows, int classes, const float *logits, int ld_logits,
+                                const uint8_t *labels, float *probabilities,
+                                int ld_probabilities, float *row_loss, float *logit_gradient,
+                                int ld_gradient, float gradient_scale);
+void sgd_update_neon(float *params, const float *gradients, size_t count, float learning_rate);
+
+#endif

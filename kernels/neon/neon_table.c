@@ -1,0 +1,18 @@
+/* The NEON variant (AArch64 Advanced SIMD): 4 floats per register. */
+#include "neon/neon_kernels.h"
+
+const kernel_table kernel_table_neon = {
+    .name = "neon",
+    .gemm_workspace_floats = GEMM_NEON_WORKSPACE_FLOATS,
+    .gemm = gemm_neon,
+    .bias_add = bias_add_neon,
+    .bias_gradient = bias_gradient_neon,
+    .relu_forward = relu_forward_neon,
+    .sigmoid_forward = sigmoid_forward_neon,
+    .tanh_forward = tanh_forward_neon,
+    .relu_backward = relu_backward_neon,
+    .sigmoid_backward = sigmoid_backward_neon,
+    .tanh_backward = tanh_backward_neon,
+    .softmax_cross_entropy = softmax_cross_entropy_neon,
+    .sgd_update = sgd_update_neon,
+};
