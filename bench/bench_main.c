@@ -68,7 +68,7 @@ static void add_peak_context(void) {
         const char *reason;
         snprintf(key, sizeof key, "fma_peak_gflops_%s", isas[i]);
         if (fma_peak_supported(isas[i], &reason))
-            snprintf(value, sizeof value, "%.1f", fma_peak_flops(isas[i]) * 1e-9);
+            snprintf(value, sizeof value, "%.4g", fma_peak_flops(isas[i]) * 1e-9);
         else
             snprintf(value, sizeof value, "unsupported: %s", reason);
         bench_add_context(key, value);
