@@ -23,6 +23,7 @@ typedef struct train_command_options {
     uint64_t seed;
     float validation_split;
     const char *out;
+    int profile;
 } train_command_options;
 
 /* A fresh folder under runs/: runs/YYYYmmdd-HHMMSS, with -2, -3, ... if taken. */
@@ -48,7 +49,7 @@ int command_train(int argc, char **argv, int first) {
     };
     data_options_init(&o.data);
     runtime_options_init(&o.runtime);
-    cli_option options[DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT + 8] = {0};
+    cli_option options[DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT + 9] = {0};
     data_options_describe(&o.data, options);
     runtime_options_describe(&o.runtime, options + DATA_OPTION_COUNT);
     cli_option *own = options + DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT;
@@ -61,6 +62,9 @@ int command_train(int argc, char **argv, int first) {
     own[6] = (cli_option){.name = "--val-split", .type = CLI_FLOAT, .target = &o.validation_split, .value_name = "F", .help = "fraction of the training file held out for validation", .max = 0.99};
     own[7] = (cli_option){.name = "--out", .type = CLI_STRING, .target = &o.out, .value_name = "DIR", .help = "where to write model.mlp, metrics.csv, summary.json "
                           "(default: a fresh folder under runs/)"};
+    own[8] = (cli_option){.name = "--profile", .type = CLI_FLAG, .target = &o.profile,
+                          .help = "time every layer's kernels; print a table at the end and add it "
+                                  "to summary.json"};
     cli_command command = {
         "trainer [train] [options]",
         "Trains a multilayer perceptron (softmax output, cross-entropy cost, He initialisation,\n"
@@ -119,6 +123,8 @@ int command_train(int argc, char **argv, int first) {
     if (trainer_init(&t, &model, kernels, &train_set, train_indices, train_count,
                      validation_indices, validation_count, &train, &error) != 0)
         cli_fail(CLI_EXIT_RUNTIME, &error);
+    network_profile profile = {0};
+    if (o.profile) t.network.profile = &profile;
 
     printf("training %s (%s) on %d images, validating on %d; kernel %s, %d threads, batch %d, lr %g, seed %llu\n",
            o.layers, o.activation, train_count, validation_count, kernels->name, train.threads,
@@ -159,6 +165,10 @@ int command_train(int argc, char **argv, int first) {
                summary.test.confidence_true, summary.test.count);
     }
     summary.seconds = wall_seconds() - start;
+    if (o.profile) {
+        profile_print(&profile, &model, kernels->name, stdout);
+        summary.profile = &profile;
+    }
     snprintf(path, sizeof path, "%s/summary.json", run_folder);
     if (summary_json_write(path, &summary, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     printf("saved %s/model.mlp, metrics.csv, summary.json (%.1f s)\n", run_folder, summary.seconds);

@@ -93,6 +93,28 @@ static void parallel_gemm(const mlp_network *network, const gemm_problem *whole)
     network->kernels->gemm(&part);
 }
 
+/* ---- profiling (only when network->profile is set) ---- */
+
+/* Collective. Start of a timed step: the master's clock, or 0 when not profiling. */
+static double profile_start(const mlp_network *network) {
+    if (!network->profile) return 0.0;
+#pragma omp barrier
+    return omp_get_thread_num() == 0 ? wall_seconds() : 0.0;
+}
+
+/* Collective. End of a timed step: waits for every thread, then the master books the time. */
+static void profile_stop(const mlp_network *network, double start, int layer,
+                         profile_kernel kernel, double flops) {
+    if (!network->profile) return;
+#pragma omp barrier
+    if (omp_get_thread_num() == 0) {
+        profile_entry *entry = &network->profile->entries[layer][kernel];
+        entry->calls++;
+        entry->seconds += wall_seconds() - start;
+        entry->flops += flops;
+    }
+}
+
 /* ---- forward ---- */
 
 /* Layer l forward: A_l = act(A_{l-1} · W_l + b_l); the first layer reads uint8 pixels × 1/255. */
@@ -111,7 +133,9 @@ static void dense_forward(mlp_network *network, int l, const uint8_t *input, int
         .activation = last ? MLP_ACTIVATION_NONE : model->hidden_activation,
         .bias = model_biases(model, l),
     };
+    double start = profile_start(network);
     parallel_gemm(network, &forward);
+    profile_stop(network, start, l, PROFILE_FORWARD_GEMM, 2.0 * forward.m * forward.n * forward.k);
 }
 
 void network_forward(mlp_network *network, const uint8_t *input, int n) {
@@ -148,6 +172,7 @@ double network_loss(mlp_network *network, const uint8_t *targets, int n, int wan
     int thread = omp_get_thread_num(), threads = omp_get_num_threads();
     int workers = n * classes >= 4096 ? threads : 1;
     int begin = 0, end = 0;
+    double start = profile_start(network);
     if (thread < workers) parallel_range(n, 16, thread, workers, &begin, &end);
     if (begin < end) {
         size_t offset = (size_t)begin * classes;
@@ -162,6 +187,7 @@ double network_loss(mlp_network *network, const uint8_t *targets, int n, int wan
                                                     gradient ? gradient + offset : NULL, classes,
                                                     scale);
     }
+    profile_stop(network, start, L - 1, PROFILE_SOFTMAX, 0.0);
 #pragma omp barrier
     /* The mean in a fixed order (row 0 first), in double: the same on every thread count. */
     double sum = 0.0;
@@ -192,14 +218,18 @@ static void dense_backward(mlp_network *network, int l, const uint8_t *input, in
         .b = dz, .ldb = out,
         .c = weight_gradient, .ldc = out,
     };
+    double start = profile_start(network);
     parallel_gemm(network, &weight);
+    profile_stop(network, start, l, PROFILE_WEIGHT_GRADIENT, 2.0 * weight.m * weight.n * weight.k);
 
     /* Bias gradient: each thread sums its own columns over the whole batch. */
     int thread = omp_get_thread_num(), threads = omp_get_num_threads();
     int workers = (long long)n * out >= 65536 ? threads : 1, begin = 0, end = 0;
+    start = profile_start(network);
     if (thread < workers) parallel_range(out, 16, thread, workers, &begin, &end);
     if (begin < end)
         network->kernels->bias_gradient(dz + begin, n, end - begin, out, bias_gradient + begin);
+    profile_stop(network, start, l, PROFILE_BIAS_GRADIENT, (double)n * out);
 
     if (l > 0) {
         gemm_problem input_gradient = {
@@ -211,7 +241,10 @@ static void dense_backward(mlp_network *network, int l, const uint8_t *input, in
             .activation = model->hidden_activation,
             .activation_output = network->activations[l], .ld_activation_output = in,
         };
+        start = profile_start(network);
         parallel_gemm(network, &input_gradient);
+        profile_stop(network, start, l, PROFILE_INPUT_GRADIENT,
+                     2.0 * input_gradient.m * input_gradient.n * input_gradient.k);
     }
 }
 
@@ -228,10 +261,12 @@ void network_sgd_update(mlp_network *network, mlp_model *model, float learning_r
     int thread = omp_get_thread_num(), threads = omp_get_num_threads();
     int total = (int)model->parameter_count;
     int workers = total >= 65536 ? threads : 1, begin = 0, end = 0;
+    double start = profile_start(network);
     if (thread < workers) parallel_range(total, 64, thread, workers, &begin, &end);
     if (begin < end)
         network->kernels->sgd_update(model->parameters + begin, network->gradients + begin,
                                      (size_t)(end - begin), learning_rate);
+    profile_stop(network, start, 0, PROFILE_UPDATE, 2.0 * total);
 #pragma omp barrier
 }
 

@@ -1,4 +1,5 @@
 /* metrics.csv, summary.json and the per-epoch console line. */
+#define _POSIX_C_SOURCE 200809L
 #include "mlp/run_output.h"
 
 #include <stdarg.h>
@@ -152,8 +153,20 @@ int summary_json_write(const char *path, const run_summary *s, mlp_error *error)
                 model_activation_name(s->model->hidden_activation));
     text_append(&text,
                 "  \"kernel\": \"%s\",\n  \"threads\": %d,\n  \"seed\": %llu,\n"
-                "  \"batch\": %d,\n  \"learning_rate\": %g\n}\n",
+                "  \"batch\": %d,\n  \"learning_rate\": %g",
                 s->kernel, s->threads, (unsigned long long)s->seed, s->batch, s->learning_rate);
+    if (s->profile) {
+        char *rows = NULL;
+        size_t length = 0;
+        FILE *stream = open_memstream(&rows, &length);
+        if (stream) {
+            profile_write_json(s->profile, s->model, s->kernel, stream);
+            fclose(stream);
+            text_append(&text, ",\n  \"profile\": %s", rows);
+        }
+        free(rows);
+    }
+    text_append(&text, "\n}\n");
     return text_write(&text, path, error);
 }
 

@@ -153,6 +153,8 @@ void evaluate(mlp_network *network, const mlp_dataset *data, const int *indices,
     int classes = model->sizes[model->layer_count];
     int chunk = network->batch_capacity;
     const uint8_t *targets = network->input_targets;
+    network_profile *profile = network->profile; /* profiles cover training steps only */
+    network->profile = NULL;
     double cost = 0.0, confidence_predicted = 0.0, confidence_true = 0.0;
     long correct = 0;
 #pragma omp parallel num_threads(network->threads)
@@ -189,6 +191,7 @@ void evaluate(mlp_network *network, const mlp_dataset *data, const int *indices,
 #pragma omp barrier
         }
     }
+    network->profile = profile;
     result->cost = cost / count;
     result->accuracy = (double)correct / count;
     result->confidence_predicted = confidence_predicted / count;

@@ -14,6 +14,7 @@
 #include "mlp/common.h"
 #include "mlp/kernels.h"
 #include "mlp/model.h"
+#include "mlp/profile.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,6 +42,7 @@ typedef struct mlp_network {
     uint8_t *input_targets; /* batch_capacity labels (or 0/1 targets)               */
     float *gemm_workspace; /* threads × workspace_stride floats            */
     size_t workspace_stride;
+    network_profile *profile; /* NULL (the default): no timing at all        */
 } mlp_network;
 
 int network_create(mlp_network *network, const mlp_model *model, const kernel_table *kernels,

@@ -4,6 +4,7 @@
 
 #include "mlp/common.h"
 #include "mlp/model.h"
+#include "mlp/profile.h"
 #include "mlp/train.h"
 
 #ifdef __cplusplus
@@ -32,6 +33,7 @@ typedef struct run_summary {
     evaluation validation;      /* after the last epoch                              */
     int has_test;
     evaluation test;
+    const network_profile *profile; /* NULL unless --profile                          */
 } run_summary;
 
 int summary_json_write(const char *path, const run_summary *summary, mlp_error *error);

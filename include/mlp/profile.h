@@ -1,0 +1,49 @@
+/* `trainer --profile`: time per layer and per kernel of the training step.
+ * Off by default: the network then makes no clock calls at all. On, the master thread reads the
+ * clock around every layer step, and a barrier closes each timed step so that the time is that of
+ * the slowest thread (the bias and weight gradients, which normally share a phase, get one each). */
+#ifndef MLP_PROFILE_H
+#define MLP_PROFILE_H
+
+#include <stdio.h>
+
+#include "mlp/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum profile_kernel {
+    PROFILE_FORWARD_GEMM,    /* Z = A·W + b, act(Z) fused                     */
+    PROFILE_WEIGHT_GRADIENT, /* dW = Aᵀ·dZ                                     */
+    PROFILE_BIAS_GRADIENT,   /* db = Σ dZ                                      */
+    PROFILE_INPUT_GRADIENT,  /* dA = dZ·Wᵀ ⊙ act'                              */
+    PROFILE_SOFTMAX,         /* softmax + cross-entropy (output layer)         */
+    PROFILE_UPDATE,          /* SGD over all parameters (reported on layer 0)  */
+    PROFILE_KERNEL_COUNT
+} profile_kernel;
+
+typedef struct profile_entry {
+    long calls;
+    double seconds;
+    double flops;
+} profile_entry;
+
+typedef struct network_profile {
+    profile_entry entries[MLP_MAX_LAYERS][PROFILE_KERNEL_COUNT];
+} network_profile;
+
+const char *profile_kernel_name(profile_kernel kernel);
+
+/* The table: one row per layer and kernel with calls, total seconds, share of all profiled time,
+ * GFLOP/s and the variant. */
+void profile_print(const network_profile *profile, const mlp_model *model, const char *variant,
+                   FILE *out);
+/* The same rows as a JSON array (no trailing newline), for summary.json. */
+void profile_write_json(const network_profile *profile, const mlp_model *model,
+                        const char *variant, FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
