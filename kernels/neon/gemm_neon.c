@@ -9,24 +9,25 @@
 
 enum { NEON_MR = GEMM_NEON_MR, NEON_W = GEMM_NEON_W, NEON_MAX_VECTORS = GEMM_NEON_MAX_VECTORS };
 
-/* Column p of the tile's A: rows 0-3 in *low, 4-7 in *high. Packed panels and transposed A
- * are contiguous; plain A read in place is gathered a lane at a time. */
-static inline void load_a_column_neon(const float *a, ptrdiff_t row_stride, float32x4_t *low,
-                                      float32x4_t *high) {
-    if (row_stride == 1) {
+/* Column p of the tile's A: rows 0-3 in *low, 4-7 in *high. Full tiles of packed panels and
+ * transposed A are contiguous; otherwise (plain A read in place, or a ragged last tile) each
+ * row is loaded at its own offset into a lane. */
+static inline void load_a_column_neon(const float *a, int contiguous, const ptrdiff_t *offset,
+                                      float32x4_t *low, float32x4_t *high) {
+    if (contiguous) {
         *low = vld1q_f32(a);
         *high = vld1q_f32(a + 4);
         return;
     }
     float32x4_t l = vdupq_n_f32(0.0f), h = vdupq_n_f32(0.0f);
-    l = vld1q_lane_f32(a, l, 0);
-    l = vld1q_lane_f32(a + row_stride, l, 1);
-    l = vld1q_lane_f32(a + 2 * row_stride, l, 2);
-    l = vld1q_lane_f32(a + 3 * row_stride, l, 3);
-    h = vld1q_lane_f32(a + 4 * row_stride, h, 0);
-    h = vld1q_lane_f32(a + 5 * row_stride, h, 1);
-    h = vld1q_lane_f32(a + 6 * row_stride, h, 2);
-    h = vld1q_lane_f32(a + 7 * row_stride, h, 3);
+    l = vld1q_lane_f32(a + offset[0], l, 0);
+    l = vld1q_lane_f32(a + offset[1], l, 1);
+    l = vld1q_lane_f32(a + offset[2], l, 2);
+    l = vld1q_lane_f32(a + offset[3], l, 3);
+    h = vld1q_lane_f32(a + offset[4], h, 0);
+    h = vld1q_lane_f32(a + offset[5], h, 1);
+    h = vld1q_lane_f32(a + offset[6], h, 2);
+    h = vld1q_lane_f32(a + offset[7], h, 3);
     *low = l;
     *high = h;
 }
@@ -56,16 +57,24 @@ static inline __attribute__((always_inline)) void gemm_neon_tile(const gemm_tile
                             ? load_lanes_neon(t->c + r * t->ldc + NEON_W * v, columns_left[v], 0.0f)
                             : vdupq_n_f32(0.0f);
 
+    /* rows past the edge of C re-read the last row (computed, never stored), as the driver's
+     * contract asks: they may not exist in A */
+    ptrdiff_t a_offset[NEON_MR];
+#pragma GCC unroll 8
+    for (int r = 0; r < NEON_MR; r++)
+        a_offset[r] = (ptrdiff_t)(r < t->rows ? r : t->rows - 1) * t->a_row_stride;
+    const int a_contiguous = t->a_row_stride == 1 && t->rows == NEON_MR;
+
     /* acc[r][v] += A(r, p) · B(p, v-th 4 columns), p increasing: one FMA per p per element */
     const float *a = t->a, *b = t->b;
-    const ptrdiff_t a_row_stride = t->a_row_stride, a_k_stride = t->a_k_stride;
+    const ptrdiff_t a_k_stride = t->a_k_stride;
     const ptrdiff_t b_k_stride = t->b_k_stride;
     for (int p = 0; p < t->k; p++) {
         float32x4_t b_vector[NEON_MAX_VECTORS];
 #pragma GCC unroll 4
         for (int v = 0; v < vectors; v++) b_vector[v] = vld1q_f32(b + NEON_W * v);
         float32x4_t a_low, a_high;
-        load_a_column_neon(a, a_row_stride, &a_low, &a_high);
+        load_a_column_neon(a, a_contiguous, a_offset, &a_low, &a_high);
         FMA_ROW(0, a_low, 0);
         FMA_ROW(1, a_low, 1);
         FMA_ROW(2, a_low, 2);

@@ -19,8 +19,9 @@
 #define GEMM_NEON_MR 8
 #define GEMM_NEON_W 4
 #define GEMM_NEON_MAX_VECTORS 3
-/* The table's gemm_workspace_floats (= gemm_driver_workspace_floats of the driver), a
- * compile-time constant so the table can be const. */
+/* The table's gemm_workspace_floats, a compile-time constant so the table can be const: at
+ * least gemm_driver_workspace_floats of the driver (A block, B block, edge panels; the MR term
+ * covers a driver that also packs a ragged A panel). */
 #define GEMM_NEON_WORKSPACE_FLOATS                                                     \
     ((size_t)GEMM_NEON_KC * (GEMM_NEON_MC + GEMM_NEON_NC + GEMM_NEON_MR +               \
                              GEMM_NEON_MAX_VECTORS * GEMM_NEON_W) + 64)

@@ -1,0 +1,46 @@
+#!/bin/sh
+# Cross-builds mlptrain for AArch64 (the NEON kernel variant) and runs ctest under qemu.
+#   scripts/test_neon.sh [ctest arguments...]     e.g. scripts/test_neon.sh -R kernels_
+# Needs gcc-aarch64-linux-gnu, g++-aarch64-linux-gnu and qemu-user. The library reads MNIST with
+# zlib and libpng, so their arm64 dev packages are installed through Debian multiarch when
+# missing (as root). Build folder: build-neon (override with BUILD_DIR=...).
+# Prints ctest's summary; exits non-zero when the build or any test fails.
+set -eu
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$root/build-neon}
+jobs=${JOBS:-2}
+
+for tool in aarch64-linux-gnu-gcc aarch64-linux-gnu-g++ qemu-aarch64; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "test_neon.sh: $tool not found (apt-get install gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user)" >&2
+        exit 1
+    fi
+done
+
+# zlib and libpng for arm64 (multiarch); idempotent: nothing happens when already installed.
+if ! dpkg -s zlib1g-dev:arm64 libpng-dev:arm64 >/dev/null 2>&1; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "test_neon.sh: zlib1g-dev:arm64 and libpng-dev:arm64 are missing; run as root to install them" >&2
+        exit 1
+    fi
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        dpkg --add-architecture arm64
+    fi
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        zlib1g-dev:arm64 libpng-dev:arm64
+fi
+
+# hwloc, Google Benchmark, PLplot and the LAPACKE/liblbfgs experiments have no arm64 libraries here.
+cmake -S "$root" -B "$build" \
+    -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchain-aarch64.cmake" \
+    -DCMAKE_BUILD_TYPE=Release \
+    -DMLP_WITH_HWLOC=OFF -DMLP_WITH_PLOTS=OFF -DMLP_WITH_BENCH=OFF -DMLP_WITH_EXPERIMENTS=OFF
+cmake --build "$build" -j "$jobs"
+
+cd "$build"
+# ctest runs each test through qemu-aarch64 (CMAKE_CROSSCOMPILING_EMULATOR).
+status=0
+ctest --output-on-failure -j "$jobs" "$@" || status=$?
+exit $status
