@@ -11,9 +11,11 @@
  *       * add A(r,p)·B(p,c) with one fused multiply-add per p, p = 0, 1, ..., k-1 in order,
  *         for every (r, c) alike (this gives partition independence: the driver's blocking and
  *         the tile position never change the FMA sequence of an element),
- *       * read all MR rows of A and all vectors·W columns of B (the driver guarantees they are
- *         readable: edge tiles come zero-padded), and store only rows < tile->rows, columns
- *         < tile->cols (masked stores),
+ *       * read row r of A as row min(r, rows - 1) (rows past the edge of C may not exist:
+ *         the tile computes a copy of the last row there and does not store it), read B
+ *         either as full vectors (the driver then hands ragged panels zero-padded) or, when
+ *         gemm_driver.masked_b_loads, under the column mask, and store only rows
+ *         < tile->rows, columns < tile->cols (masked stores),
  *       * when tile->finish, apply the epilogue (bias + activation, or ⊙ activation'(Y)) to
  *         the sums before storing; otherwise store the plain partial sums.
  *   - Fill a gemm_driver (tile sizes, blocking, micro-kernels) and call gemm_driver_run().
@@ -26,16 +28,16 @@
  * (KC × NR) stays in L1 while A panels (MC × KC, in L2) stream past it.
  *
  * Packing is skipped where reading the operand in place is as good: float A (plain or
- * transposed) is read with strides by the micro-kernel, and plain B is read in place when
- * the problem is small; uint8 A (scaled while packing) and transposed B are always packed.
- * Edge tiles (fewer than MR rows, or a last column panel whose width is not a multiple of W)
- * always read a small zero-padded packed copy.
+ * transposed) is always read in place, with strides, by the micro-kernel (its MR rows are
+ * reused from L1/L2 across the column panels), and plain B is read in place when M is small
+ * (a B panel then serves few row tiles); uint8 A (scaled while packing) and transposed B are
+ * always packed. A ragged last B panel read in place is copied zero-padded into a small edge
+ * panel unless the micro-kernel masks its B loads.
  */
 #ifndef MLP_GEMM_DRIVER_H
 #define MLP_GEMM_DRIVER_H
 
 #include <stddef.h>
-#include <string.h>
 
 #include "mlp/kernels.h"
 
@@ -69,15 +71,24 @@ typedef struct gemm_driver {
     int kc, mc, nc;  /* slice depth; row and column block sizes (multiples of MR and NR)  */
     /* micro_kernels[v - 1] computes MR × (v·W) tiles, v = 1 .. max_vectors */
     gemm_micro_kernel micro_kernels[GEMM_DRIVER_MAX_VECTORS];
+    /* Optional (NULL: none): tall_micro_kernels[v - 1] computes (2·MR) × (v·W) tiles, used
+     * when A is read in place. Narrow tiles have few accumulators; a taller tile gives them
+     * enough independent FMA chains to hide the FMA latency. MC must be a multiple of 2·MR. */
+    gemm_micro_kernel tall_micro_kernels[GEMM_DRIVER_MAX_VECTORS];
     /* plain B is packed when M has at least this many rows (below, read in place) */
     int pack_b_min_rows;
+    /* 1: the micro-kernels load B under the column mask (no zero-padded edge panel needed) */
+    int masked_b_loads;
+    /* Optional (NULL: the generic loop): packs a transposed B panel, same result as
+     * gemm_pack_b_panel; an ISA can transpose W × W blocks in registers instead. */
+    void (*pack_b_transposed_panel)(const gemm_problem *g, int p0, int kb, int j0, int cols,
+                                    int width, float *panel);
 } gemm_driver;
 
-/* Floats of workspace gemm_driver_run needs: the A block, the B block, one edge A panel and
- * one edge B panel. */
+/* Floats of workspace gemm_driver_run needs: the A block, the B block and one edge B panel. */
 static inline size_t gemm_driver_workspace_floats(const gemm_driver *d) {
     size_t nr = (size_t)d->max_vectors * d->width;
-    return (size_t)d->kc * ((size_t)d->mc + (size_t)d->nc + (size_t)d->mr + nr) + 64;
+    return (size_t)d->kc * ((size_t)d->mc + (size_t)d->nc + nr) + 64;
 }
 
 static inline int gemm_min_int(int a, int b) { return a < b ? a : b; }
@@ -129,9 +140,9 @@ static inline void gemm_pack_b_panel(const gemm_problem *g, int p0, int kb, int 
             for (int c = cols; c < width; c++) panel[(size_t)p * width + c] = 0.0f;
     } else {
         for (int p = 0; p < kb; p++) {
+            const float *source = g->b + (size_t)(p0 + p) * ldb + (size_t)j0;
             float *destination = panel + (size_t)p * width;
-            memcpy(destination, g->b + (size_t)(p0 + p) * ldb + (size_t)j0,
-                   (size_t)cols * sizeof(float));
+            for (int c = 0; c < cols; c++) destination[c] = source[c];
             for (int c = cols; c < width; c++) destination[c] = 0.0f;
         }
     }
@@ -150,8 +161,7 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
     const int nr = d->max_vectors * d->width;
     float *a_block = g->workspace;                                /* MC × KC */
     float *b_block = a_block + (size_t)d->mc * d->kc;             /* KC × NC */
-    float *a_edge = b_block + (size_t)d->nc * d->kc;              /* MR × KC */
-    float *b_edge = a_edge + (size_t)mr * d->kc;                  /* KC × NR */
+    float *b_edge = b_block + (size_t)d->nc * d->kc;              /* KC × NR */
     const int pack_a = g->a_u8 != NULL;
     const int pack_b = g->b_transposed || m >= d->pack_b_min_rows;
 
@@ -164,9 +174,13 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
             if (pack_b)
                 for (int jr = 0; jr < nb; jr += nr) {
                     const int cols = gemm_min_int(nr, nb - jr);
-                    gemm_pack_b_panel(g, pc, kb, jc + jr, cols,
-                                      gemm_vectors_for(d, cols) * d->width,
-                                      b_block + (size_t)jr * kb);
+                    const int width = gemm_vectors_for(d, cols) * d->width;
+                    if (g->b_transposed && d->pack_b_transposed_panel)
+                        d->pack_b_transposed_panel(g, pc, kb, jc + jr, cols, width,
+                                                   b_block + (size_t)jr * kb);
+                    else
+                        gemm_pack_b_panel(g, pc, kb, jc + jr, cols, width,
+                                          b_block + (size_t)jr * kb);
                 }
             for (int ic = 0; ic < m; ic += d->mc) {
                 const int mb = gemm_min_int(d->mc, m - ic);
@@ -174,8 +188,6 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
                     for (int ir = 0; ir < mb; ir += mr)
                         gemm_pack_a_panel(g, ic + ir, gemm_min_int(mr, mb - ir), pc, kb, mr,
                                           a_block + (size_t)ir * kb);
-                else if (mb % mr != 0) /* in-place A: only the ragged last panel is packed */
-                    gemm_pack_a_panel(g, ic + mb - mb % mr, mb % mr, pc, kb, mr, a_edge);
 
                 for (int jr = 0; jr < nb; jr += nr) {
                     const int cols = gemm_min_int(nr, nb - jr);
@@ -193,7 +205,7 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
                     if (pack_b) {
                         tile.b = b_block + (size_t)jr * kb;
                         tile.b_k_stride = (ptrdiff_t)vectors * d->width;
-                    } else if (cols % d->width != 0) {
+                    } else if (cols % d->width != 0 && !d->masked_b_loads) {
                         gemm_pack_b_panel(g, pc, kb, jc + jr, cols, vectors * d->width, b_edge);
                         tile.b = b_edge;
                         tile.b_k_stride = (ptrdiff_t)vectors * d->width;
@@ -201,15 +213,17 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
                         tile.b = g->b + (size_t)pc * g->ldb + (size_t)(jc + jr);
                         tile.b_k_stride = g->ldb;
                     }
-                    for (int ir = 0; ir < mb; ir += mr) {
+                    gemm_micro_kernel micro_kernel = d->micro_kernels[vectors - 1];
+                    int tile_rows = mr;
+                    if (!pack_a && d->tall_micro_kernels[vectors - 1]) {
+                        micro_kernel = d->tall_micro_kernels[vectors - 1];
+                        tile_rows = 2 * mr;
+                    }
+                    for (int ir = 0; ir < mb; ir += tile_rows) {
                         const int i = ic + ir, j = jc + jr;
-                        tile.rows = gemm_min_int(mr, mb - ir);
+                        tile.rows = gemm_min_int(tile_rows, mb - ir);
                         if (pack_a) {
                             tile.a = a_block + (size_t)ir * kb;
-                            tile.a_row_stride = 1;
-                            tile.a_k_stride = mr;
-                        } else if (tile.rows < mr) {
-                            tile.a = a_edge;
                             tile.a_row_stride = 1;
                             tile.a_k_stride = mr;
                         } else if (g->a_transposed) {
@@ -225,7 +239,7 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
                         tile.y = g->activation_output
                                      ? g->activation_output + (size_t)i * g->ld_activation_output + j
                                      : NULL;
-                        d->micro_kernels[vectors - 1](&tile);
+                        micro_kernel(&tile);
                     }
                 }
             }

@@ -20,8 +20,7 @@
 /* The table's gemm_workspace_floats (= gemm_driver_workspace_floats of the driver), a
  * compile-time constant so the table can be const. */
 #define GEMM_AVX2_WORKSPACE_FLOATS                                                     \
-    ((size_t)GEMM_AVX2_KC * (GEMM_AVX2_MC + GEMM_AVX2_NC + GEMM_AVX2_MR +               \
-                          GEMM_AVX2_MAX_VECTORS * GEMM_AVX2_W) + 64)
+    ((size_t)GEMM_AVX2_KC * (GEMM_AVX2_MC + GEMM_AVX2_NC + GEMM_AVX2_MAX_VECTORS * GEMM_AVX2_W) + 64)
 
 size_t gemm_avx2_workspace_floats(void);
 void gemm_avx2(const gemm_problem *problem);

@@ -20,8 +20,7 @@
 /* The table's gemm_workspace_floats (= gemm_driver_workspace_floats of the driver), a
  * compile-time constant so the table can be const. */
 #define GEMM_AVX512_WORKSPACE_FLOATS                                                     \
-    ((size_t)GEMM_AVX512_KC * (GEMM_AVX512_MC + GEMM_AVX512_NC + GEMM_AVX512_MR +               \
-                          GEMM_AVX512_MAX_VECTORS * GEMM_AVX512_W) + 64)
+    ((size_t)GEMM_AVX512_KC * (GEMM_AVX512_MC + GEMM_AVX512_NC + GEMM_AVX512_MAX_VECTORS * GEMM_AVX512_W) + 64)
 
 size_t gemm_avx512_workspace_floats(void);
 void gemm_avx512(const gemm_problem *problem);

@@ -9,18 +9,20 @@
 
 enum { AVX512_MR = GEMM_AVX512_MR, AVX512_W = GEMM_AVX512_W, AVX512_MAX_VECTORS = GEMM_AVX512_MAX_VECTORS };
 
-/* One MR × (vectors·16) tile over one k slice; `vectors` is a constant in each caller, so the
- * loops below unroll completely and the accumulators live in registers. */
+/* One tile_rows × (vectors·16) tile over one k slice (tile_rows = MR, or 2·MR for the tall
+ * narrow tile); both are constants in each caller, so the loops below unroll completely and
+ * the accumulators live in registers. */
 static inline __attribute__((always_inline)) void gemm_avx512_tile(const gemm_tile *t,
-                                                                   const int vectors) {
-    __m512 acc[AVX512_MR][AVX512_MAX_VECTORS];
+                                                                 const int tile_rows,
+                                                                 const int vectors) {
+    __m512 acc[2 * AVX512_MR][AVX512_MAX_VECTORS];
     __mmask16 column_mask[AVX512_MAX_VECTORS];
 #pragma GCC unroll 4
     for (int v = 0; v < vectors; v++) column_mask[v] = lanes_mask_avx512(t->cols - AVX512_W * v);
 
     /* sums start at 0, or continue from the previous k slice's partial sums in C */
-#pragma GCC unroll 8
-    for (int r = 0; r < AVX512_MR; r++)
+#pragma GCC unroll 16
+    for (int r = 0; r < tile_rows; r++)
 #pragma GCC unroll 4
         for (int v = 0; v < vectors; v++)
             acc[r][v] = t->continue_sums && r < t->rows
@@ -28,17 +30,24 @@ static inline __attribute__((always_inline)) void gemm_avx512_tile(const gemm_ti
                                                     t->c + r * t->ldc + AVX512_W * v)
                             : _mm512_setzero_ps();
 
+    /* rows past the edge of C re-read the last row (computed, never stored) */
+    ptrdiff_t a_offset[2 * AVX512_MR];
+#pragma GCC unroll 16
+    for (int r = 0; r < tile_rows; r++)
+        a_offset[r] = (r < t->rows ? r : t->rows - 1) * t->a_row_stride;
+
     /* acc[r][v] += A(r, p) · B(p, v-th 16 columns), p increasing: one FMA per p per element */
     const float *a = t->a, *b = t->b;
-    const ptrdiff_t a_row_stride = t->a_row_stride, a_k_stride = t->a_k_stride;
+    const ptrdiff_t a_k_stride = t->a_k_stride;
     const ptrdiff_t b_k_stride = t->b_k_stride;
     for (int p = 0; p < t->k; p++) {
         __m512 b_vector[AVX512_MAX_VECTORS];
 #pragma GCC unroll 4
-        for (int v = 0; v < vectors; v++) b_vector[v] = _mm512_loadu_ps(b + AVX512_W * v);
-#pragma GCC unroll 8
-        for (int r = 0; r < AVX512_MR; r++) {
-            __m512 a_broadcast = _mm512_set1_ps(a[r * a_row_stride]);
+        for (int v = 0; v < vectors; v++)
+            b_vector[v] = _mm512_maskz_loadu_ps(column_mask[v], b + AVX512_W * v);
+#pragma GCC unroll 16
+        for (int r = 0; r < tile_rows; r++) {
+            __m512 a_broadcast = _mm512_set1_ps(a[a_offset[r]]);
 #pragma GCC unroll 4
             for (int v = 0; v < vectors; v++)
                 acc[r][v] = _mm512_fmadd_ps(a_broadcast, b_vector[v], acc[r][v]);
@@ -55,8 +64,8 @@ static inline __attribute__((always_inline)) void gemm_avx512_tile(const gemm_ti
                           : _mm512_setzero_ps();
     const int bias_activation = t->finish && t->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION;
     const int derivative = t->finish && t->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE;
-#pragma GCC unroll 8
-    for (int r = 0; r < AVX512_MR; r++) {
+#pragma GCC unroll 16
+    for (int r = 0; r < tile_rows; r++) {
         if (r >= t->rows) break;
 #pragma GCC unroll 4
         for (int v = 0; v < vectors; v++) {
@@ -72,9 +81,57 @@ static inline __attribute__((always_inline)) void gemm_avx512_tile(const gemm_ti
     }
 }
 
-void gemm_avx512_micro_8x16(const gemm_tile *tile) { gemm_avx512_tile(tile, 1); }
-void gemm_avx512_micro_8x32(const gemm_tile *tile) { gemm_avx512_tile(tile, 2); }
-void gemm_avx512_micro_8x48(const gemm_tile *tile) { gemm_avx512_tile(tile, 3); }
+void gemm_avx512_micro_8x16(const gemm_tile *tile) { gemm_avx512_tile(tile, AVX512_MR, 1); }
+void gemm_avx512_micro_8x32(const gemm_tile *tile) { gemm_avx512_tile(tile, AVX512_MR, 2); }
+void gemm_avx512_micro_8x48(const gemm_tile *tile) { gemm_avx512_tile(tile, AVX512_MR, 3); }
+/* the tall narrow tile: 16 accumulators instead of 8 */
+void gemm_avx512_micro_16x16(const gemm_tile *tile) { gemm_avx512_tile(tile, 2 * AVX512_MR, 1); }
+
+/* Transposes a 16 × 16 block in registers: on return row[i] holds column i of the input.
+ * Three steps: interleave row pairs (unpack), gather 4 × 4 blocks inside each 128-bit lane
+ * (shuffle_ps), then transpose the 4 × 4 grid of 128-bit lanes (two shuffle_f32x4 rounds). */
+static inline void transpose_16x16_avx512(__m512 row[16]) {
+    __m512 pair[16], quad[16];
+    for (int i = 0; i < 16; i += 2) {
+        pair[i] = _mm512_unpacklo_ps(row[i], row[i + 1]);     /* a0 b0 a1 b1 per lane */
+        pair[i + 1] = _mm512_unpackhi_ps(row[i], row[i + 1]); /* a2 b2 a3 b3 per lane */
+    }
+    for (int i = 0; i < 16; i += 4) { /* quad[i + q], lane L: column 4L + q of rows i .. i+3 */
+        quad[i + 0] = _mm512_shuffle_ps(pair[i], pair[i + 2], 0x44);
+        quad[i + 1] = _mm512_shuffle_ps(pair[i], pair[i + 2], 0xee);
+        quad[i + 2] = _mm512_shuffle_ps(pair[i + 1], pair[i + 3], 0x44);
+        quad[i + 3] = _mm512_shuffle_ps(pair[i + 1], pair[i + 3], 0xee);
+    }
+    for (int q = 0; q < 4; q++) { /* lane L of quad[q], quad[4+q], quad[8+q], quad[12+q] */
+        __m512 low01 = _mm512_shuffle_f32x4(quad[q], quad[4 + q], 0x44);
+        __m512 high01 = _mm512_shuffle_f32x4(quad[q], quad[4 + q], 0xee);
+        __m512 low23 = _mm512_shuffle_f32x4(quad[8 + q], quad[12 + q], 0x44);
+        __m512 high23 = _mm512_shuffle_f32x4(quad[8 + q], quad[12 + q], 0xee);
+        row[q] = _mm512_shuffle_f32x4(low01, low23, 0x88);
+        row[4 + q] = _mm512_shuffle_f32x4(low01, low23, 0xdd);
+        row[8 + q] = _mm512_shuffle_f32x4(high01, high23, 0x88);
+        row[12 + q] = _mm512_shuffle_f32x4(high01, high23, 0xdd);
+    }
+}
+
+/* Packs a transposed-B panel (B(p, j) = b[j * ldb + p]) 16 columns × 16 depths at a time:
+ * 16 stored rows in, one register transpose, 16 panel rows out; missing columns are zero. */
+static void gemm_avx512_pack_b_transposed(const gemm_problem *g, int p0, int kb, int j0,
+                                          int cols, int width, float *panel) {
+    for (int c = 0; c < width; c += AVX512_W)
+        for (int p = 0; p < kb; p += 16) {
+            __mmask16 depth_mask = lanes_mask_avx512(kb - p);
+            __m512 block[16];
+            for (int i = 0; i < 16; i++)
+                block[i] = c + i < cols ? _mm512_maskz_loadu_ps(
+                                              depth_mask, g->b + (size_t)(j0 + c + i) * g->ldb +
+                                                              (size_t)(p0 + p))
+                                        : _mm512_setzero_ps();
+            transpose_16x16_avx512(block);
+            for (int i = 0; i < 16 && p + i < kb; i++)
+                _mm512_storeu_ps(panel + (size_t)(p + i) * width + c, block[i]);
+        }
+}
 
 static const gemm_driver gemm_avx512_driver = {
     .mr = AVX512_MR,
@@ -84,7 +141,10 @@ static const gemm_driver gemm_avx512_driver = {
     .mc = GEMM_AVX512_MC,
     .nc = GEMM_AVX512_NC,
     .micro_kernels = {gemm_avx512_micro_8x16, gemm_avx512_micro_8x32, gemm_avx512_micro_8x48},
+    .tall_micro_kernels = {gemm_avx512_micro_16x16, NULL, NULL},
     .pack_b_min_rows = GEMM_AVX512_PACK_B_MIN_ROWS,
+    .masked_b_loads = 1,
+    .pack_b_transposed_panel = gemm_avx512_pack_b_transposed,
 };
 
 size_t gemm_avx512_workspace_floats(void) {
