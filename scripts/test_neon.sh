@@ -4,12 +4,25 @@
 # Needs gcc-aarch64-linux-gnu, g++-aarch64-linux-gnu and qemu-user. The library reads MNIST with
 # zlib and libpng, so their arm64 dev packages are installed through Debian multiarch when
 # missing (as root). Build folder: build-neon (override with BUILD_DIR=...).
+# SANITIZE=1: AddressSanitizer + UBSan build in build-neon-asan (LeakSanitizer cannot run under
+# qemu, so leak checking is off there; native ASan builds check leaks).
 # Prints ctest's summary; exits non-zero when the build or any test fails.
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD_DIR:-$root/build-neon}
+sanitize=${SANITIZE:-0}
 jobs=${JOBS:-2}
+if [ "$sanitize" = 1 ]; then
+    build=${BUILD_DIR:-$root/build-neon-asan}
+    build_type=Debug
+    sanitizer_flags="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+    ASAN_OPTIONS=detect_leaks=0
+    export ASAN_OPTIONS
+else
+    build=${BUILD_DIR:-$root/build-neon}
+    build_type=Release
+    sanitizer_flags=""
+fi
 
 for tool in aarch64-linux-gnu-gcc aarch64-linux-gnu-g++ qemu-aarch64; do
     if ! command -v "$tool" >/dev/null 2>&1; then
@@ -35,7 +48,9 @@ fi
 # hwloc, Google Benchmark, PLplot and the LAPACKE/liblbfgs experiments have no arm64 libraries here.
 cmake -S "$root" -B "$build" \
     -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchain-aarch64.cmake" \
-    -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_BUILD_TYPE="$build_type" \
+    -DCMAKE_C_FLAGS="$sanitizer_flags" -DCMAKE_CXX_FLAGS="$sanitizer_flags" \
+    -DCMAKE_EXE_LINKER_FLAGS="$sanitizer_flags" \
     -DMLP_WITH_HWLOC=OFF -DMLP_WITH_PLOTS=OFF -DMLP_WITH_BENCH=OFF -DMLP_WITH_EXPERIMENTS=OFF
 cmake --build "$build" -j "$jobs"
 
