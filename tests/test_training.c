@@ -1,0 +1,243 @@
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+/* Training on real MNIST subsets (skipped when data/mnist is absent). One program, three tests,
+ * picked by argv[1]:
+ *   subset  (training_subset)    the first 2,000 training images, 784,128,64,10, 10 epochs,
+ *                                batch 32, lr 0.1: accuracy on the 10,000 test images
+ *                                >= SUBSET_MIN_ACCURACY (measured 0.9053 with avx512).
+ *   golden  (golden_trajectory)  scalar kernels, seed 42: the batch costs of the first two epochs
+ *                                on 1,000 images are bitwise the same in two runs (1 and 2
+ *                                threads), within 1e-5 relative of tests/golden/batch_costs_scalar.txt,
+ *                                and the first costs are near ln(10).
+ *                                Regenerate the file (after an intended change of the numerics):
+ *                                MLP_REGENERATE_GOLDEN=1 ctest -R golden_trajectory
+ *   threads (threads_bitwise)    3,000 images, 784,128,64,10, one epoch, batch 64, with 1, 2, 3
+ *                                and 7 threads: the saved model files are identical byte for byte,
+ *                                for the best kernel variant and for the scalar one.
+ * Usage: test_training subset|golden|threads MNIST_DIR [GOLDEN_FILE] */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mlp/data.h"
+#include "mlp/file_util.h"
+#include "mlp/model.h"
+#include "mlp/train.h"
+#include "test_util.h"
+
+#define SUBSET_MIN_ACCURACY 0.87
+#define GOLDEN_RELATIVE_TOLERANCE 1e-5
+#define GOLDEN_MAX_COSTS 4096
+
+typedef struct training_run {
+    const kernel_table *kernels;
+    const char *layers;
+    int train_count; /* the first train_count images of the dataset */
+    int epochs, batch, threads;
+    float learning_rate;
+    uint64_t seed;
+} training_run;
+
+/* Trains a fresh He-initialised model as described; the batch costs of every epoch are
+ * appended to costs (when non-NULL, room for epochs × batches). Returns 0 or -1. */
+static int train_model(const training_run *run, const mlp_dataset *data, mlp_model *model,
+                       float *costs, int *cost_count) {
+    mlp_error error;
+    int sizes[MLP_MAX_LAYERS + 1], size_count;
+    CHECK(model_parse_layers(run->layers, sizes, &size_count, &error) == 0, "%s", error.message);
+    CHECK(model_create(model, sizes, size_count, MLP_ACTIVATION_RELU, MLP_OUTPUT_SOFTMAX, &error) == 0,
+          "%s", error.message);
+    model_init_he(model, run->seed);
+    int *indices = malloc((size_t)run->train_count * sizeof *indices);
+    for (int i = 0; i < run->train_count; i++) indices[i] = i;
+    train_options options = {.batch = run->batch, .learning_rate = run->learning_rate,
+                             .epochs = run->epochs, .seed = run->seed, .threads = run->threads};
+    trainer t;
+    if (trainer_init(&t, model, run->kernels, data, indices, run->train_count, NULL, 0, &options,
+                     &error) != 0) {
+        CHECK(0, "trainer_init: %s", error.message);
+        free(indices);
+        return -1;
+    }
+    if (cost_count) *cost_count = 0;
+    for (int epoch = 1; epoch <= run->epochs; epoch++) {
+        epoch_metrics metrics;
+        CHECK(trainer_run_epoch(&t, epoch, 0, &metrics) == 0, "epoch %d stopped early", epoch);
+        CHECK(isfinite(metrics.train_cost), "epoch %d: cost %g", epoch, metrics.train_cost);
+        if (costs) {
+            memcpy(costs + *cost_count, t.batch_costs, (size_t)t.batches_per_epoch * sizeof *costs);
+            *cost_count += t.batches_per_epoch;
+        }
+    }
+    trainer_free(&t);
+    free(indices);
+    return 0;
+}
+
+/* ---- training_subset ---- */
+
+static void test_subset(const mlp_dataset *train, const char *mnist_dir) {
+    mlp_dataset test;
+    mlp_error error;
+    if (dataset_load_idx_folder(mnist_dir, "t10k", &test, &error) != 0)
+        TEST_SKIP("no MNIST test set: %s", error.message);
+    training_run run = {.kernels = kernels_best(), .layers = "784,128,64,10", .train_count = 2000,
+                        .epochs = 10, .batch = 32, .threads = 2, .learning_rate = 0.1f, .seed = 42};
+    mlp_model model;
+    if (train_model(&run, train, &model, NULL, NULL) == 0) {
+        mlp_network network;
+        CHECK(network_create(&network, &model, run.kernels, 256, run.threads, &error) == 0, "%s",
+              error.message);
+        evaluation result;
+        evaluate(&network, &test, NULL, test.count, &result);
+        printf("%s, %d images, %d epochs: test accuracy %.4f, cost %.4f on %d images\n", run.layers,
+               run.train_count, run.epochs, result.accuracy, result.cost, result.count);
+        CHECK(result.accuracy >= SUBSET_MIN_ACCURACY, "test accuracy %.4f < %.2f", result.accuracy,
+              SUBSET_MIN_ACCURACY);
+        CHECK(result.cost < 0.6, "test cost %.4f after training (ln 10 = 2.30 untrained)", result.cost);
+        network_free(&network);
+        model_free(&model);
+    }
+    dataset_free(&test);
+}
+
+/* ---- golden_trajectory ---- */
+
+static int read_golden(const char *path, float *costs, int *count) {
+    FILE *file = fopen(path, "r");
+    if (!file) return -1;
+    char line[256];
+    *count = 0;
+    while (fgets(line, sizeof line, file) && *count < GOLDEN_MAX_COSTS)
+        if (line[0] != '#' && line[0] != '\n') costs[(*count)++] = strtof(line, NULL);
+    fclose(file);
+    return 0;
+}
+
+static void write_golden(const char *path, const training_run *run, const float *costs, int count) {
+    FILE *file = fopen(path, "w");
+    CHECK(file != NULL, "%s: cannot write", path);
+    if (!file) return;
+    fprintf(file, "# Batch costs of the first %d epochs: scalar kernels, %s relu, the first %d MNIST\n"
+                  "# training images, batch %d, lr %g, seed %llu. Written by test_training golden with\n"
+                  "# MLP_REGENERATE_GOLDEN=1 (ctest -R golden_trajectory).\n",
+            run->epochs, run->layers, run->train_count, run->batch, (double)run->learning_rate,
+            (unsigned long long)run->seed);
+    for (int i = 0; i < count; i++) fprintf(file, "%.9g\n", (double)costs[i]);
+    CHECK(fclose(file) == 0, "%s: write failed", path);
+    printf("wrote %d costs to %s\n", count, path);
+}
+
+static void test_golden(const mlp_dataset *train, const char *golden_path) {
+    training_run run = {.kernels = kernels_find("scalar"), .layers = "784,64,10", .train_count = 1000,
+                        .epochs = 2, .batch = 50, .threads = 1, .learning_rate = 0.1f, .seed = 42};
+    static float first[GOLDEN_MAX_COSTS], second[GOLDEN_MAX_COSTS], golden[GOLDEN_MAX_COSTS];
+    int first_count = 0, second_count = 0, golden_count = 0;
+    mlp_model model;
+    if (train_model(&run, train, &model, first, &first_count) == 0) model_free(&model);
+    run.threads = 2;
+    if (train_model(&run, train, &model, second, &second_count) == 0) model_free(&model);
+    CHECK(first_count == 40 && second_count == first_count, "%d and %d batch costs, expected 40",
+          first_count, second_count);
+    CHECK(memcmp(first, second, (size_t)first_count * sizeof *first) == 0,
+          "the batch costs differ between two runs (1 and 2 threads)");
+    /* He-initialised softmax over 10 classes starts near the uniform guess: cost ln 10. */
+    for (int i = 0; i < 3 && i < first_count; i++)
+        CHECK(fabs(first[i] - log(10.0)) < 0.5, "batch %d cost %.4f is not near ln 10 = 2.3026", i,
+              (double)first[i]);
+    CHECK(first[first_count - 1] < first[0] - 1.0, "the cost did not fall: %.4f -> %.4f",
+          (double)first[0], (double)first[first_count - 1]);
+
+    const char *regenerate = getenv("MLP_REGENERATE_GOLDEN");
+    if (regenerate && strcmp(regenerate, "1") == 0) {
+        write_golden(golden_path, &run, first, first_count);
+        return;
+    }
+    CHECK(read_golden(golden_path, golden, &golden_count) == 0, "%s: cannot read", golden_path);
+    CHECK(golden_count == first_count, "%s has %d costs, the run %d", golden_path, golden_count,
+          first_count);
+    int mismatches = 0;
+    for (int i = 0; i < first_count && i < golden_count; i++) {
+        double relative = fabs((double)first[i] - golden[i]) / fabs((double)golden[i]);
+        if (relative > GOLDEN_RELATIVE_TOLERANCE && mismatches++ < 5)
+            CHECK(0, "batch %d: cost %.9g, golden %.9g (relative difference %.2e)", i,
+                  (double)first[i], (double)golden[i], relative);
+    }
+    CHECK(mismatches == 0, "%d of %d costs differ from %s by more than %.0e relative (to regenerate "
+          "after an intended change: MLP_REGENERATE_GOLDEN=1 ctest -R golden_trajectory)",
+          mismatches, first_count, golden_path, GOLDEN_RELATIVE_TOLERANCE);
+    printf("%d batch costs: bitwise equal in two runs, within %.0e of the golden file; first %.4f, last %.4f\n",
+           first_count, GOLDEN_RELATIVE_TOLERANCE, (double)first[0], (double)first[first_count - 1]);
+}
+
+/* ---- threads_bitwise ---- */
+
+static int read_file_bytes(const char *path, uint8_t **bytes, size_t *size) {
+    mlp_error error;
+    int status = file_read_all(path, (size_t)1 << 28, bytes, size, &error);
+    CHECK(status == 0, "%s", error.message);
+    return status;
+}
+
+static void test_threads(const mlp_dataset *train) {
+    char folder[] = "/tmp/mlp_threads_XXXXXX";
+    if (!mkdtemp(folder)) TEST_SKIP("cannot create a temporary folder under /tmp");
+    const kernel_table *variants[2] = {kernels_best(), kernels_find("scalar")};
+    int variant_count = variants[0] == variants[1] ? 1 : 2;
+    const int thread_counts[] = {1, 2, 3, 7};
+    char path[4200];
+    for (int v = 0; v < variant_count; v++) {
+        uint8_t *reference = NULL;
+        size_t reference_size = 0;
+        for (int t = 0; t < 4; t++) {
+            training_run run = {.kernels = variants[v], .layers = "784,128,64,10", .train_count = 3000,
+                                .epochs = 1, .batch = 64, .threads = thread_counts[t],
+                                .learning_rate = 0.1f, .seed = 42};
+            mlp_model model;
+            mlp_error error;
+            if (train_model(&run, train, &model, NULL, NULL) != 0) continue;
+            snprintf(path, sizeof path, "%s/%s-%d.mlp", folder, variants[v]->name, run.threads);
+            CHECK(model_save(&model, path, &error) == 0, "%s", error.message);
+            model_free(&model);
+            uint8_t *bytes;
+            size_t size;
+            if (read_file_bytes(path, &bytes, &size) != 0) continue;
+            unlink(path);
+            if (!reference) {
+                reference = bytes;
+                reference_size = size;
+                continue;
+            }
+            CHECK(size == reference_size && memcmp(bytes, reference, size) == 0,
+                  "%s: the model trained with %d threads differs from the one with 1 thread",
+                  variants[v]->name, run.threads);
+            free(bytes);
+        }
+        printf("%s: models trained with 1, 2, 3 and 7 threads compared byte for byte\n", variants[v]->name);
+        free(reference);
+    }
+    rmdir(folder);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: test_training subset|golden|threads MNIST_DIR [GOLDEN_FILE]\n");
+        return 2;
+    }
+    const char *mode = argv[1], *mnist_dir = argv[2];
+    mlp_dataset train;
+    mlp_error error;
+    if (!dataset_idx_folder_has(mnist_dir, "train"))
+        TEST_SKIP("no MNIST training set in %s (run scripts/fetch_data.sh)", mnist_dir);
+    if (dataset_load_idx_folder(mnist_dir, "train", &train, &error) != 0) {
+        CHECK(0, "%s", error.message);
+        return test_exit_code();
+    }
+    if (strcmp(mode, "subset") == 0) test_subset(&train, mnist_dir);
+    else if (strcmp(mode, "golden") == 0 && argc >= 4) test_golden(&train, argv[3]);
+    else if (strcmp(mode, "threads") == 0) test_threads(&train);
+    else CHECK(0, "unknown mode '%s' (or the golden file is missing from the arguments)", mode);
+    dataset_free(&train);
+    return test_exit_code();
+}
