@@ -39,8 +39,35 @@ static inline void load_a_column_neon(const float *a, int contiguous, const ptrd
             vfmaq_laneq_f32(acc[row][v], b_vector[v], a_vector, lane);                 \
     } while (0)
 
-/* One MR × (vectors·4) tile over one k slice; `vectors` is a constant in each caller, so the
- * loops unroll completely and the accumulators live in registers. */
+/* acc[r][v] += A(r, p) · B(p, v-th 4 columns) over the tile's k slice, p increasing: one FMA
+ * per p per element. `vectors` and `contiguous` are constants in each caller, so the loops
+ * unroll completely, the accumulators stay in registers and the A load is branch-free. */
+static inline __attribute__((always_inline)) void accumulate_slice_neon(
+    const gemm_tile *t, const int vectors, const int contiguous, const ptrdiff_t *a_offset,
+    float32x4_t acc[NEON_MR][NEON_MAX_VECTORS]) {
+    const float *a = t->a, *b = t->b;
+    const ptrdiff_t a_k_stride = t->a_k_stride;
+    const ptrdiff_t b_k_stride = t->b_k_stride;
+    for (int p = 0; p < t->k; p++) {
+        float32x4_t b_vector[NEON_MAX_VECTORS];
+#pragma GCC unroll 4
+        for (int v = 0; v < vectors; v++) b_vector[v] = vld1q_f32(b + NEON_W * v);
+        float32x4_t a_low, a_high;
+        load_a_column_neon(a, contiguous, a_offset, &a_low, &a_high);
+        FMA_ROW(0, a_low, 0);
+        FMA_ROW(1, a_low, 1);
+        FMA_ROW(2, a_low, 2);
+        FMA_ROW(3, a_low, 3);
+        FMA_ROW(4, a_high, 0);
+        FMA_ROW(5, a_high, 1);
+        FMA_ROW(6, a_high, 2);
+        FMA_ROW(7, a_high, 3);
+        a += a_k_stride;
+        b += b_k_stride;
+    }
+}
+
+/* One MR × (vectors·4) tile over one k slice; `vectors` is a constant in each caller. */
 static inline __attribute__((always_inline)) void gemm_neon_tile(const gemm_tile *t,
                                                                  const int vectors) {
     float32x4_t acc[NEON_MR][NEON_MAX_VECTORS];
@@ -63,29 +90,10 @@ static inline __attribute__((always_inline)) void gemm_neon_tile(const gemm_tile
 #pragma GCC unroll 8
     for (int r = 0; r < NEON_MR; r++)
         a_offset[r] = (ptrdiff_t)(r < t->rows ? r : t->rows - 1) * t->a_row_stride;
-    const int a_contiguous = t->a_row_stride == 1 && t->rows == NEON_MR;
-
-    /* acc[r][v] += A(r, p) · B(p, v-th 4 columns), p increasing: one FMA per p per element */
-    const float *a = t->a, *b = t->b;
-    const ptrdiff_t a_k_stride = t->a_k_stride;
-    const ptrdiff_t b_k_stride = t->b_k_stride;
-    for (int p = 0; p < t->k; p++) {
-        float32x4_t b_vector[NEON_MAX_VECTORS];
-#pragma GCC unroll 4
-        for (int v = 0; v < vectors; v++) b_vector[v] = vld1q_f32(b + NEON_W * v);
-        float32x4_t a_low, a_high;
-        load_a_column_neon(a, a_contiguous, a_offset, &a_low, &a_high);
-        FMA_ROW(0, a_low, 0);
-        FMA_ROW(1, a_low, 1);
-        FMA_ROW(2, a_low, 2);
-        FMA_ROW(3, a_low, 3);
-        FMA_ROW(4, a_high, 0);
-        FMA_ROW(5, a_high, 1);
-        FMA_ROW(6, a_high, 2);
-        FMA_ROW(7, a_high, 3);
-        a += a_k_stride;
-        b += b_k_stride;
-    }
+    if (t->a_row_stride == 1 && t->rows == NEON_MR)
+        accumulate_slice_neon(t, vectors, 1, a_offset, acc);
+    else
+        accumulate_slice_neon(t, vectors, 0, a_offset, acc);
 
     /* epilogue on the last slice, then stores of the rows and columns inside C */
     float32x4_t bias[NEON_MAX_VECTORS];
