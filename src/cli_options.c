@@ -135,7 +135,7 @@ static void format_default(const cli_option *option, char *text, size_t size) {
     case CLI_STRING:
     case CLI_CHOICE: {
         const char *value = *(const char **)option->target;
-        if (value) snprintf(text, size, "%s", value);
+        snprintf(text, size, "%s", value ? value : "none");
         break;
     }
     case CLI_FLAG:
