@@ -6,6 +6,7 @@
 
 #include "bench_gemm.h"
 #include "bench_shim.h"
+#include "bench_training_step.h"
 #include "fma_peak.h"
 #include "git_commit.h" /* MLP_GIT_COMMIT, generated at build time by bench/git_commit.cmake */
 #include "mlp/kernels.h"
@@ -96,5 +97,6 @@ int main(int argc, char **argv) {
     add_openblas_context();
     bench_register_fma_peak();
     bench_register_gemm();
+    bench_register_training_step(argc, argv);
     return bench_run(&argc, argv);
 }

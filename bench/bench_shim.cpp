@@ -58,6 +58,10 @@ void bench_time_unit_set(bench_benchmark *benchmark, bench_time_unit unit) {
     as_benchmark(benchmark)->Unit(units[unit]);
 }
 
+void bench_min_time_set(bench_benchmark *benchmark, double seconds) {
+    as_benchmark(benchmark)->MinTime(seconds);
+}
+
 void bench_add_context(const char *key, const char *value) {
     benchmark::AddCustomContext(key, value);
 }

@@ -51,6 +51,8 @@ void bench_range(bench_benchmark *benchmark, int64_t low, int64_t high, int mult
 /* Time with the wall clock instead of the calling thread's CPU time (threaded benchmarks). */
 void bench_use_real_time(bench_benchmark *benchmark);
 void bench_time_unit_set(bench_benchmark *benchmark, bench_time_unit unit);
+/* Minimum seconds of timed iterations for this benchmark; overrides --benchmark_min_time. */
+void bench_min_time_set(bench_benchmark *benchmark, double seconds);
 
 /* A key/value pair printed in the run's context (console header, JSON "context"). */
 void bench_add_context(const char *key, const char *value);

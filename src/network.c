@@ -59,37 +59,46 @@ void network_free(mlp_network *network) {
     network->input_pixels = network->input_targets = NULL;
 }
 
-/* Runs this thread's share of a GEMM. The larger of m and n is split (the operand along the
- * other dimension is then packed by every thread, the cheaper duplication), in chunks that keep
- * whole register tiles together, and only over as many threads as have enough work. */
-static void parallel_gemm(const mlp_network *network, const gemm_problem *whole) {
-    int thread = omp_get_thread_num(), threads = omp_get_num_threads();
+int parallel_gemm_workers(const gemm_problem *whole, int threads) {
     double flops = 2.0 * whole->m * whole->n * whole->k;
-    int useful = (int)(flops / MLP_PARALLEL_MIN_FLOPS_PER_THREAD);
-    int workers = useful < 1 ? 1 : (useful < threads ? useful : threads);
-    if (thread >= workers) return;
-    gemm_problem part = *whole;
-    part.workspace = network->gemm_workspace + network->workspace_stride * thread;
+    double useful = flops / MLP_PARALLEL_MIN_FLOPS_PER_THREAD;
+    return useful < 1.0 ? 1 : (useful < threads ? (int)useful : threads);
+}
+
+/* The larger of m and n is split (the operand along the other dimension is then packed by every
+ * part, the cheaper duplication), in chunks that keep whole register tiles together. */
+int parallel_gemm_part(const gemm_problem *whole, int part, int parts, gemm_problem *piece) {
+    *piece = *whole;
     int begin, end;
     if (whole->n >= whole->m) {
-        parallel_range(whole->n, 32, thread, workers, &begin, &end);
-        if (begin >= end) return;
-        part.n = end - begin;
-        part.c += begin;
-        part.b += whole->b_transposed ? (size_t)begin * whole->ldb : (size_t)begin;
-        if (part.bias) part.bias += begin;
-        if (part.activation_output) part.activation_output += begin;
+        parallel_range(whole->n, 32, part, parts, &begin, &end);
+        if (begin >= end) return 0;
+        piece->n = end - begin;
+        piece->c += begin;
+        piece->b += whole->b_transposed ? (size_t)begin * whole->ldb : (size_t)begin;
+        if (piece->bias) piece->bias += begin;
+        if (piece->activation_output) piece->activation_output += begin;
     } else {
-        parallel_range(whole->m, 16, thread, workers, &begin, &end);
-        if (begin >= end) return;
-        part.m = end - begin;
-        part.c += (size_t)begin * whole->ldc;
+        parallel_range(whole->m, 16, part, parts, &begin, &end);
+        if (begin >= end) return 0;
+        piece->m = end - begin;
+        piece->c += (size_t)begin * whole->ldc;
         size_t a_offset = whole->a_transposed ? (size_t)begin : (size_t)begin * whole->lda;
-        if (part.a_u8) part.a_u8 += a_offset;
-        else part.a += a_offset;
-        if (part.activation_output)
-            part.activation_output += (size_t)begin * whole->ld_activation_output;
+        if (piece->a_u8) piece->a_u8 += a_offset;
+        else piece->a += a_offset;
+        if (piece->activation_output)
+            piece->activation_output += (size_t)begin * whole->ld_activation_output;
     }
+    return 1;
+}
+
+/* Runs this thread's share of a GEMM, over as many threads as have enough work. */
+static void parallel_gemm(const mlp_network *network, const gemm_problem *whole) {
+    int thread = omp_get_thread_num();
+    int workers = parallel_gemm_workers(whole, omp_get_num_threads());
+    gemm_problem part;
+    if (thread >= workers || !parallel_gemm_part(whole, thread, workers, &part)) return;
+    part.workspace = network->gemm_workspace + network->workspace_stride * thread;
     network->kernels->gemm(&part);
 }
 

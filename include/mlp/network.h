@@ -76,6 +76,13 @@ double network_train_step(mlp_network *network, mlp_model *model, const uint8_t 
  * `thread` of `threads`. */
 void parallel_range(int total, int granularity, int thread, int threads, int *begin, int *end);
 
+/* The GEMM split policy (the bench measures it): how many of `threads` threads share a GEMM,
+ * one per MLP_PARALLEL_MIN_FLOPS_PER_THREAD flops, at least 1 and at most threads. */
+int parallel_gemm_workers(const gemm_problem *whole, int threads);
+/* Part `part` of `parts` of a GEMM cut into row or column blocks: *piece gets the block's
+ * problem (workspace still whole's). Returns 0 when that part is empty. */
+int parallel_gemm_part(const gemm_problem *whole, int part, int parts, gemm_problem *piece);
+
 #ifdef __cplusplus
 }
 #endif

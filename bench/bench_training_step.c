@@ -1,0 +1,415 @@
+/* Whole training steps, per layer configuration, batch, thread count and kernel variant, and the
+ * GEMM split measurements behind MLP_PARALLEL_MIN_FLOPS_PER_THREAD.
+ *
+ *   step/<variant>/<layers>/batch<B>/threads<T>       forward, loss, backward, SGD update of one
+ *       batch, by a team of T threads that lives for the whole benchmark run: one parallel region,
+ *       the master asks Google Benchmark for the next iteration and a barrier passes the answer
+ *       on. This is how the trainer runs (one team per epoch).
+ *   step_fork/<variant>/<layers>/batch<B>/threads<T>  the same step through network_train_step,
+ *       which opens a parallel region per step: the difference is the fork/join cost.
+ *   split/<variant>/<form>/<m>x<n>x<k>/threads<T>     one GEMM cut into T parts as the network
+ *       cuts it (parallel_gemm_part), then a barrier, by a persistent team. Where T = 2 beats
+ *       T = 1 decides MLP_PARALLEL_MIN_FLOPS_PER_THREAD (docs/threads.md).
+ *
+ * The inputs are random bytes and random labels from a fixed seed (no data files needed), cycled
+ * through a pool of batches; He-initialised weights; learning rate 0.01.
+ *
+ * Counters (all real time, the wall clock: the team's threads are not the calling thread):
+ *   samples/s      examples trained per second
+ *   FLOP/s         the step's GEMM flops per second: 6·batch·Σ in·out, less 2·batch·in₀·out₀
+ *                  (forward 2, weight gradient 2, input gradient 2 per multiply-add; the first
+ *                  layer has no input gradient). Bias, activations, softmax and update not counted.
+ *   peak_fraction  FLOP/s / (T × the per-core FMA peak of the variant's ISA, measured at startup)
+ * Each step run fails (bench_fail) when the cost comes out non-finite. */
+#include "bench_training_step.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_shim.h"
+#include "fma_peak.h"
+#include "mlp/affinity.h"
+#include "mlp/common.h"
+#include "mlp/model.h"
+#include "mlp/network.h"
+#include "mlp/rng.h"
+
+/* Seconds per benchmark when the command line does not give --benchmark_min_time. */
+#define TRAINING_STEP_DEFAULT_MIN_TIME 0.05
+/* Distinct random batches cycled through by a step benchmark. */
+#define POOL_BATCHES 8
+#define STEP_LEARNING_RATE 0.01f
+
+/* The layer configurations of the study and issue 4. */
+static const char *const configurations[] = {
+    "784,128,64,10", "784,16,32,10",    "784,32,16,10",
+    "784,6,4,10",    "784,600,400,10", "784,1024,1024,1024,10",
+};
+static const int batches[] = {64, 256};
+enum { CONFIGURATION_COUNT = sizeof configurations / sizeof configurations[0], BATCH_COUNT = 2 };
+
+typedef enum step_mode { STEP_PERSISTENT_TEAM, STEP_FORK_PER_STEP } step_mode;
+
+typedef struct step_case {
+    char name[128];
+    const kernel_table *table;
+    int sizes[MLP_MAX_LAYERS + 1];
+    int size_count;
+    int batch, threads;
+    step_mode mode;
+} step_case;
+
+/* GEMM split cases: a forward-form ladder (batch rows split) and a weight-gradient ladder
+ * (A transposed, input rows split), as the small layers produce them. */
+typedef enum split_form { SPLIT_FORWARD, SPLIT_WEIGHT_GRADIENT } split_form;
+
+typedef struct split_case {
+    char name[128];
+    const kernel_table *table;
+    split_form form;
+    int m, n, k, threads;
+} split_case;
+
+static step_case *step_cases;
+static int step_case_count;
+static split_case *split_cases;
+static int split_case_count;
+
+/* ---- the persistent team ---- */
+
+/* Collective work of one benchmark iteration; must end with every thread past a barrier. */
+typedef void (*team_work)(void *argument, long iteration);
+
+/* Runs work once per benchmark iteration on a team of `threads` threads that lives for the whole
+ * run. The master asks Google Benchmark whether to go on; the barrier after it hands the answer
+ * to the team (the answer is written again only after the work's closing barrier). */
+static void run_in_persistent_team(bench_state *state, int threads, team_work work,
+                                   void *argument) {
+    int keep_running = 1;
+#pragma omp parallel num_threads(threads)
+    {
+        for (long iteration = 0;; iteration++) {
+#pragma omp master
+            keep_running = bench_keep_running(state);
+#pragma omp barrier
+            if (!keep_running) break;
+            work(argument, iteration);
+        }
+    }
+}
+
+/* ---- step benchmarks ---- */
+
+typedef struct step_setup {
+    const step_case *c;
+    mlp_model model;
+    mlp_network network;
+    uint8_t *pixels;  /* POOL_BATCHES × batch × sizes[0] */
+    uint8_t *labels;  /* POOL_BATCHES × batch            */
+    double last_cost; /* written by the master           */
+} step_setup;
+
+static void step_setup_free(step_setup *s) {
+    network_free(&s->network);
+    model_free(&s->model);
+    aligned_free(s->pixels);
+    aligned_free(s->labels);
+}
+
+static int step_setup_create(step_setup *s, const step_case *c, mlp_error *error) {
+    memset(s, 0, sizeof *s);
+    s->c = c;
+    if (model_create(&s->model, c->sizes, c->size_count, MLP_ACTIVATION_RELU, MLP_OUTPUT_SOFTMAX,
+                     error) != 0)
+        return -1;
+    model_init_he(&s->model, 42);
+    if (network_create(&s->network, &s->model, c->table, c->batch, c->threads, error) != 0) {
+        model_free(&s->model);
+        return -1;
+    }
+    size_t rows = (size_t)POOL_BATCHES * c->batch, features = (size_t)c->sizes[0];
+    s->pixels = aligned_calloc(rows * features, 1);
+    s->labels = aligned_calloc(rows, 1);
+    if (!s->pixels || !s->labels) {
+        step_setup_free(s);
+        return error_set(error, "out of memory for %zu random examples", rows);
+    }
+    rng_state rng;
+    rng_seed(&rng, 7);
+    for (size_t i = 0; i < rows * features; i++) s->pixels[i] = (uint8_t)rng_below(&rng, 256);
+    int classes = c->sizes[c->size_count - 1];
+    for (size_t i = 0; i < rows; i++) s->labels[i] = (uint8_t)rng_below(&rng, (uint64_t)classes);
+    return 0;
+}
+
+static const uint8_t *pool_pixels(const step_setup *s, long iteration) {
+    return s->pixels + (size_t)(iteration % POOL_BATCHES) * s->c->batch * s->c->sizes[0];
+}
+static const uint8_t *pool_labels(const step_setup *s, long iteration) {
+    return s->labels + (size_t)(iteration % POOL_BATCHES) * s->c->batch;
+}
+
+/* Collective: one training step, the same calls as the trainer's loop (src/train.c). */
+static void step_collective(void *argument, long iteration) {
+    step_setup *s = argument;
+    const uint8_t *pixels = pool_pixels(s, iteration), *labels = pool_labels(s, iteration);
+    int n = s->c->batch;
+    network_forward(&s->network, pixels, n);
+    double cost = network_loss(&s->network, labels, n, 1);
+    network_backward(&s->network, pixels, n);
+    network_sgd_update(&s->network, &s->model, STEP_LEARNING_RATE); /* ends with a barrier */
+#pragma omp master
+    s->last_cost = cost;
+}
+
+/* GEMM flops of one step: 2 per multiply-add for the forward, weight-gradient and input-gradient
+ * GEMMs of every layer, except the first layer's input gradient (nothing consumes it). */
+static double step_flops(const step_case *c) {
+    double flops = 0.0;
+    for (int l = 0; l + 1 < c->size_count; l++)
+        flops += 6.0 * c->batch * c->sizes[l] * c->sizes[l + 1];
+    return flops - 2.0 * c->batch * c->sizes[0] * c->sizes[1];
+}
+
+static void set_throughput_counters(bench_state *state, const kernel_table *table, int threads,
+                                    double samples, double flops) {
+    double peak = fma_peak_flops(table->name) * threads;
+    if (samples > 0.0) bench_set_counter(state, "samples/s", samples, BENCH_RATE);
+    bench_set_counter(state, "FLOP/s", flops, BENCH_RATE);
+    if (peak > 0.0) bench_set_counter(state, "peak_fraction", flops / peak, BENCH_RATE);
+    char label[64];
+    snprintf(label, sizeof label, "peak %s x%d", table->name, threads);
+    bench_set_label(state, label);
+}
+
+/* Binds the team as the trainer does (--bind core); without binding the run goes on. */
+static void bind_team(int threads) {
+    affinity_bind_team(threads, AFFINITY_CORE, NULL);
+}
+
+static void bench_step(bench_state *state, void *argument) {
+    const step_case *c = argument;
+    const char *reason;
+    if (!kernels_supported(c->table, &reason)) {
+        bench_skip(state, reason);
+        return;
+    }
+    step_setup setup;
+    mlp_error error;
+    if (step_setup_create(&setup, c, &error) != 0) {
+        bench_fail(state, error.message);
+        return;
+    }
+    bind_team(c->threads);
+
+    long steps = 0;
+    if (c->mode == STEP_PERSISTENT_TEAM) {
+        run_in_persistent_team(state, c->threads, step_collective, &setup);
+        steps = (long)bench_iterations(state);
+    } else {
+        while (bench_keep_running(state)) {
+            setup.last_cost = network_train_step(&setup.network, &setup.model,
+                                                 pool_pixels(&setup, steps), pool_labels(&setup, steps),
+                                                 c->batch, STEP_LEARNING_RATE);
+            steps++;
+        }
+    }
+
+    set_throughput_counters(state, c->table, c->threads, (double)steps * c->batch,
+                            step_flops(c) * (double)steps);
+    if (!isfinite(setup.last_cost)) bench_fail(state, "the training cost is not finite");
+    step_setup_free(&setup);
+}
+
+/* ---- split benchmarks ---- */
+
+typedef struct split_setup {
+    const split_case *c;
+    gemm_problem whole;
+    float *a, *b, *c_matrix, *workspace; /* workspace: threads × stride floats */
+    size_t stride;
+} split_setup;
+
+static void split_setup_free(split_setup *s) {
+    aligned_free(s->a);
+    aligned_free(s->b);
+    aligned_free(s->c_matrix);
+    aligned_free(s->workspace);
+}
+
+static int split_setup_create(split_setup *s, const split_case *c) {
+    memset(s, 0, sizeof *s);
+    s->c = c;
+    s->stride = (c->table->gemm_workspace_floats + 15) & ~(size_t)15;
+    s->a = aligned_calloc((size_t)c->m * c->k, sizeof(float));
+    s->b = aligned_calloc((size_t)c->k * c->n, sizeof(float));
+    s->c_matrix = aligned_calloc((size_t)c->m * c->n, sizeof(float));
+    s->workspace = aligned_calloc(s->stride * c->threads + 16, sizeof(float));
+    if (!s->a || !s->b || !s->c_matrix || !s->workspace) {
+        split_setup_free(s);
+        return -1;
+    }
+    rng_state rng;
+    rng_seed(&rng, 11);
+    for (size_t i = 0; i < (size_t)c->m * c->k; i++) s->a[i] = (float)(2.0 * rng_uniform(&rng) - 1.0);
+    for (size_t i = 0; i < (size_t)c->k * c->n; i++) s->b[i] = (float)(2.0 * rng_uniform(&rng) - 1.0);
+    int transposed = c->form == SPLIT_WEIGHT_GRADIENT; /* A stored k×m, as X is batch×in */
+    s->whole = (gemm_problem){
+        .m = c->m, .n = c->n, .k = c->k,
+        .a = s->a, .lda = transposed ? c->m : c->k, .a_transposed = transposed,
+        .b = s->b, .ldb = c->n,
+        .c = s->c_matrix, .ldc = c->n,
+    };
+    return 0;
+}
+
+/* Collective: this thread's part of the GEMM, all threads taking part, then the barrier that
+ * follows every GEMM phase in the network. */
+static void split_collective(void *argument, long iteration) {
+    (void)iteration;
+    split_setup *s = argument;
+    int thread = omp_get_thread_num();
+    gemm_problem part;
+    if (parallel_gemm_part(&s->whole, thread, omp_get_num_threads(), &part)) {
+        part.workspace = s->workspace + s->stride * thread;
+        s->c->table->gemm(&part);
+    }
+#pragma omp barrier
+}
+
+static void bench_split(bench_state *state, void *argument) {
+    const split_case *c = argument;
+    const char *reason;
+    if (!kernels_supported(c->table, &reason)) {
+        bench_skip(state, reason);
+        return;
+    }
+    split_setup setup;
+    if (split_setup_create(&setup, c) != 0) {
+        bench_fail(state, "out of memory for the operands");
+        return;
+    }
+    bind_team(c->threads);
+    run_in_persistent_team(state, c->threads, split_collective, &setup);
+    double flops = 2.0 * c->m * c->n * c->k * (double)bench_iterations(state);
+    set_throughput_counters(state, c->table, c->threads, 0.0, flops);
+    split_setup_free(&setup);
+}
+
+/* ---- registration ---- */
+
+/* "784,128,64,10" -> sizes, and "784-128-64-10" for the benchmark name. */
+static int parse_configuration(const char *text, step_case *c, char *dashed, size_t dashed_size) {
+    mlp_error error;
+    if (model_parse_layers(text, c->sizes, &c->size_count, &error) != 0) return -1;
+    snprintf(dashed, dashed_size, "%s", text);
+    for (char *p = dashed; *p; p++)
+        if (*p == ',') *p = '-';
+    return 0;
+}
+
+static void register_step_cases(const kernel_table *const *tables, int variant_count, int cores) {
+    static const char *const mode_names[] = {"step", "step_fork"};
+    int capacity = 2 * variant_count * CONFIGURATION_COUNT * BATCH_COUNT * cores;
+    step_cases = calloc((size_t)capacity, sizeof *step_cases);
+    if (!step_cases) return;
+    for (int mode = STEP_PERSISTENT_TEAM; mode <= STEP_FORK_PER_STEP; mode++)
+        for (int v = 0; v < variant_count; v++)
+            for (int g = 0; g < CONFIGURATION_COUNT; g++)
+                for (int b = 0; b < BATCH_COUNT; b++)
+                    for (int threads = 1; threads <= cores; threads++) {
+                        step_case *c = &step_cases[step_case_count];
+                        char dashed[64];
+                        if (parse_configuration(configurations[g], c, dashed, sizeof dashed) != 0)
+                            continue;
+                        c->table = tables[v];
+                        c->batch = batches[b];
+                        c->threads = threads;
+                        c->mode = (step_mode)mode;
+                        snprintf(c->name, sizeof c->name, "%s/%s/%s/batch%d/threads%d",
+                                 mode_names[mode], tables[v]->name, dashed, c->batch, threads);
+                        step_case_count++;
+                    }
+}
+
+/* The ladders: forward 64×32×k (batch 64, 32 outputs, k inputs) and weight gradient m×16×64
+ * (m inputs, 16 outputs, batch 64), 32 Kflop to 8 Mflop, for 1 and 2 threads (and all cores). */
+static void register_split_cases(const kernel_table *const *tables, int variant_count, int cores) {
+    enum { LADDER = 9 };
+    int capacity = variant_count * 2 * LADDER * 3;
+    split_cases = calloc((size_t)capacity, sizeof *split_cases);
+    if (!split_cases) return;
+    int thread_counts[3] = {1, 2, cores}, thread_count_count = cores > 2 ? 3 : (cores > 1 ? 2 : 1);
+    for (int v = 0; v < variant_count; v++)
+        for (int form = SPLIT_FORWARD; form <= SPLIT_WEIGHT_GRADIENT; form++)
+            for (int step = 0; step < LADDER; step++)
+                for (int t = 0; t < thread_count_count; t++) {
+                    split_case *c = &split_cases[split_case_count++];
+                    int size = 16 << step; /* 16 .. 4096 */
+                    c->table = tables[v];
+                    c->form = (split_form)form;
+                    c->threads = thread_counts[t];
+                    if (form == SPLIT_FORWARD) {
+                        c->m = 64, c->n = 32, c->k = size / 2;
+                    } else {
+                        c->m = size, c->n = 16, c->k = 64;
+                    }
+                    snprintf(c->name, sizeof c->name, "split/%s/%s/%dx%dx%d/threads%d",
+                             tables[v]->name, form == SPLIT_FORWARD ? "forward" : "weight_gradient",
+                             c->m, c->n, c->k, c->threads);
+                }
+}
+
+/* What makes a result from another machine comparable, beyond bench_main's CPU and build
+ * context: the cores and caches (hwloc's view, from affinity_print_topology). */
+static void add_topology_context(int cores) {
+    char text[64];
+    snprintf(text, sizeof text, "%d", cores);
+    bench_add_context("physical_cores", text);
+    FILE *captured = tmpfile();
+    if (!captured) return;
+    affinity_print_topology(captured);
+    rewind(captured);
+    char caches[512] = "", line[256];
+    while (fgets(line, sizeof line, captured)) {
+        char *start = line;
+        while (*start == ' ') start++;
+        start[strcspn(start, "\n")] = '\0';
+        if (strncmp(start, "L", 1) != 0) continue; /* the L1d / L2 / L3 lines */
+        size_t used = strlen(caches);
+        snprintf(caches + used, sizeof caches - used, "%s%s", used ? "; " : "", start);
+    }
+    fclose(captured);
+    bench_add_context("caches", caches[0] ? caches : "unknown");
+}
+
+static int has_min_time_option(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], "--benchmark_min_time", 20) == 0) return 1;
+    return 0;
+}
+
+void bench_register_training_step(int argc, char **argv) {
+    int cores = affinity_physical_cores(), variant_count;
+    const kernel_table *const *tables = kernels_compiled(&variant_count);
+    add_topology_context(cores);
+    register_step_cases(tables, variant_count, cores);
+    register_split_cases(tables, variant_count, cores);
+
+    int default_min_time = !has_min_time_option(argc, argv);
+    for (int i = 0; i < step_case_count; i++) {
+        bench_benchmark *b = bench_register(step_cases[i].name, bench_step, &step_cases[i]);
+        bench_use_real_time(b);
+        bench_time_unit_set(b, BENCH_MICROSECOND);
+        if (default_min_time) bench_min_time_set(b, TRAINING_STEP_DEFAULT_MIN_TIME);
+    }
+    for (int i = 0; i < split_case_count; i++) {
+        bench_benchmark *b = bench_register(split_cases[i].name, bench_split, &split_cases[i]);
+        bench_use_real_time(b);
+        bench_time_unit_set(b, BENCH_MICROSECOND);
+        if (default_min_time) bench_min_time_set(b, TRAINING_STEP_DEFAULT_MIN_TIME);
+    }
+}
