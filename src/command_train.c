@@ -1,4 +1,9 @@
-/* `trainer [train]`: train an MLP on MNIST-style data and save the model, curves and summary. */
+/* `trainer [train]`: train an MLP on MNIST-style data and save the model, curves and summary;
+ * checkpoints, --resume, SIGINT/SIGTERM, --patience, divergence and --trap-fp. */
+#define _GNU_SOURCE /* feenableexcept, sigaction */
+#include <fenv.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +13,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "mlp/checkpoint.h"
 #include "mlp/file_util.h"
 #include "mlp/run_output.h"
 #include "mlp/train.h"
@@ -24,6 +30,10 @@ typedef struct train_command_options {
     float validation_split;
     const char *out;
     int profile;
+    int checkpoint_every; /* epochs; -1 until decided (1 with --out, else 0) */
+    const char *resume;
+    int patience;
+    int trap_fp;
 } train_command_options;
 
 /* A fresh folder under runs/: runs/YYYYmmdd-HHMMSS, with -2, -3, ... if taken. */
@@ -42,14 +52,232 @@ static int make_default_run_folder(char *path, size_t size, mlp_error *error) {
     return error_set(error, "runs/: cannot create a fresh run folder");
 }
 
+/* ---- reliability: checkpoints, --resume, signals, --patience, divergence, --trap-fp ---- */
+
+/* Set by SIGINT/SIGTERM (to the signal's number); the trainer stops after the current batch. */
+static volatile sig_atomic_t stop_signal;
+
+static void request_stop(int signal_number) { stop_signal = signal_number; }
+
+/* One-shot handlers: a second Ctrl-C kills the process the usual way. */
+static void install_stop_handlers(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = request_stop;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESETHAND | SA_RESTART;
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+}
+
+/* --trap-fp: says which exception trapped, then lets the faulting instruction run again under
+ * the default action, so the process dies by SIGFPE where a debugger or a core dump shows it. */
+static void report_fp_exception(int signal_number, siginfo_t *info, void *context) {
+    (void)context;
+    static const char prefix[] = "trainer: error: floating-point exception (--trap-fp): ";
+    const char *what = info->si_code == FPE_FLTINV   ? "invalid operation (0/0, inf-inf, sqrt(-1))\n"
+                       : info->si_code == FPE_FLTDIV ? "division by zero\n"
+                       : info->si_code == FPE_FLTOVF ? "overflow\n"
+                                                     : "arithmetic exception\n";
+    if (write(STDERR_FILENO, prefix, sizeof prefix - 1) < 0 || write(STDERR_FILENO, what, strlen(what)) < 0) {}
+    signal(signal_number, SIG_DFL);
+}
+
+/* Unmasks invalid, divide-by-zero and overflow in the calling thread and in every thread of the
+ * OpenMP team (the floating-point environment is per thread). */
+static void enable_fp_traps(int threads) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = report_fp_exception;
+    action.sa_flags = SA_SIGINFO;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGFPE, &action, NULL);
+    feenableexcept(FE_INVALID | FE_DIVBYZERO | FE_OVERFLOW);
+#pragma omp parallel num_threads(threads)
+    feenableexcept(FE_INVALID | FE_DIVBYZERO | FE_OVERFLOW);
+}
+
+/* Whether the option was on the command line (as "--name VALUE" or "--name=VALUE"). */
+static int option_given(int argc, char **argv, int first, const char *name) {
+    size_t length = strlen(name);
+    for (int i = first; i < argc; i++)
+        if (strncmp(argv[i], name, length) == 0 && (argv[i][length] == '\0' || argv[i][length] == '='))
+            return 1;
+    return 0;
+}
+
+/* Parameters + gradients (+ the best model for --patience) and the activation buffers of a
+ * batch, checked against the machine's memory before anything is allocated. */
+static int check_training_fits_memory(const char *layers, const int *sizes, int count, int batch,
+                                      int keep_best, mlp_error *error) {
+    size_t parameters = 0, units = 0;
+    for (int l = 0; l + 1 < count; l++) {
+        size_t weights = (size_t)sizes[l] * (size_t)sizes[l + 1]; /* each size <= 2^20 */
+        parameters += ((weights + 15) & ~(size_t)15) + (((size_t)sizes[l + 1] + 15) & ~(size_t)15);
+        units += (size_t)sizes[l + 1];
+    }
+    if (parameters > MLP_MAX_PARAMETERS)
+        return error_set(error, "--layers %s: %zu parameters, more than the limit of %zu (%zu GiB of floats)",
+                         layers, parameters, MLP_MAX_PARAMETERS, MLP_MAX_PARAMETERS * 4 >> 30);
+    double needed = 4.0 * (double)parameters * (keep_best ? 3 : 2) +
+                    4.0 * 2 * (double)units * (batch > 256 ? batch : 256);
+    long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+    double available = pages > 0 && page_size > 0 ? (double)pages * (double)page_size : 0.0;
+    if (available > 0 && needed > available)
+        return error_set(error, "--layers %s: training needs about %.1f GiB (parameters, gradients, "
+                         "activations) but this machine has %.1f GiB", layers, needed / (1 << 30),
+                         available / (1 << 30));
+    return 0;
+}
+
+/* What the epoch loop carries besides the trainer: the history, the best model, the identity of
+ * the run that a checkpoint records. */
+typedef struct run_state {
+    const char *folder;
+    char checkpoint_path[4200];
+    const kernel_table *kernels;
+    const data_options *data;
+    uint32_t data_count, data_features, data_checksum;
+    float validation_split;
+    int epochs, patience, checkpoint_every;
+    epoch_metrics *history;
+    int history_count;
+    int best_epoch;
+    double best_cost;
+    mlp_model best_model; /* parameters NULL without --patience */
+} run_state;
+
+/* Writes the checkpoint: the next epoch to run and the first batch in it (mid-epoch after a
+ * signal, with the trainer's partial sums), atomically. */
+static int save_checkpoint(const run_state *s, const trainer *t, int epoch, int first_batch,
+                           double partial_train_seconds, mlp_error *error) {
+    static checkpoint c; /* 12 KiB of paths: not on the stack */
+    memset(&c, 0, sizeof c);
+    snprintf(c.kernel, sizeof c.kernel, "%s", s->kernels->name);
+    snprintf(c.data_dir, sizeof c.data_dir, "%s", s->data->train_csv ? "" : s->data->data_dir);
+    snprintf(c.train_csv, sizeof c.train_csv, "%s", s->data->train_csv ? s->data->train_csv : "");
+    snprintf(c.test_csv, sizeof c.test_csv, "%s", s->data->test_csv ? s->data->test_csv : "");
+    c.train_limit = s->data->train_limit;
+    c.data_count = s->data_count;
+    c.data_features = s->data_features;
+    c.data_checksum = s->data_checksum;
+    c.batch = t->options.batch;
+    c.learning_rate = t->options.learning_rate;
+    c.seed = t->options.seed;
+    c.validation_split = s->validation_split;
+    c.epochs = s->epochs;
+    c.patience = s->patience;
+    c.checkpoint_every = s->checkpoint_every;
+    c.epoch = epoch;
+    c.first_batch = first_batch;
+    c.partial_cost_sum = first_batch > 0 ? t->partial_cost_sum : 0.0;
+    c.partial_examples = first_batch > 0 ? t->partial_examples : 0;
+    c.partial_train_seconds = first_batch > 0 ? partial_train_seconds : 0.0;
+    c.batch_cost_count = first_batch;
+    c.batch_costs = t->batch_costs;
+    c.history_count = s->history_count;
+    c.history = s->history;
+    c.best_epoch = s->best_epoch;
+    c.best_cost = s->best_cost;
+    c.best_model = s->best_model; /* borrowed: not freed here */
+    c.model = *t->model;
+    return checkpoint_save(&c, s->checkpoint_path, error);
+}
+
+/* --resume: the checkpoint's options become the run's; an option given on the command line
+ * that contradicts them is a usage error. --epochs may be raised to train further. */
+static void apply_checkpoint(const checkpoint *c, const char *path, train_command_options *o,
+                             int argc, char **argv, int first) {
+    mlp_error error;
+    const char *clash = NULL;
+    char layers[512] = "", stored_layers[512] = "";
+    for (int i = 0; i <= c->model.layer_count; i++)
+        snprintf(stored_layers + strlen(stored_layers), sizeof stored_layers - strlen(stored_layers),
+                 i ? ",%d" : "%d", c->model.sizes[i]);
+    if (option_given(argc, argv, first, "--layers")) {
+        int sizes[MLP_MAX_LAYERS + 1], count;
+        if (model_parse_layers(o->layers, sizes, &count, &error) != 0) cli_fail(CLI_EXIT_USAGE, &error);
+        for (int i = 0; i < count; i++)
+            snprintf(layers + strlen(layers), sizeof layers - strlen(layers), i ? ",%d" : "%d", sizes[i]);
+        if (strcmp(layers, stored_layers) != 0) clash = "--layers";
+    }
+    const char *stored_activation = model_activation_name(c->model.hidden_activation);
+    if (option_given(argc, argv, first, "--activation") && strcmp(o->activation, stored_activation) != 0) clash = "--activation";
+    if (option_given(argc, argv, first, "--batch") && o->batch != c->batch) clash = "--batch";
+    if (option_given(argc, argv, first, "--lr") && o->learning_rate != c->learning_rate) clash = "--lr";
+    if (option_given(argc, argv, first, "--seed") && o->seed != c->seed) clash = "--seed";
+    if (option_given(argc, argv, first, "--val-split") && o->validation_split != c->validation_split) clash = "--val-split";
+    if (option_given(argc, argv, first, "--patience") && o->patience != c->patience) clash = "--patience";
+    if (option_given(argc, argv, first, "--train-limit") && o->data.train_limit != c->train_limit) clash = "--train-limit";
+    if (option_given(argc, argv, first, "--kernel") && strcmp(o->runtime.kernel, c->kernel) != 0) clash = "--kernel";
+    if (option_given(argc, argv, first, "--out")) clash = "--out";
+    if (clash) {
+        error_set(&error, "%s: %s contradicts the checkpoint (layers %s, %s, batch %d, lr %g, seed %llu, "
+                  "val-split %g, patience %d, train-limit %d, kernel %s); --resume continues the same run",
+                  path, clash, stored_layers, stored_activation, c->batch, c->learning_rate,
+                  (unsigned long long)c->seed, c->validation_split, c->patience, c->train_limit, c->kernel);
+        cli_fail(CLI_EXIT_USAGE, &error);
+    }
+    if (option_given(argc, argv, first, "--epochs") && o->epochs < c->history_count) {
+        error_set(&error, "%s: --epochs %d is fewer than the %d epochs already done", path, o->epochs,
+                  c->history_count);
+        cli_fail(CLI_EXIT_USAGE, &error);
+    }
+    if (!option_given(argc, argv, first, "--epochs")) o->epochs = c->epochs;
+    if (!option_given(argc, argv, first, "--checkpoint-every")) o->checkpoint_every = c->checkpoint_every;
+    o->layers = NULL; /* the model comes from the checkpoint */
+    o->activation = stored_activation;
+    o->batch = c->batch;
+    o->learning_rate = c->learning_rate;
+    o->seed = c->seed;
+    o->validation_split = c->validation_split;
+    o->patience = c->patience;
+    o->runtime.kernel = c->kernel;
+    o->data.train_limit = c->train_limit;
+    int given_data = option_given(argc, argv, first, "--data") || option_given(argc, argv, first, "--train-csv");
+    if (!given_data) {
+        o->data.data_dir = c->data_dir[0] ? c->data_dir : o->data.data_dir;
+        o->data.train_csv = c->train_csv[0] ? c->train_csv : NULL;
+    }
+    if (!given_data && !option_given(argc, argv, first, "--test-csv"))
+        o->data.test_csv = c->test_csv[0] ? c->test_csv : NULL;
+}
+
+/* Divergence: a one-line error naming where, suggesting a lower rate; the last checkpoint (if
+ * any) was written before the bad batch and is left as it is. */
+static void fail_diverged(const run_state *s, const trainer *t, int epoch, const char *where) {
+    mlp_error error;
+    struct stat info;
+    int have_checkpoint = stat(s->checkpoint_path, &info) == 0;
+    error_set(&error, "training diverged in epoch %d %s (the cost or a weight became NaN or "
+              "infinite): try a lower --lr than %g, e.g. %g; %s%s", epoch, where,
+              t->options.learning_rate, t->options.learning_rate / 10,
+              have_checkpoint ? "the last good checkpoint is intact: " : "no checkpoint was written",
+              have_checkpoint ? s->checkpoint_path : "");
+    cli_fail(CLI_EXIT_RUNTIME, &error);
+}
+
+/* --patience: remembers the best epoch's model; returns 1 when the validation cost has not
+ * improved for `patience` epochs. */
+static int track_best_epoch(run_state *s, const mlp_model *model, const epoch_metrics *m) {
+    if (s->patience <= 0) return 0;
+    if (s->best_epoch == 0 || m->validation.cost < s->best_cost) {
+        s->best_epoch = m->epoch;
+        s->best_cost = m->validation.cost;
+        memcpy(s->best_model.parameters, model->parameters, model->parameter_count * sizeof(float));
+        return 0;
+    }
+    return m->epoch - s->best_epoch >= s->patience;
+}
+
 int command_train(int argc, char **argv, int first) {
     train_command_options o = {
         .layers = "784,128,64,10", .activation = "relu", .batch = 64, .learning_rate = 0.1f,
-        .epochs = 10, .seed = 42, .validation_split = 0.2f, .out = NULL,
+        .epochs = 10, .seed = 42, .validation_split = 0.2f, .out = NULL, .checkpoint_every = -1,
     };
     data_options_init(&o.data);
     runtime_options_init(&o.runtime);
-    cli_option options[DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT + 9] = {0};
+    cli_option options[DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT + 13] = {0};
     data_options_describe(&o.data, options);
     runtime_options_describe(&o.runtime, options + DATA_OPTION_COUNT);
     cli_option *own = options + DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT;
@@ -65,21 +293,48 @@ int command_train(int argc, char **argv, int first) {
     own[8] = (cli_option){.name = "--profile", .type = CLI_FLAG, .target = &o.profile,
                           .help = "time every layer's kernels; print a table at the end and add it "
                                   "to summary.json"};
+    own[9] = (cli_option){.name = "--checkpoint-every", .type = CLI_INT, .target = &o.checkpoint_every, .value_name = "N",
+                          .help = "write DIR/" CHECKPOINT_FILE_NAME " every N epochs (0: never; default 1 with --out, else 0; -1 = that default)", .min = -1, .max = 1000000};
+    own[10] = (cli_option){.name = "--resume", .type = CLI_STRING, .target = &o.resume, .value_name = "DIR",
+                           .help = "continue the run in DIR from its " CHECKPOINT_FILE_NAME " (same final model as an uninterrupted run)"};
+    own[11] = (cli_option){.name = "--patience", .type = CLI_INT, .target = &o.patience, .value_name = "N",
+                           .help = "stop when the validation cost has not improved for N epochs and keep the best epoch's model (0: off)", .max = 1000000};
+    own[12] = (cli_option){.name = "--trap-fp", .type = CLI_FLAG, .target = &o.trap_fp,
+                           .help = "trap invalid/divide-by-zero/overflow floating-point operations (SIGFPE), for debugging"};
     cli_command command = {
         "trainer [train] [options]",
         "Trains a multilayer perceptron (softmax output, cross-entropy cost, He initialisation,\n"
         "mini-batch SGD) on MNIST IDX files or a Kaggle-style CSV. Pixels are scaled to 0..1.\n"
         "A seeded split holds out --val-split of the training file for validation; the test\n"
-        "set (t10k-* in --data, or --test-csv) is used only for the final report.",
+        "set (t10k-* in --data, or --test-csv) is used only for the final report.\n"
+        "SIGINT/SIGTERM finish the batch, write a checkpoint and exit 130/143; --resume DIR continues.",
         options, (int)(sizeof options / sizeof options[0]), NULL};
     cli_parse_or_exit(&command, argc, argv, first);
 
     mlp_error error;
+    checkpoint resumed;
+    memset(&resumed, 0, sizeof resumed);
+    char resume_path[4200];
+    if (o.resume) {
+        snprintf(resume_path, sizeof resume_path, "%s/%s", o.resume, CHECKPOINT_FILE_NAME);
+        if (checkpoint_load(&resumed, resume_path, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+        apply_checkpoint(&resumed, resume_path, &o, argc, argv, first);
+        o.out = o.resume;
+    }
+    if (o.checkpoint_every < 0) o.checkpoint_every = o.out ? 1 : 0;
+    if (o.trap_fp) enable_fp_traps(o.runtime.threads);
+
     int sizes[MLP_MAX_LAYERS + 1], size_count;
     mlp_activation activation;
-    if (model_parse_layers(o.layers, sizes, &size_count, &error) != 0 ||
-        model_parse_activation(o.activation, &activation, &error) != 0)
+    if (o.resume) {
+        size_count = resumed.model.layer_count + 1;
+        memcpy(sizes, resumed.model.sizes, (size_t)size_count * sizeof *sizes);
+        activation = resumed.model.hidden_activation;
+    } else if (model_parse_layers(o.layers, sizes, &size_count, &error) != 0 ||
+               model_parse_activation(o.activation, &activation, &error) != 0 ||
+               check_training_fits_memory(o.layers, sizes, size_count, o.batch, o.patience > 0, &error) != 0) {
         cli_fail(CLI_EXIT_USAGE, &error);
+    }
     const kernel_table *kernels = runtime_setup(&o.runtime, &error);
     if (!kernels) cli_fail(CLI_EXIT_RUNTIME, &error);
 
@@ -87,13 +342,26 @@ int command_train(int argc, char **argv, int first) {
     if (data_options_load(&o.data, &train_set, &test_set, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     const char *source = o.data.train_csv ? o.data.train_csv : o.data.data_dir;
     if (sizes[0] != train_set.features) {
-        error_set(&error, "--layers: the input size is %d but %s has %d pixels per image", sizes[0],
-                  source, train_set.features);
-        cli_fail(CLI_EXIT_USAGE, &error);
+        error_set(&error, "%s: the input size is %d but %s has %d pixels per image",
+                  o.resume ? resume_path : "--layers", sizes[0], source, train_set.features);
+        cli_fail(o.resume ? CLI_EXIT_RUNTIME : CLI_EXIT_USAGE, &error);
     }
     if (sizes[size_count - 1] != MLP_CLASSES) {
-        error_set(&error, "--layers: the output size is %d but the data has %d classes",
-                  sizes[size_count - 1], MLP_CLASSES);
+        error_set(&error, "%s: the output size is %d but the data has %d classes",
+                  o.resume ? resume_path : "--layers", sizes[size_count - 1], MLP_CLASSES);
+        cli_fail(o.resume ? CLI_EXIT_RUNTIME : CLI_EXIT_USAGE, &error);
+    }
+    uint32_t data_checksum = checkpoint_data_checksum(&train_set);
+    if (o.resume && ((uint32_t)train_set.count != resumed.data_count ||
+                     (uint32_t)train_set.features != resumed.data_features || data_checksum != resumed.data_checksum)) {
+        error_set(&error, "%s: the training data differs from the checkpoint's (%s: %d images of %d pixels, "
+                  "CRC %08x; checkpoint: %u images of %u pixels, CRC %08x)", resume_path, source,
+                  train_set.count, train_set.features, data_checksum, resumed.data_count,
+                  resumed.data_features, resumed.data_checksum);
+        cli_fail(CLI_EXIT_RUNTIME, &error);
+    }
+    if (o.patience > 0 && o.validation_split <= 0) {
+        error_set(&error, "--patience needs a validation set (--val-split > 0)");
         cli_fail(CLI_EXIT_USAGE, &error);
     }
 
@@ -111,9 +379,14 @@ int command_train(int argc, char **argv, int first) {
         cli_fail(CLI_EXIT_RUNTIME, &error);
 
     mlp_model model;
-    if (model_create(&model, sizes, size_count, activation, MLP_OUTPUT_SOFTMAX, &error) != 0)
-        cli_fail(CLI_EXIT_RUNTIME, &error);
-    model_init_he(&model, o.seed);
+    if (o.resume) {
+        model = resumed.model; /* take ownership */
+        memset(&resumed.model, 0, sizeof resumed.model);
+    } else {
+        if (model_create(&model, sizes, size_count, activation, MLP_OUTPUT_SOFTMAX, &error) != 0)
+            cli_fail(CLI_EXIT_RUNTIME, &error);
+        model_init_he(&model, o.seed);
+    }
 
     train_options train = {
         .batch = o.batch, .learning_rate = o.learning_rate, .epochs = o.epochs, .seed = o.seed,
@@ -126,26 +399,115 @@ int command_train(int argc, char **argv, int first) {
     network_profile profile = {0};
     if (o.profile) t.network.profile = &profile;
 
-    printf("training %s (%s) on %d images, validating on %d; kernel %s, %d threads, batch %d, lr %g, seed %llu\n",
-           o.layers, o.activation, train_count, validation_count, kernels->name, train.threads,
-           train.batch, train.learning_rate, (unsigned long long)train.seed);
-    printf("writing to %s/\n", run_folder);
-    metrics_print_header();
-
-    char path[4200];
-    epoch_metrics *history = calloc((size_t)o.epochs, sizeof *history);
-    if (!history) {
+    /* The run's state: fresh, or the checkpoint's history, best model and position. */
+    run_state state = {
+        .folder = run_folder, .kernels = kernels, .data = &o.data, .data_count = (uint32_t)train_set.count,
+        .data_features = (uint32_t)train_set.features, .data_checksum = data_checksum,
+        .validation_split = o.validation_split, .epochs = o.epochs, .patience = o.patience,
+        .checkpoint_every = o.checkpoint_every,
+    };
+    snprintf(state.checkpoint_path, sizeof state.checkpoint_path, "%s/%s", run_folder, CHECKPOINT_FILE_NAME);
+    int history_capacity = o.epochs > resumed.history_count ? o.epochs : resumed.history_count;
+    state.history = calloc((size_t)history_capacity, sizeof *state.history);
+    if (!state.history) {
         error_set(&error, "out of memory");
         cli_fail(CLI_EXIT_RUNTIME, &error);
     }
+    if (o.patience > 0) {
+        if (o.resume && resumed.best_model.parameters) {
+            state.best_model = resumed.best_model;
+            memset(&resumed.best_model, 0, sizeof resumed.best_model);
+        } else if (model_create(&state.best_model, sizes, size_count, activation, MLP_OUTPUT_SOFTMAX, &error) != 0) {
+            cli_fail(CLI_EXIT_RUNTIME, &error);
+        }
+    }
+    int first_epoch = 1, first_batch = 0;
+    double partial_train_seconds = 0.0;
+    if (o.resume) {
+        state.history_count = resumed.history_count;
+        memcpy(state.history, resumed.history, (size_t)resumed.history_count * sizeof *state.history);
+        state.best_epoch = resumed.best_epoch;
+        state.best_cost = resumed.best_cost;
+        first_epoch = resumed.epoch;
+        first_batch = resumed.first_batch;
+        if (first_batch >= t.batches_per_epoch) {
+            error_set(&error, "%s: batch %d is past the end of the epoch (%d batches)", resume_path,
+                      first_batch, t.batches_per_epoch);
+            cli_fail(CLI_EXIT_RUNTIME, &error);
+        }
+        t.partial_cost_sum = resumed.partial_cost_sum;
+        t.partial_examples = resumed.partial_examples;
+        partial_train_seconds = resumed.partial_train_seconds;
+        memcpy(t.batch_costs, resumed.batch_costs, (size_t)first_batch * sizeof *t.batch_costs);
+    }
+    int early_stop = o.patience > 0 && state.best_epoch > 0 &&
+                     state.history_count - state.best_epoch >= o.patience;
+
+    char layer_text[512] = "";
+    for (int i = 0; i < size_count; i++)
+        snprintf(layer_text + strlen(layer_text), sizeof layer_text - strlen(layer_text), i ? ",%d" : "%d", sizes[i]);
+    printf("training %s (%s) on %d images, validating on %d; kernel %s, %d threads, batch %d, lr %g, seed %llu\n",
+           layer_text, o.activation, train_count, validation_count, kernels->name, train.threads,
+           train.batch, train.learning_rate, (unsigned long long)train.seed);
+    printf("writing to %s/\n", run_folder);
+    if (o.resume)
+        printf("resuming from %s: epoch %d, batch %d of %d\n", resume_path, first_epoch, first_batch,
+               t.batches_per_epoch);
+    metrics_print_header();
+
+    char path[4200];
     double start = wall_seconds();
-    int epochs_done = 0;
-    for (int epoch = 1; epoch <= o.epochs; epoch++) {
-        trainer_run_epoch(&t, epoch, 0, &history[epoch - 1]);
-        epochs_done = epoch;
-        metrics_print_epoch(&history[epoch - 1]);
+    t.stop_requested = &stop_signal;
+    install_stop_handlers();
+    for (int epoch = first_epoch; epoch <= o.epochs && !early_stop; epoch++) {
+        epoch_metrics *m = &state.history[epoch - 1];
+        int status = trainer_run_epoch(&t, epoch, epoch == first_epoch ? first_batch : 0, m);
+        if (epoch == first_epoch && first_batch > 0) { /* a resumed epoch: count its first part */
+            m->train_seconds += partial_train_seconds;
+            m->seconds += partial_train_seconds;
+            m->samples_per_second = m->train_seconds > 0 ? t.partial_examples / m->train_seconds : 0.0;
+        }
+        if (status == 2) {
+            char where[128];
+            snprintf(where, sizeof where, "at batch %d of %d (batch cost %g)", t.diverged_at_batch + 1,
+                     t.batches_per_epoch, t.batch_costs[t.diverged_at_batch]);
+            fail_diverged(&state, &t, epoch, where);
+        }
+        if (status == 1) { /* SIGINT/SIGTERM mid-epoch: save the position and stop */
+            if (save_checkpoint(&state, &t, epoch, t.stopped_at_batch, m->train_seconds, &error) != 0)
+                cli_fail(CLI_EXIT_RUNTIME, &error);
+            fprintf(stderr, "trainer: interrupted by %s in epoch %d after batch %d of %d; checkpoint "
+                    "written to %s (continue with: trainer --resume %s)\n",
+                    stop_signal == SIGINT ? "SIGINT" : "SIGTERM", epoch, t.stopped_at_batch,
+                    t.batches_per_epoch, state.checkpoint_path, run_folder);
+            exit(128 + stop_signal);
+        }
+        if (validation_count > 0 && !isfinite(m->validation.cost)) fail_diverged(&state, &t, epoch, "(validation cost not finite)");
+        state.history_count = epoch;
+        metrics_print_epoch(m);
         snprintf(path, sizeof path, "%s/metrics.csv", run_folder);
-        if (metrics_csv_write(path, history, epochs_done, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+        if (metrics_csv_write(path, state.history, state.history_count, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+        early_stop = track_best_epoch(&state, &model, m);
+        int last = epoch == o.epochs || early_stop;
+        if ((o.checkpoint_every > 0 && (epoch % o.checkpoint_every == 0 || last)) || (stop_signal && !last))
+            if (save_checkpoint(&state, &t, epoch + 1, 0, 0.0, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+        if (stop_signal && !last) { /* the signal came during the epoch's last batch or evaluation */
+            fprintf(stderr, "trainer: interrupted by %s after epoch %d; checkpoint written to %s "
+                    "(continue with: trainer --resume %s)\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
+                    epoch, state.checkpoint_path, run_folder);
+            exit(128 + stop_signal);
+        }
+    }
+    int epochs_done = state.history_count;
+    epoch_metrics *history = state.history;
+    int reported = epochs_done; /* the epoch whose model is saved */
+    if (o.patience > 0 && state.best_epoch > 0) {
+        reported = state.best_epoch;
+        memcpy(model.parameters, state.best_model.parameters, model.parameter_count * sizeof(float));
+        printf("%s: keeping the model of epoch %d (validation cost %.4f, accuracy %.2f%%)\n",
+               early_stop ? "early stop: the validation cost has not improved for --patience epochs"
+                          : "--patience",
+               reported, history[reported - 1].validation.cost, 100.0 * history[reported - 1].validation.accuracy);
     }
 
     snprintf(path, sizeof path, "%s/model.mlp", run_folder);
@@ -155,7 +517,7 @@ int command_train(int argc, char **argv, int first) {
         .model = &model, .kernel = kernels->name, .threads = train.threads, .batch = train.batch,
         .learning_rate = train.learning_rate, .seed = train.seed, .epochs = epochs_done,
         .samples_per_second = metrics_median_samples_per_second(history, epochs_done),
-        .validation = history[epochs_done - 1].validation,
+        .validation = history[reported - 1].validation,
         .has_test = test_set.count > 0,
     };
     if (summary.has_test) {
@@ -174,11 +536,14 @@ int command_train(int argc, char **argv, int first) {
     printf("saved %s/model.mlp, metrics.csv, summary.json (%.1f s)\n", run_folder, summary.seconds);
 
     free(history);
+    model_free(&state.best_model);
+    checkpoint_free(&resumed);
     trainer_free(&t);
     model_free(&model);
     free(train_indices);
     free(validation_indices);
     dataset_free(&train_set);
     dataset_free(&test_set);
+    if (stop_signal) return 128 + stop_signal; /* interrupted after the last epoch: outputs are complete */
     return 0;
 }

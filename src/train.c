@@ -1,12 +1,14 @@
 /* The training loop: shuffle, gather a batch, forward, loss, backward, update; then evaluate. */
 #include "mlp/train.h"
 
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "mlp/distributed.h"
 #include "mlp/rng.h"
 
 /* Evaluation runs in chunks of at least this many rows (bigger GEMMs, fewer barriers). */
@@ -25,6 +27,7 @@ int trainer_init(trainer *t, mlp_model *model, const kernel_table *kernels,
     t->validation_indices = validation_indices;
     t->validation_count = validation_count;
     t->stopped_at_batch = -1;
+    t->diverged_at_batch = -1;
     if (train_count < 1) return error_set(error, "training: no training examples");
     if (options->batch < 1) return error_set(error, "training: batch size must be at least 1");
     if (data->features != model->sizes[0])
@@ -85,6 +88,14 @@ static void draw_progress(int epoch, int done, int total, double cost) {
     fflush(stderr);
 }
 
+/* Whether every parameter is finite: one sum in double (NaN and ±inf propagate through it; a
+ * sum of at most 2^30 finite floats cannot overflow a double). */
+static int parameters_finite(const mlp_model *model) {
+    double sum = 0.0;
+    for (size_t i = 0; i < model->parameter_count; i++) sum += model->parameters[i];
+    return isfinite(sum);
+}
+
 int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *metrics) {
     memset(metrics, 0, sizeof *metrics);
     metrics->epoch = epoch;
@@ -92,9 +103,10 @@ int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *met
     trainer_epoch_order(t, epoch, t->epoch_order);
     int batch = t->options.batch, batches = t->batches_per_epoch;
     int show_progress = t->options.progress && isatty(STDERR_FILENO);
-    int stopped_at = -1;
-    double cost_sum = 0.0; /* Σ batch cost × batch size, summed in batch order */
-    int examples = 0;
+    int stopped_at = -1, diverged_at = -1;
+    double cost_sum = first_batch > 0 ? t->partial_cost_sum : 0.0; /* Σ cost × size, batch order */
+    int examples = first_batch > 0 ? t->partial_examples : 0;
+    int stop_agreed = 0; /* every rank of a data-parallel run stops after the same batch */
 
 #pragma omp parallel num_threads(t->options.threads)
     {
@@ -102,11 +114,21 @@ int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *met
             int begin = b * batch;
             int n = begin + batch <= t->train_count ? batch : t->train_count - begin;
             mlp_network *network = &t->network;
-            gather_batch(network, t->data, t->epoch_order, begin, n);
-            network_forward(network, network->input_pixels, n);
-            double cost = network_loss(network, network->input_targets, n, 1);
-            network_backward(network, network->input_pixels, n);
-            network_sgd_update(network, t->model, t->options.learning_rate);
+            int local_stop = t->stop_requested && *t->stop_requested;
+            double cost;
+            if (t->sharding) { /* data-parallel: this rank's rows only (src/distributed.c) */
+                int first_row, rows;
+                sharding_local_rows(t->sharding, n, &first_row, &rows);
+                gather_batch(network, t->data, t->epoch_order, begin + first_row, rows);
+                cost = sharding_train_step(t->sharding, network, t->model, n,
+                                           t->options.learning_rate, local_stop, &stop_agreed);
+            } else {
+                gather_batch(network, t->data, t->epoch_order, begin, n);
+                network_forward(network, network->input_pixels, n);
+                cost = network_loss(network, network->input_targets, n, 1);
+                network_backward(network, network->input_pixels, n);
+                network_sgd_update(network, t->model, t->options.learning_rate);
+            }
 #pragma omp master
             {
                 t->batch_costs[b] = (float)cost;
@@ -114,10 +136,11 @@ int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *met
                 examples += n;
                 if (show_progress && (b % 16 == 0 || b == batches - 1))
                     draw_progress(epoch, b + 1, batches, cost_sum / examples);
-                if (t->stop_requested && *t->stop_requested && b + 1 < batches) stopped_at = b + 1;
+                if (!isfinite(cost)) diverged_at = b;
+                else if ((t->sharding ? stop_agreed : local_stop) && b + 1 < batches) stopped_at = b + 1;
             }
 #pragma omp barrier
-            if (stopped_at >= 0) break;
+            if (stopped_at >= 0 || diverged_at >= 0) break;
         }
     }
     double train_end = wall_seconds();
@@ -125,6 +148,16 @@ int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *met
     metrics->train_cost = examples ? cost_sum / examples : 0.0;
     metrics->samples_per_second = metrics->train_seconds > 0 ? examples / metrics->train_seconds : 0.0;
     t->stopped_at_batch = stopped_at;
+    t->partial_cost_sum = cost_sum;
+    t->partial_examples = examples;
+    if (diverged_at < 0 && !parameters_finite(t->model))
+        diverged_at = (stopped_at >= 0 ? stopped_at : batches) - 1;
+    t->diverged_at_batch = diverged_at;
+    if (diverged_at >= 0) {
+        t->stopped_at_batch = -1;
+        metrics->seconds = metrics->train_seconds;
+        return 2;
+    }
     if (stopped_at >= 0) {
         metrics->seconds = metrics->train_seconds;
         return 1;

@@ -57,6 +57,16 @@ typedef struct trainer {
     /* Set asynchronously (a signal handler) to stop after the current batch. */
     volatile sig_atomic_t *stop_requested;
     int stopped_at_batch;      /* -1, or the batch after which the last epoch stopped */
+    /* NULL: the plain step. Else the data-parallel step over gradient shards (set by the caller
+     * after trainer_init; include/mlp/distributed.h). */
+    struct gradient_sharding *sharding;
+    /* In: the sums of batches 0..first_batch-1 when an epoch is resumed mid-way; out: the sums
+     * of the batches the epoch ran (a checkpoint stores them). */
+    double partial_cost_sum;   /* Σ batch cost × batch size, in batch order           */
+    int partial_examples;
+    /* -1, or the 0-based batch after which the cost or the parameters stopped being finite
+     * (one isfinite of the cost per batch; one finite sum of the parameters per epoch). */
+    int diverged_at_batch;
 } trainer;
 
 int trainer_init(trainer *trainer, mlp_model *model, const kernel_table *kernels,
@@ -69,9 +79,11 @@ void trainer_free(trainer *trainer);
  * (seed, epoch) alone, so any epoch can be replayed or resumed without the ones before it. */
 void trainer_epoch_order(const trainer *trainer, int epoch, int *order);
 
-/* Trains one epoch, from batch first_batch (0 normally; later when resuming mid-epoch), then
- * evaluates on the validation examples. Fills metrics. Returns 0, or 1 when stop_requested cut
- * the epoch short (stopped_at_batch tells where; metrics then cover only the batches run). */
+/* Trains one epoch, from batch first_batch (0 normally; later when resuming mid-epoch, with
+ * partial_cost_sum/partial_examples restored), then evaluates on the validation examples. Fills
+ * metrics. Returns 0; 1 when stop_requested cut the epoch short (stopped_at_batch tells where;
+ * metrics then cover only the batches run); 2 when training diverged (diverged_at_batch: a cost
+ * or a parameter is NaN or infinite; the epoch stops there, without evaluation). */
 int trainer_run_epoch(trainer *trainer, int epoch, int first_batch, epoch_metrics *metrics);
 
 /* Evaluates the model on the examples named by indices (all examples when indices is NULL),

@@ -1,0 +1,93 @@
+/* Checkpoints: everything a training run needs to continue exactly where it stopped, in one
+ * file (DIR/checkpoint.mlpc). SGD has no optimizer state and every epoch's order is a function
+ * of (seed, epoch) alone, so a checkpoint is the model, the position (epoch, batch), the partial
+ * sums of the epoch in progress, the metrics so far, the best model for --patience, and the
+ * options and data identity that must match when resuming. */
+#ifndef MLP_CHECKPOINT_H
+#define MLP_CHECKPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mlp/common.h"
+#include "mlp/data.h"
+#include "mlp/model.h"
+#include "mlp/train.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CHECKPOINT_FILE_NAME "checkpoint.mlpc"
+#define CHECKPOINT_FORMAT_VERSION 1u
+#define CHECKPOINT_MAX_PATH 4096      /* stored data paths, NUL included                 */
+#define CHECKPOINT_MAX_EPOCHS 1000000 /* same bound as --epochs                          */
+
+/* The file (format version 1, integers and floats little-endian, floats as their IEEE bits):
+ *   8 bytes  magic "MLPCHKPT", u32 version
+ *   str      kernel variant name; str data folder, train CSV, test CSV ("" when unset)
+ *            (str = u32 length + bytes, no NUL; at most CHECKPOINT_MAX_PATH - 1)
+ *   i32      train limit; u32 data count, features, CRC-32 of labels then pixels
+ *   u32      batch; f32 learning rate; u64 seed; f32 validation split
+ *   u32      epochs; u32 patience (0: off); u32 checkpoint every
+ *   u32      epoch (1-based, the one to run next); u32 batch (the first to run in it)
+ *   f64      partial cost sum (Σ batch cost × size of the batches already run in that epoch)
+ *   u32      partial examples; f64 partial training seconds
+ *   u32 B, f32 × B   batch costs of that epoch so far
+ *   u32 H, H × metrics records (epoch, train cost, validation evaluation with its confusion
+ *            matrix, seconds, training seconds, samples per second)
+ *   u32      best epoch (0: none); f64 best validation cost
+ *   u64 n, n bytes   the best model as a model file (n = 0 when none)
+ *   u64 n, n bytes   the model as a model file (its own magic, version and CRC inside)
+ *   u32      CRC-32 (zlib) of every byte before it
+ * Written with file_write_atomic: temporary file, fsync, rename, directory fsync. */
+typedef struct checkpoint {
+    char kernel[32];
+    char data_dir[CHECKPOINT_MAX_PATH];
+    char train_csv[CHECKPOINT_MAX_PATH];
+    char test_csv[CHECKPOINT_MAX_PATH];
+    int train_limit;
+    uint32_t data_count, data_features, data_checksum;
+
+    int batch;
+    float learning_rate;
+    uint64_t seed;
+    float validation_split;
+    int epochs, patience, checkpoint_every;
+
+    int epoch;                    /* the epoch to run next (1-based)                      */
+    int first_batch;              /* the batch of that epoch to run next (0: its start)    */
+    double partial_cost_sum;      /* of batches 0..first_batch-1 of that epoch             */
+    int partial_examples;
+    double partial_train_seconds;
+    int batch_cost_count;         /* = first_batch                                         */
+    float *batch_costs;
+
+    int history_count;            /* completed epochs                                     */
+    epoch_metrics *history;
+
+    int best_epoch;               /* 0: none yet                                           */
+    double best_cost;
+    mlp_model best_model;         /* parameters NULL when none                            */
+    mlp_model model;
+} checkpoint;
+
+/* Serialises a checkpoint (which may borrow its arrays and models) into a malloc'ed buffer. */
+int checkpoint_serialize(const checkpoint *c, uint8_t **bytes, size_t *size, mlp_error *error);
+/* Parses a buffer: every length is checked against what remains before anything is allocated,
+ * then the CRC; one-line errors naming `name`. On success c owns its arrays and models (free
+ * with checkpoint_free); on failure nothing is left allocated. */
+int checkpoint_deserialize(checkpoint *c, const uint8_t *bytes, size_t size, const char *name,
+                           mlp_error *error);
+int checkpoint_save(const checkpoint *c, const char *path, mlp_error *error);
+int checkpoint_load(checkpoint *c, const char *path, mlp_error *error);
+/* Frees what checkpoint_deserialize/checkpoint_load allocated. */
+void checkpoint_free(checkpoint *c);
+
+/* CRC-32 of the labels then the pixels: the data's identity for --resume. */
+uint32_t checkpoint_data_checksum(const mlp_dataset *data);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
