@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "mlp/checkpoint.h"
+#include "mlp/distributed.h"
 #include "mlp/file_util.h"
 #include "mlp/run_output.h"
 #include "mlp/train.h"
@@ -34,6 +35,7 @@ typedef struct train_command_options {
     const char *resume;
     int patience;
     int trap_fp;
+    int gradient_shards;
 } train_command_options;
 
 /* A fresh folder under runs/: runs/YYYYmmdd-HHMMSS, with -2, -3, ... if taken. */
@@ -151,6 +153,7 @@ typedef struct run_state {
  * signal, with the trainer's partial sums), atomically. */
 static int save_checkpoint(const run_state *s, const trainer *t, int epoch, int first_batch,
                            double partial_train_seconds, mlp_error *error) {
+    if (distributed_rank() != 0) return 0; /* only rank 0 writes files */
     static checkpoint c; /* 12 KiB of paths: not on the stack */
     memset(&c, 0, sizeof c);
     snprintf(c.kernel, sizeof c.kernel, "%s", s->kernels->name);
@@ -277,7 +280,7 @@ int command_train(int argc, char **argv, int first) {
     };
     data_options_init(&o.data);
     runtime_options_init(&o.runtime);
-    cli_option options[DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT + 13] = {0};
+    cli_option options[DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT + 14] = {0};
     data_options_describe(&o.data, options);
     runtime_options_describe(&o.runtime, options + DATA_OPTION_COUNT);
     cli_option *own = options + DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT;
@@ -301,6 +304,9 @@ int command_train(int argc, char **argv, int first) {
                            .help = "stop when the validation cost has not improved for N epochs and keep the best epoch's model (0: off)", .max = 1000000};
     own[12] = (cli_option){.name = "--trap-fp", .type = CLI_FLAG, .target = &o.trap_fp,
                            .help = "trap invalid/divide-by-zero/overflow floating-point operations (SIGFPE), for debugging"};
+    own[13] = (cli_option){.name = "--gradient-shards", .type = CLI_INT, .target = &o.gradient_shards, .value_name = "G",
+                           .help = "cut each batch into G row shards and sum their gradients in order: the same model "
+                                   "for any number of MPI ranks <= G (1: the plain step; see README, Multi-machine training)", .min = 1, .max = 1 << 20};
     cli_command command = {
         "trainer [train] [options]",
         "Trains a multilayer perceptron (softmax output, cross-entropy cost, He initialisation,\n"
@@ -312,6 +318,13 @@ int command_train(int argc, char **argv, int first) {
     cli_parse_or_exit(&command, argc, argv, first);
 
     mlp_error error;
+    /* Under mpirun: every rank trains; only rank 0 prints and writes files. */
+    if (distributed_start(&error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    int writer = distributed_rank() == 0;
+    if (!writer && !freopen("/dev/null", "w", stdout)) {
+        error_set(&error, "/dev/null: cannot open for writing");
+        cli_fail(CLI_EXIT_RUNTIME, &error);
+    }
     checkpoint resumed;
     memset(&resumed, 0, sizeof resumed);
     char resume_path[4200];
@@ -366,7 +379,9 @@ int command_train(int argc, char **argv, int first) {
     }
 
     char run_folder[4096];
-    if (o.out) {
+    if (!writer) {
+        snprintf(run_folder, sizeof run_folder, "%s", o.out ? o.out : "(rank 0's run folder)");
+    } else if (o.out) {
         snprintf(run_folder, sizeof run_folder, "%s", o.out);
         if (file_make_directories(run_folder, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     } else if (make_default_run_folder(run_folder, sizeof run_folder, &error) != 0) {
@@ -398,6 +413,12 @@ int command_train(int argc, char **argv, int first) {
         cli_fail(CLI_EXIT_RUNTIME, &error);
     network_profile profile = {0};
     if (o.profile) t.network.profile = &profile;
+    gradient_sharding sharding;
+    if (o.gradient_shards > 1 || distributed_ranks() > 1) {
+        if (sharding_create(&sharding, &model, o.gradient_shards, o.batch, &error) != 0)
+            cli_fail(CLI_EXIT_USAGE, &error);
+        t.sharding = &sharding;
+    }
 
     /* The run's state: fresh, or the checkpoint's history, best model and position. */
     run_state state = {
@@ -450,6 +471,9 @@ int command_train(int argc, char **argv, int first) {
            layer_text, o.activation, train_count, validation_count, kernels->name, train.threads,
            train.batch, train.learning_rate, (unsigned long long)train.seed);
     printf("writing to %s/\n", run_folder);
+    if (t.sharding)
+        printf("data-parallel: %d MPI rank%s, %d gradient shards of each batch\n", distributed_ranks(),
+               distributed_ranks() == 1 ? "" : "s", o.gradient_shards);
     if (o.resume)
         printf("resuming from %s: epoch %d, batch %d of %d\n", resume_path, first_epoch, first_batch,
                t.batches_per_epoch);
@@ -480,13 +504,14 @@ int command_train(int argc, char **argv, int first) {
                     "written to %s (continue with: trainer --resume %s)\n",
                     stop_signal == SIGINT ? "SIGINT" : "SIGTERM", epoch, t.stopped_at_batch,
                     t.batches_per_epoch, state.checkpoint_path, run_folder);
+            distributed_stop(); /* every rank stopped after the same batch */
             exit(128 + stop_signal);
         }
         if (validation_count > 0 && !isfinite(m->validation.cost)) fail_diverged(&state, &t, epoch, "(validation cost not finite)");
         state.history_count = epoch;
         metrics_print_epoch(m);
         snprintf(path, sizeof path, "%s/metrics.csv", run_folder);
-        if (metrics_csv_write(path, state.history, state.history_count, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+        if (writer && metrics_csv_write(path, state.history, state.history_count, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
         early_stop = track_best_epoch(&state, &model, m);
         int last = epoch == o.epochs || early_stop;
         if ((o.checkpoint_every > 0 && (epoch % o.checkpoint_every == 0 || last)) || (stop_signal && !last))
@@ -495,6 +520,7 @@ int command_train(int argc, char **argv, int first) {
             fprintf(stderr, "trainer: interrupted by %s after epoch %d; checkpoint written to %s "
                     "(continue with: trainer --resume %s)\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
                     epoch, state.checkpoint_path, run_folder);
+            distributed_stop(); /* every rank stopped after the same batch */
             exit(128 + stop_signal);
         }
     }
@@ -511,7 +537,7 @@ int command_train(int argc, char **argv, int first) {
     }
 
     snprintf(path, sizeof path, "%s/model.mlp", run_folder);
-    if (model_save(&model, path, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    if (writer && model_save(&model, path, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
 
     run_summary summary = {
         .model = &model, .kernel = kernels->name, .threads = train.threads, .batch = train.batch,
@@ -532,7 +558,7 @@ int command_train(int argc, char **argv, int first) {
         summary.profile = &profile;
     }
     snprintf(path, sizeof path, "%s/summary.json", run_folder);
-    if (summary_json_write(path, &summary, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    if (writer && summary_json_write(path, &summary, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     printf("saved %s/model.mlp, metrics.csv, summary.json (%.1f s)\n", run_folder, summary.seconds);
 
     free(history);
@@ -544,6 +570,8 @@ int command_train(int argc, char **argv, int first) {
     free(validation_indices);
     dataset_free(&train_set);
     dataset_free(&test_set);
+    if (t.sharding) sharding_free(&sharding);
+    distributed_stop();
     if (stop_signal) return 128 + stop_signal; /* interrupted after the last epoch: outputs are complete */
     return 0;
 }

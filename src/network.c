@@ -171,12 +171,13 @@ static void sigmoid_binary_cross_entropy(const kernel_table *kernels, int n, flo
         for (int i = 0; i < n; i++) gradient[i] = (logits[i] - (targets[i] ? 1.0f : 0.0f)) * gradient_scale;
 }
 
-double network_loss(mlp_network *network, const uint8_t *targets, int n, int want_gradient) {
+void network_row_costs(mlp_network *network, const uint8_t *targets, int n, int batch_rows,
+                       int want_gradient) {
     const mlp_model *model = network->model;
     int L = model->layer_count, classes = model->sizes[L];
     float *logits = network->activations[L];
     float *gradient = want_gradient ? network->deltas[L] : NULL;
-    float scale = 1.0f / (float)n;
+    float scale = 1.0f / (float)batch_rows;
     /* Rows are independent: each thread takes a block of them. */
     int thread = omp_get_thread_num(), threads = omp_get_num_threads();
     int workers = n * classes >= 4096 ? threads : 1;
@@ -198,6 +199,10 @@ double network_loss(mlp_network *network, const uint8_t *targets, int n, int wan
     }
     profile_stop(network, start, L - 1, PROFILE_SOFTMAX, 0.0);
 #pragma omp barrier
+}
+
+double network_loss(mlp_network *network, const uint8_t *targets, int n, int want_gradient) {
+    network_row_costs(network, targets, n, n, want_gradient);
     /* The mean in a fixed order (row 0 first), in double: the same on every thread count. */
     double sum = 0.0;
     for (int i = 0; i < n; i++) sum += network->row_loss[i];
@@ -206,22 +211,18 @@ double network_loss(mlp_network *network, const uint8_t *targets, int n, int wan
 
 /* ---- backward ---- */
 
-/* Layer l backward, given dZ_l in deltas[l+1]:
- *   dW_l     = A_{l-1}ᵀ · dZ_l                       (weight gradient; A_{-1} = the pixels)
- *   db_l     = column sums of dZ_l                     (bias gradient)
- *   dZ_{l-1} = (dZ_l · W_lᵀ) ⊙ act'(A_{l-1})           (input gradient, for l > 0)
- * The three read only dZ_l, W_l and A_{l-1}, so they run in one phase without barriers. */
-static void dense_backward(mlp_network *network, int l, const uint8_t *input, int n) {
+void network_layer_parameter_gradient(mlp_network *network, int l, const uint8_t *input,
+                                      int first_row, int rows, float *layer_gradient) {
     const mlp_model *model = network->model;
     int in = model->sizes[l], out = model->sizes[l + 1];
-    const float *dz = network->deltas[l + 1];
-    float *weight_gradient = network->gradients + model->weight_offset[l];
-    float *bias_gradient = network->gradients + model->bias_offset[l];
+    const float *dz = network->deltas[l + 1] + (size_t)first_row * out;
+    float *weight_gradient = layer_gradient;
+    float *bias_gradient = layer_gradient + (model->bias_offset[l] - model->weight_offset[l]);
 
     gemm_problem weight = {
-        .m = in, .n = out, .k = n,
-        .a = l == 0 ? NULL : network->activations[l],
-        .a_u8 = l == 0 ? input : NULL,
+        .m = in, .n = out, .k = rows,
+        .a = l == 0 ? NULL : network->activations[l] + (size_t)first_row * in,
+        .a_u8 = l == 0 ? input + (size_t)first_row * in : NULL,
         .a_scale = 1.0f / 255.0f,
         .lda = in, .a_transposed = 1,
         .b = dz, .ldb = out,
@@ -231,30 +232,43 @@ static void dense_backward(mlp_network *network, int l, const uint8_t *input, in
     parallel_gemm(network, &weight);
     profile_stop(network, start, l, PROFILE_WEIGHT_GRADIENT, 2.0 * weight.m * weight.n * weight.k);
 
-    /* Bias gradient: each thread sums its own columns over the whole batch. */
+    /* Bias gradient: each thread sums its own columns over the rows. */
     int thread = omp_get_thread_num(), threads = omp_get_num_threads();
-    int workers = (long long)n * out >= 65536 ? threads : 1, begin = 0, end = 0;
+    int workers = (long long)rows * out >= 65536 ? threads : 1, begin = 0, end = 0;
     start = profile_start(network);
     if (thread < workers) parallel_range(out, 16, thread, workers, &begin, &end);
     if (begin < end)
-        network->kernels->bias_gradient(dz + begin, n, end - begin, out, bias_gradient + begin);
-    profile_stop(network, start, l, PROFILE_BIAS_GRADIENT, (double)n * out);
+        network->kernels->bias_gradient(dz + begin, rows, end - begin, out, bias_gradient + begin);
+    profile_stop(network, start, l, PROFILE_BIAS_GRADIENT, (double)rows * out);
+}
 
-    if (l > 0) {
-        gemm_problem input_gradient = {
-            .m = n, .n = in, .k = out,
-            .a = dz, .lda = out,
-            .b = model_weights(model, l), .ldb = out, .b_transposed = 1,
-            .c = network->deltas[l], .ldc = in,
-            .epilogue = GEMM_EPILOGUE_ACTIVATION_DERIVATIVE,
-            .activation = model->hidden_activation,
-            .activation_output = network->activations[l], .ld_activation_output = in,
-        };
-        start = profile_start(network);
-        parallel_gemm(network, &input_gradient);
-        profile_stop(network, start, l, PROFILE_INPUT_GRADIENT,
-                     2.0 * input_gradient.m * input_gradient.n * input_gradient.k);
-    }
+void network_layer_input_gradient(mlp_network *network, int l, int n) {
+    const mlp_model *model = network->model;
+    int in = model->sizes[l], out = model->sizes[l + 1];
+    gemm_problem input_gradient = {
+        .m = n, .n = in, .k = out,
+        .a = network->deltas[l + 1], .lda = out,
+        .b = model_weights(model, l), .ldb = out, .b_transposed = 1,
+        .c = network->deltas[l], .ldc = in,
+        .epilogue = GEMM_EPILOGUE_ACTIVATION_DERIVATIVE,
+        .activation = model->hidden_activation,
+        .activation_output = network->activations[l], .ld_activation_output = in,
+    };
+    double start = profile_start(network);
+    parallel_gemm(network, &input_gradient);
+    profile_stop(network, start, l, PROFILE_INPUT_GRADIENT,
+                 2.0 * input_gradient.m * input_gradient.n * input_gradient.k);
+}
+
+/* Layer l backward, given dZ_l in deltas[l+1]:
+ *   dW_l     = A_{l-1}ᵀ · dZ_l                       (weight gradient; A_{-1} = the pixels)
+ *   db_l     = column sums of dZ_l                     (bias gradient)
+ *   dZ_{l-1} = (dZ_l · W_lᵀ) ⊙ act'(A_{l-1})           (input gradient, for l > 0)
+ * The three read only dZ_l, W_l and A_{l-1}, so they run in one phase without barriers. */
+static void dense_backward(mlp_network *network, int l, const uint8_t *input, int n) {
+    network_layer_parameter_gradient(network, l, input, 0, n,
+                                     network->gradients + network->model->weight_offset[l]);
+    if (l > 0) network_layer_input_gradient(network, l, n);
 }
 
 void network_backward(mlp_network *network, const uint8_t *input, int n) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mlp/distributed.h"
 #include "mlp/rng.h"
 
 /* Evaluation runs in chunks of at least this many rows (bigger GEMMs, fewer barriers). */
@@ -105,6 +106,7 @@ int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *met
     int stopped_at = -1, diverged_at = -1;
     double cost_sum = first_batch > 0 ? t->partial_cost_sum : 0.0; /* Σ cost × size, batch order */
     int examples = first_batch > 0 ? t->partial_examples : 0;
+    int stop_agreed = 0; /* every rank of a data-parallel run stops after the same batch */
 
 #pragma omp parallel num_threads(t->options.threads)
     {
@@ -112,11 +114,21 @@ int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *met
             int begin = b * batch;
             int n = begin + batch <= t->train_count ? batch : t->train_count - begin;
             mlp_network *network = &t->network;
-            gather_batch(network, t->data, t->epoch_order, begin, n);
-            network_forward(network, network->input_pixels, n);
-            double cost = network_loss(network, network->input_targets, n, 1);
-            network_backward(network, network->input_pixels, n);
-            network_sgd_update(network, t->model, t->options.learning_rate);
+            int local_stop = t->stop_requested && *t->stop_requested;
+            double cost;
+            if (t->sharding) { /* data-parallel: this rank's rows only (src/distributed.c) */
+                int first_row, rows;
+                sharding_local_rows(t->sharding, n, &first_row, &rows);
+                gather_batch(network, t->data, t->epoch_order, begin + first_row, rows);
+                cost = sharding_train_step(t->sharding, network, t->model, n,
+                                           t->options.learning_rate, local_stop, &stop_agreed);
+            } else {
+                gather_batch(network, t->data, t->epoch_order, begin, n);
+                network_forward(network, network->input_pixels, n);
+                cost = network_loss(network, network->input_targets, n, 1);
+                network_backward(network, network->input_pixels, n);
+                network_sgd_update(network, t->model, t->options.learning_rate);
+            }
 #pragma omp master
             {
                 t->batch_costs[b] = (float)cost;
@@ -125,7 +137,7 @@ int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *met
                 if (show_progress && (b % 16 == 0 || b == batches - 1))
                     draw_progress(epoch, b + 1, batches, cost_sum / examples);
                 if (!isfinite(cost)) diverged_at = b;
-                else if (t->stop_requested && *t->stop_requested && b + 1 < batches) stopped_at = b + 1;
+                else if ((t->sharding ? stop_agreed : local_stop) && b + 1 < batches) stopped_at = b + 1;
             }
 #pragma omp barrier
             if (stopped_at >= 0 || diverged_at >= 0) break;

@@ -59,9 +59,27 @@ void network_forward(mlp_network *network, const uint8_t *input, int n);
  * Returns the mean cost (every thread gets it). */
 double network_loss(mlp_network *network, const uint8_t *targets, int n, int want_gradient);
 
+/* Collective. The per-row part of network_loss for rows [0, n) of a batch of batch_rows rows
+ * (n <= batch_rows; a process of a data-parallel run holds only some rows): the costs into
+ * row_loss[0..n), and with want_gradient dCost/dZ of the mean over batch_rows (scaled by
+ * 1/batch_rows) into deltas[L]. Ends with a barrier. */
+void network_row_costs(mlp_network *network, const uint8_t *targets, int n, int batch_rows,
+                       int want_gradient);
+
 /* Collective. Backpropagation, last layer first:
  *   dW_l = A_{l-1}ᵀ · dZ_l,   db_l = Σ_rows dZ_l,   dZ_{l-1} = (dZ_l · W_lᵀ) ⊙ act'(A_{l-1}) */
 void network_backward(mlp_network *network, const uint8_t *input, int n);
+
+/* The two halves of one layer's backward step (collective, no barrier), for callers that split
+ * the parameter gradient by rows (src/distributed.c):
+ * parameter gradient of layer l from rows [first_row, first_row + rows) of the batch only:
+ *   dW_l = A_{l-1}[rows]ᵀ · dZ_l[rows],  db_l = Σ_rows dZ_l[rows]
+ * into layer_gradient (the layer's block in the parameter layout: W at 0, b at
+ * bias_offset[l] - weight_offset[l]); */
+void network_layer_parameter_gradient(mlp_network *network, int l, const uint8_t *input,
+                                      int first_row, int rows, float *layer_gradient);
+/* and the input gradient dZ_{l-1} = (dZ_l · W_lᵀ) ⊙ act'(A_{l-1}) for rows [0, n), l > 0. */
+void network_layer_input_gradient(mlp_network *network, int l, int n);
 
 /* Collective. θ ← θ − learning_rate · ∇θ over all parameters. */
 void network_sgd_update(mlp_network *network, mlp_model *model, float learning_rate);

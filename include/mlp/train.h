@@ -57,6 +57,9 @@ typedef struct trainer {
     /* Set asynchronously (a signal handler) to stop after the current batch. */
     volatile sig_atomic_t *stop_requested;
     int stopped_at_batch;      /* -1, or the batch after which the last epoch stopped */
+    /* NULL: the plain step. Else the data-parallel step over gradient shards (set by the caller
+     * after trainer_init; include/mlp/distributed.h). */
+    struct gradient_sharding *sharding;
     /* In: the sums of batches 0..first_batch-1 when an epoch is resumed mid-way; out: the sums
      * of the batches the epoch ran (a checkpoint stores them). */
     double partial_cost_sum;   /* Σ batch cost × batch size, in batch order           */
