@@ -14,7 +14,10 @@ int sharding_create(gradient_sharding *s, const mlp_model *model, int shards, in
     s->rank = distributed_rank();
     s->ranks = distributed_ranks();
     s->shards = shards;
-    s->overlap = 1;
+    /* MLP_GRADIENT_OVERLAP=0 starts the gathers only after the whole backward pass (to measure
+     * what the overlap gains: scripts/mpi_scaling.sh). */
+    const char *overlap = getenv("MLP_GRADIENT_OVERLAP");
+    s->overlap = !(overlap && strcmp(overlap, "0") == 0);
     if (shards < 1) return error_set(error, "--gradient-shards must be at least 1");
     if (shards < s->ranks)
         return error_set(error, "--gradient-shards %d is less than the %d MPI ranks: pass "
