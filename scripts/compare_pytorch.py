@@ -24,8 +24,9 @@ OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from the environment of the P
 OpenBLAS picks its best kernel for this CPU (the core it used is printed); --keep-openblas-env
 keeps them.
 
-Prints a markdown table with the ratios mlptrain / PyTorch and mlptrain / NumPy, and the load
-average before and after (the machines are shared: a busy neighbour ruins 2-thread numbers).
+Prints a markdown table with the ratios mlptrain / PyTorch and mlptrain / NumPy, the load
+average before and after and the least idle CPU fraction seen just before a run (the machines are
+shared: a busy neighbour ruins 2-thread numbers; --wait-idle waits for a quiet second first).
 """
 import argparse
 import json
@@ -171,6 +172,28 @@ def worker_main(args):
 
 # ---- the driver ----
 
+def cpu_idle_fraction(seconds=1.0):
+    """Fraction of all CPUs' time spent idle over the next `seconds` (from /proc/stat)."""
+    def totals():
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        return fields[3] + fields[4], sum(fields)  # idle + iowait, all
+    idle0, all0 = totals()
+    time.sleep(seconds)
+    idle1, all1 = totals()
+    return (idle1 - idle0) / max(all1 - all0, 1)
+
+
+def wait_until_idle(max_wait):
+    """Waits (up to max_wait seconds) for a second in which the CPUs are >= 90% idle: on a shared
+    machine a neighbour's job ruins multi-threaded numbers. Returns the idle fraction seen last."""
+    deadline = time.monotonic() + max_wait
+    idle = cpu_idle_fraction()
+    while idle < 0.9 and time.monotonic() < deadline:
+        idle = cpu_idle_fraction()
+    return idle
+
+
 def python_env(threads, wait_policy, keep_openblas_env):
     env = dict(os.environ)
     env["OPENBLAS_NUM_THREADS"] = str(threads)
@@ -219,13 +242,18 @@ def run_trainer(layers, batch, threads, args):
 def measure(config, threads, args):
     layers, batch = config.split("@")
     batch = int(batch)
-    row = {"layers": layers, "batch": batch, "threads": threads}
+    row = {"layers": layers, "batch": batch, "threads": threads, "idle_before": []}
+    row["idle_before"].append(wait_until_idle(args.wait_idle))
     row["mlptrain"] = run_trainer(layers, batch, threads, args)
     policies = ["ACTIVE", "PASSIVE"] if threads > 1 else ["ACTIVE"]
-    torch_runs = [run_worker("torch", layers, batch, threads, p, args) for p in policies]
+    torch_runs = []
+    for policy in policies:
+        row["idle_before"].append(wait_until_idle(args.wait_idle))
+        torch_runs.append(run_worker("torch", layers, batch, threads, policy, args))
     row["torch"] = max(torch_runs, key=lambda r: r["samples_per_second"])
     row["torch_all"] = {r["wait_policy"]: r["samples_per_second"] for r in torch_runs}
     if not args.no_numpy:
+        row["idle_before"].append(wait_until_idle(args.wait_idle))
         row["numpy"] = run_worker("numpy", layers, batch, threads, None, args)
     return row
 
@@ -263,6 +291,9 @@ def parse_arguments():
     parser.add_argument("--keep-openblas-env", action="store_true",
                         help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for the Python runs")
     parser.add_argument("--json", help="also write the measurements to this JSON file")
+    parser.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
+                        help="before each run wait up to SECONDS for a second with the CPUs"
+                        " >= 90%% idle (shared machines; default: do not wait)")
     parser.add_argument("--worker", choices=["torch", "numpy"], help=argparse.SUPPRESS)
     parser.add_argument("--layers", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
@@ -288,7 +319,8 @@ def main():
     print(f"\nPyTorch {torch_info.get('torch_version')} (OpenBLAS core {torch_info['openblas_core']}),"
           f" NumPy OpenBLAS core {rows[0]['numpy']['openblas_core'] if 'numpy' in rows[0] else '-'};"
           f" {args.epochs} epochs of {TRAIN_EXAMPLES} examples per run, median epoch;"
-          f" load average {load_before[0]:.2f} before, {load_after[0]:.2f} after.")
+          f" load average {load_before[0]:.2f} before, {load_after[0]:.2f} after;"
+          f" least idle CPU fraction just before a run: {min(min(r['idle_before']) for r in rows):.2f}.")
     for r in rows:
         if len(r["torch_all"]) > 1:
             detail = ", ".join(f"{k} {thousands(v)}" for k, v in r["torch_all"].items())

@@ -14,7 +14,7 @@ across machines. Per machine:
   - the split ladder (`split/`): 1 thread against 2 per GEMM size, and the smallest per-thread
     flop count from which 2 threads win on every larger size of both ladders: the value for
     MLP_PARALLEL_MIN_FLOPS_PER_THREAD.
-Repetitions (--benchmark_repetitions) are reduced to their median. The chart (--png) has a panel
+Repetitions (--benchmark_repetitions) are reduced to their median (--reduce best: the fastest). The chart (--png) has a panel
 per batch size: samples/s (log scale) against threads, a line per configuration; with several
 runs, CHART.png becomes CHART-1.png, CHART-2.png, ... one per machine. Standard library only
 (the PNG is drawn by this script: zlib + a 5x7 pixel font).
@@ -40,6 +40,17 @@ def load(path):
     if not isinstance(run, dict) or "benchmarks" not in run:
         sys.exit(f"{path}: not Google Benchmark JSON (no 'benchmarks' list)")
     return run
+
+
+REDUCE = "median"  # or "best": the fastest repetition (the least disturbed, on a shared machine)
+
+
+def reduce_values(name, values):
+    if not values:
+        return None
+    if REDUCE == "median":
+        return statistics.median(values)
+    return min(values) if name == "real_time" else max(values)
 
 
 def collect(run):
@@ -69,7 +80,7 @@ def collect(run):
                 entry[counter].append(b[counter])
     rows = {}
     for key, entry in samples.items():
-        rows[key] = {name: statistics.median(values) if values else None
+        rows[key] = {name: reduce_values(name, values)
                      for name, values in entry.items() if name != "problem"}
         rows[key]["problem"] = entry["problem"]
     return rows
@@ -399,10 +410,16 @@ def main():
     parser.add_argument("--variant", help="kernel variant for the tables and chart (default: the"
                         " fastest at 1 thread on each machine)")
     parser.add_argument("--all-variants", action="store_true", help="a table per variant")
+    parser.add_argument("--reduce", choices=["median", "best"], default="median",
+                        help="how repetitions are reduced: median (default), or best (the fastest"
+                        " repetition: the least disturbed on a shared machine; say so)")
     args = parser.parse_args()
+    global REDUCE
+    REDUCE = args.reduce
     runs = [load(p) for p in args.runs]
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     out.write("# Training-step throughput and thread scaling\n")
+    out.write(f"\nRepetitions reduced to their {'median' if REDUCE == 'median' else 'best (fastest) run'}.\n")
     chosen = []
     for path, run in zip(args.runs, runs):
         rows = collect(run)
