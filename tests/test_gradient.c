@@ -1,7 +1,7 @@
 /* Gradient check: backpropagation (network_forward / network_loss / network_backward) against
  * central finite differences of the cost, for every weight and bias of small networks, every
  * hidden activation, both output kinds (softmax + cross-entropy, sigmoid + binary cross-entropy),
- * with the scalar kernels and with the best variant this CPU runs.
+ * with the scalar kernels and with every other variant this CPU runs (the best included).
  *
  *   numeric_i  = (cost(θ + h e_i) - cost(θ - h e_i)) / (2h)      (step h = 1e-2, or 1e-3)
  *   error_i    = |analytic_i - numeric_i| / max(|analytic_i| + |numeric_i|, 1e-3)
@@ -185,10 +185,14 @@ static double check_case(const kernel_table *kernels, const gradient_case *c, ml
 }
 
 int main(void) {
-    const kernel_table *variants[2] = {kernels_find("scalar"), kernels_best()};
-    int variant_count = variants[1] == variants[0] ? 1 : 2;
-    CHECK(variants[0] != NULL, "the scalar kernels are not compiled in");
-    if (!variants[0]) return test_exit_code();
+    /* The scalar reference and every other variant this CPU runs (the best among them). */
+    int compiled_count, variant_count = 0;
+    const kernel_table *const *compiled = kernels_compiled(&compiled_count);
+    const kernel_table *variants[8];
+    for (int i = 0; i < compiled_count && variant_count < 8; i++)
+        if (kernels_supported(compiled[i], NULL)) variants[variant_count++] = compiled[i];
+    CHECK(kernels_find("scalar") != NULL && variants[0] == kernels_find("scalar"),
+          "the scalar kernels are not compiled in, or not listed first");
     double worst = 0.0;
     for (int v = 0; v < variant_count; v++)
         for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)

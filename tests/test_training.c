@@ -12,7 +12,7 @@
  *                                MLP_REGENERATE_GOLDEN=1 ctest -R golden_trajectory
  *   threads (threads_bitwise)    3,000 images (512 for scalar), 784,128,64,10, one epoch, batch
  *                                64, with 1, 2, 3 and 7 threads: the saved model files are
- *                                identical byte for byte, for the best kernel variant and scalar.
+ *                                identical byte for byte, for every kernel variant the CPU runs.
  * Usage: test_training subset|golden|threads MNIST_DIR [GOLDEN_FILE] */
 #include <math.h>
 #include <stdio.h>
@@ -184,8 +184,12 @@ static int read_file_bytes(const char *path, uint8_t **bytes, size_t *size) {
 static void test_threads(const mlp_dataset *train) {
     char folder[] = "/tmp/mlp_threads_XXXXXX";
     if (!mkdtemp(folder)) TEST_SKIP("cannot create a temporary folder under /tmp");
-    const kernel_table *variants[2] = {kernels_best(), kernels_find("scalar")};
-    int variant_count = variants[0] == variants[1] ? 1 : 2;
+    /* Every variant this CPU runs (scalar, avx2, avx512 on x86-64 with AVX-512). */
+    int compiled_count, variant_count = 0;
+    const kernel_table *const *compiled = kernels_compiled(&compiled_count);
+    const kernel_table *variants[8];
+    for (int i = 0; i < compiled_count && variant_count < 8; i++)
+        if (kernels_supported(compiled[i], NULL)) variants[variant_count++] = compiled[i];
     const int thread_counts[] = {1, 2, 3, 7};
     char path[4200];
     for (int v = 0; v < variant_count; v++) {
