@@ -7,5 +7,11 @@ int command_train(int argc, char **argv, int first);
 int command_eval(int argc, char **argv, int first);
 int command_predict(int argc, char **argv, int first);
 int command_info(int argc, char **argv, int first);
+/* The study's experiments (src/command_plot.c, command_sweep.c, command_binary.c,
+ * command_weights.c). */
+int command_plot(int argc, char **argv, int first);
+int command_sweep(int argc, char **argv, int first);
+int command_binary(int argc, char **argv, int first);
+int command_weights(int argc, char **argv, int first);
 
 #endif

@@ -15,6 +15,10 @@ static const subcommand subcommands[] = {
     {"eval", command_eval, "evaluate a saved model on a test set"},
     {"predict", command_predict, "classify PNG images with a saved model"},
     {"info", command_info, "CPU features, kernel variants, topology, thread binding"},
+    {"plot", command_plot, "draw the learning curves of saved runs (curves.png)"},
+    {"sweep", command_sweep, "train several layer sizes on the same split; table and figure"},
+    {"binary", command_binary, "the \"is this a 3?\" models: normal, lbfgs, gd, neuron"},
+    {"weights", command_weights, "draw a model's first-layer weights as heatmaps"},
 };
 
 static void print_usage(void) {

@@ -1,0 +1,62 @@
+/* Layer-size sweeps: several network shapes trained with the same data split, seed, learning
+ * rate, batch and epochs, each into a folder of its own (metrics.csv, model.mlp, curves.png), then
+ * compared in one table and one figure. */
+#ifndef MLP_SWEEP_H
+#define MLP_SWEEP_H
+
+#include <stdio.h>
+
+#include "mlp/common.h"
+#include "mlp/data.h"
+#include "mlp/kernels.h"
+#include "mlp/train.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SWEEP_TABLE_HEADER \
+    "layers,final_val_cost,min_val_cost,min_val_cost_epoch,final_val_accuracy,seconds"
+
+/* One configuration's row of the table, computed from its epochs. */
+typedef struct sweep_row {
+    char layers[256];             /* "784,16,32,10"                                         */
+    double final_validation_cost;
+    double min_validation_cost;
+    int min_validation_epoch;     /* 1-based: where the validation cost stops falling        */
+    double final_validation_accuracy;
+    double seconds;               /* Σ of the epochs' seconds (training and evaluation)      */
+} sweep_row;
+
+/* The row of a run from its history (the test recomputes rows from each metrics.csv with it). */
+void sweep_row_from_history(const char *layers, const epoch_metrics *history, int count,
+                            sweep_row *row);
+
+/* What every configuration of a sweep shares. */
+typedef struct sweep_setup {
+    const mlp_dataset *data;
+    const int *train_indices, *validation_indices;
+    int train_count, validation_count;
+    mlp_activation activation;
+    train_options train;          /* batch, learning rate, epochs, seed, threads             */
+    const kernel_table *kernels;
+} sweep_setup;
+
+/* Trains the network "784,...,10" (He initialisation from the seed), printing each epoch, and
+ * writes folder/metrics.csv (after every epoch), folder/curves.png and folder/model.mlp.
+ * *history (malloc'ed) receives the *count epochs run: all of them, or fewer when the training
+ * diverged (a NaN or infinite cost). */
+int sweep_train_configuration(const sweep_setup *setup, const char *layers, const char *folder,
+                              epoch_metrics **history, int *count, mlp_error *error);
+
+/* "784,16,32,10" -> "784-16-32-10", the configuration's folder name. */
+void sweep_folder_name(const char *layers, char *name, size_t size);
+
+/* The table as CSV (SWEEP_TABLE_HEADER, %.6f numbers like metrics.csv) and as aligned text. */
+int sweep_table_write(const char *path, const sweep_row *rows, int count, mlp_error *error);
+void sweep_table_print(FILE *out, const sweep_row *rows, int count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,152 @@
+/* `trainer sweep --layers A --layers B ...`: train several shapes on the same split with the same
+ * seed, learning rate, batch and epochs; one figure and one table per comparison. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "experiment_cli.h"
+#include "mlp/plot.h"
+#include "mlp/sweep.h"
+
+typedef struct sweep_command_options {
+    data_options data;
+    runtime_options runtime;
+    cli_string_list layers;
+    const char *activation;
+    int batch;
+    float learning_rate;
+    int epochs;
+    uint64_t seed;
+    float validation_split;
+    const char *out;
+} sweep_command_options;
+
+/* One comparison: its configurations, and the name of its table and figure. */
+typedef struct comparison {
+    const char *name;
+    const char *layers[CLI_MAX_LIST];
+    int count;
+} comparison;
+
+/* The study's two comparisons: the order of two hidden widths, then tiny against huge. */
+static const comparison study_comparisons[] = {
+    {"sweep-1", {"784,16,32,10", "784,32,16,10"}, 2},
+    {"sweep-2", {"784,6,4,10", "784,600,400,10"}, 2},
+};
+
+/* Trains every configuration of a comparison into folder/<layers>/, then writes
+ * folder/<name>.csv and folder/<name>.png and prints the table. */
+static int run_comparison(const sweep_setup *setup, const comparison *c, const char *folder,
+                          mlp_error *error) {
+    sweep_row rows[CLI_MAX_LIST];
+    epoch_metrics *histories[CLI_MAX_LIST] = {0};
+    plot_run runs[CLI_MAX_LIST];
+    int status = 0, done = 0;
+    for (int i = 0; i < c->count && status == 0; i++) {
+        char name[300], run_folder[4400];
+        sweep_folder_name(c->layers[i], name, sizeof name);
+        snprintf(run_folder, sizeof run_folder, "%s/%s", folder, name);
+        int epochs;
+        status = sweep_train_configuration(setup, c->layers[i], run_folder, &histories[i], &epochs, error);
+        if (status != 0) break;
+        sweep_row_from_history(c->layers[i], histories[i], epochs, &rows[i]);
+        runs[i] = (plot_run){c->layers[i], histories[i], epochs};
+        done++;
+    }
+    char path[4400];
+    if (status == 0) {
+        sweep_table_print(stdout, rows, done);
+        snprintf(path, sizeof path, "%s/%s.csv", folder, c->name);
+        status = sweep_table_write(path, rows, done, error);
+    }
+    if (status == 0) {
+        char title[256];
+        snprintf(title, sizeof title, "training and validation cost: lr %g, batch %d, seed %llu",
+                 setup->train.learning_rate, setup->train.batch, (unsigned long long)setup->train.seed);
+        snprintf(path, sizeof path, "%s/%s.png", folder, c->name);
+        mlp_error plot_error;
+        if (plot_cost_panels(path, runs, done, title, &plot_error) != 0)
+            fprintf(stderr, "trainer: warning: no %s.png: %s\n", c->name, plot_error.message);
+        printf("saved %s/%s.csv and %s.png\n", folder, c->name, c->name);
+    }
+    for (int i = 0; i < c->count; i++) free(histories[i]);
+    return status;
+}
+
+int command_sweep(int argc, char **argv, int first) {
+    sweep_command_options o = {
+        .activation = "relu", .batch = 64, .learning_rate = 0.1f, .epochs = 10, .seed = 42,
+        .validation_split = 0.2f, .out = NULL,
+    };
+    data_options_init(&o.data);
+    runtime_options_init(&o.runtime);
+    cli_option options[DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT + 8] = {0};
+    data_options_describe(&o.data, options);
+    runtime_options_describe(&o.runtime, options + DATA_OPTION_COUNT);
+    cli_option *own = options + DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT;
+    own[0] = (cli_option){.name = "--layers", .type = CLI_STRING_LIST, .target = &o.layers, .value_name = "SIZES", .help = "a configuration, e.g. 784,16,32,10; repeat for each (none: the study's two comparisons)"};
+    own[1] = (cli_option){.name = "--activation", .type = CLI_CHOICE, .target = &o.activation, .help = "hidden-layer activation", .choices = "relu|sigmoid|tanh"};
+    own[2] = (cli_option){.name = "--batch", .type = CLI_INT, .target = &o.batch, .value_name = "N", .help = "mini-batch size", .min = 1, .max = 1 << 20};
+    own[3] = (cli_option){.name = "--lr", .type = CLI_FLOAT, .target = &o.learning_rate, .value_name = "RATE", .help = "SGD learning rate", .max = 1e6, .min_exclusive = 1};
+    own[4] = (cli_option){.name = "--epochs", .type = CLI_INT, .target = &o.epochs, .value_name = "N", .help = "passes over the training set", .min = 1, .max = 1000000};
+    own[5] = (cli_option){.name = "--seed", .type = CLI_U64, .target = &o.seed, .value_name = "N", .help = "seed of the split, the initialisation and the shuffles"};
+    own[6] = (cli_option){.name = "--val-split", .type = CLI_FLOAT, .target = &o.validation_split, .value_name = "F", .help = "fraction of the training file held out for validation", .min = 0.001, .max = 0.99};
+    own[7] = (cli_option){.name = "--out", .type = CLI_STRING, .target = &o.out, .value_name = "DIR", .help = "where to write the runs, the tables and the figures (default: a fresh folder under runs/)"};
+    cli_command command = {
+        "trainer sweep [--layers SIZES]... [options]",
+        "Trains each configuration with the same data split, seed, learning rate, batch and\n"
+        "epochs, each into DIR/<sizes>/ (metrics.csv, curves.png, model.mlp), then writes a\n"
+        "table (final and minimum validation cost, the epoch of the minimum, final validation\n"
+        "accuracy, seconds) as DIR/sweep.csv and a figure with a panel per configuration as\n"
+        "DIR/sweep.png. Without --layers, the study's two comparisons: 784,16,32,10 against\n"
+        "784,32,16,10 (sweep-1.*), and 784,6,4,10 against 784,600,400,10 (sweep-2.*).",
+        options, (int)(sizeof options / sizeof options[0]), NULL};
+    cli_parse_or_exit(&command, argc, argv, first);
+
+    mlp_error error;
+    mlp_activation activation;
+    if (model_parse_activation(o.activation, &activation, &error) != 0) cli_fail(CLI_EXIT_USAGE, &error);
+    int sizes[MLP_MAX_LAYERS + 1], size_count;
+    for (int i = 0; i < o.layers.count; i++)
+        if (model_parse_layers(o.layers.values[i], sizes, &size_count, &error) != 0)
+            cli_fail(CLI_EXIT_USAGE, &error);
+    const kernel_table *kernels = runtime_setup(&o.runtime, &error);
+    if (!kernels) cli_fail(CLI_EXIT_RUNTIME, &error);
+    mlp_dataset train_set, test_set;
+    if (data_options_load(&o.data, &train_set, &test_set, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    char folder[4096];
+    if (experiment_output_folder(o.out, folder, sizeof folder, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    int *train_indices, *validation_indices, train_count, validation_count;
+    if (dataset_split(train_set.count, o.validation_split, o.seed, &train_indices, &train_count,
+                      &validation_indices, &validation_count, &error) != 0)
+        cli_fail(CLI_EXIT_RUNTIME, &error);
+
+    sweep_setup setup = {
+        .data = &train_set, .train_indices = train_indices, .train_count = train_count,
+        .validation_indices = validation_indices, .validation_count = validation_count,
+        .activation = activation, .kernels = kernels,
+        .train = {.batch = o.batch, .learning_rate = o.learning_rate, .epochs = o.epochs,
+                  .seed = o.seed, .threads = o.runtime.threads, .progress = 1},
+    };
+    printf("sweep: %d training images, %d validation; lr %g, batch %d, %d epochs, seed %llu; "
+           "kernel %s, %d threads; writing to %s/\n", train_count, validation_count,
+           o.learning_rate, o.batch, o.epochs, (unsigned long long)o.seed, kernels->name,
+           o.runtime.threads, folder);
+    int status = 0;
+    if (o.layers.count > 0) {
+        comparison given = {"sweep", {0}, o.layers.count};
+        for (int i = 0; i < o.layers.count; i++) given.layers[i] = o.layers.values[i];
+        status = run_comparison(&setup, &given, folder, &error);
+    } else {
+        for (size_t i = 0; i < sizeof study_comparisons / sizeof study_comparisons[0] && status == 0; i++)
+            status = run_comparison(&setup, &study_comparisons[i], folder, &error);
+    }
+    if (status != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    free(train_indices);
+    free(validation_indices);
+    dataset_free(&train_set);
+    dataset_free(&test_set);
+    return 0;
+}
