@@ -176,9 +176,13 @@ int model_deserialize(mlp_model *model, const uint8_t *bytes, size_t size, const
     }
     uint64_t stored = get_u64_le(bytes + header - 8);
     /* Check the length and the checksum before allocating anything. */
-    if (stored > MLP_MAX_PARAMETERS || size != header + 4 * stored + 4)
-        return error_set(error, "%s: truncated or padded (%zu bytes, header promises %llu parameters)",
-                         name, size, (unsigned long long)stored);
+    if (stored > MLP_MAX_PARAMETERS)
+        return error_set(error, "%s: corrupt header (%llu parameters)", name, (unsigned long long)stored);
+    size_t expected_size = header + 4 * (size_t)stored + 4;
+    if (size != expected_size)
+        return error_set(error, "%s: %s (%zu bytes, the header promises %llu parameters: %zu bytes)",
+                         name, size < expected_size ? "truncated" : "padded", size,
+                         (unsigned long long)stored, expected_size);
     uint32_t expected = get_u32_le(bytes + size - 4);
     if ((uint32_t)crc32_z(0L, bytes, (z_size_t)(size - 4)) != expected)
         return error_set(error, "%s: checksum mismatch (file damaged)", name);
