@@ -85,6 +85,51 @@ void gemm_avx2_micro_4x24(const gemm_tile *tile) { gemm_avx2_tile(tile, AVX2_MR,
 /* the tall narrow tile: 8 accumulators instead of 4 */
 void gemm_avx2_micro_8x8(const gemm_tile *tile) { gemm_avx2_tile(tile, 2 * AVX2_MR, 1); }
 
+/* Transposes an 8 × 8 block in registers: on return row[i] holds column i of the input.
+ * Interleave row pairs (unpack), gather 4 × 4 blocks inside each 128-bit half (shuffle_ps),
+ * then swap the off-diagonal halves (permute2f128). */
+static inline void transpose_8x8_avx2(__m256 row[8]) {
+    __m256 pair[8], quad[8];
+#pragma GCC unroll 16
+    for (int i = 0; i < 8; i += 2) {
+        pair[i] = _mm256_unpacklo_ps(row[i], row[i + 1]);     /* a0 b0 a1 b1 per half */
+        pair[i + 1] = _mm256_unpackhi_ps(row[i], row[i + 1]); /* a2 b2 a3 b3 per half */
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < 8; i += 4) { /* quad[i + q], half L: column 4L + q of rows i .. i+3 */
+        quad[i + 0] = _mm256_shuffle_ps(pair[i], pair[i + 2], 0x44);
+        quad[i + 1] = _mm256_shuffle_ps(pair[i], pair[i + 2], 0xee);
+        quad[i + 2] = _mm256_shuffle_ps(pair[i + 1], pair[i + 3], 0x44);
+        quad[i + 3] = _mm256_shuffle_ps(pair[i + 1], pair[i + 3], 0xee);
+    }
+#pragma GCC unroll 16
+    for (int q = 0; q < 4; q++) {
+        row[q] = _mm256_permute2f128_ps(quad[q], quad[4 + q], 0x20);
+        row[4 + q] = _mm256_permute2f128_ps(quad[q], quad[4 + q], 0x31);
+    }
+}
+
+/* Packs a transposed-B panel (B(p, j) = b[j * ldb + p]) 8 columns × 8 depths at a time:
+ * 8 stored rows in, one register transpose, 8 panel rows out; missing columns are zero. */
+static void gemm_avx2_pack_b_transposed(const gemm_problem *g, int p0, int kb, int j0, int cols,
+                                        int width, float *panel) {
+    for (int c = 0; c < width; c += AVX2_W)
+        for (int p = 0; p < kb; p += 8) {
+            __m256i depth_mask = lanes_mask_avx2(kb - p);
+            __m256 block[8];
+#pragma GCC unroll 16
+            for (int i = 0; i < 8; i++)
+                block[i] = c + i < cols ? _mm256_maskload_ps(g->b + (size_t)(j0 + c + i) * g->ldb +
+                                                                 (size_t)(p0 + p),
+                                                             depth_mask)
+                                        : _mm256_setzero_ps();
+            transpose_8x8_avx2(block);
+#pragma GCC unroll 16
+            for (int i = 0; i < 8; i++)
+                if (p + i < kb) _mm256_storeu_ps(panel + (size_t)(p + i) * width + c, block[i]);
+        }
+}
+
 static const gemm_driver gemm_avx2_driver = {
     .mr = AVX2_MR,
     .width = AVX2_W,
@@ -96,6 +141,7 @@ static const gemm_driver gemm_avx2_driver = {
     .tall_micro_kernels = {gemm_avx2_micro_8x8, NULL, NULL},
     .pack_b_min_rows = GEMM_AVX2_PACK_B_MIN_ROWS,
     .masked_b_loads = 0,
+    .pack_b_transposed_panel = gemm_avx2_pack_b_transposed,
 };
 
 size_t gemm_avx2_workspace_floats(void) { return gemm_driver_workspace_floats(&gemm_avx2_driver); }

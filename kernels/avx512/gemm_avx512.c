@@ -92,16 +92,19 @@ void gemm_avx512_micro_16x16(const gemm_tile *tile) { gemm_avx512_tile(tile, 2 *
  * (shuffle_ps), then transpose the 4 × 4 grid of 128-bit lanes (two shuffle_f32x4 rounds). */
 static inline void transpose_16x16_avx512(__m512 row[16]) {
     __m512 pair[16], quad[16];
+#pragma GCC unroll 16
     for (int i = 0; i < 16; i += 2) {
         pair[i] = _mm512_unpacklo_ps(row[i], row[i + 1]);     /* a0 b0 a1 b1 per lane */
         pair[i + 1] = _mm512_unpackhi_ps(row[i], row[i + 1]); /* a2 b2 a3 b3 per lane */
     }
+#pragma GCC unroll 16
     for (int i = 0; i < 16; i += 4) { /* quad[i + q], lane L: column 4L + q of rows i .. i+3 */
         quad[i + 0] = _mm512_shuffle_ps(pair[i], pair[i + 2], 0x44);
         quad[i + 1] = _mm512_shuffle_ps(pair[i], pair[i + 2], 0xee);
         quad[i + 2] = _mm512_shuffle_ps(pair[i + 1], pair[i + 3], 0x44);
         quad[i + 3] = _mm512_shuffle_ps(pair[i + 1], pair[i + 3], 0xee);
     }
+#pragma GCC unroll 16
     for (int q = 0; q < 4; q++) { /* lane L of quad[q], quad[4+q], quad[8+q], quad[12+q] */
         __m512 low01 = _mm512_shuffle_f32x4(quad[q], quad[4 + q], 0x44);
         __m512 high01 = _mm512_shuffle_f32x4(quad[q], quad[4 + q], 0xee);
@@ -122,14 +125,16 @@ static void gemm_avx512_pack_b_transposed(const gemm_problem *g, int p0, int kb,
         for (int p = 0; p < kb; p += 16) {
             __mmask16 depth_mask = lanes_mask_avx512(kb - p);
             __m512 block[16];
+#pragma GCC unroll 16
             for (int i = 0; i < 16; i++)
                 block[i] = c + i < cols ? _mm512_maskz_loadu_ps(
                                               depth_mask, g->b + (size_t)(j0 + c + i) * g->ldb +
                                                               (size_t)(p0 + p))
                                         : _mm512_setzero_ps();
             transpose_16x16_avx512(block);
-            for (int i = 0; i < 16 && p + i < kb; i++)
-                _mm512_storeu_ps(panel + (size_t)(p + i) * width + c, block[i]);
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++)
+                if (p + i < kb) _mm512_storeu_ps(panel + (size_t)(p + i) * width + c, block[i]);
         }
 }
 
