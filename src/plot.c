@@ -358,18 +358,18 @@ static void draw_heatmap(const float *values, int rows, int cols, int stride, do
     plcol0(COLOR_TEXT);
     if (with_axes) plbox("bcnst", 0.0, 0, "bcnstv", 0.0, 0);
     else plbox("bc", 0.0, 0, "bc", 0.0, 0);
-    if (label) plmtex("t", 0.5, 0.5, 0.5, label);
+    if (label) plmtex("t", 0.8, 0.5, 0.5, label);
 }
 
 /* A vertical colour bar from -scale to +scale in the given viewport. */
 static void draw_color_bar(double x0, double x1, double y0, double y1, double scale) {
     enum { STEPS = 256 };
     PLFLT column[STEPS];
-    PLFLT *columns[1] = {column};
+    PLFLT *columns[2] = {column, column}; /* plimage draws nothing for a single column */
     for (int i = 0; i < STEPS; i++) column[i] = -scale + 2.0 * scale * i / (STEPS - 1);
     plvpor(x0, x1, y0, y1);
     plwind(0.0, 1.0, -scale, scale);
-    plimage((PLFLT_MATRIX)columns, 1, STEPS, 0.0, 1.0, -scale, scale, -scale, scale, 0.0, 1.0,
+    plimage((PLFLT_MATRIX)columns, 2, STEPS, 0.0, 1.0, -scale, scale, -scale, scale, 0.0, 1.0,
             -scale, scale);
     plcol0(COLOR_TEXT);
     plbox("bc", 0.0, 0, "bcmstv", 0.0, 0);

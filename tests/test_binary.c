@@ -1,4 +1,4 @@
-/* The binary "is this a 3?" models on a 2,000-image subset of MNIST (skips when MNIST is absent):
+/* The binary "is this a 3?" models on a 1,500-image subset of MNIST (skips when MNIST is absent):
  *  - gd and neuron are one model: after the same steps their weights agree within float tolerance;
  *  - the normal-equations solution satisfies (XᵀX + λI)β = Xᵀy to a small residual, checked
  *    against XᵀX and Xᵀy recomputed here in double from the pixels;
@@ -13,7 +13,7 @@
 #include "mlp/data.h"
 #include "test_util.h"
 
-#define SUBSET 2000
+#define SUBSET 1500
 #define HELD_OUT 1000
 
 /* ‖(XᵀX + λI)β − Xᵀy‖ / ‖Xᵀy‖ with XᵀX and Xᵀy summed in double here (no ridge on the bias). */
@@ -50,7 +50,7 @@ static double max_abs(const float *v, int n) {
 }
 
 static void check_gd_equals_neuron(const binary_problem *train) {
-    binary_options options = {.learning_rate = 0.1f, .iterations = 200};
+    binary_options options = {.learning_rate = 0.5f, .iterations = 100};
     binary_model gd, neuron;
     mlp_error error;
     CHECK(binary_fit_gd(train, &options, &gd, &error) == 0, "%s", error.message);
@@ -62,15 +62,16 @@ static void check_gd_equals_neuron(const binary_problem *train) {
         double d = fabs((double)gd.parameters[j] - neuron.parameters[j]);
         difference = d > difference ? d : difference;
     }
+    printf("gd vs neuron after 100 steps: largest |Δw| %.3g, largest |w| %.3g\n", difference, largest);
     CHECK(largest > 1e-3, "gd moved away from zero (largest |w| %g)", largest);
     CHECK(difference <= 1e-5 * largest + 1e-7, "gd and neuron weights differ by %g (largest |w| %g)",
           difference, largest);
-    CHECK(gd.history_count == 200 && neuron.history_count == 200, "both recorded 200 costs");
-    for (int t = 0; t < gd.history_count && t < neuron.history_count; t += 50)
+    CHECK(gd.history_count == 100 && neuron.history_count == 100, "both recorded 100 costs");
+    for (int t = 0; t < gd.history_count && t < neuron.history_count; t += 25)
         CHECK(fabs(gd.cost_history[t] - neuron.cost_history[t]) <= 1e-5,
               "cost at step %d: gd %.8f, neuron %.8f", t, gd.cost_history[t], neuron.cost_history[t]);
-    CHECK(gd.cost_history[199] < gd.cost_history[0], "gd lowers the cost (%.4f -> %.4f)",
-          gd.cost_history[0], gd.cost_history[199]);
+    CHECK(gd.cost_history[99] < gd.cost_history[0], "gd lowers the cost (%.4f -> %.4f)",
+          gd.cost_history[0], gd.cost_history[99]);
     binary_model_free(&gd);
     binary_model_free(&neuron);
 }
@@ -91,6 +92,8 @@ static void check_normal_equations(const binary_problem *train, const binary_pro
     CHECK(model.residual < 1e-9, "ridge: solver residual %.3g < 1e-9", model.residual);
     /* Against sums in double here: the float GEMM blocks keep XᵀX to about 1e-6. */
     double residual = independent_residual(train, model.parameters, ridge.l2);
+    printf("normal, λ = 0.01: solver residual %.3g, residual against double sums %.3g\n",
+           model.residual, residual);
     CHECK(residual < 1e-4, "ridge: independent residual %.3g < 1e-4", residual);
     binary_scores scores;
     binary_evaluate(&model, held_out, 0.5, &scores);
@@ -113,6 +116,8 @@ static void check_lbfgs_beats_gd(const binary_problem *train, const binary_probl
     CHECK(binary_fit_gd(train, &gd_defaults, &gd, &error) == 0, "%s", error.message);
     CHECK(binary_fit_lbfgs(train, &lbfgs_defaults, &lbfgs, &error) == 0, "%s", error.message);
     if (!gd.parameters || !lbfgs.parameters) return;
+    printf("cost after the default iterations: lbfgs %.5f (%s), gd %.5f\n", lbfgs.final_cost,
+           lbfgs.status, gd.final_cost);
     CHECK(lbfgs.final_cost < gd.final_cost, "lbfgs cost %.5f < gd cost %.5f (%s)", lbfgs.final_cost,
           gd.final_cost, lbfgs.status);
     binary_scores scores;
@@ -147,7 +152,10 @@ int main(void) {
         return 1;
     }
     printf("kernel %s, %d training images, %d held out\n", kernels->name, SUBSET, HELD_OUT);
+    /* Two threads where the two models meet (each splits its GEMMs differently), one for the
+     * long fits: a matrix-vector product is too small to share, and CI cores are busy. */
     check_gd_equals_neuron(&train);
+    train.threads = held_out.threads = 1;
 #if defined(MLP_HAVE_EXPERIMENTS)
     check_normal_equations(&train, &held_out);
     check_lbfgs_beats_gd(&train, &held_out);
