@@ -16,6 +16,7 @@
 #include "mlp/checkpoint.h"
 #include "mlp/distributed.h"
 #include "mlp/file_util.h"
+#include "mlp/plot.h"
 #include "mlp/run_output.h"
 #include "mlp/train.h"
 
@@ -483,6 +484,7 @@ int command_train(int argc, char **argv, int first) {
     double start = wall_seconds();
     t.stop_requested = &stop_signal;
     install_stop_handlers();
+    int curves_warned = 0;
     for (int epoch = first_epoch; epoch <= o.epochs && !early_stop; epoch++) {
         epoch_metrics *m = &state.history[epoch - 1];
         int status = trainer_run_epoch(&t, epoch, epoch == first_epoch ? first_batch : 0, m);
@@ -512,6 +514,11 @@ int command_train(int argc, char **argv, int first) {
         metrics_print_epoch(m);
         snprintf(path, sizeof path, "%s/metrics.csv", run_folder);
         if (writer && metrics_csv_write(path, state.history, state.history_count, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+        /* curves.png after every epoch; without PLplot's pngcairo, one warning and no figure. */
+        snprintf(path, sizeof path, "%s/curves.png", run_folder);
+        plot_run curves = {run_folder, state.history, state.history_count};
+        if (writer && plot_learning_curves(path, &curves, 1, run_folder, &error) != 0 && !curves_warned++)
+            fprintf(stderr, "trainer: warning: no curves.png: %s\n", error.message);
         early_stop = track_best_epoch(&state, &model, m);
         int last = epoch == o.epochs || early_stop;
         if ((o.checkpoint_every > 0 && (epoch % o.checkpoint_every == 0 || last)) || (stop_signal && !last))
