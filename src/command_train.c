@@ -502,7 +502,7 @@ int command_train(int argc, char **argv, int first) {
         if (status == 1) { /* SIGINT/SIGTERM mid-epoch: save the position and stop */
             if (save_checkpoint(&state, &t, epoch, t.stopped_at_batch, m->train_seconds, &error) != 0)
                 cli_fail(CLI_EXIT_RUNTIME, &error);
-            fprintf(stderr, "trainer: interrupted by %s in epoch %d after batch %d of %d; checkpoint "
+            if (writer) fprintf(stderr, "trainer: interrupted by %s in epoch %d after batch %d of %d; checkpoint "
                     "written to %s (continue with: trainer --resume %s)\n",
                     stop_signal == SIGINT ? "SIGINT" : "SIGTERM", epoch, t.stopped_at_batch,
                     t.batches_per_epoch, state.checkpoint_path, run_folder);
@@ -521,10 +521,12 @@ int command_train(int argc, char **argv, int first) {
             fprintf(stderr, "trainer: warning: no curves.png: %s\n", error.message);
         early_stop = track_best_epoch(&state, &model, m);
         int last = epoch == o.epochs || early_stop;
+        /* A signal during the epoch's last batch or its evaluation: all MPI ranks stop if one got it. */
+        if (distributed_any(stop_signal != 0) && !stop_signal) stop_signal = SIGTERM;
         if ((o.checkpoint_every > 0 && (epoch % o.checkpoint_every == 0 || last)) || (stop_signal && !last))
             if (save_checkpoint(&state, &t, epoch + 1, 0, 0.0, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
         if (stop_signal && !last) { /* the signal came during the epoch's last batch or evaluation */
-            fprintf(stderr, "trainer: interrupted by %s after epoch %d; checkpoint written to %s "
+            if (writer) fprintf(stderr, "trainer: interrupted by %s after epoch %d; checkpoint written to %s "
                     "(continue with: trainer --resume %s)\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
                     epoch, state.checkpoint_path, run_folder);
             distributed_stop(); /* every rank stopped after the same batch */
@@ -567,6 +569,10 @@ int command_train(int argc, char **argv, int first) {
     snprintf(path, sizeof path, "%s/summary.json", run_folder);
     if (writer && summary_json_write(path, &summary, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     printf("saved %s/model.mlp, metrics.csv, summary.json (%.1f s)\n", run_folder, summary.seconds);
+    if (t.sharding && sharding.steps > 0 && distributed_ranks() > 1)
+        printf("data-parallel: rank 0 received %.1f KB of gradient shards per step, waited %.3f s "
+               "for them in all (%.1f us per step)\n", sharding.total_received_floats * 4 / 1e3 / sharding.steps,
+               sharding.total_wait_seconds, 1e6 * sharding.total_wait_seconds / sharding.steps);
 
     free(history);
     model_free(&state.best_model);

@@ -148,7 +148,14 @@ double sharding_train_step(gradient_sharding *s, mlp_network *network, mlp_model
         sum_layer_shards(s, network, l, batch_rows);
     }
 #pragma omp master
-    *stop_agreed = transport_rows_wait(s);
+    {
+        double wait_start = wall_seconds();
+        *stop_agreed = transport_rows_wait(s);
+        s->wait_seconds += wall_seconds() - wait_start;
+        s->steps++;
+        s->total_received_floats += s->received_floats;
+        s->total_wait_seconds += s->wait_seconds;
+    }
 #pragma omp barrier
     network_sgd_update(network, model, learning_rate);
 

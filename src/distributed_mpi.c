@@ -46,6 +46,12 @@ void distributed_stop(void) {
 int distributed_rank(void) { return world_rank; }
 int distributed_ranks(void) { return world_size; }
 
+int distributed_any(int flag) {
+    int local = flag != 0, any = local;
+    if (joined) MPI_Allreduce(&local, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return any;
+}
+
 void distributed_abort(int exit_code) {
     if (joined) MPI_Abort(MPI_COMM_WORLD, exit_code);
     exit(exit_code);

@@ -40,6 +40,9 @@ int distributed_start(mlp_error *error);
 void distributed_stop(void);
 int distributed_rank(void);  /* 0 without MPI */
 int distributed_ranks(void); /* 1 without MPI */
+/* Collective over the ranks: whether flag is non-zero on any of them (the flag itself with one
+ * rank). */
+int distributed_any(int flag);
 /* Ends every rank of the job with this exit code (MPI_Abort), or exits this process. */
 void distributed_abort(int exit_code);
 
@@ -63,6 +66,9 @@ typedef struct gradient_sharding {
      * (the row costs not counted), and seconds the master thread spent waiting for them after
      * the backward pass. */
     double sent_floats, received_floats, wait_seconds;
+    /* Totals over all steps so far. */
+    long steps;
+    double total_received_floats, total_wait_seconds;
 } gradient_sharding;
 
 /* Sets up G shards over the ranks of the job for this model and batch capacity. Fails (one-line

@@ -1,0 +1,81 @@
+#!/bin/sh
+# Data-parallel scaling on one machine: training throughput of the same run as a plain single
+# process, with gradient shards but no MPI, and under mpirun with 1 and 2 ranks (one OpenMP
+# thread each, no binding), the gradient gathers overlapped with the backward pass or not
+# (MLP_GRADIENT_OVERLAP=0); the 2-thread single process for comparison. Also the gradient volume
+# each rank receives per step. Runs are interleaved, REPS rounds; the table gives the median of
+# the per-epoch training samples/s (metrics.csv), and rank 0's time blocked in the gathers.
+#
+#   usage: scripts/mpi_scaling.sh [TRAINER [MNIST_DIR]]
+#          (defaults: build-mpi/src/trainer, data/mnist; environment: BATCHES="64 256",
+#           LAYERS=784,128,64,10, TRAIN_LIMIT=20000, EPOCHS=2, REPS=3, SHARDS=2, MPIEXEC=mpiexec)
+set -eu
+
+trainer=${1:-build-mpi/src/trainer}
+data=${2:-data/mnist}
+batches=${BATCHES:-64 256}
+layers=${LAYERS:-784,128,64,10}
+limit=${TRAIN_LIMIT:-20000}
+epochs=${EPOCHS:-2}
+reps=${REPS:-3}
+shards=${SHARDS:-2}
+mpiexec=${MPIEXEC:-mpiexec}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+launcher="$mpiexec --oversubscribe --bind-to none -x OMP_NUM_THREADS=1 -x OMP_WAIT_POLICY=passive -x MLP_GRADIENT_OVERLAP"
+[ "$(id -u)" = 0 ] && launcher="$launcher --allow-run-as-root"
+common="--data $data --train-limit $limit --epochs $epochs --layers $layers --bind none --checkpoint-every 0"
+
+# run NAME BATCH REP COMMAND...: one training run, its stdout kept as NAME-BATCH-REP.log.
+run() {
+    name=$1 batch=$2 rep=$3
+    shift 3
+    "$@" --batch "$batch" --out "$work/$name-$batch-$rep" >"$work/$name-$batch-$rep.log" 2>&1 ||
+        { echo "$name (batch $batch): failed:" >&2; tail -n 5 "$work/$name-$batch-$rep.log" >&2; exit 1; }
+}
+
+configs="plain-1thread plain-2threads shards-1process mpi-np1 mpi-np2 mpi-np2-no-overlap"
+for batch in $batches; do
+    for rep in $(seq 1 "$reps"); do
+        MLP_GRADIENT_OVERLAP=1
+        export MLP_GRADIENT_OVERLAP
+        # shellcheck disable=SC2086
+        {
+            run plain-1thread "$batch" "$rep" "$trainer" $common --threads 1
+            run plain-2threads "$batch" "$rep" "$trainer" $common --threads 2
+            run shards-1process "$batch" "$rep" "$trainer" $common --threads 1 --gradient-shards "$shards"
+            run mpi-np1 "$batch" "$rep" $launcher -np 1 "$trainer" $common --threads 1 --gradient-shards "$shards"
+            run mpi-np2 "$batch" "$rep" $launcher -np 2 "$trainer" $common --threads 1 --gradient-shards "$shards"
+            MLP_GRADIENT_OVERLAP=0
+            run mpi-np2-no-overlap "$batch" "$rep" $launcher -np 2 "$trainer" $common --threads 1 --gradient-shards "$shards"
+        }
+    done
+done
+
+# The parameter count from the model file: u64 at byte 24 + 4 x sizes.
+first="$work/plain-1thread-$(echo "$batches" | cut -d' ' -f1)-1"
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "layers $layers, $limit training images (80% trained), $epochs epochs, $reps interleaved rounds, G = $shards"
+grep "^training" "$first.log" | head -n 1
+echo
+printf "%-20s %6s %12s %8s %26s\n" config batch "samples/s" speedup "rank-0 wait per step (us)"
+for batch in $batches; do
+    base=""
+    for config in $configs; do
+        # The median over rounds of each round's median epoch throughput (metrics.csv column 8).
+        rate=$(for rep in $(seq 1 "$reps"); do
+                   tail -n +2 "$work/$config-$batch-$rep/metrics.csv" | cut -d, -f8 | sort -n |
+                       awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+               done | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+        [ -z "$base" ] && base=$rate
+        wait_us=$(for rep in $(seq 1 "$reps"); do
+                      sed -n 's/.*(\([0-9.]*\) us per step).*/\1/p' "$work/$config-$batch-$rep.log"
+                  done | sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "-" }')
+        printf "%-20s %6s %12.0f %7.2fx %26s\n" "$config" "$batch" "$rate" "$(echo "$rate $base" | awk '{ print $1 / $2 }')" "$wait_us"
+    done
+done
+echo
+sed -n 's/^data-parallel: rank 0 received \([0-9.]*\) KB.*/gradient volume received per rank per step (np 2, G = '"$shards"'): \1 KB/p' \
+    "$work/mpi-np2-$(echo "$batches" | cut -d' ' -f1)-1.log"
+echo "(= (G - shards owned) x parameters x 4 bytes; every rank sends its own shards to each other rank)"
