@@ -7,9 +7,10 @@
  *       on. This is how the trainer runs (one team per epoch).
  *   step_fork/<variant>/<layers>/batch<B>/threads<T>  the same step through network_train_step,
  *       which opens a parallel region per step: the difference is the fork/join cost.
- *   split/<variant>/<form>/<m>x<n>x<k>/threads<T>     one GEMM cut into T parts as the network
- *       cuts it (parallel_gemm_part), then a barrier, by a persistent team. Where T = 2 beats
- *       T = 1 decides MLP_PARALLEL_MIN_FLOPS_PER_THREAD (docs/threads.md).
+ *   split/<variant>/<form>/<m>x<n>x<k>/parts<P>       one GEMM cut into P parts as the network
+ *       cuts it (parallel_gemm_part), then a barrier, by a persistent team of all cores: the
+ *       decision parallel_gemm_workers makes inside a team, split or not. Where P = 2 beats
+ *       P = 1 sets MLP_PARALLEL_MIN_FLOPS_PER_THREAD (docs/threads.md).
  *
  * The inputs are random bytes and random labels from a fixed seed (no data files needed), cycled
  * through a pool of batches; He-initialised weights; learning rate 0.01.
@@ -70,7 +71,8 @@ typedef struct split_case {
     char name[128];
     const kernel_table *table;
     split_form form;
-    int m, n, k, threads;
+    int m, n, k;
+    int parts, threads; /* the GEMM in `parts` parts, by a team of `threads` */
 } split_case;
 
 static step_case *step_cases;
@@ -266,14 +268,14 @@ static int split_setup_create(split_setup *s, const split_case *c) {
     return 0;
 }
 
-/* Collective: this thread's part of the GEMM, all threads taking part, then the barrier that
+/* Collective: the first `parts` threads compute their part of the GEMM, then the barrier that
  * follows every GEMM phase in the network. */
 static void split_collective(void *argument, long iteration) {
     (void)iteration;
     split_setup *s = argument;
     int thread = omp_get_thread_num();
     gemm_problem part;
-    if (parallel_gemm_part(&s->whole, thread, omp_get_num_threads(), &part)) {
+    if (thread < s->c->parts && parallel_gemm_part(&s->whole, thread, s->c->parts, &part)) {
         part.workspace = s->workspace + s->stride * thread;
         s->c->table->gemm(&part);
     }
@@ -295,7 +297,7 @@ static void bench_split(bench_state *state, void *argument) {
     bind_team(c->threads);
     run_in_persistent_team(state, c->threads, split_collective, &setup);
     double flops = 2.0 * c->m * c->n * c->k * (double)bench_iterations(state);
-    set_throughput_counters(state, c->table, c->threads, 0.0, flops);
+    set_throughput_counters(state, c->table, c->parts, 0.0, flops);
     split_setup_free(&setup);
 }
 
@@ -336,30 +338,31 @@ static void register_step_cases(const kernel_table *const *tables, int variant_c
 }
 
 /* The ladders: forward 64×32×k (batch 64, 32 outputs, k inputs) and weight gradient m×16×64
- * (m inputs, 16 outputs, batch 64), 32 Kflop to 8 Mflop, for 1 and 2 threads (and all cores). */
+ * (m inputs, 16 outputs, batch 64), 32 Kflop to 8 Mflop, in 1, 2 (and all cores) parts. */
 static void register_split_cases(const kernel_table *const *tables, int variant_count, int cores) {
     enum { LADDER = 9 };
     int capacity = variant_count * 2 * LADDER * 3;
     split_cases = calloc((size_t)capacity, sizeof *split_cases);
     if (!split_cases) return;
-    int thread_counts[3] = {1, 2, cores}, thread_count_count = cores > 2 ? 3 : (cores > 1 ? 2 : 1);
+    int part_counts[3] = {1, 2, cores}, part_count_count = cores > 2 ? 3 : (cores > 1 ? 2 : 1);
     for (int v = 0; v < variant_count; v++)
         for (int form = SPLIT_FORWARD; form <= SPLIT_WEIGHT_GRADIENT; form++)
             for (int step = 0; step < LADDER; step++)
-                for (int t = 0; t < thread_count_count; t++) {
+                for (int p = 0; p < part_count_count; p++) {
                     split_case *c = &split_cases[split_case_count++];
                     int size = 16 << step; /* 16 .. 4096 */
                     c->table = tables[v];
                     c->form = (split_form)form;
-                    c->threads = thread_counts[t];
+                    c->parts = part_counts[p];
+                    c->threads = cores;
                     if (form == SPLIT_FORWARD) {
                         c->m = 64, c->n = 32, c->k = size / 2;
                     } else {
                         c->m = size, c->n = 16, c->k = 64;
                     }
-                    snprintf(c->name, sizeof c->name, "split/%s/%s/%dx%dx%d/threads%d",
+                    snprintf(c->name, sizeof c->name, "split/%s/%s/%dx%dx%d/parts%d",
                              tables[v]->name, form == SPLIT_FORWARD ? "forward" : "weight_gradient",
-                             c->m, c->n, c->k, c->threads);
+                             c->m, c->n, c->k, c->parts);
                 }
 }
 

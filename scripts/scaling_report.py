@@ -11,9 +11,9 @@ across machines. Per machine:
   - samples/s, GFLOP/s and % of the FMA peak (per thread) of every configuration and batch for
     each thread count, with the speedup over 1 thread (the `step/` rows: persistent team);
   - the cost of a parallel region per step (`step_fork/` against `step/` at the most threads);
-  - the split ladder (`split/`): 1 thread against 2 per GEMM size, and the smallest per-thread
-    flop count from which 2 threads win on every larger size of both ladders: the value for
-    MLP_PARALLEL_MIN_FLOPS_PER_THREAD.
+  - the split ladder (`split/`): a GEMM in 1 part against 2 parts per size (inside a team of
+    all cores), and the smallest per-part flop count from which 2 parts win on every larger size
+    of both ladders: the value for MLP_PARALLEL_MIN_FLOPS_PER_THREAD.
 Repetitions (--benchmark_repetitions) are reduced to their median (--reduce best: the fastest). The chart (--png) has a panel
 per batch size: samples/s (log scale) against threads, a line per configuration; with several
 runs, CHART.png becomes CHART-1.png, CHART-2.png, ... one per machine. Standard library only
@@ -64,8 +64,8 @@ def collect(run):
         if parts[0] in ("step", "step_fork") and len(parts) >= 5:
             key = (parts[0], parts[1], parts[2], int(parts[3][len("batch"):]),
                    int(parts[4][len("threads"):]))
-        elif parts[0] == "split" and len(parts) >= 5:
-            key = ("split", parts[1], parts[2], parts[3], int(parts[4][len("threads"):]))
+        elif parts[0] == "split" and len(parts) >= 5 and parts[4].startswith("parts"):
+            key = ("split", parts[1], parts[2], parts[3], int(parts[4][len("parts"):]))
         else:
             continue
         entry = samples.setdefault(key, {"samples/s": [], "FLOP/s": [], "peak_fraction": [],
@@ -167,9 +167,10 @@ def split_table(rows, variant, out):
     if not keys:
         return None
     shapes = sorted({(k[2], k[3]) for k in keys}, key=lambda s: (s[0], split_flops(s[1])))
-    out.write(f"\nGEMM split ladder (`split/{variant}`: one GEMM cut as the network cuts it, then a"
-              " barrier):\n\n| form | m×n×k | flops per thread (2 threads) | 1 thread µs |"
-              " 2 threads µs | speedup |\n|---|---|---:|---:|---:|---:|\n")
+    out.write(f"\nGEMM split ladder (`split/{variant}`: one GEMM in 1 or 2 parts as the network cuts"
+              " it, then a barrier, by a team of all cores):\n\n| form | m×n×k |"
+              " flops per part (2 parts) | 1 part µs | 2 parts µs | speedup |\n"
+              "|---|---|---:|---:|---:|---:|\n")
     wins = {}
     for form, shape in shapes:
         one = rows.get(("split", variant, form, shape, 1), {}).get("real_time")
@@ -194,7 +195,7 @@ def split_table(rows, variant, out):
         if first_win is None:
             first_win = ladder[-1][0] * 2  # never wins in the measured range
         threshold = max(threshold, first_win)
-    out.write(f"\n2 threads win on every size from {threshold / 1e3:.0f}k flops per thread up"
+    out.write(f"\n2 parts win on every size from {threshold / 1e3:.0f}k flops per part up"
               f" (both ladders): MLP_PARALLEL_MIN_FLOPS_PER_THREAD ≈ 2^{math.log2(threshold):.1f}.\n")
     return threshold
 

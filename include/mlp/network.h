@@ -23,7 +23,9 @@ extern "C" {
 /* A GEMM is split over threads only when each thread gets at least this many floating-point
  * operations; below it the cost of dividing the work (and the barrier after it) exceeds the gain.
  * Measured with bench (see README, "Threads"). */
+#ifndef MLP_PARALLEL_MIN_FLOPS_PER_THREAD /* -D overrides it, for measuring other values */
 #define MLP_PARALLEL_MIN_FLOPS_PER_THREAD (1 << 18)
+#endif
 
 typedef struct mlp_network {
     const mlp_model *model;
