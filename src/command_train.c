@@ -82,7 +82,11 @@ static void report_fp_exception(int signal_number, siginfo_t *info, void *contex
                        : info->si_code == FPE_FLTDIV ? "division by zero\n"
                        : info->si_code == FPE_FLTOVF ? "overflow\n"
                                                      : "arithmetic exception\n";
-    if (write(STDERR_FILENO, prefix, sizeof prefix - 1) < 0 || write(STDERR_FILENO, what, strlen(what)) < 0) {}
+    char line[160]; /* one write: two threads trapping at once do not interleave their lines */
+    size_t length = strlen(what);
+    memcpy(line, prefix, sizeof prefix - 1);
+    memcpy(line + sizeof prefix - 1, what, length);
+    if (write(STDERR_FILENO, line, sizeof prefix - 1 + length) < 0) {}
     signal(signal_number, SIG_DFL);
 }
 
@@ -253,8 +257,7 @@ static void fail_diverged(const run_state *s, const trainer *t, int epoch, const
     mlp_error error;
     struct stat info;
     int have_checkpoint = stat(s->checkpoint_path, &info) == 0;
-    error_set(&error, "training diverged in epoch %d %s (the cost or a weight became NaN or "
-              "infinite): try a lower --lr than %g, e.g. %g; %s%s", epoch, where,
+    error_set(&error, "training diverged in epoch %d %s: try a lower --lr than %g, e.g. %g; %s%s", epoch, where,
               t->options.learning_rate, t->options.learning_rate / 10,
               have_checkpoint ? "the last good checkpoint is intact: " : "no checkpoint was written",
               have_checkpoint ? s->checkpoint_path : "");
@@ -495,8 +498,13 @@ int command_train(int argc, char **argv, int first) {
         }
         if (status == 2) {
             char where[128];
-            snprintf(where, sizeof where, "at batch %d of %d (batch cost %g)", t.diverged_at_batch + 1,
-                     t.batches_per_epoch, t.batch_costs[t.diverged_at_batch]);
+            float cost = t.batch_costs[t.diverged_at_batch];
+            if (isfinite(cost))
+                snprintf(where, sizeof where, "at batch %d of %d (a weight became NaN or infinite)",
+                         t.diverged_at_batch + 1, t.batches_per_epoch);
+            else
+                snprintf(where, sizeof where, "at batch %d of %d (the batch cost is %s)", t.diverged_at_batch + 1,
+                         t.batches_per_epoch, isnan(cost) ? "NaN" : "infinite");
             fail_diverged(&state, &t, epoch, where);
         }
         if (status == 1) { /* SIGINT/SIGTERM mid-epoch: save the position and stop */
@@ -509,7 +517,7 @@ int command_train(int argc, char **argv, int first) {
             distributed_stop(); /* every rank stopped after the same batch */
             exit(128 + stop_signal);
         }
-        if (validation_count > 0 && !isfinite(m->validation.cost)) fail_diverged(&state, &t, epoch, "(validation cost not finite)");
+        if (validation_count > 0 && !isfinite(m->validation.cost)) fail_diverged(&state, &t, epoch, "(the validation cost is not finite)");
         state.history_count = epoch;
         metrics_print_epoch(m);
         snprintf(path, sizeof path, "%s/metrics.csv", run_folder);
