@@ -184,9 +184,9 @@ int command_binary(int argc, char **argv, int first) {
     int rows, cols;
     experiment_image_shape(train_set.features, &rows, &cols);
     if (train_set.rows * train_set.cols == train_set.features) rows = train_set.rows, cols = train_set.cols;
-    if (plot_heatmap(path, model.parameters, rows, cols, 1, title, &error) != 0)
-        fprintf(stderr, "trainer: warning: no weights.png: %s\n", error.message);
-    printf("saved %s/weights.csv, weights.png, %ssummary.json\n", folder,
+    int drawn = plot_heatmap(path, model.parameters, rows, cols, 1, title, &error) == 0;
+    if (!drawn) fprintf(stderr, "trainer: warning: no weights.png: %s\n", error.message);
+    printf("saved %s/weights.csv, %s%ssummary.json\n", folder, drawn ? "weights.png, " : "",
            model.history_count ? "cost.csv, " : "");
 
     binary_model_free(&model);

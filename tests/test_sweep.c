@@ -1,7 +1,7 @@
 /* The experiment subcommands end to end, on a small MNIST subset (skips when MNIST is absent):
  *   trainer sweep: the table (sweep.csv) agrees with every run's metrics.csv, the configurations
  *     really differ, and the figures decode at their stated size;
- *   trainer plot, trainer weights, trainer binary: their PNGs decode at the stated size;
+ *   trainer train --out, plot, weights, binary: their PNGs decode at the stated size;
  *   trainer binary --method normal without --l2/--noise: a one-line "singular" error, exit 1.
  * usage: test_sweep TRAINER MNIST_DIR */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
@@ -115,6 +115,11 @@ static void check_sweep(void) {
 
 static void check_other_commands(void) {
     char arguments[1024];
+    snprintf(arguments, sizeof arguments, "train --layers 784,8,10 --epochs 1 --train-limit 1500 --out '%s/train'",
+             folder);
+    CHECK(run_trainer(arguments, "train.log") == 0, "trainer train exits 0");
+    check_png_size("train/curves.png");
+
     snprintf(arguments, sizeof arguments, "'%s/sweep/784-8-10' '%s/sweep/784-24-10' --out '%s/both.png'",
              folder, folder, folder);
     char command[2048];
