@@ -23,6 +23,9 @@ int sharding_create(gradient_sharding *s, const mlp_model *model, int shards, in
         return error_set(error, "--gradient-shards %d is less than the %d MPI ranks: pass "
                          "--gradient-shards G with G >= %d (the same G gives the same model for "
                          "every rank count up to G)", shards, s->ranks, s->ranks);
+    if (shards > batch_capacity)
+        return error_set(error, "--gradient-shards %d is more than the %d rows of a batch (--batch)",
+                         shards, batch_capacity);
     /* Counts and offsets of one layer's gather are ints in MPI. */
     if ((double)model->parameter_count * shards > (double)INT_MAX)
         return error_set(error, "--gradient-shards %d: %zu parameters x %d shards exceed the "

@@ -112,6 +112,13 @@ timeout 60 $launcher -np 2 "$trainer" $common --gradient-shards 1 --epochs 1 --o
 grep -q "gradient-shards 1 is less than the 2 MPI ranks" "$work/bad.log" ||
     fail "np 2 with --gradient-shards 1: no clear message ($(head -n 1 "$work/bad.log"))"
 
+# More shards than rows in a batch: a usage error (exit 2) naming the option.
+# shellcheck disable=SC2086
+"$trainer" $common --batch 4 --epochs 1 --out "$work/bad2" >"$work/bad2.log" 2>&1
+status=$?
+[ "$status" -eq 2 ] && grep -q "gradient-shards 6 is more than the 4 rows" "$work/bad2.log" ||
+    fail "--gradient-shards 6 --batch 4: exit $status, $(head -n 1 "$work/bad2.log")"
+
 if [ "$failures" -gt 0 ]; then
     echo "$failures failure(s)" >&2
     exit 1

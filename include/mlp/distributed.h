@@ -71,8 +71,8 @@ typedef struct gradient_sharding {
     double total_received_floats, total_wait_seconds;
 } gradient_sharding;
 
-/* Sets up G shards over the ranks of the job for this model and batch capacity. Fails (one-line
- * error) when G < the number of ranks or the buffers would not fit. */
+/* Sets up G shards over the ranks of the job for this model and batch size. Fails (one-line
+ * error) when G < the number of ranks, G > the batch size or the buffers would not fit. */
 int sharding_create(gradient_sharding *sharding, const mlp_model *model, int shards,
                     int batch_capacity, mlp_error *error);
 void sharding_free(gradient_sharding *sharding);
