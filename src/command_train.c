@@ -419,7 +419,7 @@ int command_train(int argc, char **argv, int first) {
     if (o.profile) t.network.profile = &profile;
     gradient_sharding sharding;
     if (o.gradient_shards > 1 || distributed_ranks() > 1) {
-        if (sharding_create(&sharding, &model, o.gradient_shards, o.batch, &error) != 0)
+        if (sharding_create(&sharding, &model, kernels->name, o.gradient_shards, o.batch, &error) != 0)
             cli_fail(CLI_EXIT_USAGE, &error);
         t.sharding = &sharding;
     }

@@ -8,9 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sharding_create(gradient_sharding *s, const mlp_model *model, int shards, int batch_capacity,
-                    mlp_error *error) {
+int sharding_create(gradient_sharding *s, const mlp_model *model, const char *kernel_name,
+                    int shards, int batch_capacity, mlp_error *error) {
     memset(s, 0, sizeof *s);
+    s->kernel_name = kernel_name;
     s->rank = distributed_rank();
     s->ranks = distributed_ranks();
     s->shards = shards;

@@ -72,6 +72,24 @@ typedef struct mpi_transport {
 #define ROWS_REQUEST(t) ((t)->requests[(t)->layers])
 #define VOTE_REQUEST(t) ((t)->requests[(t)->layers + 1])
 
+/* Every rank gathers every rank's kernel variant name; any difference is an error on all. */
+static int check_same_kernel(const gradient_sharding *s, mlp_error *error) {
+    enum { NAME = 16 };
+    char mine[NAME] = {0};
+    snprintf(mine, sizeof mine, "%s", s->kernel_name ? s->kernel_name : "");
+    char *all = calloc((size_t)s->ranks, NAME);
+    if (!all) return error_set(error, "out of memory");
+    MPI_Allgather(mine, NAME, MPI_CHAR, all, NAME, MPI_CHAR, MPI_COMM_WORLD);
+    int status = 0;
+    for (int r = 1; r < s->ranks && status == 0; r++)
+        if (strncmp(all, all + (size_t)r * NAME, NAME) != 0)
+            status = error_set(error, "MPI rank %d runs the %.16s kernels but rank 0 runs %.16s: the "
+                               "ranks' updates would round differently; pass the same --kernel to all",
+                               r, all + (size_t)r * NAME, all);
+    free(all);
+    return status;
+}
+
 int transport_create(gradient_sharding *s, mlp_error *error) {
     mpi_transport *t = calloc(1, sizeof *t);
     int layers = 0;
@@ -104,7 +122,7 @@ int transport_create(gradient_sharding *s, mlp_error *error) {
     t->comm = MPI_COMM_NULL;
     if (joined) MPI_Comm_dup(MPI_COMM_WORLD, &t->comm); /* the step's traffic kept apart */
     s->transport = t;
-    return 0;
+    return joined ? check_same_kernel(s, error) : 0;
 }
 
 void transport_free(gradient_sharding *s) {

@@ -59,6 +59,7 @@ typedef struct gradient_sharding {
     size_t shard_base[MLP_MAX_LAYERS];
     int layer_floats[MLP_MAX_LAYERS];
     float *row_costs; /* the cost of every row of the global batch, gathered    */
+    const char *kernel_name; /* the variant this rank runs ("avx512", ...)          */
     int overlap;      /* start each layer's gather right after its backward step (1), or all
                          of them after the whole backward pass (0, for measuring) */
     void *transport;  /* MPI requests and counts (src/distributed_mpi.c)        */
@@ -72,9 +73,11 @@ typedef struct gradient_sharding {
 } gradient_sharding;
 
 /* Sets up G shards over the ranks of the job for this model and batch size. Fails (one-line
- * error) when G < the number of ranks, G > the batch size or the buffers would not fit. */
-int sharding_create(gradient_sharding *sharding, const mlp_model *model, int shards,
-                    int batch_capacity, mlp_error *error);
+ * error) when G < the number of ranks, G > the batch size, the buffers would not fit, or the
+ * ranks run different kernel variants (their updates would round differently and the replicas
+ * of the model drift apart). */
+int sharding_create(gradient_sharding *sharding, const mlp_model *model, const char *kernel_name,
+                    int shards, int batch_capacity, mlp_error *error);
 void sharding_free(gradient_sharding *sharding);
 
 /* First row of shard k of a batch of batch_rows rows (k = 0..G; shard k ends where k+1 begins). */
@@ -95,6 +98,7 @@ double sharding_train_step(gradient_sharding *sharding, mlp_network *network, ml
 
 /* ---- transport: what the step needs from MPI (src/distributed_mpi.c / _single.c) ---- */
 
+/* Also checks that every rank runs the same kernel variant. */
 int transport_create(gradient_sharding *sharding, mlp_error *error);
 void transport_free(gradient_sharding *sharding);
 /* Starts gathering layer l's shard blocks from their owners into every rank's shard_gradients. */
