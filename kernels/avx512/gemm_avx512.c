@@ -10,11 +10,10 @@
 enum { AVX512_MR = GEMM_AVX512_MR, AVX512_W = GEMM_AVX512_W, AVX512_MAX_VECTORS = GEMM_AVX512_MAX_VECTORS };
 
 /* One tile_rows × (vectors·16) tile over one k slice (tile_rows = MR, or 2·MR for the tall
- * narrow tile); both are constants in each caller, so the loops below unroll completely and
- * the accumulators live in registers. */
-static inline __attribute__((always_inline)) void gemm_avx512_tile(const gemm_tile *t,
-                                                                 const int tile_rows,
-                                                                 const int vectors) {
+ * narrow tile); tile_rows, vectors and full (all tile_rows rows inside C) are constants in
+ * each caller, so the loops below unroll completely and the accumulators live in registers. */
+static inline __attribute__((always_inline)) void
+gemm_avx512_tile(const gemm_tile *t, const int tile_rows, const int vectors, const int full) {
     __m512 acc[2 * AVX512_MR][AVX512_MAX_VECTORS];
     __mmask16 column_mask[AVX512_MAX_VECTORS];
 #pragma GCC unroll 4
@@ -30,15 +29,21 @@ static inline __attribute__((always_inline)) void gemm_avx512_tile(const gemm_ti
                                                     t->c + r * t->ldc + AVX512_W * v)
                             : _mm512_setzero_ps();
 
-    /* rows past the edge of C re-read the last row (computed, never stored) */
+    /* Row r of A starts at a_base[r / MR] + a_offset[r]. A full tile uses two base pointers
+     * (rows MR.. of a tall tile from the second) so the offsets repeat and stay in registers;
+     * in a partial tile, rows past the edge of C re-read the last row (computed, not stored). */
+    const float *a_base[2] = {t->a, t->a};
     ptrdiff_t a_offset[2 * AVX512_MR];
+    if (full) a_base[1] = t->a + AVX512_MR * t->a_row_stride;
 #pragma GCC unroll 16
     for (int r = 0; r < tile_rows; r++)
-        a_offset[r] = (r < t->rows ? r : t->rows - 1) * t->a_row_stride;
+        a_offset[r] = full ? (r % AVX512_MR) * t->a_row_stride
+                           : (r < t->rows ? r : t->rows - 1) * t->a_row_stride;
 
     /* acc[r][v] += A(r, p) · B(p, v-th 16 columns), p increasing: one FMA per p per element */
-    const float *a = t->a, *b = t->b;
+    const float *b = t->b;
     const ptrdiff_t a_k_stride = t->a_k_stride;
+
     const ptrdiff_t b_k_stride = t->b_k_stride;
     for (int p = 0; p < t->k; p++) {
         __m512 b_vector[AVX512_MAX_VECTORS];
@@ -47,12 +52,13 @@ static inline __attribute__((always_inline)) void gemm_avx512_tile(const gemm_ti
             b_vector[v] = _mm512_maskz_loadu_ps(column_mask[v], b + AVX512_W * v);
 #pragma GCC unroll 16
         for (int r = 0; r < tile_rows; r++) {
-            __m512 a_broadcast = _mm512_set1_ps(a[a_offset[r]]);
+            __m512 a_broadcast = _mm512_set1_ps(a_base[r / AVX512_MR][a_offset[r]]);
 #pragma GCC unroll 4
             for (int v = 0; v < vectors; v++)
                 acc[r][v] = _mm512_fmadd_ps(a_broadcast, b_vector[v], acc[r][v]);
         }
-        a += a_k_stride;
+        a_base[0] += a_k_stride;
+        a_base[1] += a_k_stride;
         b += b_k_stride;
     }
 
@@ -81,11 +87,20 @@ static inline __attribute__((always_inline)) void gemm_avx512_tile(const gemm_ti
     }
 }
 
-void gemm_avx512_micro_8x16(const gemm_tile *tile) { gemm_avx512_tile(tile, AVX512_MR, 1); }
-void gemm_avx512_micro_8x32(const gemm_tile *tile) { gemm_avx512_tile(tile, AVX512_MR, 2); }
-void gemm_avx512_micro_8x48(const gemm_tile *tile) { gemm_avx512_tile(tile, AVX512_MR, 3); }
+/* Full tiles (the common case) and edge tiles get separately compiled loops. */
+static inline __attribute__((always_inline)) void
+gemm_avx512_tile_full_or_edge(const gemm_tile *t, const int tile_rows, const int vectors) {
+    if (t->rows == tile_rows)
+        gemm_avx512_tile(t, tile_rows, vectors, 1);
+    else
+        gemm_avx512_tile(t, tile_rows, vectors, 0);
+}
+
+void gemm_avx512_micro_8x16(const gemm_tile *tile) { gemm_avx512_tile_full_or_edge(tile, AVX512_MR, 1); }
+void gemm_avx512_micro_8x32(const gemm_tile *tile) { gemm_avx512_tile_full_or_edge(tile, AVX512_MR, 2); }
+void gemm_avx512_micro_8x48(const gemm_tile *tile) { gemm_avx512_tile_full_or_edge(tile, AVX512_MR, 3); }
 /* the tall narrow tile: 16 accumulators instead of 8 */
-void gemm_avx512_micro_16x16(const gemm_tile *tile) { gemm_avx512_tile(tile, 2 * AVX512_MR, 1); }
+void gemm_avx512_micro_16x16(const gemm_tile *tile) { gemm_avx512_tile_full_or_edge(tile, 2 * AVX512_MR, 1); }
 
 /* Transposes a 16 × 16 block in registers: on return row[i] holds column i of the input.
  * Three steps: interleave row pairs (unpack), gather 4 × 4 blocks inside each 128-bit lane
