@@ -79,10 +79,13 @@ typedef struct gemm_driver {
     int pack_b_min_rows;
     /* 1: the micro-kernels load B under the column mask (no zero-padded edge panel needed) */
     int masked_b_loads;
-    /* Optional (NULL: the generic loop): packs a transposed B panel, same result as
-     * gemm_pack_b_panel; an ISA can transpose W × W blocks in registers instead. */
-    void (*pack_b_transposed_panel)(const gemm_problem *g, int p0, int kb, int j0, int cols,
-                                    int width, float *panel);
+    /* Optional (NULL: the generic loops): pack a B or an A panel, with the same result as
+     * gemm_pack_b_panel and gemm_pack_a_panel; an ISA can copy with vector loads and stores
+     * and transpose blocks in registers instead. */
+    void (*pack_b_panel)(const gemm_problem *g, int p0, int kb, int j0, int cols, int width,
+                         float *panel);
+    void (*pack_a_panel)(const gemm_problem *g, int i0, int rows, int p0, int kb, int mr,
+                         float *panel);
 } gemm_driver;
 
 /* Floats of workspace gemm_driver_run needs: the A block, the B block and one edge B panel. */
@@ -164,6 +167,10 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
     float *b_edge = b_block + (size_t)d->nc * d->kc;              /* KC × NR */
     const int pack_a = g->a_u8 != NULL;
     const int pack_b = g->b_transposed || m >= d->pack_b_min_rows;
+    void (*pack_a_panel)(const gemm_problem *, int, int, int, int, int, float *) =
+        d->pack_a_panel ? d->pack_a_panel : gemm_pack_a_panel;
+    void (*pack_b_panel)(const gemm_problem *, int, int, int, int, int, float *) =
+        d->pack_b_panel ? d->pack_b_panel : gemm_pack_b_panel;
 
     for (int jc = 0; jc < n; jc += d->nc) {
         const int nb = gemm_min_int(d->nc, n - jc);
@@ -175,19 +182,14 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
                 for (int jr = 0; jr < nb; jr += nr) {
                     const int cols = gemm_min_int(nr, nb - jr);
                     const int width = gemm_vectors_for(d, cols) * d->width;
-                    if (g->b_transposed && d->pack_b_transposed_panel)
-                        d->pack_b_transposed_panel(g, pc, kb, jc + jr, cols, width,
-                                                   b_block + (size_t)jr * kb);
-                    else
-                        gemm_pack_b_panel(g, pc, kb, jc + jr, cols, width,
-                                          b_block + (size_t)jr * kb);
+                    pack_b_panel(g, pc, kb, jc + jr, cols, width, b_block + (size_t)jr * kb);
                 }
             for (int ic = 0; ic < m; ic += d->mc) {
                 const int mb = gemm_min_int(d->mc, m - ic);
                 if (pack_a)
                     for (int ir = 0; ir < mb; ir += mr)
-                        gemm_pack_a_panel(g, ic + ir, gemm_min_int(mr, mb - ir), pc, kb, mr,
-                                          a_block + (size_t)ir * kb);
+                        pack_a_panel(g, ic + ir, gemm_min_int(mr, mb - ir), pc, kb, mr,
+                                     a_block + (size_t)ir * kb);
 
                 for (int jr = 0; jr < nb; jr += nr) {
                     const int cols = gemm_min_int(nr, nb - jr);
@@ -206,7 +208,7 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
                         tile.b = b_block + (size_t)jr * kb;
                         tile.b_k_stride = (ptrdiff_t)vectors * d->width;
                     } else if (cols % d->width != 0 && !d->masked_b_loads) {
-                        gemm_pack_b_panel(g, pc, kb, jc + jr, cols, vectors * d->width, b_edge);
+                        pack_b_panel(g, pc, kb, jc + jr, cols, vectors * d->width, b_edge);
                         tile.b = b_edge;
                         tile.b_k_stride = (ptrdiff_t)vectors * d->width;
                     } else {

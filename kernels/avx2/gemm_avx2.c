@@ -5,6 +5,7 @@
  * 4 × 8 and 4 × 16 tiles instead of padding to 24 columns. */
 #include "avx2/avx2_kernels.h"
 #include "avx2/avx2_math.h"
+#include "avx2/avx2_pack.h"
 #include "gemm_driver.h"
 
 enum { AVX2_MR = GEMM_AVX2_MR, AVX2_W = GEMM_AVX2_W, AVX2_MAX_VECTORS = GEMM_AVX2_MAX_VECTORS };
@@ -100,30 +101,6 @@ void gemm_avx2_micro_4x24(const gemm_tile *tile) { gemm_avx2_tile_full_or_edge(t
 /* the tall narrow tile: 8 accumulators instead of 4 */
 void gemm_avx2_micro_8x8(const gemm_tile *tile) { gemm_avx2_tile_full_or_edge(tile, 2 * AVX2_MR, 1); }
 
-/* Transposes an 8 × 8 block in registers: on return row[i] holds column i of the input.
- * Interleave row pairs (unpack), gather 4 × 4 blocks inside each 128-bit half (shuffle_ps),
- * then swap the off-diagonal halves (permute2f128). */
-static inline void transpose_8x8_avx2(__m256 row[8]) {
-    __m256 pair[8], quad[8];
-#pragma GCC unroll 16
-    for (int i = 0; i < 8; i += 2) {
-        pair[i] = _mm256_unpacklo_ps(row[i], row[i + 1]);     /* a0 b0 a1 b1 per half */
-        pair[i + 1] = _mm256_unpackhi_ps(row[i], row[i + 1]); /* a2 b2 a3 b3 per half */
-    }
-#pragma GCC unroll 16
-    for (int i = 0; i < 8; i += 4) { /* quad[i + q], half L: column 4L + q of rows i .. i+3 */
-        quad[i + 0] = _mm256_shuffle_ps(pair[i], pair[i + 2], 0x44);
-        quad[i + 1] = _mm256_shuffle_ps(pair[i], pair[i + 2], 0xee);
-        quad[i + 2] = _mm256_shuffle_ps(pair[i + 1], pair[i + 3], 0x44);
-        quad[i + 3] = _mm256_shuffle_ps(pair[i + 1], pair[i + 3], 0xee);
-    }
-#pragma GCC unroll 16
-    for (int q = 0; q < 4; q++) {
-        row[q] = _mm256_permute2f128_ps(quad[q], quad[4 + q], 0x20);
-        row[4 + q] = _mm256_permute2f128_ps(quad[q], quad[4 + q], 0x31);
-    }
-}
-
 /* Packs a transposed-B panel (B(p, j) = b[j * ldb + p]) 8 columns × 8 depths at a time:
  * 8 stored rows in, one register transpose, 8 panel rows out; missing columns are zero. */
 static void gemm_avx2_pack_b_transposed(const gemm_problem *g, int p0, int kb, int j0, int cols,
@@ -145,6 +122,30 @@ static void gemm_avx2_pack_b_transposed(const gemm_problem *g, int p0, int kb, i
         }
 }
 
+/* A panels of MR = 4 rows (uint8 A: the first layer's pixels, scaled while packing). */
+static void gemm_avx2_pack_a(const gemm_problem *g, int i0, int rows, int p0, int kb, int mr,
+                             float *panel) {
+    pack_a_panel_avx2(g, i0, rows, p0, kb, mr, panel);
+}
+
+/* B panels: transposed B through the register transpose, plain B one masked vector copy per
+ * 8 columns (columns past `cols` written as zeros). */
+static void gemm_avx2_pack_b(const gemm_problem *g, int p0, int kb, int j0, int cols, int width,
+                             float *panel) {
+    if (g->b_transposed) {
+        gemm_avx2_pack_b_transposed(g, p0, kb, j0, cols, width, panel);
+        return;
+    }
+    for (int p = 0; p < kb; p++) {
+        const float *source = g->b + (size_t)(p0 + p) * g->ldb + (size_t)j0;
+        float *destination = panel + (size_t)p * width;
+        for (int c = 0; c < width; c += AVX2_W) {
+                __m256i mask = lanes_mask_avx2(cols - c);
+                _mm256_storeu_ps(destination + c, _mm256_maskload_ps(source + c, mask));
+        }
+    }
+}
+
 static const gemm_driver gemm_avx2_driver = {
     .mr = AVX2_MR,
     .width = AVX2_W,
@@ -156,7 +157,8 @@ static const gemm_driver gemm_avx2_driver = {
     .tall_micro_kernels = {gemm_avx2_micro_8x8, NULL, NULL},
     .pack_b_min_rows = GEMM_AVX2_PACK_B_MIN_ROWS,
     .masked_b_loads = 0,
-    .pack_b_transposed_panel = gemm_avx2_pack_b_transposed,
+    .pack_b_panel = gemm_avx2_pack_b,
+    .pack_a_panel = gemm_avx2_pack_a,
 };
 
 size_t gemm_avx2_workspace_floats(void) { return gemm_driver_workspace_floats(&gemm_avx2_driver); }

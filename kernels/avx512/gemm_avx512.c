@@ -4,6 +4,7 @@
  * pipes) for 11 loads. MR = 8 divides every batch and layer width of the MLPs; narrow N (the
  * 10 logits) uses the 8 × 16 and 8 × 32 tiles instead of padding to 48 columns. */
 #include "avx512/avx512_kernels.h"
+#include "avx2/avx2_pack.h"
 #include "avx512/avx512_math.h"
 #include "gemm_driver.h"
 
@@ -153,6 +154,31 @@ static void gemm_avx512_pack_b_transposed(const gemm_problem *g, int p0, int kb,
         }
 }
 
+/* A panels of MR = 8 rows (uint8 A: the first layer's pixels, scaled while packing), with the
+ * AVX2 packer: 8 floats per row of the panel is one ymm register. */
+static void gemm_avx512_pack_a(const gemm_problem *g, int i0, int rows, int p0, int kb, int mr,
+                               float *panel) {
+    pack_a_panel_avx2(g, i0, rows, p0, kb, mr, panel);
+}
+
+/* B panels: transposed B through the register transpose, plain B one masked vector copy per
+ * 16 columns (columns past `cols` written as zeros). */
+static void gemm_avx512_pack_b(const gemm_problem *g, int p0, int kb, int j0, int cols, int width,
+                             float *panel) {
+    if (g->b_transposed) {
+        gemm_avx512_pack_b_transposed(g, p0, kb, j0, cols, width, panel);
+        return;
+    }
+    for (int p = 0; p < kb; p++) {
+        const float *source = g->b + (size_t)(p0 + p) * g->ldb + (size_t)j0;
+        float *destination = panel + (size_t)p * width;
+        for (int c = 0; c < width; c += AVX512_W) {
+                _mm512_storeu_ps(destination + c,
+                                 _mm512_maskz_loadu_ps(lanes_mask_avx512(cols - c), source + c));
+        }
+    }
+}
+
 static const gemm_driver gemm_avx512_driver = {
     .mr = AVX512_MR,
     .width = AVX512_W,
@@ -164,7 +190,8 @@ static const gemm_driver gemm_avx512_driver = {
     .tall_micro_kernels = {gemm_avx512_micro_16x16, NULL, NULL},
     .pack_b_min_rows = GEMM_AVX512_PACK_B_MIN_ROWS,
     .masked_b_loads = 1,
-    .pack_b_transposed_panel = gemm_avx512_pack_b_transposed,
+    .pack_b_panel = gemm_avx512_pack_b,
+    .pack_a_panel = gemm_avx512_pack_a,
 };
 
 size_t gemm_avx512_workspace_floats(void) {

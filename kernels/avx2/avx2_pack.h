@@ -1,0 +1,89 @@
+/* AVX2 packing helpers shared by the AVX2 and AVX-512 GEMMs (AVX-512 implies AVX2): an 8 × 8
+ * register transpose and the A-panel packer. Include only from files compiled with at least
+ * -mavx2 -mfma. */
+#ifndef MLP_AVX2_PACK_H
+#define MLP_AVX2_PACK_H
+
+#include <immintrin.h>
+#include <string.h>
+
+#include "avx2/avx2_math.h"
+#include "mlp/kernels.h"
+
+/* Transposes an 8 × 8 block in registers: on return row[i] holds column i of the input.
+ * Interleave row pairs (unpack), gather 4 × 4 blocks inside each 128-bit half (shuffle_ps),
+ * then swap the off-diagonal halves (permute2f128). */
+static inline void transpose_8x8_avx2(__m256 row[8]) {
+    __m256 pair[8], quad[8];
+#pragma GCC unroll 16
+    for (int i = 0; i < 8; i += 2) {
+        pair[i] = _mm256_unpacklo_ps(row[i], row[i + 1]);     /* a0 b0 a1 b1 per half */
+        pair[i + 1] = _mm256_unpackhi_ps(row[i], row[i + 1]); /* a2 b2 a3 b3 per half */
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < 8; i += 4) { /* quad[i + q], half L: column 4L + q of rows i .. i+3 */
+        quad[i + 0] = _mm256_shuffle_ps(pair[i], pair[i + 2], 0x44);
+        quad[i + 1] = _mm256_shuffle_ps(pair[i], pair[i + 2], 0xee);
+        quad[i + 2] = _mm256_shuffle_ps(pair[i + 1], pair[i + 3], 0x44);
+        quad[i + 3] = _mm256_shuffle_ps(pair[i + 1], pair[i + 3], 0xee);
+    }
+#pragma GCC unroll 16
+    for (int q = 0; q < 4; q++) {
+        row[q] = _mm256_permute2f128_ps(quad[q], quad[4 + q], 0x20);
+        row[4 + q] = _mm256_permute2f128_ps(quad[q], quad[4 + q], 0x31);
+    }
+}
+
+/* Eight values of op(A) source row starting at `index` (count <= 8 of them valid, the rest 0),
+ * as floats: uint8 bytes are converted and multiplied by a_scale (exactly the reference's
+ * (float)byte * a_scale), floats are copied. */
+static inline __m256 load_a_row_avx2(const gemm_problem *g, size_t index, int count) {
+    if (g->a_u8) {
+        unsigned long long bytes = 0;
+        if (count >= 8)
+            memcpy(&bytes, g->a_u8 + index, 8);
+        else if (count > 0)
+            memcpy(&bytes, g->a_u8 + index, (size_t)count);
+        __m256 value =
+            _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)bytes)));
+        return _mm256_mul_ps(value, _mm256_set1_ps(g->a_scale));
+    }
+    return count >= 8 ? _mm256_loadu_ps(g->a + index)
+                      : _mm256_maskload_ps(g->a + index, lanes_mask_avx2(count));
+}
+
+/* Stores the first mr (4 or 8) floats of v. */
+static inline void store_a_column_avx2(float *destination, __m256 v, int mr) {
+    if (mr == 8)
+        _mm256_storeu_ps(destination, v);
+    else
+        _mm_storeu_ps(destination, _mm256_castps256_ps128(v));
+}
+
+/* Same result as gemm_pack_a_panel for mr = 4 or 8: panel[p * mr + r] = op(A)(i0 + r, p0 + p),
+ * rows >= `rows` zero. Plain A: 8 depths of each row at a time, transposed in registers;
+ * transposed A: each depth's rows are contiguous, one load and one store. */
+static inline void pack_a_panel_avx2(const gemm_problem *g, int i0, int rows, int p0, int kb,
+                                     int mr, float *panel) {
+    const size_t lda = (size_t)g->lda;
+    if (g->a_transposed) {
+        for (int p = 0; p < kb; p++)
+            store_a_column_avx2(panel + (size_t)p * mr,
+                                load_a_row_avx2(g, (size_t)(p0 + p) * lda + (size_t)i0, rows), mr);
+        return;
+    }
+    for (int p = 0; p < kb; p += 8) {
+        __m256 block[8];
+#pragma GCC unroll 8
+        for (int r = 0; r < 8; r++)
+            block[r] = r < rows && r < mr
+                           ? load_a_row_avx2(g, (size_t)(i0 + r) * lda + (size_t)(p0 + p), kb - p)
+                           : _mm256_setzero_ps();
+        transpose_8x8_avx2(block);
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; q++)
+            if (p + q < kb) store_a_column_avx2(panel + (size_t)(p + q) * mr, block[q], mr);
+    }
+}
+
+#endif
