@@ -186,6 +186,14 @@ int model_deserialize(mlp_model *model, const uint8_t *bytes, size_t size, const
     uint32_t expected = get_u32_le(bytes + size - 4);
     if ((uint32_t)crc32_z(0L, bytes, (z_size_t)(size - 4)) != expected)
         return error_set(error, "%s: checksum mismatch (file damaged)", name);
+    /* The count the sizes imply, before model_create allocates for them: a small file must not
+     * claim layer sizes of gigabytes (each size <= 2^20: no overflow in 64 bits). */
+    uint64_t implied = 0;
+    for (uint32_t i = 0; i + 1 < sizes_count; i++)
+        implied += (uint64_t)sizes[i] * (uint64_t)sizes[i + 1] + (uint64_t)sizes[i + 1];
+    if (implied != stored)
+        return error_set(error, "%s: parameter count %llu does not match the layer sizes (%llu)", name,
+                         (unsigned long long)stored, (unsigned long long)implied);
     if (model_create(model, sizes, (int)sizes_count, (mlp_activation)activation, (mlp_output)output,
                      error) != 0)
         return -1;

@@ -262,6 +262,15 @@ static void test_model_file_hostile(void) {
     put_u32_le(copy + 28, MLP_MAX_WIDTH);
     rewrite_crc(copy, size);
     CHECK(model_deserialize(&back, copy, size, "huge.mlp", &error) != 0, "huge layer sizes were accepted");
+    /* Regression (fuzz_model, tests/regressions/model/oom-*): sizes of a billion parameters, within
+     * the limit, in a file that holds a few: refused before model_create allocates 4 GB. */
+    memcpy(copy, bytes, size);
+    put_u32_le(copy + 24, 327680);
+    put_u32_le(copy + 28, 3055);
+    rewrite_crc(copy, size);
+    CHECK(model_deserialize(&back, copy, size, "claims.mlp", &error) != 0 &&
+              strstr(error.message, "does not match the layer sizes"),
+          "sizes of 1e9 parameters in a small file: %s", error.message);
     free(copy);
     free(bytes);
     model_free(&model);
