@@ -46,8 +46,9 @@ typedef struct gemm_tile {
     int k;                     /* depth of this slice (0 when K = 0)                       */
     const float *a;            /* op(A)(r, p) at a[r * a_row_stride + p * a_k_stride]      */
     ptrdiff_t a_row_stride, a_k_stride;
-    const float *b;            /* op(B)(p, c) at b[p * b_k_stride + c]                     */
+    const float *b;            /* op(B)(p, c) at b[p * b_k_stride + c * b_column_stride]   */
     ptrdiff_t b_k_stride;
+    ptrdiff_t b_column_stride; /* 1, except in narrow tiles (B read in place, any form)   */
     float *c;                  /* C(r, c) at c[r * ldc + c]                                */
     ptrdiff_t ldc;
     int rows, cols;            /* the part of the tile inside C                            */
@@ -75,6 +76,14 @@ typedef struct gemm_driver {
      * when A is read in place. Narrow tiles have few accumulators; a taller tile gives them
      * enough independent FMA chains to hide the FMA latency. MC must be a multiple of 2·MR. */
     gemm_micro_kernel tall_micro_kernels[GEMM_DRIVER_MAX_VECTORS];
+    /* Optional (NULL: none): the narrow path for N <= narrow_max_columns (the 10 logits), where
+     * row tiles would leave most vector lanes empty. narrow_micro_kernel computes a
+     * W × cols tile (cols = N <= narrow_max_columns) the other way round: one vector of W
+     * rows of op(A) (a_row_stride = 1: A transposed in place, or a W-row packed panel) times
+     * broadcasts of B(p, c) read in place (b_k_stride, b_column_stride), the same FMA per
+     * element in the same k order as the row tiles. It loads A rows >= tile->rows masked. */
+    gemm_micro_kernel narrow_micro_kernel;
+    int narrow_max_columns;
     /* plain B is packed when M has at least this many rows (below, read in place) */
     int pack_b_min_rows;
     /* 1: the micro-kernels load B under the column mask (no zero-padded edge panel needed) */
@@ -156,6 +165,50 @@ static inline int gemm_vectors_for(const gemm_driver *d, int cols) {
     return (cols + d->width - 1) / d->width;
 }
 
+/* The narrow path (see gemm_driver.narrow_micro_kernel): W-row tiles over KC slices. */
+static inline void gemm_driver_run_narrow(const gemm_problem *g, const gemm_driver *d,
+                                          void (*pack_a_panel)(const gemm_problem *, int, int,
+                                                               int, int, int, float *)) {
+    const int m = g->m, n = g->n, k = g->k, w = d->width;
+    const int a_in_place = g->a_transposed && g->a_u8 == NULL;
+    float *a_panel = g->workspace; /* W × KC */
+    gemm_tile tile;
+    tile.cols = n;
+    tile.epilogue = g->epilogue;
+    tile.activation = g->activation;
+    tile.bias = g->bias;
+    tile.ldc = g->ldc;
+    tile.ldy = g->ld_activation_output;
+    tile.a_row_stride = 1;
+    tile.b_k_stride = g->b_transposed ? 1 : g->ldb;
+    tile.b_column_stride = g->b_transposed ? g->ldb : 1;
+    int pc = 0;
+    do {
+        const int kb = gemm_min_int(d->kc, k - pc);
+        tile.k = kb;
+        tile.continue_sums = pc > 0;
+        tile.finish = pc + kb >= k;
+        tile.b = g->b + (g->b_transposed ? (size_t)pc : (size_t)pc * g->ldb);
+        for (int i = 0; i < m; i += w) {
+            tile.rows = gemm_min_int(w, m - i);
+            if (a_in_place) {
+                tile.a = g->a + (size_t)pc * g->lda + (size_t)i;
+                tile.a_k_stride = g->lda;
+            } else {
+                pack_a_panel(g, i, tile.rows, pc, kb, w, a_panel);
+                tile.a = a_panel;
+                tile.a_k_stride = w;
+            }
+            tile.c = g->c + (size_t)i * g->ldc;
+            tile.y = g->activation_output
+                         ? g->activation_output + (size_t)i * g->ld_activation_output
+                         : NULL;
+            d->narrow_micro_kernel(&tile);
+        }
+        pc += kb;
+    } while (pc < k);
+}
+
 /* C = epilogue(op(A) · op(B)) for the whole problem, single threaded. */
 static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) {
     const int m = g->m, n = g->n, k = g->k;
@@ -171,6 +224,10 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
         d->pack_a_panel ? d->pack_a_panel : gemm_pack_a_panel;
     void (*pack_b_panel)(const gemm_problem *, int, int, int, int, int, float *) =
         d->pack_b_panel ? d->pack_b_panel : gemm_pack_b_panel;
+    if (d->narrow_micro_kernel && n <= d->narrow_max_columns) {
+        gemm_driver_run_narrow(g, d, pack_a_panel);
+        return;
+    }
 
     for (int jc = 0; jc < n; jc += d->nc) {
         const int nb = gemm_min_int(d->nc, n - jc);
@@ -204,6 +261,7 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
                     tile.bias = g->bias ? g->bias + jc + jr : NULL;
                     tile.ldc = g->ldc;
                     tile.ldy = g->ld_activation_output;
+                    tile.b_column_stride = 1;
                     if (pack_b) {
                         tile.b = b_block + (size_t)jr * kb;
                         tile.b_k_stride = (ptrdiff_t)vectors * d->width;

@@ -52,37 +52,47 @@ static inline __m256 load_a_row_avx2(const gemm_problem *g, size_t index, int co
                       : _mm256_maskload_ps(g->a + index, lanes_mask_avx2(count));
 }
 
-/* Stores the first mr (4 or 8) floats of v. */
-static inline void store_a_column_avx2(float *destination, __m256 v, int mr) {
-    if (mr == 8)
+/* Stores the first `count` (4 or 8) floats of v. */
+static inline void store_a_column_avx2(float *destination, __m256 v, int count) {
+    if (count == 8)
         _mm256_storeu_ps(destination, v);
     else
         _mm_storeu_ps(destination, _mm256_castps256_ps128(v));
 }
 
-/* Same result as gemm_pack_a_panel for mr = 4 or 8: panel[p * mr + r] = op(A)(i0 + r, p0 + p),
- * rows >= `rows` zero. Plain A: 8 depths of each row at a time, transposed in registers;
- * transposed A: each depth's rows are contiguous, one load and one store. */
+/* Same result as gemm_pack_a_panel for mr = 4, 8 or 16: panel[p * mr + r] =
+ * op(A)(i0 + r, p0 + p), rows >= `rows` zero. Rows go in groups of up to 8 (one ymm). Plain A:
+ * 8 depths of each row at a time, transposed in registers; transposed A: each depth's rows
+ * are contiguous, one load and one store per group. */
 static inline void pack_a_panel_avx2(const gemm_problem *g, int i0, int rows, int p0, int kb,
                                      int mr, float *panel) {
     const size_t lda = (size_t)g->lda;
-    if (g->a_transposed) {
-        for (int p = 0; p < kb; p++)
-            store_a_column_avx2(panel + (size_t)p * mr,
-                                load_a_row_avx2(g, (size_t)(p0 + p) * lda + (size_t)i0, rows), mr);
-        return;
-    }
-    for (int p = 0; p < kb; p += 8) {
-        __m256 block[8];
+    const int group = mr < 8 ? mr : 8;
+    for (int r0 = 0; r0 < mr; r0 += group) {
+        const int group_rows = rows - r0; /* may be <= 0: the group is padding */
+        if (g->a_transposed) {
+            for (int p = 0; p < kb; p++)
+                store_a_column_avx2(
+                    panel + (size_t)p * mr + r0,
+                    load_a_row_avx2(g, (size_t)(p0 + p) * lda + (size_t)(i0 + r0),
+                                    group_rows < group ? group_rows : group),
+                    group);
+            continue;
+        }
+        for (int p = 0; p < kb; p += 8) {
+            __m256 block[8];
 #pragma GCC unroll 8
-        for (int r = 0; r < 8; r++)
-            block[r] = r < rows && r < mr
-                           ? load_a_row_avx2(g, (size_t)(i0 + r) * lda + (size_t)(p0 + p), kb - p)
-                           : _mm256_setzero_ps();
-        transpose_8x8_avx2(block);
+            for (int r = 0; r < 8; r++)
+                block[r] = r < group_rows && r < group
+                               ? load_a_row_avx2(g, (size_t)(i0 + r0 + r) * lda + (size_t)(p0 + p),
+                                                 kb - p)
+                               : _mm256_setzero_ps();
+            transpose_8x8_avx2(block);
 #pragma GCC unroll 8
-        for (int q = 0; q < 8; q++)
-            if (p + q < kb) store_a_column_avx2(panel + (size_t)(p + q) * mr, block[q], mr);
+            for (int q = 0; q < 8; q++)
+                if (p + q < kb)
+                    store_a_column_avx2(panel + (size_t)(p + q) * mr + r0, block[q], group);
+        }
     }
 }
 

@@ -10,6 +10,25 @@
 
 enum { AVX512_MR = GEMM_AVX512_MR, AVX512_W = GEMM_AVX512_W, AVX512_MAX_VECTORS = GEMM_AVX512_MAX_VECTORS };
 
+/* bias[column .. column + 15] under the column mask (zeros when there is no bias). */
+static inline __m512 load_bias_avx512(const gemm_tile *t, int column, __mmask16 column_mask) {
+    return t->bias ? _mm512_maskz_loadu_ps(column_mask, t->bias + column) : _mm512_setzero_ps();
+}
+
+/* Row r, columns column .. column + 15 of the tile: on the last slice the epilogue,
+ * act(sums + bias) or sums ⊙ act'(Y), then a masked store of the columns inside C. */
+static inline __attribute__((always_inline)) void store_sums_avx512(const gemm_tile *t, int r,
+                                                                    int column,
+                                                                    __mmask16 column_mask,
+                                                                    __m512 sums, __m512 bias) {
+    if (t->finish && t->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION)
+        sums = activation_forward_avx512(t->activation, _mm512_add_ps(sums, bias));
+    else if (t->finish && t->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
+        sums = activation_backward_avx512(
+            t->activation, _mm512_maskz_loadu_ps(column_mask, t->y + r * t->ldy + column), sums);
+    _mm512_mask_storeu_ps(t->c + r * t->ldc + column, column_mask, sums);
+}
+
 /* One tile_rows × (vectors·16) tile over one k slice (tile_rows = MR, or 2·MR for the tall
  * narrow tile); tile_rows, vectors and full (all tile_rows rows inside C) are constants in
  * each caller, so the loops below unroll completely and the accumulators live in registers. */
@@ -66,25 +85,13 @@ gemm_avx512_tile(const gemm_tile *t, const int tile_rows, const int vectors, con
     /* epilogue on the last slice, then masked stores of the rows and columns inside C */
     __m512 bias[AVX512_MAX_VECTORS];
 #pragma GCC unroll 4
-    for (int v = 0; v < vectors; v++)
-        bias[v] = t->bias ? _mm512_maskz_loadu_ps(column_mask[v], t->bias + AVX512_W * v)
-                          : _mm512_setzero_ps();
-    const int bias_activation = t->finish && t->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION;
-    const int derivative = t->finish && t->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE;
+    for (int v = 0; v < vectors; v++) bias[v] = load_bias_avx512(t, AVX512_W * v, column_mask[v]);
 #pragma GCC unroll 16
     for (int r = 0; r < tile_rows; r++) {
         if (r >= t->rows) break;
 #pragma GCC unroll 4
-        for (int v = 0; v < vectors; v++) {
-            __m512 z = acc[r][v];
-            if (bias_activation)
-                z = activation_forward_avx512(t->activation, _mm512_add_ps(z, bias[v]));
-            else if (derivative)
-                z = activation_backward_avx512(
-                    t->activation,
-                    _mm512_maskz_loadu_ps(column_mask[v], t->y + r * t->ldy + AVX512_W * v), z);
-            _mm512_mask_storeu_ps(t->c + r * t->ldc + AVX512_W * v, column_mask[v], z);
-        }
+        for (int v = 0; v < vectors; v++)
+            store_sums_avx512(t, r, AVX512_W * v, column_mask[v], acc[r][v], bias[v]);
     }
 }
 
@@ -106,7 +113,7 @@ void gemm_avx512_micro_16x16(const gemm_tile *tile) { gemm_avx512_tile_full_or_e
 /* Transposes a 16 × 16 block in registers: on return row[i] holds column i of the input.
  * Three steps: interleave row pairs (unpack), gather 4 × 4 blocks inside each 128-bit lane
  * (shuffle_ps), then transpose the 4 × 4 grid of 128-bit lanes (two shuffle_f32x4 rounds). */
-static inline void transpose_16x16_avx512(__m512 row[16]) {
+static inline __attribute__((always_inline)) void transpose_16x16_avx512(__m512 row[16]) {
     __m512 pair[16], quad[16];
 #pragma GCC unroll 16
     for (int i = 0; i < 16; i += 2) {
@@ -131,6 +138,70 @@ static inline void transpose_16x16_avx512(__m512 row[16]) {
         row[8 + q] = _mm512_shuffle_f32x4(high01, high23, 0x88);
         row[12 + q] = _mm512_shuffle_f32x4(high01, high23, 0xdd);
     }
+}
+
+/* The narrow tile (N <= 12, the logits): 16 rows of C as one vector per column,
+ * acc[j] = C(rows 0..15, j) += A(rows 0..15, p) · B(p, j), the same FMA per element and k
+ * order as the row tiles. C goes in and out through a 16 × 16 register transpose, so the
+ * epilogue and the stores are the row tiles' own. `columns` (8, 10 or 12) >= tile->cols is a
+ * constant; columns past tile->cols re-read the last column of B and are not stored. */
+static inline __attribute__((always_inline)) void gemm_avx512_narrow_tile(const gemm_tile *t,
+                                                                          const int columns) {
+    const __mmask16 row_mask = lanes_mask_avx512(t->rows);
+    const __mmask16 column_mask = lanes_mask_avx512(t->cols);
+    __m512 block[16];
+    __m512 acc[12];
+    if (t->continue_sums) { /* the partial sums in C, transposed to one vector per column */
+#pragma GCC unroll 16
+        for (int r = 0; r < 16; r++)
+            block[r] = r < t->rows ? _mm512_maskz_loadu_ps(column_mask, t->c + r * t->ldc)
+                                   : _mm512_setzero_ps();
+        transpose_16x16_avx512(block);
+#pragma GCC unroll 12
+        for (int j = 0; j < columns; j++) acc[j] = block[j];
+    } else {
+#pragma GCC unroll 12
+        for (int j = 0; j < columns; j++) acc[j] = _mm512_setzero_ps();
+    }
+
+    ptrdiff_t b_offset[12];
+#pragma GCC unroll 12
+    for (int j = 0; j < columns; j++)
+        b_offset[j] = (j < t->cols ? j : t->cols - 1) * t->b_column_stride;
+    const float *a = t->a, *b = t->b;
+    const ptrdiff_t a_k_stride = t->a_k_stride, b_k_stride = t->b_k_stride;
+    for (int p = 0; p < t->k; p++) {
+        __m512 a_vector = _mm512_maskz_loadu_ps(row_mask, a);
+#pragma GCC unroll 12
+        for (int j = 0; j < columns; j++)
+            acc[j] = _mm512_fmadd_ps(a_vector, _mm512_set1_ps(b[b_offset[j]]), acc[j]);
+        a += a_k_stride;
+        b += b_k_stride;
+    }
+
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; j++) block[j] = j < columns ? acc[j] : _mm512_setzero_ps();
+    transpose_16x16_avx512(block); /* back to one vector per row */
+    __m512 bias = load_bias_avx512(t, 0, column_mask);
+#pragma GCC unroll 16
+    for (int r = 0; r < 16; r++) {
+        if (r >= t->rows) break;
+        store_sums_avx512(t, r, 0, column_mask, block[r], bias);
+    }
+}
+
+void gemm_avx512_micro_16x8_narrow(const gemm_tile *tile) { gemm_avx512_narrow_tile(tile, 8); }
+void gemm_avx512_micro_16x10_narrow(const gemm_tile *tile) { gemm_avx512_narrow_tile(tile, 10); }
+void gemm_avx512_micro_16x12_narrow(const gemm_tile *tile) { gemm_avx512_narrow_tile(tile, 12); }
+
+/* The narrow path's entry: the tile with the fewest columns that holds N. */
+static void gemm_avx512_micro_narrow(const gemm_tile *tile) {
+    if (tile->cols <= 8)
+        gemm_avx512_micro_16x8_narrow(tile);
+    else if (tile->cols <= 10)
+        gemm_avx512_micro_16x10_narrow(tile);
+    else
+        gemm_avx512_micro_16x12_narrow(tile);
 }
 
 /* Packs a transposed-B panel (B(p, j) = b[j * ldb + p]) 16 columns × 16 depths at a time:
@@ -192,6 +263,8 @@ static const gemm_driver gemm_avx512_driver = {
     .masked_b_loads = 1,
     .pack_b_panel = gemm_avx512_pack_b,
     .pack_a_panel = gemm_avx512_pack_a,
+    .narrow_micro_kernel = gemm_avx512_micro_narrow,
+    .narrow_max_columns = 12,
 };
 
 size_t gemm_avx512_workspace_floats(void) {
