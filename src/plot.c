@@ -353,8 +353,9 @@ static void draw_heatmap(const float *values, int rows, int cols, int stride, do
         for (int r = 0; r < rows; r++)
             columns[c][rows - 1 - r] = values[((size_t)r * cols + c) * stride];
     plwind(0.0, cols, 0.0, rows);
-    plimage((PLFLT_MATRIX)columns, cols, rows, 0.0, cols, 0.0, rows, -scale, scale, 0.0, cols, 0.0,
-            rows);
+    /* plimagefr, not plimage: plimage spreads the colours over the data's own range. */
+    plimagefr((PLFLT_MATRIX)columns, cols, rows, 0.0, cols, 0.0, rows, -scale, scale, -scale, scale,
+              NULL, NULL);
     plcol0(COLOR_TEXT);
     if (with_axes) plbox("bcnst", 0.0, 0, "bcnstv", 0.0, 0);
     else plbox("bc", 0.0, 0, "bc", 0.0, 0);
@@ -369,8 +370,8 @@ static void draw_color_bar(double x0, double x1, double y0, double y1, double sc
     for (int i = 0; i < STEPS; i++) column[i] = -scale + 2.0 * scale * i / (STEPS - 1);
     plvpor(x0, x1, y0, y1);
     plwind(0.0, 1.0, -scale, scale);
-    plimage((PLFLT_MATRIX)columns, 2, STEPS, 0.0, 1.0, -scale, scale, -scale, scale, 0.0, 1.0,
-            -scale, scale);
+    plimagefr((PLFLT_MATRIX)columns, 2, STEPS, 0.0, 1.0, -scale, scale, -scale, scale, -scale, scale,
+              NULL, NULL);
     plcol0(COLOR_TEXT);
     plbox("bc", 0.0, 0, "bcmstv", 0.0, 0);
     plmtex("r", 5.0, 0.5, 0.5, "weight");
