@@ -83,13 +83,24 @@ int main(void) {
     CHECK(plot_heatmap_grid(path, weights, 3, 1, 28, 28, 3, "grid", &error) == 0, "%s", error.message);
     check_png(path, "heatmap grid", 0, 1);
 
+    /* Zero is the middle of the scale whatever the data's range: top half 0, bottom half −1 gives
+     * a large teal (viridis at 0.5) area, not a yellow one. */
+    float half[28 * 28];
+    for (int p = 0; p < 28 * 28; p++) half[p] = p < 14 * 28 ? 0.0f : -1.0f;
+    snprintf(path, sizeof path, "%s/half.png", folder);
+    CHECK(plot_heatmap(path, half, 28, 28, 1, "half", &error) == 0, "%s", error.message);
+    test_png png = test_png_read(path);
+    long teal = test_png_count_near(&png, 33, 145, 140, 12);
+    CHECK(teal > 20000, "zero drawn in the middle colour of the scale (%ld teal pixels)", teal);
+    free(png.rgb);
+
     /* An unwritable place: an error naming it, and the process still here. */
     int status = plot_heatmap("/nonexistent-folder/x.png", weights, 28, 28, 3, NULL, &error);
     CHECK(status == -1 && strstr(error.message, "/nonexistent-folder/x.png"),
           "unwritable path reported (status %d: %s)", status, status ? error.message : "");
     CHECK(plot_learning_curves(path, &one, 0, NULL, &error) == -1, "no runs is an error");
 
-    const char *names[] = {"curves.png", "panels.png", "two.png", "heatmap.png", "grid.png"};
+    const char *names[] = {"curves.png", "panels.png", "two.png", "heatmap.png", "grid.png", "half.png"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", folder, names[i]);
         remove(path);
