@@ -10,6 +10,7 @@
 #include <lapacke.h>
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,10 +116,14 @@ int binary_fit_normal(const binary_problem *problem, const binary_options *optio
     double norm = LAPACKE_dlansy(LAPACK_ROW_MAJOR, '1', 'L', d, factor, d);
     lapack_int info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', d, factor, d);
     if (info > 0) {
+        /* Pivot info fails first; when its diagonal entry Σ x² is 0, that pixel is always 0. */
+        int pixel = (int)info - 1;
+        char why[96] = "";
+        if (pixel < features && gram[(size_t)pixel * d + pixel] == 0.0)
+            snprintf(why, sizeof why, ": pixel %d is 0 in every training image", pixel);
         error_set(error, "normal equations: XᵀX%s is singular (pivot %d of %d is not positive%s); "
                   "add ridge --l2 1e-3 or input noise --noise 0.02",
-                  options->l2 > 0 ? " + λI" : "", (int)info, d,
-                  info <= features ? ": a pixel that never varies" : "");
+                  options->l2 > 0 ? " + λI" : "", (int)info, d, why);
         goto done;
     }
     if (info < 0) {
