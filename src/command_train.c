@@ -325,6 +325,12 @@ int command_train(int argc, char **argv, int first) {
     /* Under mpirun: every rank trains; only rank 0 prints and writes files. */
     if (distributed_start(&error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     int writer = distributed_rank() == 0;
+    /* Several ranks on one machine share its cores and let the OS place their threads (binding
+     * would pin every rank's threads to the same first cores), unless told otherwise. */
+    int local_ranks = distributed_local_ranks();
+    if (local_ranks > 1 && !option_given(argc, argv, first, "--threads"))
+        o.runtime.threads = o.runtime.threads > local_ranks ? o.runtime.threads / local_ranks : 1;
+    if (local_ranks > 1 && !option_given(argc, argv, first, "--bind")) o.runtime.bind = "none";
     if (!writer && !freopen("/dev/null", "w", stdout)) {
         error_set(&error, "/dev/null: cannot open for writing");
         cli_fail(CLI_EXIT_RUNTIME, &error);

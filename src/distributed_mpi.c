@@ -9,7 +9,7 @@
 #include "mlp/distributed.h"
 
 static int joined; /* distributed_start called MPI_Init_thread */
-static int world_rank, world_size = 1;
+static int world_rank, world_size = 1, local_size = 1;
 
 int distributed_compiled(void) { return 1; }
 
@@ -33,6 +33,10 @@ int distributed_start(mlp_error *error) {
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
     MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &world_size);
+    MPI_Comm node;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, world_rank, MPI_INFO_NULL, &node);
+    MPI_Comm_size(node, &local_size);
+    MPI_Comm_free(&node);
     return 0;
 }
 
@@ -40,11 +44,12 @@ void distributed_stop(void) {
     if (joined) MPI_Finalize();
     joined = 0;
     world_rank = 0;
-    world_size = 1;
+    world_size = local_size = 1;
 }
 
 int distributed_rank(void) { return world_rank; }
 int distributed_ranks(void) { return world_size; }
+int distributed_local_ranks(void) { return local_size; }
 
 int distributed_any(int flag) {
     int local = flag != 0, any = local;

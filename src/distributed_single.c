@@ -20,6 +20,7 @@ int distributed_start(mlp_error *error) {
 void distributed_stop(void) {}
 int distributed_rank(void) { return 0; }
 int distributed_ranks(void) { return 1; }
+int distributed_local_ranks(void) { return 1; }
 int distributed_any(int flag) { return flag != 0; }
 void distributed_abort(int exit_code) { exit(exit_code); }
 

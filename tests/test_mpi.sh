@@ -82,11 +82,13 @@ cmp -s "$work/single/model.mlp" "$work/resumed/model.mlp" ||
 
 # SIGTERM to mpirun (it signals every rank): the ranks agree to stop after the same batch, rank 0
 # writes the checkpoint; 3 ranks resume it and end with the model of an uninterrupted run.
+# A small network, many short epochs: SIGTERM comes after epoch 2, long before the end.
+long="--layers 784,8,10 --batch 40 --epochs 40 --threads 1"
 # shellcheck disable=SC2086
-"$trainer" $common --batch 16 --epochs 12 --out "$work/long" >"$work/long.log" 2>&1 ||
-    fail "single process, 12 epochs: exit $?"
+"$trainer" $common $long --out "$work/long" >"$work/long.log" 2>&1 ||
+    fail "single process, $long: exit $?"
 # shellcheck disable=SC2086
-$launcher -np 2 "$trainer" $common --batch 16 --epochs 12 --out "$work/interrupted" \
+$launcher -np 2 "$trainer" $common $long --out "$work/interrupted" \
     >"$work/interrupted.log" 2>&1 &
 launcher_pid=$!
 for _ in $(seq 1 300); do
@@ -96,11 +98,12 @@ done
 kill -TERM "$launcher_pid"
 wait "$launcher_pid"
 if [ -f "$work/interrupted/model.mlp" ]; then
-    echo "note: the 12 epochs ended before SIGTERM arrived; the interrupted resume was not exercised"
+    echo "note: the 40 epochs ended before SIGTERM arrived; the interrupted resume was not exercised"
 else
     grep -q "interrupted by SIGTERM" "$work/interrupted.log" ||
         fail "SIGTERM: no 'interrupted' message ($(tail -n 2 "$work/interrupted.log" | tr '\n' ' '))"
-    plain_run interrupted-resume 3 --batch 16 --resume "$work/interrupted" --gradient-shards 6
+    # shellcheck disable=SC2086
+    plain_run interrupted-resume 3 $long --resume "$work/interrupted"
     cmp -s "$work/long/model.mlp" "$work/interrupted/model.mlp" ||
         fail "SIGTERM to 2 ranks, resumed by 3: model.mlp differs from the uninterrupted run"
 fi

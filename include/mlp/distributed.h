@@ -40,6 +40,7 @@ int distributed_start(mlp_error *error);
 void distributed_stop(void);
 int distributed_rank(void);  /* 0 without MPI */
 int distributed_ranks(void); /* 1 without MPI */
+int distributed_local_ranks(void); /* ranks on this machine (shared memory), 1 without MPI */
 /* Collective over the ranks: whether flag is non-zero on any of them (the flag itself with one
  * rank). */
 int distributed_any(int flag);
