@@ -161,6 +161,4 @@ static const gemm_driver gemm_avx2_driver = {
     .pack_a_panel = gemm_avx2_pack_a,
 };
 
-size_t gemm_avx2_workspace_floats(void) { return gemm_driver_workspace_floats(&gemm_avx2_driver); }
-
 void gemm_avx2(const gemm_problem *problem) { gemm_driver_run(problem, &gemm_avx2_driver); }

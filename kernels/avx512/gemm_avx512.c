@@ -267,8 +267,4 @@ static const gemm_driver gemm_avx512_driver = {
     .narrow_max_columns = 12,
 };
 
-size_t gemm_avx512_workspace_floats(void) {
-    return gemm_driver_workspace_floats(&gemm_avx512_driver);
-}
-
 void gemm_avx512(const gemm_problem *problem) { gemm_driver_run(problem, &gemm_avx512_driver); }
