@@ -18,8 +18,16 @@
  *         < tile->rows, columns < tile->cols (masked stores),
  *       * when tile->finish, apply the epilogue (bias + activation, or ⊙ activation'(Y)) to
  *         the sums before storing; otherwise store the plain partial sums.
+ *   - Optionally: tall (2·MR-row) tiles for narrow panels, a narrow path for N <= a few
+ *     columns (tiles vectorised along M instead of N), and faster packing routines; see the
+ *     fields of gemm_driver. All follow the rules above, so any mix gives the same bits.
  *   - Fill a gemm_driver (tile sizes, blocking, micro-kernels) and call gemm_driver_run().
  *     Workspace: gemm_driver_workspace_floats(&driver) floats, from problem->workspace.
+ *     A new ISA (NEON: W = 4) can start with micro_kernels only and leave the rest NULL.
+ *
+ * Why the blocking never changes results: a slice's sums are stored to C as floats and
+ * reloaded exactly by the next slice, so every element is the same chain of FMAs from 0 in
+ * k order however K, M and N are split.
  *
  * Blocking: for each NC-wide column block and each KC-deep slice (KC is a constant, never
  * derived from M or N): pack B's slice into NR-wide panels (or read B in place), then for
