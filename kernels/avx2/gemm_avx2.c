@@ -10,6 +10,25 @@
 
 enum { AVX2_MR = GEMM_AVX2_MR, AVX2_W = GEMM_AVX2_W, AVX2_MAX_VECTORS = GEMM_AVX2_MAX_VECTORS };
 
+/* bias[column .. column + 7] under the column mask (zeros when there is no bias). */
+static inline __m256 load_bias_avx2(const gemm_tile *t, int column, __m256i column_mask) {
+    return t->bias ? _mm256_maskload_ps(t->bias + column, column_mask) : _mm256_setzero_ps();
+}
+
+/* Row r, columns column .. column + 7 of the tile: on the last slice the epilogue,
+ * act(sums + bias) or sums ⊙ act'(Y), then a masked store of the columns inside C. */
+static inline __attribute__((always_inline)) void store_sums_avx2(const gemm_tile *t, int r,
+                                                                  int column,
+                                                                  __m256i column_mask,
+                                                                  __m256 sums, __m256 bias) {
+    if (t->finish && t->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION)
+        sums = activation_forward_avx2(t->activation, _mm256_add_ps(sums, bias));
+    else if (t->finish && t->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
+        sums = activation_backward_avx2(
+            t->activation, _mm256_maskload_ps(t->y + r * t->ldy + column, column_mask), sums);
+    _mm256_maskstore_ps(t->c + r * t->ldc + column, column_mask, sums);
+}
+
 /* One tile_rows × (vectors·8) tile over one k slice (tile_rows = MR, or 2·MR for the tall
  * narrow tile); tile_rows, vectors and full (all tile_rows rows inside C) are constants in
  * each caller, so the loops below unroll completely and the accumulators live in registers. */
@@ -64,25 +83,13 @@ gemm_avx2_tile(const gemm_tile *t, const int tile_rows, const int vectors, const
     /* epilogue on the last slice, then masked stores of the rows and columns inside C */
     __m256 bias[AVX2_MAX_VECTORS];
 #pragma GCC unroll 4
-    for (int v = 0; v < vectors; v++)
-        bias[v] = t->bias ? _mm256_maskload_ps(t->bias + AVX2_W * v, column_mask[v])
-                          : _mm256_setzero_ps();
-    const int bias_activation = t->finish && t->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION;
-    const int derivative = t->finish && t->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE;
+    for (int v = 0; v < vectors; v++) bias[v] = load_bias_avx2(t, AVX2_W * v, column_mask[v]);
 #pragma GCC unroll 16
     for (int r = 0; r < tile_rows; r++) {
         if (r >= t->rows) break;
 #pragma GCC unroll 4
-        for (int v = 0; v < vectors; v++) {
-            __m256 z = acc[r][v];
-            if (bias_activation)
-                z = activation_forward_avx2(t->activation, _mm256_add_ps(z, bias[v]));
-            else if (derivative)
-                z = activation_backward_avx2(
-                    t->activation,
-                    _mm256_maskload_ps(t->y + r * t->ldy + AVX2_W * v, column_mask[v]), z);
-            _mm256_maskstore_ps(t->c + r * t->ldc + AVX2_W * v, column_mask[v], z);
-        }
+        for (int v = 0; v < vectors; v++)
+            store_sums_avx2(t, r, AVX2_W * v, column_mask[v], acc[r][v], bias[v]);
     }
 }
 
@@ -100,6 +107,93 @@ void gemm_avx2_micro_4x16(const gemm_tile *tile) { gemm_avx2_tile_full_or_edge(t
 void gemm_avx2_micro_4x24(const gemm_tile *tile) { gemm_avx2_tile_full_or_edge(tile, AVX2_MR, 3); }
 /* the tall narrow tile: 8 accumulators instead of 4 */
 void gemm_avx2_micro_8x8(const gemm_tile *tile) { gemm_avx2_tile_full_or_edge(tile, 2 * AVX2_MR, 1); }
+
+/* The narrow tile (N <= 12, the logits): 8 rows of C as one vector per column,
+ * acc[j] = C(rows 0..7, j) += A(rows 0..7, p) · B(p, j), the same FMA per element and k order
+ * as the row tiles. C goes in and out through 8 × 8 register transposes (columns 0-7 and
+ * 8-15), so the epilogue and the stores are the row tiles' own. `columns` (8, 10 or 12)
+ * >= tile->cols is a constant; columns past tile->cols re-read the last column of B and are
+ * not stored. unit_columns (a constant): tile->cols == columns and b_column_stride == 1. */
+static inline __attribute__((always_inline)) void
+gemm_avx2_narrow_tile(const gemm_tile *t, const int columns, const int unit_columns) {
+    const __m256i row_mask = lanes_mask_avx2(t->rows);
+    const __m256i column_mask[2] = {lanes_mask_avx2(t->cols), lanes_mask_avx2(t->cols - 8)};
+    __m256 block[2][8];
+    __m256 acc[12];
+    if (t->continue_sums) { /* the partial sums in C, transposed to one vector per column */
+#pragma GCC unroll 2
+        for (int half = 0; half < 2; half++) {
+#pragma GCC unroll 8
+            for (int r = 0; r < 8; r++)
+                block[half][r] = r < t->rows ? _mm256_maskload_ps(t->c + r * t->ldc + 8 * half,
+                                                                  column_mask[half])
+                                             : _mm256_setzero_ps();
+            transpose_8x8_avx2(block[half]);
+        }
+#pragma GCC unroll 12
+        for (int j = 0; j < columns; j++) acc[j] = block[j / 8][j % 8];
+    } else {
+#pragma GCC unroll 12
+        for (int j = 0; j < columns; j++) acc[j] = _mm256_setzero_ps();
+    }
+
+    /* B(p, j) at b[b_offset[j]] */
+    ptrdiff_t b_offset[12];
+#pragma GCC unroll 12
+    for (int j = 0; j < columns; j++)
+        b_offset[j] = unit_columns ? j : (j < t->cols ? j : t->cols - 1) * t->b_column_stride;
+    const float *a = t->a, *b = t->b;
+    const ptrdiff_t a_k_stride = t->a_k_stride, b_k_stride = t->b_k_stride;
+    for (int p = 0; p < t->k; p++) {
+        __m256 a_vector = _mm256_maskload_ps(a, row_mask);
+#pragma GCC unroll 12
+        for (int j = 0; j < columns; j++)
+            acc[j] = _mm256_fmadd_ps(a_vector, _mm256_broadcast_ss(b + b_offset[j]), acc[j]);
+        a += a_k_stride;
+        b += b_k_stride;
+    }
+
+    /* back to one vector per row, then the row tiles' epilogue and stores */
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; j++) block[j / 8][j % 8] = j < columns ? acc[j] : _mm256_setzero_ps();
+    transpose_8x8_avx2(block[0]);
+    transpose_8x8_avx2(block[1]);
+    const __m256 bias[2] = {load_bias_avx2(t, 0, column_mask[0]),
+                            load_bias_avx2(t, 8, column_mask[1])};
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; r++) {
+        if (r >= t->rows) break;
+        store_sums_avx2(t, r, 0, column_mask[0], block[0][r], bias[0]);
+        if (t->cols > 8) store_sums_avx2(t, r, 8, column_mask[1], block[1][r], bias[1]);
+    }
+}
+
+/* Exact-width tiles over adjacent columns get their own loop (constant B offsets). */
+static inline __attribute__((always_inline)) void
+gemm_avx2_narrow_tile_unit_or_not(const gemm_tile *t, const int columns) {
+    if (t->cols == columns && t->b_column_stride == 1)
+        gemm_avx2_narrow_tile(t, columns, 1);
+    else
+        gemm_avx2_narrow_tile(t, columns, 0);
+}
+
+void gemm_avx2_micro_8x8_narrow(const gemm_tile *tile) { gemm_avx2_narrow_tile_unit_or_not(tile, 8); }
+void gemm_avx2_micro_8x10_narrow(const gemm_tile *tile) {
+    gemm_avx2_narrow_tile_unit_or_not(tile, 10);
+}
+void gemm_avx2_micro_8x12_narrow(const gemm_tile *tile) {
+    gemm_avx2_narrow_tile_unit_or_not(tile, 12);
+}
+
+/* The narrow path's entry: the tile with the fewest columns that holds N. */
+static void gemm_avx2_micro_narrow(const gemm_tile *tile) {
+    if (tile->cols <= 8)
+        gemm_avx2_micro_8x8_narrow(tile);
+    else if (tile->cols <= 10)
+        gemm_avx2_micro_8x10_narrow(tile);
+    else
+        gemm_avx2_micro_8x12_narrow(tile);
+}
 
 /* Packs a transposed-B panel (B(p, j) = b[j * ldb + p]) 8 columns × 8 depths at a time:
  * 8 stored rows in, one register transpose, 8 panel rows out; missing columns are zero. */
@@ -159,6 +253,8 @@ static const gemm_driver gemm_avx2_driver = {
     .masked_b_loads = 0,
     .pack_b_panel = gemm_avx2_pack_b,
     .pack_a_panel = gemm_avx2_pack_a,
+    .narrow_micro_kernel = gemm_avx2_micro_narrow,
+    .narrow_max_columns = 12,
 };
 
 void gemm_avx2(const gemm_problem *problem) { gemm_driver_run(problem, &gemm_avx2_driver); }

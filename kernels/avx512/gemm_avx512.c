@@ -144,9 +144,10 @@ static inline __attribute__((always_inline)) void transpose_16x16_avx512(__m512 
  * acc[j] = C(rows 0..15, j) += A(rows 0..15, p) · B(p, j), the same FMA per element and k
  * order as the row tiles. C goes in and out through a 16 × 16 register transpose, so the
  * epilogue and the stores are the row tiles' own. `columns` (8, 10 or 12) >= tile->cols is a
- * constant; columns past tile->cols re-read the last column of B and are not stored. */
-static inline __attribute__((always_inline)) void gemm_avx512_narrow_tile(const gemm_tile *t,
-                                                                          const int columns) {
+ * constant; columns past tile->cols re-read the last column of B and are not stored.
+ * unit_columns (a constant): tile->cols == columns and b_column_stride == 1. */
+static inline __attribute__((always_inline)) void
+gemm_avx512_narrow_tile(const gemm_tile *t, const int columns, const int unit_columns) {
     const __mmask16 row_mask = lanes_mask_avx512(t->rows);
     const __mmask16 column_mask = lanes_mask_avx512(t->cols);
     __m512 block[16];
@@ -164,10 +165,12 @@ static inline __attribute__((always_inline)) void gemm_avx512_narrow_tile(const 
         for (int j = 0; j < columns; j++) acc[j] = _mm512_setzero_ps();
     }
 
+    /* B(p, j) at b[b_offset[j]]: constant offsets when B's columns are adjacent and all
+     * `columns` exist (the logits), else computed and clamped to the last column */
     ptrdiff_t b_offset[12];
 #pragma GCC unroll 12
     for (int j = 0; j < columns; j++)
-        b_offset[j] = (j < t->cols ? j : t->cols - 1) * t->b_column_stride;
+        b_offset[j] = unit_columns ? j : (j < t->cols ? j : t->cols - 1) * t->b_column_stride;
     const float *a = t->a, *b = t->b;
     const ptrdiff_t a_k_stride = t->a_k_stride, b_k_stride = t->b_k_stride;
     for (int p = 0; p < t->k; p++) {
@@ -190,9 +193,24 @@ static inline __attribute__((always_inline)) void gemm_avx512_narrow_tile(const 
     }
 }
 
-void gemm_avx512_micro_16x8_narrow(const gemm_tile *tile) { gemm_avx512_narrow_tile(tile, 8); }
-void gemm_avx512_micro_16x10_narrow(const gemm_tile *tile) { gemm_avx512_narrow_tile(tile, 10); }
-void gemm_avx512_micro_16x12_narrow(const gemm_tile *tile) { gemm_avx512_narrow_tile(tile, 12); }
+/* Exact-width tiles over adjacent columns get their own loop (constant B offsets). */
+static inline __attribute__((always_inline)) void
+gemm_avx512_narrow_tile_unit_or_not(const gemm_tile *t, const int columns) {
+    if (t->cols == columns && t->b_column_stride == 1)
+        gemm_avx512_narrow_tile(t, columns, 1);
+    else
+        gemm_avx512_narrow_tile(t, columns, 0);
+}
+
+void gemm_avx512_micro_16x8_narrow(const gemm_tile *tile) {
+    gemm_avx512_narrow_tile_unit_or_not(tile, 8);
+}
+void gemm_avx512_micro_16x10_narrow(const gemm_tile *tile) {
+    gemm_avx512_narrow_tile_unit_or_not(tile, 10);
+}
+void gemm_avx512_micro_16x12_narrow(const gemm_tile *tile) {
+    gemm_avx512_narrow_tile_unit_or_not(tile, 12);
+}
 
 /* The narrow path's entry: the tile with the fewest columns that holds N. */
 static void gemm_avx512_micro_narrow(const gemm_tile *tile) {
