@@ -4,7 +4,9 @@
 # thread each, no binding), the gradient gathers overlapped with the backward pass or not
 # (MLP_GRADIENT_OVERLAP=0); the 2-thread single process for comparison. Also the gradient volume
 # each rank receives per step. Runs are interleaved, REPS rounds; the table gives the median of
-# the per-epoch training samples/s (metrics.csv), and rank 0's time blocked in the gathers.
+# the per-epoch training samples/s (metrics.csv), and rank 0's step time and time blocked in the
+# gathers, mean and minimum: on a shared machine the mean measures how often both ranks get a
+# core at once, the minimum what a step costs when they do.
 #
 #   usage: scripts/mpi_scaling.sh [TRAINER [MNIST_DIR]]
 #          (defaults: build-mpi/src/trainer, data/mnist; environment: BATCHES="64 256",
@@ -59,7 +61,12 @@ echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
 echo "layers $layers, $limit training images (80% trained), $epochs epochs, $reps interleaved rounds, G = $shards"
 grep "^training" "$first.log" | head -n 1
 echo
-printf "%-20s %6s %12s %8s %26s\n" config batch "samples/s" speedup "rank-0 wait per step (us)"
+# median over rounds of a number picked from each round's log by a sed expression
+median_of() {
+    for rep in $(seq 1 "$reps"); do sed -n "$2" "$work/$1-$rep.log"; done |
+        sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "-" }'
+}
+printf "%-19s %5s %10s %7s | %-21s | %-21s\n" config batch samples/s speedup "step us: mean    min" "gather wait: mean  min"
 for batch in $batches; do
     base=""
     for config in $configs; do
@@ -69,12 +76,16 @@ for batch in $batches; do
                        awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
                done | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
         [ -z "$base" ] && base=$rate
-        wait_us=$(for rep in $(seq 1 "$reps"); do
-                      sed -n 's/.*(\([0-9.]*\) us per step).*/\1/p' "$work/$config-$batch-$rep.log"
-                  done | sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "-" }')
-        printf "%-20s %6s %12.0f %7.2fx %26s\n" "$config" "$batch" "$rate" "$(echo "$rate $base" | awk '{ print $1 / $2 }')" "$wait_us"
+        step=$(median_of "$config-$batch" 's/.*; step \([0-9.]*\) us (mean).*/\1/p')
+        step_min=$(median_of "$config-$batch" 's/.*us (mean) \([0-9.]*\) us (min), of which.*/\1/p')
+        wait=$(median_of "$config-$batch" 's/.*gathers \([0-9.]*\) us (mean).*/\1/p')
+        wait_min=$(median_of "$config-$batch" 's/.*gathers [0-9.]* us (mean) \([0-9.]*\) us (min).*/\1/p')
+        printf "%-19s %5s %10.0f %6.2fx | %10s %10s | %10s %10s\n" "$config" "$batch" "$rate" \
+            "$(echo "$rate $base" | awk '{ print $1 / $2 }')" "$step" "$step_min" "$wait" "$wait_min"
     done
 done
+echo "(step and wait: rank 0's sharded step, mean and fastest over the run, median of the rounds;"
+echo " the plain runs do not use the sharded step. load at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
 sed -n 's/^data-parallel: rank 0 received \([0-9.]*\) KB.*/gradient volume received per rank per step (np 2, G = '"$shards"'): \1 KB/p' \
     "$work/mpi-np2-$(echo "$batches" | cut -d' ' -f1)-1.log"

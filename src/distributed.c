@@ -113,6 +113,7 @@ double sharding_train_step(gradient_sharding *s, mlp_network *network, mlp_model
                            int batch_rows, float learning_rate, int local_stop, int *stop_agreed) {
     int L = model->layer_count, local_first_row, local_rows;
     sharding_local_rows(s, batch_rows, &local_first_row, &local_rows);
+    double step_start = wall_seconds(); /* the master's is the one recorded */
 
     /* Forward and per-row costs of this rank's rows; dZ of the last layer scaled by 1/batch_rows. */
     if (local_rows > 0) {
@@ -156,9 +157,13 @@ double sharding_train_step(gradient_sharding *s, mlp_network *network, mlp_model
         double wait_start = wall_seconds();
         *stop_agreed = transport_rows_wait(s);
         s->wait_seconds += wall_seconds() - wait_start;
+        double step_seconds = wall_seconds() - step_start;
+        if (s->steps == 0 || s->wait_seconds < s->min_wait_seconds) s->min_wait_seconds = s->wait_seconds;
+        if (s->steps == 0 || step_seconds < s->min_step_seconds) s->min_step_seconds = step_seconds;
         s->steps++;
         s->total_received_floats += s->received_floats;
         s->total_wait_seconds += s->wait_seconds;
+        s->total_step_seconds += step_seconds;
     }
 #pragma omp barrier
     network_sgd_update(network, model, learning_rate);

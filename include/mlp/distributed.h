@@ -68,9 +68,11 @@ typedef struct gradient_sharding {
      * (the row costs not counted), and seconds the master thread spent waiting for them after
      * the backward pass. */
     double sent_floats, received_floats, wait_seconds;
-    /* Totals over all steps so far. */
+    /* Over all steps so far: totals, and the fastest step and shortest wait (the minimum is what a
+     * step costs when no other process takes the cores: robust on a shared machine). */
     long steps;
-    double total_received_floats, total_wait_seconds;
+    double total_received_floats, total_wait_seconds, total_step_seconds;
+    double min_wait_seconds, min_step_seconds;
 } gradient_sharding;
 
 /* Sets up G shards over the ranks of the job for this model and batch size. Fails (one-line
