@@ -92,7 +92,7 @@ $launcher -np 2 "$trainer" $common $long --out "$work/interrupted" \
     >"$work/interrupted.log" 2>&1 &
 launcher_pid=$!
 for _ in $(seq 1 300); do
-    grep -q "^ *2 " "$work/interrupted.log" && break
+    grep -q "^ *2 " "$work/interrupted.log" 2>/dev/null && break
     sleep 0.1
 done
 kill -TERM "$launcher_pid"
@@ -119,8 +119,9 @@ grep -q "gradient-shards 1 is less than the 2 MPI ranks" "$work/bad.log" ||
 # shellcheck disable=SC2086
 "$trainer" $common --batch 4 --epochs 1 --out "$work/bad2" >"$work/bad2.log" 2>&1
 status=$?
-[ "$status" -eq 2 ] && grep -q "gradient-shards 6 is more than the 4 rows" "$work/bad2.log" ||
+if [ "$status" -ne 2 ] || ! grep -q "gradient-shards 6 is more than the 4 rows" "$work/bad2.log"; then
     fail "--gradient-shards 6 --batch 4: exit $status, $(head -n 1 "$work/bad2.log")"
+fi
 
 if [ "$failures" -gt 0 ]; then
     echo "$failures failure(s)" >&2

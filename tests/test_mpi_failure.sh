@@ -28,7 +28,7 @@ launcher_pid=$!
 
 # Wait until both ranks are training (rank 0 has printed an epoch line).
 for _ in $(seq 1 300); do
-    grep -q "^ *2 " "$work/log" && break
+    grep -q "^ *2 " "$work/log" 2>/dev/null && break
     sleep 0.1
 done
 ranks=$(pgrep -P "$launcher_pid")
