@@ -5,6 +5,7 @@
 #define MLP_AVX2_PACK_H
 
 #include <immintrin.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "avx2/avx2_math.h"
@@ -39,11 +40,21 @@ static inline void transpose_8x8_avx2(__m256 row[8]) {
  * (float)byte * a_scale), floats are copied. */
 static inline __m256 load_a_row_avx2(const gemm_problem *g, size_t index, int count) {
     if (g->a_u8) {
+        /* the bytes, little-endian in one 64-bit word (fixed-size copies: no memcpy call) */
+        const uint8_t *source = g->a_u8 + index;
         unsigned long long bytes = 0;
-        if (count >= 8)
-            memcpy(&bytes, g->a_u8 + index, 8);
-        else if (count > 0)
-            memcpy(&bytes, g->a_u8 + index, (size_t)count);
+        int copied = 0;
+        if (count >= 8) {
+            memcpy(&bytes, source, 8);
+            copied = 8;
+        } else if (count >= 4) {
+            uint32_t low;
+            memcpy(&low, source, 4);
+            bytes = low;
+            copied = 4;
+        }
+        for (int i = copied; i < count && i < 8; i++)
+            bytes |= (unsigned long long)source[i] << (8 * i);
         __m256 value =
             _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)bytes)));
         return _mm256_mul_ps(value, _mm256_set1_ps(g->a_scale));
