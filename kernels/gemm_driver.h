@@ -304,9 +304,9 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
                             tile.a_k_stride = 1;
                         }
                         tile.c = g->c + (size_t)i * g->ldc + (size_t)j;
-                        tile.y = g->activation_output
-                                     ? g->activation_output + (size_t)i * g->ld_activation_output + j
-                                     : NULL;
+                        tile.y = g->activation_output ? g->activation_output +
+                                                            (size_t)i * g->ld_activation_output + j
+                                                      : NULL;
                         micro_kernel(&tile);
                     }
                 }

@@ -16,7 +16,8 @@
 /* Lanes [0, count) as a maskload/maskstore mask: all ones where lane < count (any count). */
 static inline __m256i lanes_mask_avx2(long count) {
     int clamped = count <= 0 ? 0 : count >= 8 ? 8 : (int)count;
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(clamped), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(clamped),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 /* exp(x) = 2^n · e^r with n = round(x / ln2), r = x - n ln2 in [-ln2/2, ln2/2];
@@ -44,7 +45,8 @@ static inline __m256 exp_avx2(__m256 x) {
 /* sigmoid(x) = 1 / (1 + e^-x), with an exact division; saturates to 0 and 1 without NaN. */
 static inline __m256 sigmoid_avx2(__m256 x) {
     __m256 one = _mm256_set1_ps(1.0f);
-    return _mm256_div_ps(one, _mm256_add_ps(one, exp_avx2(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+    __m256 exp_minus_x = exp_avx2(_mm256_sub_ps(_mm256_setzero_ps(), x));
+    return _mm256_div_ps(one, _mm256_add_ps(one, exp_minus_x));
 }
 
 /* tanh(x): for |x| < 0.625 the odd polynomial x + x^3 P(x^2) (P fitted for relative error,

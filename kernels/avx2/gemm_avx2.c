@@ -1,8 +1,9 @@
 /* AVX2+FMA GEMM: the shared blocking/packing driver (kernels/gemm_driver.h) around a 4 × 24
  * register tile: 4 rows of A broadcast, 3 ymm vectors (24 columns) of B, 12 accumulators
  * (16 ymm registers in all), so each step over k issues 12 independent FMAs for 7 loads.
- * MR = 4 divides every batch and layer width of the MLPs; narrow N (the 10 logits) uses the
- * 4 × 8 and 4 × 16 tiles instead of padding to 24 columns. */
+ * MR = 4 divides every batch and layer width of the MLPs. Ragged column panels use the 4 × 16
+ * tile, or the 8 × 8 tall tile for 8 columns or fewer; N <= 12 (the logits) takes the narrow
+ * path, 8-row column tiles. Packing: 8 × 8 register transposes (avx2/avx2_pack.h). */
 #include "avx2/avx2_kernels.h"
 #include "avx2/avx2_math.h"
 #include "avx2/avx2_pack.h"
@@ -62,7 +63,6 @@ gemm_avx2_tile(const gemm_tile *t, const int tile_rows, const int vectors, const
     /* acc[r][v] += A(r, p) · B(p, v-th 8 columns), p increasing: one FMA per p per element */
     const float *b = t->b;
     const ptrdiff_t a_k_stride = t->a_k_stride;
-
     const ptrdiff_t b_k_stride = t->b_k_stride;
     for (int p = 0; p < t->k; p++) {
         __m256 b_vector[AVX2_MAX_VECTORS];
@@ -102,11 +102,19 @@ gemm_avx2_tile_full_or_edge(const gemm_tile *t, const int tile_rows, const int v
         gemm_avx2_tile(t, tile_rows, vectors, 0);
 }
 
-void gemm_avx2_micro_4x8(const gemm_tile *tile) { gemm_avx2_tile_full_or_edge(tile, AVX2_MR, 1); }
-void gemm_avx2_micro_4x16(const gemm_tile *tile) { gemm_avx2_tile_full_or_edge(tile, AVX2_MR, 2); }
-void gemm_avx2_micro_4x24(const gemm_tile *tile) { gemm_avx2_tile_full_or_edge(tile, AVX2_MR, 3); }
+void gemm_avx2_micro_4x8(const gemm_tile *tile) {
+    gemm_avx2_tile_full_or_edge(tile, AVX2_MR, 1);
+}
+void gemm_avx2_micro_4x16(const gemm_tile *tile) {
+    gemm_avx2_tile_full_or_edge(tile, AVX2_MR, 2);
+}
+void gemm_avx2_micro_4x24(const gemm_tile *tile) {
+    gemm_avx2_tile_full_or_edge(tile, AVX2_MR, 3);
+}
 /* the tall narrow tile: 8 accumulators instead of 4 */
-void gemm_avx2_micro_8x8(const gemm_tile *tile) { gemm_avx2_tile_full_or_edge(tile, 2 * AVX2_MR, 1); }
+void gemm_avx2_micro_8x8(const gemm_tile *tile) {
+    gemm_avx2_tile_full_or_edge(tile, 2 * AVX2_MR, 1);
+}
 
 /* The narrow tile (N <= 12, the logits): 8 rows of C as one vector per column,
  * acc[j] = C(rows 0..7, j) += A(rows 0..7, p) · B(p, j), the same FMA per element and k order
@@ -177,7 +185,9 @@ gemm_avx2_narrow_tile_unit_or_not(const gemm_tile *t, const int columns) {
         gemm_avx2_narrow_tile(t, columns, 0);
 }
 
-void gemm_avx2_micro_8x8_narrow(const gemm_tile *tile) { gemm_avx2_narrow_tile_unit_or_not(tile, 8); }
+void gemm_avx2_micro_8x8_narrow(const gemm_tile *tile) {
+    gemm_avx2_narrow_tile_unit_or_not(tile, 8);
+}
 void gemm_avx2_micro_8x10_narrow(const gemm_tile *tile) {
     gemm_avx2_narrow_tile_unit_or_not(tile, 10);
 }

@@ -44,7 +44,8 @@ static inline __m512 exp_avx512(__m512 x) {
 /* sigmoid(x) = 1 / (1 + e^-x), with an exact division; saturates to 0 and 1 without NaN. */
 static inline __m512 sigmoid_avx512(__m512 x) {
     __m512 one = _mm512_set1_ps(1.0f);
-    return _mm512_div_ps(one, _mm512_add_ps(one, exp_avx512(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+    __m512 exp_minus_x = exp_avx512(_mm512_sub_ps(_mm512_setzero_ps(), x));
+    return _mm512_div_ps(one, _mm512_add_ps(one, exp_minus_x));
 }
 
 /* tanh(x): for |x| < 0.625 the odd polynomial x + x^3 P(x^2) (P fitted for relative error,

@@ -1,14 +1,21 @@
 /* AVX-512 GEMM: the shared blocking/packing driver (kernels/gemm_driver.h) around an 8 × 48
  * register tile: 8 rows of A broadcast, 3 zmm vectors (48 columns) of B, 24 accumulators, so
  * each step over k issues 24 independent FMAs (enough to cover the 4-cycle FMA latency on two
- * pipes) for 11 loads. MR = 8 divides every batch and layer width of the MLPs; narrow N (the
- * 10 logits) uses the 8 × 16 and 8 × 32 tiles instead of padding to 48 columns. */
+ * pipes) for 11 loads. MR = 8 divides every batch and layer width of the MLPs. Ragged column
+ * panels use the 8 × 32 tile, or the 16 × 16 tall tile (16 accumulators) for 16 columns or
+ * fewer; N <= 12 (the logits) takes the narrow path, 16-row column tiles, so 10 columns do
+ * not fill 16-lane vectors with padding. Packing: 16 × 16 register transposes for transposed
+ * B, the AVX2 packer (avx2/avx2_pack.h) for uint8 A. */
 #include "avx512/avx512_kernels.h"
 #include "avx2/avx2_pack.h"
 #include "avx512/avx512_math.h"
 #include "gemm_driver.h"
 
-enum { AVX512_MR = GEMM_AVX512_MR, AVX512_W = GEMM_AVX512_W, AVX512_MAX_VECTORS = GEMM_AVX512_MAX_VECTORS };
+enum {
+    AVX512_MR = GEMM_AVX512_MR,
+    AVX512_W = GEMM_AVX512_W,
+    AVX512_MAX_VECTORS = GEMM_AVX512_MAX_VECTORS,
+};
 
 /* bias[column .. column + 15] under the column mask (zeros when there is no bias). */
 static inline __m512 load_bias_avx512(const gemm_tile *t, int column, __mmask16 column_mask) {
@@ -63,7 +70,6 @@ gemm_avx512_tile(const gemm_tile *t, const int tile_rows, const int vectors, con
     /* acc[r][v] += A(r, p) · B(p, v-th 16 columns), p increasing: one FMA per p per element */
     const float *b = t->b;
     const ptrdiff_t a_k_stride = t->a_k_stride;
-
     const ptrdiff_t b_k_stride = t->b_k_stride;
     for (int p = 0; p < t->k; p++) {
         __m512 b_vector[AVX512_MAX_VECTORS];
@@ -104,11 +110,19 @@ gemm_avx512_tile_full_or_edge(const gemm_tile *t, const int tile_rows, const int
         gemm_avx512_tile(t, tile_rows, vectors, 0);
 }
 
-void gemm_avx512_micro_8x16(const gemm_tile *tile) { gemm_avx512_tile_full_or_edge(tile, AVX512_MR, 1); }
-void gemm_avx512_micro_8x32(const gemm_tile *tile) { gemm_avx512_tile_full_or_edge(tile, AVX512_MR, 2); }
-void gemm_avx512_micro_8x48(const gemm_tile *tile) { gemm_avx512_tile_full_or_edge(tile, AVX512_MR, 3); }
+void gemm_avx512_micro_8x16(const gemm_tile *tile) {
+    gemm_avx512_tile_full_or_edge(tile, AVX512_MR, 1);
+}
+void gemm_avx512_micro_8x32(const gemm_tile *tile) {
+    gemm_avx512_tile_full_or_edge(tile, AVX512_MR, 2);
+}
+void gemm_avx512_micro_8x48(const gemm_tile *tile) {
+    gemm_avx512_tile_full_or_edge(tile, AVX512_MR, 3);
+}
 /* the tall narrow tile: 16 accumulators instead of 8 */
-void gemm_avx512_micro_16x16(const gemm_tile *tile) { gemm_avx512_tile_full_or_edge(tile, 2 * AVX512_MR, 1); }
+void gemm_avx512_micro_16x16(const gemm_tile *tile) {
+    gemm_avx512_tile_full_or_edge(tile, 2 * AVX512_MR, 1);
+}
 
 /* Transposes a 16 × 16 block in registers: on return row[i] holds column i of the input.
  * Three steps: interleave row pairs (unpack), gather 4 × 4 blocks inside each 128-bit lane
