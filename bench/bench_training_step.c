@@ -2,9 +2,10 @@
  * GEMM split measurements behind MLP_PARALLEL_MIN_FLOPS_PER_THREAD.
  *
  *   step/<variant>/<layers>/batch<B>/threads<T>       forward, loss, backward, SGD update of one
- *       batch, by a team of T threads that lives for the whole benchmark run: one parallel region,
- *       the master asks Google Benchmark for the next iteration and a barrier passes the answer
- *       on. This is how the trainer runs (one team per epoch).
+ *       batch, by a team that lives for the whole benchmark run: one parallel region, the master
+ *       asks Google Benchmark for the next iteration and a barrier passes the answer on. This is
+ *       how the trainer runs (one team per epoch). The team has network_useful_threads(T)
+ *       threads: T unless the step's GEMMs are too small to split (the label says "team N").
  *   step_fork/<variant>/<layers>/batch<B>/threads<T>  the same step through network_train_step,
  *       which opens a parallel region per step: the difference is the fork/join cost.
  *   split/<variant>/<form>/<m>x<n>x<k>/parts<P>       one GEMM cut into P parts as the network
@@ -176,14 +177,16 @@ static double step_flops(const step_case *c) {
     return flops - 2.0 * c->batch * c->sizes[0] * c->sizes[1];
 }
 
+/* peak_fraction is relative to `threads` cores (what was asked for); the label names the team
+ * that really ran. */
 static void set_throughput_counters(bench_state *state, const kernel_table *table, int threads,
-                                    double samples, double flops) {
+                                    int team, double samples, double flops) {
     double peak = fma_peak_flops(table->name) * threads;
     if (samples > 0.0) bench_set_counter(state, "samples/s", samples, BENCH_RATE);
     bench_set_counter(state, "FLOP/s", flops, BENCH_RATE);
     if (peak > 0.0) bench_set_counter(state, "peak_fraction", flops / peak, BENCH_RATE);
     char label[64];
-    snprintf(label, sizeof label, "peak %s x%d", table->name, threads);
+    snprintf(label, sizeof label, "peak %s x%d, team %d", table->name, threads, team);
     bench_set_label(state, label);
 }
 
@@ -207,9 +210,11 @@ static void bench_step(bench_state *state, void *argument) {
     }
     bind_team(c->threads);
 
+    /* As the trainer does: no more threads than the step's GEMMs can use (network.h). */
+    int team = network_useful_threads(&setup.model, c->batch, c->threads);
     long steps = 0;
     if (c->mode == STEP_PERSISTENT_TEAM) {
-        run_in_persistent_team(state, c->threads, step_collective, &setup);
+        run_in_persistent_team(state, team, step_collective, &setup);
         steps = (long)bench_iterations(state);
     } else {
         while (bench_keep_running(state)) {
@@ -220,7 +225,7 @@ static void bench_step(bench_state *state, void *argument) {
         }
     }
 
-    set_throughput_counters(state, c->table, c->threads, (double)steps * c->batch,
+    set_throughput_counters(state, c->table, c->threads, team, (double)steps * c->batch,
                             step_flops(c) * (double)steps);
     if (!isfinite(setup.last_cost)) bench_fail(state, "the training cost is not finite");
     step_setup_free(&setup);
@@ -297,7 +302,7 @@ static void bench_split(bench_state *state, void *argument) {
     bind_team(c->threads);
     run_in_persistent_team(state, c->threads, split_collective, &setup);
     double flops = 2.0 * c->m * c->n * c->k * (double)bench_iterations(state);
-    set_throughput_counters(state, c->table, c->parts, 0.0, flops);
+    set_throughput_counters(state, c->table, c->parts, c->threads, 0.0, flops);
     split_setup_free(&setup);
 }
 

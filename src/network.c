@@ -65,6 +65,17 @@ int parallel_gemm_workers(const gemm_problem *whole, int threads) {
     return useful < 1.0 ? 1 : (useful < threads ? (int)useful : threads);
 }
 
+int network_useful_threads(const mlp_model *model, int batch, int threads) {
+    int useful = 1;
+    for (int l = 0; l < model->layer_count; l++) {
+        /* forward, weight gradient and input gradient: the same 2·batch·in·out flops */
+        gemm_problem layer = {.m = batch, .n = model->sizes[l + 1], .k = model->sizes[l]};
+        int workers = parallel_gemm_workers(&layer, threads);
+        if (workers > useful) useful = workers;
+    }
+    return useful;
+}
+
 /* The larger of m and n is split (the operand along the other dimension is then packed by every
  * part, the cheaper duplication), in chunks that keep whole register tiles together. */
 int parallel_gemm_part(const gemm_problem *whole, int part, int parts, gemm_problem *piece) {
@@ -296,7 +307,7 @@ void network_sgd_update(mlp_network *network, mlp_model *model, float learning_r
 double network_train_step(mlp_network *network, mlp_model *model, const uint8_t *input,
                           const uint8_t *targets, int n, float learning_rate) {
     double cost = 0.0;
-#pragma omp parallel num_threads(network->threads)
+#pragma omp parallel num_threads(network_useful_threads(network->model, n, network->threads))
     {
         network_forward(network, input, n);
         double batch_cost = network_loss(network, targets, n, 1);

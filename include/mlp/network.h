@@ -5,7 +5,7 @@
  * (inside a `#pragma omp parallel` region) with the same arguments. Each thread computes its own
  * block of every GEMM (rows of the batch, or rows/columns of a weight gradient), and the kernels'
  * partition independence makes the result bitwise the same for any number of threads. Small GEMMs
- * are not split: see parallel_split_min_flops. Barriers separate the layer steps. */
+ * are not split: see MLP_PARALLEL_MIN_FLOPS_PER_THREAD. Barriers separate the layer steps. */
 #ifndef MLP_NETWORK_H
 #define MLP_NETWORK_H
 
@@ -21,10 +21,13 @@ extern "C" {
 #endif
 
 /* A GEMM is split over threads only when each thread gets at least this many floating-point
- * operations; below it the cost of dividing the work (and the barrier after it) exceeds the gain.
- * Measured with bench (see README, "Threads"). */
+ * operations (2^19: about 5 µs of AVX-512 work on one core). Measured with bench on the 2-core
+ * Zen 4 VMs (docs/threads.md): a lone GEMM split in 2 already wins from ~33 Kflop per part, but
+ * in a training step a split layer's weights and gradients move between the cores' caches every
+ * step; whole steps of 784,6,4,10 at batch 64 (first-layer GEMMs of 301 Kflop per thread) were
+ * 30% slower split than not, 784,16,32,10 (803 Kflop per thread) 40% faster. */
 #ifndef MLP_PARALLEL_MIN_FLOPS_PER_THREAD /* -D overrides it, for measuring other values */
-#define MLP_PARALLEL_MIN_FLOPS_PER_THREAD (1 << 18)
+#define MLP_PARALLEL_MIN_FLOPS_PER_THREAD (1 << 19)
 #endif
 
 typedef struct mlp_network {
@@ -86,7 +89,8 @@ void network_layer_input_gradient(mlp_network *network, int l, int n);
 /* Collective. θ ← θ − learning_rate · ∇θ over all parameters. */
 void network_sgd_update(mlp_network *network, mlp_model *model, float learning_rate);
 
-/* The whole training step for one batch, with its own parallel region; returns the mean cost.
+/* The whole training step for one batch, with its own parallel region (of
+ * network_useful_threads threads, at most network->threads); returns the mean cost.
  * Convenient for tests and experiments; the trainer's loop uses the collective functions inside
  * one persistent team instead. */
 double network_train_step(mlp_network *network, mlp_model *model, const uint8_t *input,
@@ -99,6 +103,11 @@ void parallel_range(int total, int granularity, int thread, int threads, int *be
 /* The GEMM split policy (the bench measures it): how many of `threads` threads share a GEMM,
  * one per MLP_PARALLEL_MIN_FLOPS_PER_THREAD flops, at least 1 and at most threads. */
 int parallel_gemm_workers(const gemm_problem *whole, int threads);
+/* The team size worth starting for training steps of this model at this batch: the most threads
+ * any of its GEMMs would use (at most `threads`). 1 means no GEMM is split, and a team of more
+ * threads would only add barriers: small networks then run on one thread, never slower than it
+ * (the results are bitwise the same for any team size). */
+int network_useful_threads(const mlp_model *model, int batch, int threads);
 /* Part `part` of `parts` of a GEMM cut into row or column blocks: *piece gets the block's
  * problem (workspace still whole's). Returns 0 when that part is empty. */
 int parallel_gemm_part(const gemm_problem *whole, int part, int parts, gemm_problem *piece);
