@@ -66,7 +66,7 @@ median_of() {
     for rep in $(seq 1 "$reps"); do sed -n "$2" "$work/$1-$rep.log"; done |
         sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "-" }'
 }
-printf "%-19s %5s %10s %7s | %-21s | %-21s\n" config batch samples/s speedup "step us: mean    min" "gather wait: mean  min"
+printf "%-19s %5s %10s %7s | %-32s | %-21s\n" config batch samples/s speedup "step us: mean    min  min CPU" "gather wait: mean  min"
 for batch in $batches; do
     base=""
     for config in $configs; do
@@ -77,15 +77,17 @@ for batch in $batches; do
                done | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
         [ -z "$base" ] && base=$rate
         step=$(median_of "$config-$batch" 's/.*; step \([0-9.]*\) us (mean).*/\1/p')
-        step_min=$(median_of "$config-$batch" 's/.*us (mean) \([0-9.]*\) us (min), of which.*/\1/p')
+        step_min=$(median_of "$config-$batch" 's/.*us (mean) \([0-9.]*\) us (min) .*/\1/p')
+        step_cpu=$(median_of "$config-$batch" 's/.*us (min) \([0-9.]*\) us (min CPU).*/\1/p')
         wait=$(median_of "$config-$batch" 's/.*gathers \([0-9.]*\) us (mean).*/\1/p')
         wait_min=$(median_of "$config-$batch" 's/.*gathers [0-9.]* us (mean) \([0-9.]*\) us (min).*/\1/p')
-        printf "%-19s %5s %10.0f %6.2fx | %10s %10s | %10s %10s\n" "$config" "$batch" "$rate" \
-            "$(echo "$rate $base" | awk '{ print $1 / $2 }')" "$step" "$step_min" "$wait" "$wait_min"
+        printf "%-19s %5s %10.0f %6.2fx | %10s %10s %10s | %10s %10s\n" "$config" "$batch" "$rate" \
+            "$(echo "$rate $base" | awk '{ print $1 / $2 }')" "$step" "$step_min" "$step_cpu" "$wait" "$wait_min"
     done
 done
 echo "(step and wait: rank 0's sharded step, mean and fastest over the run, median of the rounds;"
-echo " the plain runs do not use the sharded step. load at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo " min CPU: the least CPU time rank 0's thread spent on one step, what a step costs on a core of"
+echo " its own; the plain runs do not use the sharded step. load at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
 sed -n 's/^data-parallel: rank 0 received \([0-9.]*\) KB.*/gradient volume received per rank per step (np 2, G = '"$shards"'): \1 KB/p' \
     "$work/mpi-np2-$(echo "$batches" | cut -d' ' -f1)-1.log"

@@ -585,10 +585,11 @@ int command_train(int argc, char **argv, int first) {
     printf("saved %s/model.mlp, metrics.csv, summary.json (%.1f s)\n", run_folder, summary.seconds);
     if (t.sharding && sharding.steps > 0)
         printf("data-parallel: rank 0 received %.1f KB of gradient shards per step; step %.1f us "
-               "(mean) %.1f us (min), of which waiting for the gathers %.1f us (mean) %.1f us (min)\n",
-               sharding.total_received_floats * 4 / 1e3 / sharding.steps,
+               "(mean) %.1f us (min) %.1f us (min CPU), of which waiting for the gathers %.1f us (mean) "
+               "%.1f us (min)\n", sharding.total_received_floats * 4 / 1e3 / sharding.steps,
                1e6 * sharding.total_step_seconds / sharding.steps, 1e6 * sharding.min_step_seconds,
-               1e6 * sharding.total_wait_seconds / sharding.steps, 1e6 * sharding.min_wait_seconds);
+               1e6 * sharding.min_step_cpu_seconds, 1e6 * sharding.total_wait_seconds / sharding.steps,
+               1e6 * sharding.min_wait_seconds);
 
     free(history);
     model_free(&state.best_model);

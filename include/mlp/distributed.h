@@ -73,6 +73,7 @@ typedef struct gradient_sharding {
     long steps;
     double total_received_floats, total_wait_seconds, total_step_seconds;
     double min_wait_seconds, min_step_seconds;
+    double min_step_cpu_seconds; /* the master thread's CPU time: not inflated by preemption */
 } gradient_sharding;
 
 /* Sets up G shards over the ranks of the job for this model and batch size. Fails (one-line
