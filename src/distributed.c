@@ -1,6 +1,7 @@
 /* The sharded gradient step of data-parallel training (see include/mlp/distributed.h for why the
  * gradient is defined shard by shard). The communication itself is in distributed_mpi.c, or the
  * no-op single-process version in distributed_single.c. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, CLOCK_THREAD_CPUTIME_ID */
 #include "mlp/distributed.h"
 
 #include <limits.h>
