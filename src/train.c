@@ -114,10 +114,9 @@ int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *met
             int begin = b * batch;
             int n = begin + batch <= t->train_count ? batch : t->train_count - begin;
             mlp_network *network = &t->network;
-            int local_stop = t->stop_requested && *t->stop_requested;
             double cost;
             if (t->sharding) { /* data-parallel: this rank's rows only (src/distributed.c) */
-                int first_row, rows;
+                int local_stop = t->stop_requested && *t->stop_requested, first_row, rows;
                 sharding_local_rows(t->sharding, n, &first_row, &rows);
                 gather_batch(network, t->data, t->epoch_order, begin + first_row, rows);
                 cost = sharding_train_step(t->sharding, network, t->model, n,
@@ -137,7 +136,9 @@ int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *met
                 if (show_progress && (b % 16 == 0 || b == batches - 1))
                     draw_progress(epoch, b + 1, batches, cost_sum / examples);
                 if (!isfinite(cost)) diverged_at = b;
-                else if ((t->sharding ? stop_agreed : local_stop) && b + 1 < batches) stopped_at = b + 1;
+                else if ((t->sharding ? stop_agreed : t->stop_requested && *t->stop_requested) &&
+                         b + 1 < batches)
+                    stopped_at = b + 1;
             }
 #pragma omp barrier
             if (stopped_at >= 0 || diverged_at >= 0) break;
