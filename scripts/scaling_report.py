@@ -13,7 +13,7 @@ across machines. Per machine:
   - the cost of a parallel region per step (`step_fork/` against `step/` at the most threads);
   - the split ladder (`split/`): a GEMM in 1 part against 2 parts per size (inside a team of
     all cores), and the smallest per-part flop count from which 2 parts win on every larger size
-    of both ladders: the value for MLP_PARALLEL_MIN_FLOPS_PER_THREAD.
+    of both ladders: a lower bound for MLP_PARALLEL_MIN_FLOPS_PER_THREAD.
 Repetitions (--benchmark_repetitions) are reduced to their median (--reduce best: the fastest). The chart (--png) has a panel
 per batch size: samples/s (log scale) against threads, a line per configuration; with several
 runs, CHART.png becomes CHART-1.png, CHART-2.png, ... one per machine. Standard library only
@@ -204,8 +204,11 @@ def split_table(rows, variant, out):
         if first_win is None:
             first_win = ladder[-1][0] * 2  # never wins in the measured range
         threshold = max(threshold, first_win)
-    out.write(f"\n2 parts win on every size from {threshold / 1e3:.0f}k flops per part up"
-              f" (both ladders): MLP_PARALLEL_MIN_FLOPS_PER_THREAD ≈ 2^{math.log2(threshold):.1f}.\n")
+    out.write(f"\nA lone GEMM in 2 parts wins on every size from {threshold / 1e3:.0f}k flops per part"
+              f" up (both ladders; 2^{math.log2(threshold):.1f}). That is a lower bound for"
+              " MLP_PARALLEL_MIN_FLOPS_PER_THREAD: in a training step a split layer's weights and"
+              " gradients also move between the cores every step, so check whole steps of the small"
+              " configurations (docs/threads.md).\n")
     return threshold
 
 
