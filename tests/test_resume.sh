@@ -12,10 +12,12 @@ work=$(mktemp -d /tmp/mlp_resume_XXXXXX)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL ($mode): $*"; exit 1; }
 
-# Scalar kernel, batch 4: an epoch of 2,400 images takes half a second or more (600 batches); the
-# signal goes 0.1 s after the first checkpoint appears, early in epoch 2. One thread (600 batches
-# of barriers crawl on a loaded 2-core machine); the resume runs with two.
-options="--data $data --train-limit 3000 --epochs 3 --layers 784,64,10 --batch 4 --kernel scalar --threads 1 --bind none"
+# Scalar kernel, batch 4, 1,200 batches an epoch. The signal goes a third of an epoch after the
+# end of epoch 2 (an epoch's duration measured between the first two, so the test adapts to the
+# machine's speed and load), in the middle of epoch 3. One thread (barriers crawl on a loaded
+# 2-core machine); the resume runs with two.
+options="--data $data --train-limit 6000 --epochs 3 --layers 784,128,10 --batch 4 --kernel scalar --threads 1 --bind none"
+milliseconds() { date +%s%N | cut -b1-13; }
 
 # shellcheck disable=SC2086
 "$trainer" $options --out "$work/reference" > "$work/reference.log" 2>&1 || fail "reference run: $(cat "$work/reference.log")"
@@ -23,14 +25,21 @@ options="--data $data --train-limit 3000 --epochs 3 --layers 784,64,10 --batch 4
 # shellcheck disable=SC2086
 "$trainer" $options --out "$work/run" > "$work/run.log" 2>&1 & # not a function: $! is the trainer
 pid=$!
-waited=0
-while [ ! -f "$work/run/checkpoint.mlpc" ]; do
-    kill -0 "$pid" 2>/dev/null || fail "the run ended before its first checkpoint: $(cat "$work/run.log")"
-    sleep 0.05
-    waited=$((waited + 1))
-    [ "$waited" -lt 6000 ] || { kill -9 "$pid"; fail "no checkpoint after 300 s"; }
-done
-sleep 0.1
+# Waits until metrics.csv holds $1 epochs (it is replaced atomically at every epoch's end).
+wait_for_epochs() {
+    polls=0
+    while [ "$( (cat "$work/run/metrics.csv" 2>/dev/null || true) | wc -l)" -le "$1" ]; do
+        kill -0 "$pid" 2>/dev/null || fail "the run ended before epoch $1 did: $(cat "$work/run.log")"
+        sleep 0.01
+        polls=$((polls + 1))
+        [ "$polls" -lt 60000 ] || { kill -9 "$pid"; fail "epoch $1 not done after 10 minutes"; }
+    done
+}
+wait_for_epochs 1
+first=$(milliseconds)
+wait_for_epochs 2
+epoch_ms=$(($(milliseconds) - first))
+sleep "$(awk -v ms="$epoch_ms" 'BEGIN { printf "%.3f", ms / 3000 }')"
 case $mode in
     kill) signal=KILL expected=137 ;;
     int) signal=INT expected=130 ;;
