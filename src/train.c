@@ -108,7 +108,8 @@ int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *met
     int examples = first_batch > 0 ? t->partial_examples : 0;
     int stop_agreed = 0; /* every rank of a data-parallel run stops after the same batch */
 
-#pragma omp parallel num_threads(t->options.threads)
+    /* Only as many threads as the step's GEMMs can use: tiny networks run on one (no idle barriers). */
+#pragma omp parallel num_threads(network_useful_threads(t->model, batch, t->options.threads))
     {
         for (int b = first_batch; b < batches; b++) {
             int begin = b * batch;
