@@ -94,5 +94,9 @@ const kernel_table *runtime_setup(const runtime_options *runtime, mlp_error *err
 
 /* Runs a subcommand's parse: on --help exits 0, on a usage error prints it and exits 2. */
 void cli_parse_or_exit(const cli_command *command, int argc, char **argv, int first);
+/* The output folder: `out` (created with its parents) when given, else a fresh
+ * runs/YYYYmmdd-HHMMSS (with -2, -3, ... when taken). path receives it. */
+int cli_output_folder(const char *out, char *path, size_t size, mlp_error *error);
+
 /* Prints "trainer: error: <message>" and exits with the code. */
 void cli_fail(int exit_code, const mlp_error *error);

@@ -1,9 +1,13 @@
 /* Options every subcommand shares: where the data is, threads, kernel variant, binding. */
+#define _POSIX_C_SOURCE 200809L /* localtime_r */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "cli.h"
+#include "mlp/file_util.h"
 
 #ifndef MLP_DEFAULT_DATA_DIR
 #define MLP_DEFAULT_DATA_DIR "data/mnist"
@@ -92,4 +96,23 @@ void cli_parse_or_exit(const cli_command *command, int argc, char **argv, int fi
 void cli_fail(int exit_code, const mlp_error *error) {
     fprintf(stderr, "trainer: error: %s\n", error->message);
     exit(exit_code);
+}
+
+int cli_output_folder(const char *out, char *path, size_t size, mlp_error *error) {
+    if (out) {
+        snprintf(path, size, "%s", out);
+        return file_make_directories(path, error);
+    }
+    time_t now = time(NULL);
+    struct tm local;
+    localtime_r(&now, &local);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &local);
+    if (file_make_directories("runs", error) != 0) return -1;
+    for (int attempt = 1; attempt < 1000; attempt++) {
+        if (attempt == 1) snprintf(path, size, "runs/%s", stamp);
+        else snprintf(path, size, "runs/%s-%d", stamp, attempt);
+        if (mkdir(path, 0755) == 0) return 0;
+    }
+    return error_set(error, "runs/: cannot create a fresh run folder");
 }

@@ -36,10 +36,12 @@ int command_eval(int argc, char **argv, int first) {
     const char *model_path = NULL;
     data_options_init(&data);
     runtime_options_init(&runtime);
-    cli_option options[DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT + 1] = {0};
-    data_options_describe(&data, options);
-    runtime_options_describe(&runtime, options + DATA_OPTION_COUNT);
-    options[DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT] =
+    /* eval reads only a test set: --data (its t10k files) or --test-csv. */
+    cli_option data_choices[DATA_OPTION_COUNT];
+    data_options_describe(&data, data_choices);
+    cli_option options[2 + RUNTIME_OPTION_COUNT + 1] = {data_choices[0], data_choices[2]};
+    runtime_options_describe(&runtime, options + 2);
+    options[2 + RUNTIME_OPTION_COUNT] =
         (cli_option){.name = "--model", .type = CLI_STRING, .target = &model_path, .value_name = "FILE", .help = "the model to evaluate (model.mlp)"};
     cli_command command = {"trainer eval --model FILE [data options]",
                            "Evaluates a saved model on the test set (t10k-* in --data, or --test-csv):\n"

@@ -117,7 +117,7 @@ int command_sweep(int argc, char **argv, int first) {
     mlp_dataset train_set, test_set;
     if (data_options_load(&o.data, &train_set, &test_set, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     char folder[4096];
-    if (experiment_output_folder(o.out, folder, sizeof folder, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    if (cli_output_folder(o.out, folder, sizeof folder, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     int *train_indices, *validation_indices, train_count, validation_count;
     if (dataset_split(train_set.count, o.validation_split, o.seed, &train_indices, &train_count,
                       &validation_indices, &validation_count, &error) != 0)

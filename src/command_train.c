@@ -39,22 +39,6 @@ typedef struct train_command_options {
     int gradient_shards;
 } train_command_options;
 
-/* A fresh folder under runs/: runs/YYYYmmdd-HHMMSS, with -2, -3, ... if taken. */
-static int make_default_run_folder(char *path, size_t size, mlp_error *error) {
-    time_t now = time(NULL);
-    struct tm local;
-    localtime_r(&now, &local);
-    char stamp[32];
-    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &local);
-    if (file_make_directories("runs", error) != 0) return -1;
-    for (int attempt = 1; attempt < 1000; attempt++) {
-        if (attempt == 1) snprintf(path, size, "runs/%s", stamp);
-        else snprintf(path, size, "runs/%s-%d", stamp, attempt);
-        if (mkdir(path, 0755) == 0) return 0;
-    }
-    return error_set(error, "runs/: cannot create a fresh run folder");
-}
-
 /* ---- reliability: checkpoints, --resume, signals, --patience, divergence, --trap-fp ---- */
 
 /* Set by SIGINT/SIGTERM (to the signal's number); the trainer stops after the current batch. */
@@ -391,10 +375,7 @@ int command_train(int argc, char **argv, int first) {
     char run_folder[4096];
     if (!writer) {
         snprintf(run_folder, sizeof run_folder, "%s", o.out ? o.out : "(rank 0's run folder)");
-    } else if (o.out) {
-        snprintf(run_folder, sizeof run_folder, "%s", o.out);
-        if (file_make_directories(run_folder, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
-    } else if (make_default_run_folder(run_folder, sizeof run_folder, &error) != 0) {
+    } else if (cli_output_folder(o.out, run_folder, sizeof run_folder, &error) != 0) {
         cli_fail(CLI_EXIT_RUNTIME, &error);
     }
 
@@ -559,9 +540,6 @@ int command_train(int argc, char **argv, int first) {
                reported, history[reported - 1].validation.cost, 100.0 * history[reported - 1].validation.accuracy);
     }
 
-    snprintf(path, sizeof path, "%s/model.mlp", run_folder);
-    if (writer && model_save(&model, path, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
-
     run_summary summary = {
         .model = &model, .kernel = kernels->name, .threads = train.threads, .batch = train.batch,
         .learning_rate = train.learning_rate, .seed = train.seed, .epochs = epochs_done,
@@ -582,6 +560,9 @@ int command_train(int argc, char **argv, int first) {
     }
     snprintf(path, sizeof path, "%s/summary.json", run_folder);
     if (writer && summary_json_write(path, &summary, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    /* The model last: a run that fails on any other output leaves the previous model.mlp alone. */
+    snprintf(path, sizeof path, "%s/model.mlp", run_folder);
+    if (writer && model_save(&model, path, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     printf("saved %s/model.mlp, metrics.csv, summary.json (%.1f s)\n", run_folder, summary.seconds);
     if (t.sharding && sharding.steps > 0)
         printf("data-parallel: rank 0 received %.1f KB of gradient shards per step; step %.1f us "

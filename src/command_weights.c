@@ -30,7 +30,7 @@ int command_weights(int argc, char **argv, int first) {
     mlp_model model;
     if (model_load(&model, model_path, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     char folder[4096], path[4200], title[256];
-    if (experiment_output_folder(out, folder, sizeof folder, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    if (cli_output_folder(out, folder, sizeof folder, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     int inputs = model.sizes[0], units = model.sizes[1];
     int count = units < max_units ? units : max_units, rows, cols;
     experiment_image_shape(inputs, &rows, &cols);

@@ -123,7 +123,7 @@ train="$data $common --layers --activation --batch --lr --epochs --seed --val-sp
 {
     check_help "" $train
     check_help train $train
-    check_help eval $data $common --model
+    check_help eval --data --test-csv $common --model
     check_help predict $common --model --invert
     check_help info $common
 }
@@ -155,8 +155,6 @@ if expect_success $tiny --out "$run" && [ -f "$run/model.mlp" ]; then
     checks=$((checks + 1))
     cmp -s "$run/model.mlp" "$work/good.mlp" || fail "a run failing on its data changed model.mlp"
     # A run that fails writing its outputs after training (a folder where metrics.csv goes).
-    # (summary.json is not checked: command_train writes it after model.mlp, so a run failing
-    # there has already replaced the model; reported to the lead.)
     rm -f "$run/metrics.csv"
     mkdir "$run/metrics.csv"
     # shellcheck disable=SC2086
@@ -168,6 +166,18 @@ if expect_success $tiny --out "$run" && [ -f "$run/model.mlp" ]; then
         fail "a run failing to write metrics.csv replaced model.mlp"
     fi
     rmdir "$run/metrics.csv"
+    # A run that fails writing summary.json (written just before model.mlp).
+    rm -f "$run/summary.json"
+    mkdir "$run/summary.json"
+    # shellcheck disable=SC2086
+    expect_error 1 "summary.json" $tiny --seed 8 --out "$run"
+    checks=$((checks + 1))
+    if cmp -s "$run/model.mlp" "$work/good.mlp"; then
+        echo "ok   a run failing to write summary.json left model.mlp unchanged"
+    else
+        fail "a run failing to write summary.json replaced model.mlp"
+    fi
+    rmdir "$run/summary.json"
     # predict with a file that is not a PNG, and with a good model but a missing picture.
     expect_error 1 "$work/bad.csv" predict --model "$run/model.mlp" "$work/bad.csv"
     expect_error 1 "$work/none.png" predict --model "$run/model.mlp" "$work/none.png"
