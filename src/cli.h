@@ -92,6 +92,21 @@ void runtime_options_describe(runtime_options *runtime, cli_option *options);
  * Returns NULL with the reason in error when the requested variant cannot run here. */
 const kernel_table *runtime_setup(const runtime_options *runtime, mlp_error *error);
 
+/* The training recipe shared by train and sweep. */
+typedef struct recipe_options {
+    const char *activation; /* relu, sigmoid, tanh                                      */
+    int batch;
+    float learning_rate;
+    int epochs;
+    uint64_t seed;
+    float validation_split;
+} recipe_options;
+
+#define RECIPE_OPTION_COUNT 6
+/* relu, batch 64, lr 0.1, 10 epochs, seed 42, val-split 0.2 */
+void recipe_options_init(recipe_options *recipe);
+void recipe_options_describe(recipe_options *recipe, cli_option *options);
+
 /* Runs a subcommand's parse: on --help exits 0, on a usage error prints it and exits 2. */
 void cli_parse_or_exit(const cli_command *command, int argc, char **argv, int first);
 /* The output folder: `out` (created with its parents) when given, else a fresh

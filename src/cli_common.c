@@ -86,6 +86,31 @@ const kernel_table *runtime_setup(const runtime_options *runtime, mlp_error *err
     return kernels;
 }
 
+void recipe_options_init(recipe_options *recipe) {
+    *recipe = (recipe_options){.activation = "relu", .batch = 64, .learning_rate = 0.1f,
+                               .epochs = 10, .seed = 42, .validation_split = 0.2f};
+}
+
+void recipe_options_describe(recipe_options *recipe, cli_option *options) {
+    options[0] = (cli_option){.name = "--activation", .type = CLI_CHOICE, .target = &recipe->activation,
+                              .help = "hidden-layer activation", .choices = "relu|sigmoid|tanh"};
+    options[1] = (cli_option){.name = "--batch", .type = CLI_INT, .target = &recipe->batch,
+                              .value_name = "N", .help = "mini-batch size", .min = 1, .max = 1 << 20};
+    options[2] = (cli_option){.name = "--lr", .type = CLI_FLOAT, .target = &recipe->learning_rate,
+                              .value_name = "RATE", .help = "SGD learning rate", .max = 1e6,
+                              .min_exclusive = 1};
+    options[3] = (cli_option){.name = "--epochs", .type = CLI_INT, .target = &recipe->epochs,
+                              .value_name = "N", .help = "passes over the training set", .min = 1,
+                              .max = 1000000};
+    options[4] = (cli_option){.name = "--seed", .type = CLI_U64, .target = &recipe->seed,
+                              .value_name = "N",
+                              .help = "seed of the split, the initialisation and the shuffles"};
+    options[5] = (cli_option){.name = "--val-split", .type = CLI_FLOAT,
+                              .target = &recipe->validation_split, .value_name = "F",
+                              .help = "fraction of the training file held out for validation",
+                              .max = 0.99};
+}
+
 void cli_parse_or_exit(const cli_command *command, int argc, char **argv, int first) {
     mlp_error error;
     int status = cli_parse(command, argc, argv, first, &error);

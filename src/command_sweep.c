@@ -14,12 +14,7 @@ typedef struct sweep_command_options {
     data_options data;
     runtime_options runtime;
     cli_string_list layers;
-    const char *activation;
-    int batch;
-    float learning_rate;
-    int epochs;
-    uint64_t seed;
-    float validation_split;
+    recipe_options recipe;
     const char *out;
 } sweep_command_options;
 
@@ -76,23 +71,16 @@ static int run_comparison(const sweep_setup *setup, const comparison *c, const c
 }
 
 int command_sweep(int argc, char **argv, int first) {
-    sweep_command_options o = {
-        .activation = "relu", .batch = 64, .learning_rate = 0.1f, .epochs = 10, .seed = 42,
-        .validation_split = 0.2f, .out = NULL,
-    };
+    sweep_command_options o = {.out = NULL};
     data_options_init(&o.data);
     runtime_options_init(&o.runtime);
+    recipe_options_init(&o.recipe);
     cli_option options[DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT + 8] = {0};
     data_options_describe(&o.data, options);
     runtime_options_describe(&o.runtime, options + DATA_OPTION_COUNT);
     cli_option *own = options + DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT;
     own[0] = (cli_option){.name = "--layers", .type = CLI_STRING_LIST, .target = &o.layers, .value_name = "SIZES", .help = "a configuration, e.g. 784,16,32,10; repeat for each (none: the study's two comparisons)"};
-    own[1] = (cli_option){.name = "--activation", .type = CLI_CHOICE, .target = &o.activation, .help = "hidden-layer activation", .choices = "relu|sigmoid|tanh"};
-    own[2] = (cli_option){.name = "--batch", .type = CLI_INT, .target = &o.batch, .value_name = "N", .help = "mini-batch size", .min = 1, .max = 1 << 20};
-    own[3] = (cli_option){.name = "--lr", .type = CLI_FLOAT, .target = &o.learning_rate, .value_name = "RATE", .help = "SGD learning rate", .max = 1e6, .min_exclusive = 1};
-    own[4] = (cli_option){.name = "--epochs", .type = CLI_INT, .target = &o.epochs, .value_name = "N", .help = "passes over the training set", .min = 1, .max = 1000000};
-    own[5] = (cli_option){.name = "--seed", .type = CLI_U64, .target = &o.seed, .value_name = "N", .help = "seed of the split, the initialisation and the shuffles"};
-    own[6] = (cli_option){.name = "--val-split", .type = CLI_FLOAT, .target = &o.validation_split, .value_name = "F", .help = "fraction of the training file held out for validation", .min = 0.001, .max = 0.99};
+    recipe_options_describe(&o.recipe, own + 1); /* own[1 .. RECIPE_OPTION_COUNT] */
     own[7] = (cli_option){.name = "--out", .type = CLI_STRING, .target = &o.out, .value_name = "DIR", .help = "where to write the runs, the tables and the figures (default: a fresh folder under runs/)"};
     cli_command command = {
         "trainer sweep [--layers SIZES]... [options]",
@@ -107,7 +95,11 @@ int command_sweep(int argc, char **argv, int first) {
 
     mlp_error error;
     mlp_activation activation;
-    if (model_parse_activation(o.activation, &activation, &error) != 0) cli_fail(CLI_EXIT_USAGE, &error);
+    if (model_parse_activation(o.recipe.activation, &activation, &error) != 0) cli_fail(CLI_EXIT_USAGE, &error);
+    if (o.recipe.validation_split <= 0) {
+        error_set(&error, "--val-split: a sweep compares validation costs, so it must be above 0");
+        cli_fail(CLI_EXIT_USAGE, &error);
+    }
     int sizes[MLP_MAX_LAYERS + 1], size_count;
     for (int i = 0; i < o.layers.count; i++)
         if (model_parse_layers(o.layers.values[i], sizes, &size_count, &error) != 0)
@@ -119,7 +111,7 @@ int command_sweep(int argc, char **argv, int first) {
     char folder[4096];
     if (cli_output_folder(o.out, folder, sizeof folder, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     int *train_indices, *validation_indices, train_count, validation_count;
-    if (dataset_split(train_set.count, o.validation_split, o.seed, &train_indices, &train_count,
+    if (dataset_split(train_set.count, o.recipe.validation_split, o.recipe.seed, &train_indices, &train_count,
                       &validation_indices, &validation_count, &error) != 0)
         cli_fail(CLI_EXIT_RUNTIME, &error);
 
@@ -127,12 +119,12 @@ int command_sweep(int argc, char **argv, int first) {
         .data = &train_set, .train_indices = train_indices, .train_count = train_count,
         .validation_indices = validation_indices, .validation_count = validation_count,
         .activation = activation, .kernels = kernels,
-        .train = {.batch = o.batch, .learning_rate = o.learning_rate, .epochs = o.epochs,
-                  .seed = o.seed, .threads = o.runtime.threads, .progress = 1},
+        .train = {.batch = o.recipe.batch, .learning_rate = o.recipe.learning_rate, .epochs = o.recipe.epochs,
+                  .seed = o.recipe.seed, .threads = o.runtime.threads, .progress = 1},
     };
     printf("sweep: %d training images, %d validation; lr %g, batch %d, %d epochs, seed %llu; "
            "kernel %s, %d threads; writing to %s/\n", train_count, validation_count,
-           o.learning_rate, o.batch, o.epochs, (unsigned long long)o.seed, kernels->name,
+           o.recipe.learning_rate, o.recipe.batch, o.recipe.epochs, (unsigned long long)o.recipe.seed, kernels->name,
            o.runtime.threads, folder);
     int status = 0;
     if (o.layers.count > 0) {

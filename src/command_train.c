@@ -24,12 +24,7 @@ typedef struct train_command_options {
     data_options data;
     runtime_options runtime;
     const char *layers;
-    const char *activation;
-    int batch;
-    float learning_rate;
-    int epochs;
-    uint64_t seed;
-    float validation_split;
+    recipe_options recipe;
     const char *out;
     int profile;
     int checkpoint_every; /* epochs; -1 until decided (1 with --out, else 0) */
@@ -194,11 +189,11 @@ static void apply_checkpoint(const checkpoint *c, const char *path, train_comman
         if (strcmp(layers, stored_layers) != 0) clash = "--layers";
     }
     const char *stored_activation = model_activation_name(c->model.hidden_activation);
-    if (option_given(argc, argv, first, "--activation") && strcmp(o->activation, stored_activation) != 0) clash = "--activation";
-    if (option_given(argc, argv, first, "--batch") && o->batch != c->batch) clash = "--batch";
-    if (option_given(argc, argv, first, "--lr") && o->learning_rate != c->learning_rate) clash = "--lr";
-    if (option_given(argc, argv, first, "--seed") && o->seed != c->seed) clash = "--seed";
-    if (option_given(argc, argv, first, "--val-split") && o->validation_split != c->validation_split) clash = "--val-split";
+    if (option_given(argc, argv, first, "--activation") && strcmp(o->recipe.activation, stored_activation) != 0) clash = "--activation";
+    if (option_given(argc, argv, first, "--batch") && o->recipe.batch != c->batch) clash = "--batch";
+    if (option_given(argc, argv, first, "--lr") && o->recipe.learning_rate != c->learning_rate) clash = "--lr";
+    if (option_given(argc, argv, first, "--seed") && o->recipe.seed != c->seed) clash = "--seed";
+    if (option_given(argc, argv, first, "--val-split") && o->recipe.validation_split != c->validation_split) clash = "--val-split";
     if (option_given(argc, argv, first, "--patience") && o->patience != c->patience) clash = "--patience";
     if (option_given(argc, argv, first, "--train-limit") && o->data.train_limit != c->train_limit) clash = "--train-limit";
     if (option_given(argc, argv, first, "--kernel") && strcmp(o->runtime.kernel, c->kernel) != 0) clash = "--kernel";
@@ -210,19 +205,19 @@ static void apply_checkpoint(const checkpoint *c, const char *path, train_comman
                   (unsigned long long)c->seed, c->validation_split, c->patience, c->train_limit, c->kernel);
         cli_fail(CLI_EXIT_USAGE, &error);
     }
-    if (option_given(argc, argv, first, "--epochs") && o->epochs < c->history_count) {
-        error_set(&error, "%s: --epochs %d is fewer than the %d epochs already done", path, o->epochs,
+    if (option_given(argc, argv, first, "--epochs") && o->recipe.epochs < c->history_count) {
+        error_set(&error, "%s: --epochs %d is fewer than the %d epochs already done", path, o->recipe.epochs,
                   c->history_count);
         cli_fail(CLI_EXIT_USAGE, &error);
     }
-    if (!option_given(argc, argv, first, "--epochs")) o->epochs = c->epochs;
+    if (!option_given(argc, argv, first, "--epochs")) o->recipe.epochs = c->epochs;
     if (!option_given(argc, argv, first, "--checkpoint-every")) o->checkpoint_every = c->checkpoint_every;
     o->layers = NULL; /* the model comes from the checkpoint */
-    o->activation = stored_activation;
-    o->batch = c->batch;
-    o->learning_rate = c->learning_rate;
-    o->seed = c->seed;
-    o->validation_split = c->validation_split;
+    o->recipe.activation = stored_activation;
+    o->recipe.batch = c->batch;
+    o->recipe.learning_rate = c->learning_rate;
+    o->recipe.seed = c->seed;
+    o->recipe.validation_split = c->validation_split;
     o->patience = c->patience;
     o->runtime.kernel = c->kernel;
     o->data.train_limit = c->train_limit;
@@ -263,22 +258,17 @@ static int track_best_epoch(run_state *s, const mlp_model *model, const epoch_me
 
 int command_train(int argc, char **argv, int first) {
     train_command_options o = {
-        .layers = "784,128,64,10", .activation = "relu", .batch = 64, .learning_rate = 0.1f,
-        .epochs = 10, .seed = 42, .validation_split = 0.2f, .out = NULL, .checkpoint_every = -1,
+        .layers = "784,128,64,10", .out = NULL, .checkpoint_every = -1,
     };
     data_options_init(&o.data);
     runtime_options_init(&o.runtime);
+    recipe_options_init(&o.recipe);
     cli_option options[DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT + 14] = {0};
     data_options_describe(&o.data, options);
     runtime_options_describe(&o.runtime, options + DATA_OPTION_COUNT);
     cli_option *own = options + DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT;
     own[0] = (cli_option){.name = "--layers", .type = CLI_STRING, .target = &o.layers, .value_name = "SIZES", .help = "layer sizes, input first: 784,H1,...,10"};
-    own[1] = (cli_option){.name = "--activation", .type = CLI_CHOICE, .target = &o.activation, .help = "hidden-layer activation", .choices = "relu|sigmoid|tanh"};
-    own[2] = (cli_option){.name = "--batch", .type = CLI_INT, .target = &o.batch, .value_name = "N", .help = "mini-batch size", .min = 1, .max = 1 << 20};
-    own[3] = (cli_option){.name = "--lr", .type = CLI_FLOAT, .target = &o.learning_rate, .value_name = "RATE", .help = "SGD learning rate", .max = 1e6, .min_exclusive = 1};
-    own[4] = (cli_option){.name = "--epochs", .type = CLI_INT, .target = &o.epochs, .value_name = "N", .help = "passes over the training set", .min = 1, .max = 1000000};
-    own[5] = (cli_option){.name = "--seed", .type = CLI_U64, .target = &o.seed, .value_name = "N", .help = "seed of the split, the initialisation and the shuffles"};
-    own[6] = (cli_option){.name = "--val-split", .type = CLI_FLOAT, .target = &o.validation_split, .value_name = "F", .help = "fraction of the training file held out for validation", .max = 0.99};
+    recipe_options_describe(&o.recipe, own + 1); /* own[1 .. RECIPE_OPTION_COUNT] */
     own[7] = (cli_option){.name = "--out", .type = CLI_STRING, .target = &o.out, .value_name = "DIR", .help = "where to write model.mlp, metrics.csv, summary.json "
                           "(default: a fresh folder under runs/)"};
     own[8] = (cli_option){.name = "--profile", .type = CLI_FLAG, .target = &o.profile,
@@ -338,8 +328,8 @@ int command_train(int argc, char **argv, int first) {
         memcpy(sizes, resumed.model.sizes, (size_t)size_count * sizeof *sizes);
         activation = resumed.model.hidden_activation;
     } else if (model_parse_layers(o.layers, sizes, &size_count, &error) != 0 ||
-               model_parse_activation(o.activation, &activation, &error) != 0 ||
-               check_training_fits_memory(o.layers, sizes, size_count, o.batch, o.patience > 0, &error) != 0) {
+               model_parse_activation(o.recipe.activation, &activation, &error) != 0 ||
+               check_training_fits_memory(o.layers, sizes, size_count, o.recipe.batch, o.patience > 0, &error) != 0) {
         cli_fail(CLI_EXIT_USAGE, &error);
     }
     const kernel_table *kernels = runtime_setup(&o.runtime, &error);
@@ -367,7 +357,7 @@ int command_train(int argc, char **argv, int first) {
                   resumed.data_features, resumed.data_checksum);
         cli_fail(CLI_EXIT_RUNTIME, &error);
     }
-    if (o.patience > 0 && o.validation_split <= 0) {
+    if (o.patience > 0 && o.recipe.validation_split <= 0) {
         error_set(&error, "--patience needs a validation set (--val-split > 0)");
         cli_fail(CLI_EXIT_USAGE, &error);
     }
@@ -380,7 +370,7 @@ int command_train(int argc, char **argv, int first) {
     }
 
     int *train_indices, *validation_indices, train_count, validation_count;
-    if (dataset_split(train_set.count, o.validation_split, o.seed, &train_indices, &train_count,
+    if (dataset_split(train_set.count, o.recipe.validation_split, o.recipe.seed, &train_indices, &train_count,
                       &validation_indices, &validation_count, &error) != 0)
         cli_fail(CLI_EXIT_RUNTIME, &error);
 
@@ -391,11 +381,11 @@ int command_train(int argc, char **argv, int first) {
     } else {
         if (model_create(&model, sizes, size_count, activation, MLP_OUTPUT_SOFTMAX, &error) != 0)
             cli_fail(CLI_EXIT_RUNTIME, &error);
-        model_init_he(&model, o.seed);
+        model_init_he(&model, o.recipe.seed);
     }
 
     train_options train = {
-        .batch = o.batch, .learning_rate = o.learning_rate, .epochs = o.epochs, .seed = o.seed,
+        .batch = o.recipe.batch, .learning_rate = o.recipe.learning_rate, .epochs = o.recipe.epochs, .seed = o.recipe.seed,
         .threads = o.runtime.threads, .progress = 1,
     };
     trainer t;
@@ -406,7 +396,7 @@ int command_train(int argc, char **argv, int first) {
     if (o.profile) t.network.profile = &profile;
     gradient_sharding sharding;
     if (o.gradient_shards > 1 || distributed_ranks() > 1) {
-        if (sharding_create(&sharding, &model, kernels->name, o.gradient_shards, o.batch, &error) != 0)
+        if (sharding_create(&sharding, &model, kernels->name, o.gradient_shards, o.recipe.batch, &error) != 0)
             cli_fail(CLI_EXIT_USAGE, &error);
         t.sharding = &sharding;
     }
@@ -415,11 +405,11 @@ int command_train(int argc, char **argv, int first) {
     run_state state = {
         .folder = run_folder, .kernels = kernels, .data = &o.data, .data_count = (uint32_t)train_set.count,
         .data_features = (uint32_t)train_set.features, .data_checksum = data_checksum,
-        .validation_split = o.validation_split, .epochs = o.epochs, .patience = o.patience,
+        .validation_split = o.recipe.validation_split, .epochs = o.recipe.epochs, .patience = o.patience,
         .checkpoint_every = o.checkpoint_every,
     };
     snprintf(state.checkpoint_path, sizeof state.checkpoint_path, "%s/%s", run_folder, CHECKPOINT_FILE_NAME);
-    int history_capacity = o.epochs > resumed.history_count ? o.epochs : resumed.history_count;
+    int history_capacity = o.recipe.epochs > resumed.history_count ? o.recipe.epochs : resumed.history_count;
     state.history = calloc((size_t)history_capacity, sizeof *state.history);
     if (!state.history) {
         error_set(&error, "out of memory");
@@ -459,7 +449,7 @@ int command_train(int argc, char **argv, int first) {
     for (int i = 0; i < size_count; i++)
         snprintf(layer_text + strlen(layer_text), sizeof layer_text - strlen(layer_text), i ? ",%d" : "%d", sizes[i]);
     printf("training %s (%s) on %d images, validating on %d; kernel %s, %d threads, batch %d, lr %g, seed %llu\n",
-           layer_text, o.activation, train_count, validation_count, kernels->name, train.threads,
+           layer_text, o.recipe.activation, train_count, validation_count, kernels->name, train.threads,
            train.batch, train.learning_rate, (unsigned long long)train.seed);
     printf("writing to %s/\n", run_folder);
     if (t.sharding)
@@ -475,7 +465,7 @@ int command_train(int argc, char **argv, int first) {
     t.stop_requested = &stop_signal;
     install_stop_handlers();
     int curves_warned = 0;
-    for (int epoch = first_epoch; epoch <= o.epochs && !early_stop; epoch++) {
+    for (int epoch = first_epoch; epoch <= o.recipe.epochs && !early_stop; epoch++) {
         epoch_metrics *m = &state.history[epoch - 1];
         int status = trainer_run_epoch(&t, epoch, epoch == first_epoch ? first_batch : 0, m);
         if (epoch == first_epoch && first_batch > 0) { /* a resumed epoch: count its first part */
@@ -515,7 +505,7 @@ int command_train(int argc, char **argv, int first) {
         if (writer && plot_learning_curves(path, &curves, 1, run_folder, &error) != 0 && !curves_warned++)
             fprintf(stderr, "trainer: warning: no curves.png: %s\n", error.message);
         early_stop = track_best_epoch(&state, &model, m);
-        int last = epoch == o.epochs || early_stop;
+        int last = epoch == o.recipe.epochs || early_stop;
         /* A signal during the epoch's last batch or its evaluation: all MPI ranks stop if one got it. */
         if (distributed_any(stop_signal != 0) && !stop_signal) stop_signal = SIGTERM;
         if ((o.checkpoint_every > 0 && (epoch % o.checkpoint_every == 0 || last)) || (stop_signal && !last))
