@@ -124,6 +124,7 @@ static void model_and_checkpoint_seeds(void) {
     c.epochs = 3;
     c.patience = 1;
     c.checkpoint_every = 1;
+    c.gradient_shards = 1;
     c.epoch = 2;
     c.first_batch = 2;
     c.partial_cost_sum = 30.0;

@@ -119,6 +119,7 @@ int checkpoint_serialize(const checkpoint *c, uint8_t **bytes, size_t *size, mlp
     write_u32(&w, (uint32_t)c->epochs);
     write_u32(&w, (uint32_t)c->patience);
     write_u32(&w, (uint32_t)c->checkpoint_every);
+    write_u32(&w, (uint32_t)c->gradient_shards);
     write_u32(&w, (uint32_t)c->epoch);
     write_u32(&w, (uint32_t)c->first_batch);
     write_f64(&w, c->partial_cost_sum);
@@ -245,6 +246,7 @@ static int read_body(byte_reader *r, checkpoint *c, const char *name, mlp_error 
     c->epochs = (int)read_u32(r);
     c->patience = (int)read_u32(r);
     c->checkpoint_every = (int)read_u32(r);
+    c->gradient_shards = (int)read_u32(r);
     c->epoch = (int)read_u32(r);
     c->first_batch = (int)read_u32(r);
     c->partial_cost_sum = read_f64(r);
@@ -254,7 +256,7 @@ static int read_body(byte_reader *r, checkpoint *c, const char *name, mlp_error 
     if (r->short_read) return error_set(error, "%s: truncated in the header", name);
     if (c->batch < 1 || c->epochs < 1 || c->epochs > CHECKPOINT_MAX_EPOCHS || c->epoch < 1 ||
         c->epoch > c->epochs + 1 || c->first_batch < 0 || c->patience < 0 ||
-        c->checkpoint_every < 0 || c->train_limit < 0 || c->partial_examples < 0)
+        c->checkpoint_every < 0 || c->gradient_shards < 1 || c->train_limit < 0 || c->partial_examples < 0)
         return error_set(error, "%s: corrupt header (batch %d, epoch %d of %d, batch index %d)",
                          name, c->batch, c->epoch, c->epochs, c->first_batch);
     if (batch_costs != (uint32_t)c->first_batch || batch_costs > r->left / 4)

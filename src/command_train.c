@@ -125,7 +125,7 @@ typedef struct run_state {
     const data_options *data;
     uint32_t data_count, data_features, data_checksum;
     float validation_split;
-    int epochs, patience, checkpoint_every;
+    int epochs, patience, checkpoint_every, gradient_shards;
     epoch_metrics *history;
     int history_count;
     int best_epoch;
@@ -155,6 +155,7 @@ static int save_checkpoint(const run_state *s, const trainer *t, int epoch, int 
     c.epochs = s->epochs;
     c.patience = s->patience;
     c.checkpoint_every = s->checkpoint_every;
+    c.gradient_shards = s->gradient_shards;
     c.epoch = epoch;
     c.first_batch = first_batch;
     c.partial_cost_sum = first_batch > 0 ? t->partial_cost_sum : 0.0;
@@ -195,6 +196,8 @@ static void apply_checkpoint(const checkpoint *c, const char *path, train_comman
     if (option_given(argc, argv, first, "--seed") && o->recipe.seed != c->seed) clash = "--seed";
     if (option_given(argc, argv, first, "--val-split") && o->recipe.validation_split != c->validation_split) clash = "--val-split";
     if (option_given(argc, argv, first, "--patience") && o->patience != c->patience) clash = "--patience";
+    if (option_given(argc, argv, first, "--gradient-shards") && o->gradient_shards != c->gradient_shards)
+        clash = "--gradient-shards";
     if (option_given(argc, argv, first, "--train-limit") && o->data.train_limit != c->train_limit) clash = "--train-limit";
     if (option_given(argc, argv, first, "--kernel") && strcmp(o->runtime.kernel, c->kernel) != 0) clash = "--kernel";
     if (option_given(argc, argv, first, "--out")) clash = "--out";
@@ -219,6 +222,7 @@ static void apply_checkpoint(const checkpoint *c, const char *path, train_comman
     o->recipe.seed = c->seed;
     o->recipe.validation_split = c->validation_split;
     o->patience = c->patience;
+    o->gradient_shards = c->gradient_shards;
     o->runtime.kernel = c->kernel;
     o->data.train_limit = c->train_limit;
     int given_data = option_given(argc, argv, first, "--data") || option_given(argc, argv, first, "--train-csv");
@@ -258,7 +262,7 @@ static int track_best_epoch(run_state *s, const mlp_model *model, const epoch_me
 
 int command_train(int argc, char **argv, int first) {
     train_command_options o = {
-        .layers = "784,128,64,10", .out = NULL, .checkpoint_every = -1,
+        .layers = "784,128,64,10", .out = NULL, .checkpoint_every = -1, .gradient_shards = 1,
     };
     data_options_init(&o.data);
     runtime_options_init(&o.runtime);
@@ -406,7 +410,7 @@ int command_train(int argc, char **argv, int first) {
         .folder = run_folder, .kernels = kernels, .data = &o.data, .data_count = (uint32_t)train_set.count,
         .data_features = (uint32_t)train_set.features, .data_checksum = data_checksum,
         .validation_split = o.recipe.validation_split, .epochs = o.recipe.epochs, .patience = o.patience,
-        .checkpoint_every = o.checkpoint_every,
+        .checkpoint_every = o.checkpoint_every, .gradient_shards = o.gradient_shards,
     };
     snprintf(state.checkpoint_path, sizeof state.checkpoint_path, "%s/%s", run_folder, CHECKPOINT_FILE_NAME);
     int history_capacity = o.recipe.epochs > resumed.history_count ? o.recipe.epochs : resumed.history_count;

@@ -42,6 +42,7 @@ static void make_checkpoint(checkpoint *c, mlp_model *model, mlp_model *best, fl
     c->epochs = 5;
     c->patience = 2;
     c->checkpoint_every = 1;
+    c->gradient_shards = 1;
     c->epoch = 3;
     c->first_batch = 4;
     c->partial_cost_sum = 123.456;

@@ -39,6 +39,7 @@ expect 2 "--layers contradicts" "$trainer" --resume "$work/run" --layers 784,64,
 expect 2 "--seed contradicts" "$trainer" --resume "$work/run" --seed 7
 expect 2 "--batch contradicts" "$trainer" --resume "$work/run" --batch 32
 expect 2 "--train-limit contradicts" "$trainer" --resume "$work/run" --train-limit 500
+expect 2 "--gradient-shards contradicts" "$trainer" --resume "$work/run" --gradient-shards 4
 expect 2 "fewer than the 2 epochs" "$trainer" --resume "$work/run" --epochs 1
 expect 1 "cannot open" "$trainer" --resume "$work/nowhere"
 "$trainer" --resume "$work/run" --lr 0.1 --epochs 3 --threads 1 > "$work/out" 2>&1 ||

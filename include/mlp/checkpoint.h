@@ -29,7 +29,7 @@ extern "C" {
  *            (str = u32 length + bytes, no NUL; at most CHECKPOINT_MAX_PATH - 1)
  *   i32      train limit; u32 data count, features, CRC-32 of labels then pixels
  *   u32      batch; f32 learning rate; u64 seed; f32 validation split
- *   u32      epochs; u32 patience (0: off); u32 checkpoint every
+ *   u32      epochs; u32 patience (0: off); u32 checkpoint every; u32 gradient shards
  *   u32      epoch (1-based, the one to run next); u32 batch (the first to run in it)
  *   f64      partial cost sum (Σ batch cost × size of the batches already run in that epoch)
  *   u32      partial examples; f64 partial training seconds
@@ -54,6 +54,7 @@ typedef struct checkpoint {
     uint64_t seed;
     float validation_split;
     int epochs, patience, checkpoint_every;
+    int gradient_shards;          /* --gradient-shards: defines the gradient, so it must match */
 
     int epoch;                    /* the epoch to run next (1-based)                      */
     int first_batch;              /* the batch of that epoch to run next (0: its start)    */
