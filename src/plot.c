@@ -199,23 +199,31 @@ static int check_runs(const plot_run *runs, int run_count, const char *path, mlp
     return 0;
 }
 
-int plot_learning_curves(const char *path, const plot_run *runs, int run_count, const char *title,
-                         mlp_error *error) {
+/* The start every per-epoch figure shares: checks the runs, allocates x and y for the longest
+ * one (freed by the caller), opens the figure and draws its title. */
+static int curves_figure_begin(figure *f, const char *path, const plot_run *runs, int run_count,
+                               const char *title, double **x, double **y, int *epochs,
+                               mlp_error *error) {
     if (check_runs(runs, run_count, path, error) != 0) return -1;
-    int epochs = max_epochs(runs, run_count);
-    double *x = malloc((size_t)epochs * sizeof *x), *y = malloc((size_t)epochs * sizeof *y);
-    if (!x || !y) {
-        free(x);
-        free(y);
-        return error_set(error, "%s: out of memory", path);
-    }
-    figure f;
-    if (figure_begin(&f, path, error) != 0) {
-        free(x);
-        free(y);
-        return -1;
+    *epochs = max_epochs(runs, run_count);
+    *x = malloc((size_t)*epochs * sizeof **x);
+    *y = malloc((size_t)*epochs * sizeof **y);
+    if (!*x || !*y || figure_begin(f, path, error) != 0) {
+        int out_of_memory = !*x || !*y;
+        free(*x);
+        free(*y);
+        return out_of_memory ? error_set(error, "%s: out of memory", path) : -1;
     }
     figure_title(title);
+    return 0;
+}
+
+int plot_learning_curves(const char *path, const plot_run *runs, int run_count, const char *title,
+                         mlp_error *error) {
+    figure f;
+    double *x, *y;
+    int epochs;
+    if (curves_figure_begin(&f, path, runs, run_count, title, &x, &y, &epochs, error) != 0) return -1;
     double x0 = 0.5, x1 = epochs + 0.5;
     int single = run_count == 1;
     int shown = run_count < 8 ? run_count : 8;
@@ -282,21 +290,10 @@ static void grid_viewport(int i, int rows, int cols, double left, double right, 
 
 int plot_cost_panels(const char *path, const plot_run *runs, int run_count, const char *title,
                      mlp_error *error) {
-    if (check_runs(runs, run_count, path, error) != 0) return -1;
-    int epochs = max_epochs(runs, run_count);
-    double *x = malloc((size_t)epochs * sizeof *x), *y = malloc((size_t)epochs * sizeof *y);
-    if (!x || !y) {
-        free(x);
-        free(y);
-        return error_set(error, "%s: out of memory", path);
-    }
     figure f;
-    if (figure_begin(&f, path, error) != 0) {
-        free(x);
-        free(y);
-        return -1;
-    }
-    figure_title(title);
+    double *x, *y;
+    int epochs;
+    if (curves_figure_begin(&f, path, runs, run_count, title, &x, &y, &epochs, error) != 0) return -1;
     double low = INFINITY, high = -INFINITY;
     metric_range(runs, run_count, train_cost_of, &low, &high);
     metric_range(runs, run_count, validation_cost_of, &low, &high);
