@@ -24,13 +24,6 @@ static void parse_and_check(const uint8_t *data, size_t size) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    parse_and_check(data, size);
-    if (size < 4) return 0;
-    uint8_t *fixed = malloc(size);
-    if (!fixed) return 0;
-    memcpy(fixed, data, size);
-    put_u32_le(fixed + size - 4, (uint32_t)crc32_z(0L, fixed, size - 4));
-    parse_and_check(fixed, size);
-    free(fixed);
+    fuzz_as_is_and_with_crc_fixed(data, size, parse_and_check);
     return 0;
 }

@@ -13,7 +13,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+#include <zlib.h>
+
+#include "mlp/file_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -41,6 +45,20 @@ static inline const char *fuzz_scratch_file(const char *role, const uint8_t *byt
     }
     close(fd);
     return paths[slot];
+}
+
+/* For formats that end in a CRC-32 of every byte before it (model, checkpoint): parses the input
+ * as it is, then again with the CRC made right, so that mutations reach the fields behind it. */
+static inline void fuzz_as_is_and_with_crc_fixed(const uint8_t *data, size_t size,
+                                                 void (*parse_and_check)(const uint8_t *, size_t)) {
+    parse_and_check(data, size);
+    if (size < 4) return;
+    uint8_t *fixed = malloc(size);
+    if (!fixed) return;
+    memcpy(fixed, data, size);
+    put_u32_le(fixed + size - 4, (uint32_t)crc32_z(0L, fixed, size - 4));
+    parse_and_check(fixed, size);
+    free(fixed);
 }
 
 static inline void fuzz_remove_scratch_file(const char *path) { unlink(path); }
