@@ -1,7 +1,6 @@
 /* `trainer [train]`: train an MLP on MNIST-style data and save the model, curves and summary;
  * checkpoints, --resume, SIGINT/SIGTERM, --patience, divergence and --trap-fp. */
 #define _GNU_SOURCE /* feenableexcept, sigaction */
-#include <fenv.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include "mlp/plot.h"
 #include "mlp/run_output.h"
 #include "mlp/train.h"
+#include "train_safeguards.h"
 
 typedef struct train_command_options {
     data_options data;
@@ -34,87 +34,7 @@ typedef struct train_command_options {
     int gradient_shards;
 } train_command_options;
 
-/* ---- reliability: checkpoints, --resume, signals, --patience, divergence, --trap-fp ---- */
-
-/* Set by SIGINT/SIGTERM (to the signal's number); the trainer stops after the current batch. */
-static volatile sig_atomic_t stop_signal;
-
-static void request_stop(int signal_number) { stop_signal = signal_number; }
-
-/* One-shot handlers: a second Ctrl-C kills the process the usual way. */
-static void install_stop_handlers(void) {
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = request_stop;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESETHAND | SA_RESTART;
-    sigaction(SIGINT, &action, NULL);
-    sigaction(SIGTERM, &action, NULL);
-}
-
-/* --trap-fp: says which exception trapped, then lets the faulting instruction run again under
- * the default action, so the process dies by SIGFPE where a debugger or a core dump shows it. */
-static void report_fp_exception(int signal_number, siginfo_t *info, void *context) {
-    (void)context;
-    static const char prefix[] = "trainer: error: floating-point exception (--trap-fp): ";
-    const char *what = info->si_code == FPE_FLTINV   ? "invalid operation (0/0, inf-inf, sqrt(-1))\n"
-                       : info->si_code == FPE_FLTDIV ? "division by zero\n"
-                       : info->si_code == FPE_FLTOVF ? "overflow\n"
-                                                     : "arithmetic exception\n";
-    char line[160]; /* one write: two threads trapping at once do not interleave their lines */
-    size_t length = strlen(what);
-    memcpy(line, prefix, sizeof prefix - 1);
-    memcpy(line + sizeof prefix - 1, what, length);
-    if (write(STDERR_FILENO, line, sizeof prefix - 1 + length) < 0) {}
-    signal(signal_number, SIG_DFL);
-}
-
-/* Unmasks invalid, divide-by-zero and overflow in the calling thread and in every thread of the
- * OpenMP team (the floating-point environment is per thread). */
-static void enable_fp_traps(int threads) {
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_sigaction = report_fp_exception;
-    action.sa_flags = SA_SIGINFO;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGFPE, &action, NULL);
-    feenableexcept(FE_INVALID | FE_DIVBYZERO | FE_OVERFLOW);
-#pragma omp parallel num_threads(threads)
-    feenableexcept(FE_INVALID | FE_DIVBYZERO | FE_OVERFLOW);
-}
-
-/* Whether the option was on the command line (as "--name VALUE" or "--name=VALUE"). */
-static int option_given(int argc, char **argv, int first, const char *name) {
-    size_t length = strlen(name);
-    for (int i = first; i < argc; i++)
-        if (strncmp(argv[i], name, length) == 0 && (argv[i][length] == '\0' || argv[i][length] == '='))
-            return 1;
-    return 0;
-}
-
-/* Parameters + gradients (+ the best model for --patience) and the activation buffers of a
- * batch, checked against the machine's memory before anything is allocated. */
-static int check_training_fits_memory(const char *layers, const int *sizes, int count, int batch,
-                                      int keep_best, mlp_error *error) {
-    size_t parameters = 0, units = 0;
-    for (int l = 0; l + 1 < count; l++) {
-        size_t weights = (size_t)sizes[l] * (size_t)sizes[l + 1]; /* each size <= 2^20 */
-        parameters += ((weights + 15) & ~(size_t)15) + (((size_t)sizes[l + 1] + 15) & ~(size_t)15);
-        units += (size_t)sizes[l + 1];
-    }
-    if (parameters > MLP_MAX_PARAMETERS)
-        return error_set(error, "--layers %s: %zu parameters, more than the limit of %zu (%zu GiB of floats)",
-                         layers, parameters, MLP_MAX_PARAMETERS, MLP_MAX_PARAMETERS * 4 >> 30);
-    double needed = 4.0 * (double)parameters * (keep_best ? 3 : 2) +
-                    4.0 * 2 * (double)units * (batch > 256 ? batch : 256);
-    long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
-    double available = pages > 0 && page_size > 0 ? (double)pages * (double)page_size : 0.0;
-    if (available > 0 && needed > available)
-        return error_set(error, "--layers %s: training needs about %.1f GiB (parameters, gradients, "
-                         "activations) but this machine has %.1f GiB", layers, needed / (1 << 30),
-                         available / (1 << 30));
-    return 0;
-}
+/* ---- the epoch loop's state, checkpoints, --resume, --patience, divergence ---- */
 
 /* What the epoch loop carries besides the trainer: the history, the best model, the identity of
  * the run that a checkpoint records. */
@@ -466,7 +386,7 @@ int command_train(int argc, char **argv, int first) {
 
     char path[4200];
     double start = wall_seconds();
-    t.stop_requested = &stop_signal;
+    t.stop_requested = &train_stop_signal;
     install_stop_handlers();
     int curves_warned = 0;
     for (int epoch = first_epoch; epoch <= o.recipe.epochs && !early_stop; epoch++) {
@@ -493,10 +413,10 @@ int command_train(int argc, char **argv, int first) {
                 cli_fail(CLI_EXIT_RUNTIME, &error);
             if (writer) fprintf(stderr, "trainer: interrupted by %s in epoch %d after batch %d of %d; checkpoint "
                     "written to %s (continue with: trainer --resume %s)\n",
-                    stop_signal == SIGINT ? "SIGINT" : "SIGTERM", epoch, t.stopped_at_batch,
+                    train_stop_signal == SIGINT ? "SIGINT" : "SIGTERM", epoch, t.stopped_at_batch,
                     t.batches_per_epoch, state.checkpoint_path, run_folder);
             distributed_stop(); /* every rank stopped after the same batch */
-            exit(128 + stop_signal);
+            exit(128 + train_stop_signal);
         }
         if (validation_count > 0 && !isfinite(m->validation.cost)) fail_diverged(&state, &t, epoch, "(the validation cost is not finite)");
         state.history_count = epoch;
@@ -511,15 +431,15 @@ int command_train(int argc, char **argv, int first) {
         early_stop = track_best_epoch(&state, &model, m);
         int last = epoch == o.recipe.epochs || early_stop;
         /* A signal during the epoch's last batch or its evaluation: all MPI ranks stop if one got it. */
-        if (distributed_any(stop_signal != 0) && !stop_signal) stop_signal = SIGTERM;
-        if ((o.checkpoint_every > 0 && (epoch % o.checkpoint_every == 0 || last)) || (stop_signal && !last))
+        if (distributed_any(train_stop_signal != 0) && !train_stop_signal) train_stop_signal = SIGTERM;
+        if ((o.checkpoint_every > 0 && (epoch % o.checkpoint_every == 0 || last)) || (train_stop_signal && !last))
             if (save_checkpoint(&state, &t, epoch + 1, 0, 0.0, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
-        if (stop_signal && !last) { /* the signal came during the epoch's last batch or evaluation */
+        if (train_stop_signal && !last) { /* the signal came during the epoch's last batch or evaluation */
             if (writer) fprintf(stderr, "trainer: interrupted by %s after epoch %d; checkpoint written to %s "
-                    "(continue with: trainer --resume %s)\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
+                    "(continue with: trainer --resume %s)\n", train_stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
                     epoch, state.checkpoint_path, run_folder);
             distributed_stop(); /* every rank stopped after the same batch */
-            exit(128 + stop_signal);
+            exit(128 + train_stop_signal);
         }
     }
     int epochs_done = state.history_count;
@@ -577,6 +497,6 @@ int command_train(int argc, char **argv, int first) {
     dataset_free(&test_set);
     if (t.sharding) sharding_free(&sharding);
     distributed_stop();
-    if (stop_signal) return 128 + stop_signal; /* interrupted after the last epoch: outputs are complete */
+    if (train_stop_signal) return 128 + train_stop_signal; /* interrupted after the last epoch: outputs are complete */
     return 0;
 }
