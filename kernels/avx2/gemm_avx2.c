@@ -16,6 +16,29 @@ static inline __m256 load_bias_avx2(const gemm_tile *t, int column, __m256i colu
     return t->bias ? _mm256_maskload_ps(t->bias + column, column_mask) : _mm256_setzero_ps();
 }
 
+/* Stores the first `count` (1 or more) floats of v with plain stores: all 8, or 4 + 2 + 1
+ * pieces of them. AMD cores microcode vmaskmovps stores (about a dozen cycles each, which
+ * dominated short-k tiles). */
+static inline __attribute__((always_inline)) void store_columns_avx2(float *destination,
+                                                                     __m256 v, int count) {
+    if (count >= AVX2_W) {
+        _mm256_storeu_ps(destination, v);
+        return;
+    }
+    __m128 part = _mm256_castps256_ps128(v);
+    if (count & 4) {
+        _mm_storeu_ps(destination, part);
+        destination += 4;
+        part = _mm256_extractf128_ps(v, 1);
+    }
+    if (count & 2) {
+        _mm_storel_pi((__m64 *)destination, part);
+        destination += 2;
+        part = _mm_movehl_ps(part, part);
+    }
+    if (count & 1) _mm_store_ss(destination, part);
+}
+
 /* Row r, columns column .. column + 7 of the tile: on the last slice the epilogue,
  * act(sums + bias) or sums ⊙ act'(Y), then a store of the columns inside C. */
 static inline __attribute__((always_inline)) void store_sums_avx2(const gemm_tile *t, int r,
@@ -27,12 +50,7 @@ static inline __attribute__((always_inline)) void store_sums_avx2(const gemm_til
     else if (t->finish && t->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
         sums = activation_backward_avx2(
             t->activation, _mm256_maskload_ps(t->y + r * t->ldy + column, column_mask), sums);
-    /* a plain store when all 8 columns are inside C: AMD cores microcode vmaskmovps stores
-     * (about a dozen cycles each, which dominated short-k tiles) */
-    if (t->cols - column >= AVX2_W)
-        _mm256_storeu_ps(t->c + r * t->ldc + column, sums);
-    else
-        _mm256_maskstore_ps(t->c + r * t->ldc + column, column_mask, sums);
+    store_columns_avx2(t->c + r * t->ldc + column, sums, t->cols - column);
 }
 
 /* One tile_rows × (vectors·8) tile over one k slice (tile_rows = MR, or 2·MR for the tall
