@@ -175,8 +175,9 @@ gemm_avx2_narrow_tile(const gemm_tile *t, const int columns, const int unit_colu
         b_offset[j] = unit_columns ? j : (j < t->cols ? j : t->cols - 1) * t->b_column_stride;
     const float *a = t->a, *b = t->b;
     const ptrdiff_t a_k_stride = t->a_k_stride, b_k_stride = t->b_k_stride;
+    const int full_rows = t->rows == 8; /* all 8 rows of A exist: plain loads */
     for (int p = 0; p < t->k; p++) {
-        __m256 a_vector = _mm256_maskload_ps(a, row_mask);
+        __m256 a_vector = full_rows ? _mm256_loadu_ps(a) : _mm256_maskload_ps(a, row_mask);
 #pragma GCC unroll 12
         for (int j = 0; j < columns; j++)
             acc[j] = _mm256_fmadd_ps(a_vector, _mm256_broadcast_ss(b + b_offset[j]), acc[j]);
