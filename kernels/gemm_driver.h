@@ -29,18 +29,19 @@
  * reloaded exactly by the next slice, so every element is the same chain of FMAs from 0 in
  * k order however K, M and N are split.
  *
- * Blocking: for each NC-wide column block and each KC-deep slice (KC is a constant, never
- * derived from M or N): pack B's slice into NR-wide panels (or read B in place), then for
- * each MC-tall row block pack A into MR-tall panels (or read A in place), then run the
- * micro-kernel over the block's tiles, column panel outer, row panel inner, so one B panel
- * (KC × NR) stays in L1 while A panels (MC × KC, in L2) stream past it.
+ * Blocking: for each NC-wide column block and each k slice (K split evenly into slices of at
+ * most KC, see gemm_slice_depth): pack B's slice into NR-wide panels (or read B in place),
+ * then for each MC-tall row block pack A into MR-tall panels (or read A in place), then run
+ * the micro-kernel over the block's tiles, column panel outer, row panel inner, so one B panel
+ * (KC × NR) stays close (L1/L2) while A panels (MC × KC, in L2) stream past it.
  *
- * Packing is skipped where reading the operand in place is as good: float A (plain or
- * transposed) is always read in place, with strides, by the micro-kernel (its MR rows are
- * reused from L1/L2 across the column panels), and plain B is read in place when M is small
- * (a B panel then serves few row tiles); uint8 A (scaled while packing) and transposed B are
- * always packed. A ragged last B panel read in place is copied zero-padded into a small edge
- * panel unless the micro-kernel masks its B loads.
+ * Packing is skipped where reading the operand in place is as good: plain float A is read in
+ * place, with strides, by the micro-kernel (its MR rows are reused from L1/L2 across the
+ * column panels), transposed float A too unless N is wide (pack_transposed_a_min_columns),
+ * and plain B is read in place when M is small (a B panel then serves few row tiles); uint8 A
+ * (scaled while packing) and transposed B are always packed. A ragged last B panel read in
+ * place is copied zero-padded into a small edge panel unless the micro-kernel masks its B
+ * loads.
  */
 #ifndef MLP_GEMM_DRIVER_H
 #define MLP_GEMM_DRIVER_H
@@ -92,7 +93,12 @@ typedef struct gemm_driver {
      * element in the same k order as the row tiles. It loads A rows >= tile->rows masked. */
     gemm_micro_kernel narrow_micro_kernel;
     int narrow_max_columns;
-    /* plain B is packed when M has at least this many rows (below, read in place) */
+    /* transposed float A is packed when N has at least this many columns (0: never packed,
+     * read in place with strides): the packed panels are contiguous, which pays for the copy
+     * once enough column panels reuse them */
+    int pack_transposed_a_min_columns;
+    /* plain B is packed when M has at least this many rows, or when its rows alias in the
+     * caches (gemm_rows_alias); otherwise the tiles read it in place */
     int pack_b_min_rows;
     /* 1: the micro-kernels load B under the column mask (no zero-padded edge panel needed) */
     int masked_b_loads;
@@ -168,9 +174,45 @@ static inline void gemm_pack_b_panel(const gemm_problem *g, int p0, int kb, int 
     }
 }
 
+/* Depth of the k slices of a K-deep problem: K split into the fewest slices of at most KC,
+ * all of equal depth (rounded up to a multiple of 8, the last one shorter), so 784 is 4 × 196
+ * rather than 3 × 256 + 16: a short tail slice would pay a whole reload and store of C for
+ * little work. Any split gives the same bits (see "Why the blocking never changes results"). */
+static inline int gemm_slice_depth(const gemm_driver *d, int k) {
+    const int slices = k > d->kc ? (k + d->kc - 1) / d->kc : 1;
+    const int depth = (k + slices - 1) / slices;
+    return gemm_min_int(d->kc, (depth + 7) / 8 * 8);
+}
+
+/* 1 when rows `ld` floats apart start on the same 4 KiB page offset: such rows map onto the
+ * same few L1 and L2 sets, so a column panel read in place evicts itself (1024 -> 1024 forward
+ * at batch 64: 68 GFLOP/s with B in place, 84 packed). B is then always packed. */
+static inline int gemm_rows_alias(int ld) { return (size_t)ld * sizeof(float) % 4096 == 0; }
+
 /* Vector registers needed for `cols` columns. */
 static inline int gemm_vectors_for(const gemm_driver *d, int cols) {
     return (cols + d->width - 1) / d->width;
+}
+
+/* Packs plain B's block (depths [p0, p0 + kb), columns [j0, j0 + nb)) into the NR-wide panels
+ * the tiles read, the same layout as gemm_pack_b_panel over each panel, but one row of B at a
+ * time: the reads run along B's rows (prefetcher-friendly), where a panel at a time would
+ * read NR columns from each of kb rows, a new page every other row (12% of a 784 -> 600
+ * forward GEMM went to that). The copies are plain loops: this header is compiled inside each
+ * ISA's file, with its flags, and the compiler vectorises them. */
+static inline void gemm_pack_plain_b_block(const gemm_problem *g, const gemm_driver *d, int p0,
+                                           int kb, int j0, int nb, float *block) {
+    const int nr = d->max_vectors * d->width;
+    for (int p = 0; p < kb; p++) {
+        const float *source = g->b + (size_t)(p0 + p) * g->ldb + (size_t)j0;
+        for (int jr = 0; jr < nb; jr += nr) {
+            const int cols = gemm_min_int(nr, nb - jr);
+            const int width = gemm_vectors_for(d, cols) * d->width;
+            float *destination = block + (size_t)jr * kb + (size_t)p * width;
+            for (int c = 0; c < cols; c++) destination[c] = source[jr + c];
+            for (int c = cols; c < width; c++) destination[c] = 0.0f;
+        }
+    }
 }
 
 /* The narrow path (see gemm_driver.narrow_micro_kernel): W-row tiles over KC slices. */
@@ -190,9 +232,10 @@ static inline void gemm_driver_run_narrow(const gemm_problem *g, const gemm_driv
     tile.a_row_stride = 1;
     tile.b_k_stride = g->b_transposed ? 1 : g->ldb;
     tile.b_column_stride = g->b_transposed ? g->ldb : 1;
+    const int kc = gemm_slice_depth(d, k);
     int pc = 0;
     do {
-        const int kb = gemm_min_int(d->kc, k - pc);
+        const int kb = gemm_min_int(kc, k - pc);
         tile.k = kb;
         tile.continue_sums = pc > 0;
         tile.finish = pc + kb >= k;
@@ -226,8 +269,10 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
     float *a_block = g->workspace;                                /* MC × KC */
     float *b_block = a_block + (size_t)d->mc * d->kc;             /* KC × NC */
     float *b_edge = b_block + (size_t)d->nc * d->kc;              /* KC × NR */
-    const int pack_a = g->a_u8 != NULL;
-    const int pack_b = g->b_transposed || m >= d->pack_b_min_rows;
+        const int pack_a = g->a_u8 != NULL ||
+                       (g->a_transposed && d->pack_transposed_a_min_columns > 0 &&
+                        n >= d->pack_transposed_a_min_columns);
+    const int pack_b = g->b_transposed || m >= d->pack_b_min_rows || gemm_rows_alias(g->ldb);
     void (*pack_a_panel)(const gemm_problem *, int, int, int, int, int, float *) =
         d->pack_a_panel ? d->pack_a_panel : gemm_pack_a_panel;
     void (*pack_b_panel)(const gemm_problem *, int, int, int, int, int, float *) =
@@ -237,13 +282,16 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
         return;
     }
 
+    const int kc = gemm_slice_depth(d, k);
     for (int jc = 0; jc < n; jc += d->nc) {
         const int nb = gemm_min_int(d->nc, n - jc);
         int pc = 0;
         do { /* at least one slice, so K = 0 still writes C = epilogue(0) */
-            const int kb = gemm_min_int(d->kc, k - pc);
+            const int kb = gemm_min_int(kc, k - pc);
             const int first = pc == 0, last = pc + kb >= k;
-            if (pack_b)
+            if (pack_b && !g->b_transposed)
+                gemm_pack_plain_b_block(g, d, pc, kb, jc, nb, b_block);
+            else if (pack_b)
                 for (int jr = 0; jr < nb; jr += nr) {
                     const int cols = gemm_min_int(nr, nb - jr);
                     const int width = gemm_vectors_for(d, cols) * d->width;

@@ -7,19 +7,25 @@
 
 #include "kernels_internal.h"
 
-/* GEMM blocking (floats): KC-deep slices, MC-row packed A blocks, NC-column packed B blocks.
- * KC is a constant, so the k order of the sums never depends on M or N. KC = 512 keeps every
- * MLP GEMM in one or two slices (each extra slice re-loads and re-stores C): measured best of
- * 128-800 here, for both variants; a KC × NR B panel then streams from L2 rather than sitting
- * in the 48 KiB L1, which the broadcast-A tile tolerates. MC × KC (512 KiB) fits the 1 MiB L2;
- * the KC × NC B block (2 MiB) is the only big buffer. Plain B is read in place (no packing)
- * below PACK_B_MIN_ROWS rows of C, where a packed panel would be reused by too few tiles
- * (64 here: at batch 64 the 4 × 24 tile already gains from packing, e.g. 1024 -> 1024
- * forward 86 against 60 GFLOP/s in place, where the 4 KiB row stride of B aliases in L1). */
+/* GEMM blocking (floats): k slices of at most KC (K split evenly: 784 = 2 × 392), MC-row
+ * packed A blocks, NC-column packed B blocks. The slicing never changes the bits (partial sums
+ * round-trip through C exactly). KC = 512 keeps every MLP GEMM in one or two slices (each
+ * extra slice re-loads and re-stores C): measured best of 128-1024 here, for both variants,
+ * although a KC × NR B panel then streams from L2 rather than sitting in the 32 KiB L1.
+ * MC × KC (512 KiB) fits the 1 MiB L2; the KC × NC B block (2 MiB) is the only big buffer.
+ * Plain B is read in place (no packing) below PACK_B_MIN_ROWS rows of C unless its rows alias
+ * (a 4 KiB stride, gemm_rows_alias): packing B is a pass over memory that the tiles cannot
+ * overlap, and at these sizes the tiles read B's rows in place as fast. Measured at 64:
+ * forward 784 -> 128 at batch 64 86 GFLOP/s packed, 111 in place; 784 -> 600 at batch 256
+ * 104 and 107; 512 and 1024 squares gain from packing. */
 #define GEMM_AVX2_KC 512
 #define GEMM_AVX2_MC 256
 #define GEMM_AVX2_NC 1024
-#define GEMM_AVX2_PACK_B_MIN_ROWS 64
+#define GEMM_AVX2_PACK_B_MIN_ROWS 512
+/* Transposed float A (the weight gradient's Xᵀ) is packed when N >= 512: the weight gradients
+ * of 784 -> 600 and 1024 -> 1024 at batch 256 gain 4-7%; at N = 64 or 128 the copy costs
+ * more (128 -> 64: 105 against 88 GFLOP/s in place). The AVX-512 tile gains nothing. */
+#define GEMM_AVX2_PACK_TRANSPOSED_A_MIN_COLUMNS 512
 /* Register tile: MR rows × up to MAX_VECTORS vectors of W floats. */
 #define GEMM_AVX2_MR 4
 #define GEMM_AVX2_W 8

@@ -20,6 +20,37 @@ static inline __m256i lanes_mask_avx2(long count) {
                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+/* The first `count` floats at `source` (lanes >= count read as 0). A full vector is a plain
+ * load: AMD cores run vmaskmovps slowly even with an all-ones mask (a B panel copy through it
+ * took 12% of a 784 -> 600 GEMM), so only ragged tails pay for the mask. */
+static inline __attribute__((always_inline)) __m256 load_lanes_avx2(const float *source,
+                                                                    long count) {
+    return count >= 8 ? _mm256_loadu_ps(source)
+                      : _mm256_maskload_ps(source, lanes_mask_avx2(count));
+}
+
+/* Stores the first `count` (1 or more) floats of v with plain stores: all 8, or 4 + 2 + 1
+ * pieces of them (AMD cores microcode vmaskmovps stores: about a dozen cycles each). */
+static inline __attribute__((always_inline)) void store_lanes_avx2(float *destination,
+                                                                   __m256 v, long count) {
+    if (count >= 8) {
+        _mm256_storeu_ps(destination, v);
+        return;
+    }
+    __m128 part = _mm256_castps256_ps128(v);
+    if (count & 4) {
+        _mm_storeu_ps(destination, part);
+        destination += 4;
+        part = _mm256_extractf128_ps(v, 1);
+    }
+    if (count & 2) {
+        _mm_storel_pi((__m64 *)destination, part);
+        destination += 2;
+        part = _mm_movehl_ps(part, part);
+    }
+    if (count & 1) _mm_store_ss(destination, part);
+}
+
 /* exp(x) = 2^n · e^r with n = round(x / ln2), r = x - n ln2 in [-ln2/2, ln2/2];
  * e^r = 1 + r + r^2 P(r) (Cephes expf minimax, degree 7 in all), 2^n built in the exponent bits.
  * x is clamped to [-87.34, 88], so the result stays a normal finite float for any finite input.

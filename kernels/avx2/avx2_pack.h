@@ -59,8 +59,7 @@ static inline __m256 load_a_row_avx2(const gemm_problem *g, size_t index, int co
             _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)bytes)));
         return _mm256_mul_ps(value, _mm256_set1_ps(g->a_scale));
     }
-    return count >= 8 ? _mm256_loadu_ps(g->a + index)
-                      : _mm256_maskload_ps(g->a + index, lanes_mask_avx2(count));
+    return load_lanes_avx2(g->a + index, count);
 }
 
 /* Stores the first `count` (4 or 8) floats of v. */

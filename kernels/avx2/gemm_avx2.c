@@ -11,46 +11,22 @@
 
 enum { AVX2_MR = GEMM_AVX2_MR, AVX2_W = GEMM_AVX2_W, AVX2_MAX_VECTORS = GEMM_AVX2_MAX_VECTORS };
 
-/* bias[column .. column + 7] under the column mask (zeros when there is no bias). */
-static inline __m256 load_bias_avx2(const gemm_tile *t, int column, __m256i column_mask) {
-    return t->bias ? _mm256_maskload_ps(t->bias + column, column_mask) : _mm256_setzero_ps();
-}
-
-/* Stores the first `count` (1 or more) floats of v with plain stores: all 8, or 4 + 2 + 1
- * pieces of them. AMD cores microcode vmaskmovps stores (about a dozen cycles each, which
- * dominated short-k tiles). */
-static inline __attribute__((always_inline)) void store_columns_avx2(float *destination,
-                                                                     __m256 v, int count) {
-    if (count >= AVX2_W) {
-        _mm256_storeu_ps(destination, v);
-        return;
-    }
-    __m128 part = _mm256_castps256_ps128(v);
-    if (count & 4) {
-        _mm_storeu_ps(destination, part);
-        destination += 4;
-        part = _mm256_extractf128_ps(v, 1);
-    }
-    if (count & 2) {
-        _mm_storel_pi((__m64 *)destination, part);
-        destination += 2;
-        part = _mm_movehl_ps(part, part);
-    }
-    if (count & 1) _mm_store_ss(destination, part);
+/* bias[column .. column + 7], the columns inside C (zeros when there is no bias). */
+static inline __m256 load_bias_avx2(const gemm_tile *t, int column) {
+    return t->bias ? load_lanes_avx2(t->bias + column, t->cols - column) : _mm256_setzero_ps();
 }
 
 /* Row r, columns column .. column + 7 of the tile: on the last slice the epilogue,
  * act(sums + bias) or sums ⊙ act'(Y), then a store of the columns inside C. */
 static inline __attribute__((always_inline)) void store_sums_avx2(const gemm_tile *t, int r,
-                                                                  int column,
-                                                                  __m256i column_mask,
-                                                                  __m256 sums, __m256 bias) {
+                                                                  int column, __m256 sums,
+                                                                  __m256 bias) {
     if (t->finish && t->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION)
         sums = activation_forward_avx2(t->activation, _mm256_add_ps(sums, bias));
     else if (t->finish && t->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
         sums = activation_backward_avx2(
-            t->activation, _mm256_maskload_ps(t->y + r * t->ldy + column, column_mask), sums);
-    store_columns_avx2(t->c + r * t->ldc + column, sums, t->cols - column);
+            t->activation, load_lanes_avx2(t->y + r * t->ldy + column, t->cols - column), sums);
+    store_lanes_avx2(t->c + r * t->ldc + column, sums, t->cols - column);
 }
 
 /* One tile_rows × (vectors·8) tile over one k slice (tile_rows = MR, or 2·MR for the tall
@@ -59,9 +35,6 @@ static inline __attribute__((always_inline)) void store_sums_avx2(const gemm_til
 static inline __attribute__((always_inline)) void
 gemm_avx2_tile(const gemm_tile *t, const int tile_rows, const int vectors, const int full) {
     __m256 acc[2 * AVX2_MR][AVX2_MAX_VECTORS];
-    __m256i column_mask[AVX2_MAX_VECTORS];
-#pragma GCC unroll 4
-    for (int v = 0; v < vectors; v++) column_mask[v] = lanes_mask_avx2(t->cols - AVX2_W * v);
 
     /* sums start at 0, or continue from the previous k slice's partial sums in C */
 #pragma GCC unroll 16
@@ -69,7 +42,7 @@ gemm_avx2_tile(const gemm_tile *t, const int tile_rows, const int vectors, const
 #pragma GCC unroll 4
         for (int v = 0; v < vectors; v++)
             acc[r][v] = t->continue_sums && r < t->rows
-                            ? _mm256_maskload_ps(t->c + r * t->ldc + AVX2_W * v, column_mask[v])
+                            ? load_lanes_avx2(t->c + r * t->ldc + AVX2_W * v, t->cols - AVX2_W * v)
                             : _mm256_setzero_ps();
 
     /* Row r of A starts at a_base[r / MR] + a_offset[r]. A full tile uses two base pointers
@@ -87,7 +60,8 @@ gemm_avx2_tile(const gemm_tile *t, const int tile_rows, const int vectors, const
     const float *b = t->b;
     const ptrdiff_t a_k_stride = t->a_k_stride;
     const ptrdiff_t b_k_stride = t->b_k_stride;
-    for (int p = 0; p < t->k; p++) {
+    const int k = t->k;
+    for (int p = 0; p < k; p++) {
         __m256 b_vector[AVX2_MAX_VECTORS];
 #pragma GCC unroll 4
         for (int v = 0; v < vectors; v++) b_vector[v] = _mm256_loadu_ps(b + AVX2_W * v);
@@ -103,16 +77,16 @@ gemm_avx2_tile(const gemm_tile *t, const int tile_rows, const int vectors, const
         b += b_k_stride;
     }
 
-    /* epilogue on the last slice, then masked stores of the rows and columns inside C */
+    /* epilogue on the last slice, then stores of the rows and columns inside C */
     __m256 bias[AVX2_MAX_VECTORS];
 #pragma GCC unroll 4
-    for (int v = 0; v < vectors; v++) bias[v] = load_bias_avx2(t, AVX2_W * v, column_mask[v]);
+    for (int v = 0; v < vectors; v++) bias[v] = load_bias_avx2(t, AVX2_W * v);
 #pragma GCC unroll 16
     for (int r = 0; r < tile_rows; r++) {
         if (r >= t->rows) break;
 #pragma GCC unroll 4
         for (int v = 0; v < vectors; v++)
-            store_sums_avx2(t, r, AVX2_W * v, column_mask[v], acc[r][v], bias[v]);
+            store_sums_avx2(t, r, AVX2_W * v, acc[r][v], bias[v]);
     }
 }
 
@@ -148,7 +122,6 @@ void gemm_avx2_micro_8x8(const gemm_tile *tile) {
 static inline __attribute__((always_inline)) void
 gemm_avx2_narrow_tile(const gemm_tile *t, const int columns, const int unit_columns) {
     const __m256i row_mask = lanes_mask_avx2(t->rows);
-    const __m256i column_mask[2] = {lanes_mask_avx2(t->cols), lanes_mask_avx2(t->cols - 8)};
     __m256 block[2][8];
     __m256 acc[12];
     if (t->continue_sums) { /* the partial sums in C, transposed to one vector per column */
@@ -156,9 +129,9 @@ gemm_avx2_narrow_tile(const gemm_tile *t, const int columns, const int unit_colu
         for (int half = 0; half < 2; half++) {
 #pragma GCC unroll 8
             for (int r = 0; r < 8; r++)
-                block[half][r] = r < t->rows ? _mm256_maskload_ps(t->c + r * t->ldc + 8 * half,
-                                                                  column_mask[half])
-                                             : _mm256_setzero_ps();
+                block[half][r] =
+                    r < t->rows ? load_lanes_avx2(t->c + r * t->ldc + 8 * half, t->cols - 8 * half)
+                                : _mm256_setzero_ps();
             transpose_8x8_avx2(block[half]);
         }
 #pragma GCC unroll 12
@@ -190,13 +163,12 @@ gemm_avx2_narrow_tile(const gemm_tile *t, const int columns, const int unit_colu
     for (int j = 0; j < 16; j++) block[j / 8][j % 8] = j < columns ? acc[j] : _mm256_setzero_ps();
     transpose_8x8_avx2(block[0]);
     transpose_8x8_avx2(block[1]);
-    const __m256 bias[2] = {load_bias_avx2(t, 0, column_mask[0]),
-                            load_bias_avx2(t, 8, column_mask[1])};
+    const __m256 bias[2] = {load_bias_avx2(t, 0), load_bias_avx2(t, 8)};
 #pragma GCC unroll 8
     for (int r = 0; r < 8; r++) {
         if (r >= t->rows) break;
-        store_sums_avx2(t, r, 0, column_mask[0], block[0][r], bias[0]);
-        if (t->cols > 8) store_sums_avx2(t, r, 8, column_mask[1], block[1][r], bias[1]);
+        store_sums_avx2(t, r, 0, block[0][r], bias[0]);
+        if (t->cols > 8) store_sums_avx2(t, r, 8, block[1][r], bias[1]);
     }
 }
 
@@ -235,13 +207,12 @@ static void gemm_avx2_pack_b_transposed(const gemm_problem *g, int p0, int kb, i
                                         int width, float *panel) {
     for (int c = 0; c < width; c += AVX2_W)
         for (int p = 0; p < kb; p += 8) {
-            __m256i depth_mask = lanes_mask_avx2(kb - p);
             __m256 block[8];
 #pragma GCC unroll 16
             for (int i = 0; i < 8; i++)
-                block[i] = c + i < cols ? _mm256_maskload_ps(g->b + (size_t)(j0 + c + i) * g->ldb +
-                                                                 (size_t)(p0 + p),
-                                                             depth_mask)
+                block[i] = c + i < cols ? load_lanes_avx2(g->b + (size_t)(j0 + c + i) * g->ldb +
+                                                              (size_t)(p0 + p),
+                                                          kb - p)
                                         : _mm256_setzero_ps();
             transpose_8x8_avx2(block);
 #pragma GCC unroll 16
@@ -256,8 +227,8 @@ static void gemm_avx2_pack_a(const gemm_problem *g, int i0, int rows, int p0, in
     pack_a_panel_avx2(g, i0, rows, p0, kb, mr, panel);
 }
 
-/* B panels: transposed B through the register transpose, plain B one masked vector copy per
- * 8 columns (columns past `cols` written as zeros). */
+/* B panels: transposed B through the register transpose, plain B one vector copy per 8
+ * columns (columns past `cols` written as zeros). */
 static void gemm_avx2_pack_b(const gemm_problem *g, int p0, int kb, int j0, int cols, int width,
                              float *panel) {
     if (g->b_transposed) {
@@ -268,8 +239,7 @@ static void gemm_avx2_pack_b(const gemm_problem *g, int p0, int kb, int j0, int 
         const float *source = g->b + (size_t)(p0 + p) * g->ldb + (size_t)j0;
         float *destination = panel + (size_t)p * width;
         for (int c = 0; c < width; c += AVX2_W) {
-                __m256i mask = lanes_mask_avx2(cols - c);
-                _mm256_storeu_ps(destination + c, _mm256_maskload_ps(source + c, mask));
+            _mm256_storeu_ps(destination + c, load_lanes_avx2(source + c, cols - c));
         }
     }
 }
@@ -283,6 +253,7 @@ static const gemm_driver gemm_avx2_driver = {
     .nc = GEMM_AVX2_NC,
     .micro_kernels = {gemm_avx2_micro_4x8, gemm_avx2_micro_4x16, gemm_avx2_micro_4x24},
     .tall_micro_kernels = {gemm_avx2_micro_8x8, NULL, NULL},
+    .pack_transposed_a_min_columns = GEMM_AVX2_PACK_TRANSPOSED_A_MIN_COLUMNS,
     .pack_b_min_rows = GEMM_AVX2_PACK_B_MIN_ROWS,
     .masked_b_loads = 0,
     .pack_b_panel = gemm_avx2_pack_b,

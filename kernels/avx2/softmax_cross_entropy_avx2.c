@@ -1,6 +1,7 @@
-/* AVX2 fused softmax + cross-entropy: one row at a time, its classes in 8-lane chunks under a
- * lane mask (10 classes = one full and one masked vector). Same formulas as the scalar
- * reference: m = max z, s = sum exp(z - m), loss = log s - (z_y - m), p = exp(z - m - log s). */
+/* AVX2 fused softmax + cross-entropy: one row at a time, its classes in 8-lane chunks (10
+ * classes = one full and one partial vector: a masked load, plain 4 + 2 + 1 stores). Same
+ * formulas as the scalar reference: m = max z, s = sum exp(z - m), loss = log s - (z_y - m),
+ * p = exp(z - m - log s). */
 #include <math.h>
 
 #include "avx2/avx2_kernels.h"
@@ -26,7 +27,7 @@ static float row_max_avx2(const float *z, int classes) {
     __m256 max = minus_infinity;
     for (int j = 0; j < classes; j += 8) {
         __m256i mask = lanes_mask_avx2(classes - j);
-        __m256 chunk = _mm256_blendv_ps(minus_infinity, _mm256_maskload_ps(z + j, mask),
+        __m256 chunk = _mm256_blendv_ps(minus_infinity, load_lanes_avx2(z + j, classes - j),
                                         _mm256_castsi256_ps(mask));
         max = _mm256_max_ps(max, chunk);
     }
@@ -38,7 +39,7 @@ static float row_exp_sum_avx2(const float *z, int classes, float max) {
     __m256 sum = _mm256_setzero_ps();
     for (int j = 0; j < classes; j += 8) {
         __m256i mask = lanes_mask_avx2(classes - j);
-        __m256 shifted = _mm256_sub_ps(_mm256_maskload_ps(z + j, mask), _mm256_set1_ps(max));
+        __m256 shifted = _mm256_sub_ps(load_lanes_avx2(z + j, classes - j), _mm256_set1_ps(max));
         sum = _mm256_add_ps(sum, _mm256_and_ps(exp_avx2(shifted), _mm256_castsi256_ps(mask)));
     }
     return horizontal_sum_avx2(sum);
@@ -57,8 +58,8 @@ void softmax_cross_entropy_avx2(int rows, int classes, const float *logits, int 
         float *dz = logit_gradient ? logit_gradient + (size_t)i * ld_gradient : NULL;
         float *p_row = probabilities ? probabilities + (size_t)i * ld_probabilities : NULL;
         for (int j = 0; j < classes; j += 8) {
-            __m256i mask = lanes_mask_avx2(classes - j);
-            __m256 shifted = _mm256_sub_ps(_mm256_maskload_ps(z + j, mask), _mm256_set1_ps(max));
+            __m256 shifted =
+                _mm256_sub_ps(load_lanes_avx2(z + j, classes - j), _mm256_set1_ps(max));
             __m256 p = exp_avx2(_mm256_sub_ps(shifted, _mm256_set1_ps(log_sum)));
             if (dz) {
                 /* (p - onehot(label)) * scale */
@@ -67,12 +68,13 @@ void softmax_cross_entropy_avx2(int rows, int classes, const float *logits, int 
                 __m256 is_label =
                     _mm256_castsi256_ps(_mm256_cmpeq_epi32(index, _mm256_set1_epi32(label)));
                 __m256 target = _mm256_and_ps(is_label, _mm256_set1_ps(1.0f));
-                _mm256_maskstore_ps(dz + j, mask,
-                                    _mm256_mul_ps(_mm256_sub_ps(p, target),
-                                                  _mm256_set1_ps(gradient_scale)));
+                store_lanes_avx2(dz + j,
+                                 _mm256_mul_ps(_mm256_sub_ps(p, target),
+                                               _mm256_set1_ps(gradient_scale)),
+                                 classes - j);
             }
             /* written after the chunk's logits were read: probabilities may alias the logits */
-            if (p_row) _mm256_maskstore_ps(p_row + j, mask, p);
+            if (p_row) store_lanes_avx2(p_row + j, p, classes - j);
         }
     }
 }
