@@ -189,6 +189,19 @@ static inline int gemm_slice_depth(const gemm_driver *d, int k) {
  * at batch 64: 68 GFLOP/s with B in place, 84 packed). B is then always packed. */
 static inline int gemm_rows_alias(int ld) { return (size_t)ld * sizeof(float) % 4096 == 0; }
 
+/* Columns of the panel that starts at column jr of an nb-wide block: NR, except that with
+ * `balance` a last panel of one vector or less is avoided where the tile has three vectors or
+ * more (NR + 8 = 32 columns go as 16 + 16, not 24 + 8): a one-vector MR-row tile has too few
+ * accumulators to hide the FMA latency (the 4 × 8 tile took 7% of a uint8 784 -> 128 GEMM
+ * for 1/16 of its columns). The driver balances when the tall one-vector tile cannot stand in
+ * (A packed, or no tall tile). The partition never changes the bits. */
+static inline int gemm_panel_columns(const gemm_driver *d, int nb, int jr, int balance) {
+    const int nr = d->max_vectors * d->width, left = nb - jr;
+    if (left <= nr) return left;
+    if (balance && d->max_vectors >= 3 && left - nr <= d->width) return nr - d->width;
+    return nr;
+}
+
 /* Vector registers needed for `cols` columns. */
 static inline int gemm_vectors_for(const gemm_driver *d, int cols) {
     return (cols + d->width - 1) / d->width;
@@ -201,12 +214,11 @@ static inline int gemm_vectors_for(const gemm_driver *d, int cols) {
  * forward GEMM went to that). The copies are plain loops: this header is compiled inside each
  * ISA's file, with its flags, and the compiler vectorises them. */
 static inline void gemm_pack_plain_b_block(const gemm_problem *g, const gemm_driver *d, int p0,
-                                           int kb, int j0, int nb, float *block) {
-    const int nr = d->max_vectors * d->width;
+                                           int kb, int j0, int nb, int balance, float *block) {
     for (int p = 0; p < kb; p++) {
         const float *source = g->b + (size_t)(p0 + p) * g->ldb + (size_t)j0;
-        for (int jr = 0; jr < nb; jr += nr) {
-            const int cols = gemm_min_int(nr, nb - jr);
+        for (int jr = 0, cols; jr < nb; jr += cols) {
+            cols = gemm_panel_columns(d, nb, jr, balance);
             const int width = gemm_vectors_for(d, cols) * d->width;
             float *destination = block + (size_t)jr * kb + (size_t)p * width;
             for (int c = 0; c < cols; c++) destination[c] = source[jr + c];
@@ -265,13 +277,13 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
     const int m = g->m, n = g->n, k = g->k;
     if (m <= 0 || n <= 0) return;
     const int mr = d->mr;
-    const int nr = d->max_vectors * d->width;
     float *a_block = g->workspace;                                /* MC × KC */
     float *b_block = a_block + (size_t)d->mc * d->kc;             /* KC × NC */
     float *b_edge = b_block + (size_t)d->nc * d->kc;              /* KC × NR */
         const int pack_a = g->a_u8 != NULL ||
                        (g->a_transposed && d->pack_transposed_a_min_columns > 0 &&
                         n >= d->pack_transposed_a_min_columns);
+    const int balance = pack_a || d->tall_micro_kernels[0] == NULL; /* gemm_panel_columns */
     const int pack_b = g->b_transposed || m >= d->pack_b_min_rows || gemm_rows_alias(g->ldb);
     void (*pack_a_panel)(const gemm_problem *, int, int, int, int, int, float *) =
         d->pack_a_panel ? d->pack_a_panel : gemm_pack_a_panel;
@@ -290,10 +302,10 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
             const int kb = gemm_min_int(kc, k - pc);
             const int first = pc == 0, last = pc + kb >= k;
             if (pack_b && !g->b_transposed)
-                gemm_pack_plain_b_block(g, d, pc, kb, jc, nb, b_block);
+                gemm_pack_plain_b_block(g, d, pc, kb, jc, nb, balance, b_block);
             else if (pack_b)
-                for (int jr = 0; jr < nb; jr += nr) {
-                    const int cols = gemm_min_int(nr, nb - jr);
+                for (int jr = 0, cols; jr < nb; jr += cols) {
+                    cols = gemm_panel_columns(d, nb, jr, balance);
                     const int width = gemm_vectors_for(d, cols) * d->width;
                     pack_b_panel(g, pc, kb, jc + jr, cols, width, b_block + (size_t)jr * kb);
                 }
@@ -304,8 +316,8 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
                         pack_a_panel(g, ic + ir, gemm_min_int(mr, mb - ir), pc, kb, mr,
                                      a_block + (size_t)ir * kb);
 
-                for (int jr = 0; jr < nb; jr += nr) {
-                    const int cols = gemm_min_int(nr, nb - jr);
+                for (int jr = 0, cols; jr < nb; jr += cols) {
+                    cols = gemm_panel_columns(d, nb, jr, balance);
                     const int vectors = gemm_vectors_for(d, cols);
                     gemm_tile tile;
                     tile.k = kb;

@@ -316,6 +316,24 @@ static void test_gemm_all_options(void) {
                     }
 }
 
+/* Shapes that steer the GEMM driver down each of its packing paths, every transposition and A
+ * type: plain B packed because its rows alias (ldb = 1024 floats) or because M is tall (2048
+ * rows), transposed A packed for a wide N (600), and the balanced last panels (32, 56 and 112
+ * columns: 16 + 16, 24 + 16 + 16, 48 + 32 + 32 where A is packed). */
+static void test_gemm_packing_paths(void) {
+    static const int shapes[][3] = {{5, 1024, 9}, {2048, 17, 3}, {7, 600, 5},
+                                    {9, 32, 20},  {9, 56, 20},   {9, 112, 5}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int transposes = 0; transposes < 4; transposes++)
+            for (int u8 = 0; u8 < 2; u8++) {
+                gemm_case t = {shapes[s][0], shapes[s][1], shapes[s][2],
+                               transposes & 1, transposes >> 1, u8,
+                               (gemm_epilogue)(s % 3), (mlp_activation)(1 + s % 3),
+                               (int)(s & 1), 0};
+                check_gemm_case(&t);
+            }
+}
+
 /* The cross product of awkward sizes, subsampled: every (m, n, k) small enough to be cheap gets
  * one random choice of the other options. */
 static void test_gemm_awkward_shapes(void) {
@@ -782,6 +800,7 @@ int main(int argc, char **argv) {
     test_gemm_all_options();
     test_gemm_partition_independence();
     test_gemm_awkward_shapes();
+    test_gemm_packing_paths();
     test_gemm_mlp_shapes();
     return test_exit_code();
 }
