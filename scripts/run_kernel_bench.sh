@@ -3,7 +3,9 @@
 # the markdown table (scripts/bench_table.py) into OUT_DIR.
 #
 #   usage: scripts/run_kernel_bench.sh [BUILD_DIR [OUT_DIR]]
-#          (defaults: build, BUILD_DIR/bench-results; BENCH_FILTER=gemm, BENCH_MIN_TIME=0.05)
+#          (defaults: build, BUILD_DIR/bench-results; BENCH_FILTER=gemm, BENCH_MIN_TIME=0.05,
+#          BENCH_REPETITIONS=1: with more, every case runs that many times and the table takes
+#          the median, OpenBLAS's rows alike)
 #
 # Run 1 "env": OpenBLAS as the environment configures it. Some machines here set
 #   OPENBLAS_CORETYPE=Haswell and OPENBLAS_L2_SIZE (old OpenBLAS builds crash on some CPUs); when
@@ -18,6 +20,7 @@ out_dir=${2:-$build_dir/bench-results}
 bench=$build_dir/bench/bench
 filter=${BENCH_FILTER:-gemm}
 min_time=${BENCH_MIN_TIME:-0.05}
+repetitions=${BENCH_REPETITIONS:-1}
 script_dir=$(dirname "$0")
 
 if [ ! -x "$bench" ]; then
@@ -29,9 +32,11 @@ mkdir -p "$out_dir"
 run() { # run NAME [env assignments...]: the benchmarks, console to NAME.txt, JSON to NAME.json
     name=$1
     shift
-    echo "== $name: $* $bench --benchmark_filter=$filter --benchmark_min_time=$min_time" >&2
+    echo "== $name: $* $bench --benchmark_filter=$filter --benchmark_min_time=$min_time" \
+        "--benchmark_repetitions=$repetitions" >&2
     env "$@" OPENBLAS_NUM_THREADS=1 "$bench" --benchmark_filter="$filter" \
-        --benchmark_min_time="$min_time" --benchmark_out="$out_dir/$name.json" \
+        --benchmark_min_time="$min_time" --benchmark_repetitions="$repetitions" \
+        --benchmark_out="$out_dir/$name.json" \
         --benchmark_out_format=json >"$out_dir/$name.txt"
 }
 
