@@ -30,10 +30,13 @@
  * k order however K, M and N are split.
  *
  * Blocking: for each NC-wide column block and each k slice (K split evenly into slices of at
- * most KC, see gemm_slice_depth): pack B's slice into NR-wide panels (or read B in place),
- * then for each MC-tall row block pack A into MR-tall panels (or read A in place), then run
- * the micro-kernel over the block's tiles, column panel outer, row panel inner, so one B panel
- * (KC × NR) stays close (L1/L2) while A panels (MC × KC, in L2) stream past it.
+ * most KC, see gemm_slice_depth), for each MC-tall row block: pack A into MR-tall panels (or
+ * read A in place), then run the micro-kernel over the block's tiles, column panel outer, row
+ * panel inner, so one B panel (KC × NR) stays close (L1/L2) while A panels (MC × KC, in L2)
+ * stream past it. B's panels (when packed) are packed by the first row block just before
+ * their first use, while that block's tiles prefetch the next panel's source (1024 -> 1024
+ * forward at batch 64: 85 -> 95 GFLOP/s avx2, 87 -> 100 avx512, against packing the whole
+ * slice first).
  *
  * Packing is skipped where reading the operand in place is as good: plain float A is read in
  * place, with strides, by the micro-kernel (its MR rows are reused from L1/L2 across the
@@ -207,23 +210,22 @@ static inline int gemm_vectors_for(const gemm_driver *d, int cols) {
     return (cols + d->width - 1) / d->width;
 }
 
-/* Packs plain B's block (depths [p0, p0 + kb), columns [j0, j0 + nb)) into the NR-wide panels
- * the tiles read, the same layout as gemm_pack_b_panel over each panel, but one row of B at a
- * time: the reads run along B's rows (prefetcher-friendly), where a panel at a time would
- * read NR columns from each of kb rows, a new page every other row (12% of a 784 -> 600
- * forward GEMM went to that). The copies are plain loops: this header is compiled inside each
- * ISA's file, with its flags, and the compiler vectorises them. */
-static inline void gemm_pack_plain_b_block(const gemm_problem *g, const gemm_driver *d, int p0,
-                                           int kb, int j0, int nb, int balance, float *block) {
-    for (int p = 0; p < kb; p++) {
-        const float *source = g->b + (size_t)(p0 + p) * g->ldb + (size_t)j0;
-        for (int jr = 0, cols; jr < nb; jr += cols) {
-            cols = gemm_panel_columns(d, nb, jr, balance);
-            const int width = gemm_vectors_for(d, cols) * d->width;
-            float *destination = block + (size_t)jr * kb + (size_t)p * width;
-            for (int c = 0; c < cols; c++) destination[c] = source[jr + c];
-            for (int c = cols; c < width; c++) destination[c] = 0.0f;
-        }
+/* Prefetches part `part` of `parts` of the source of the B panel at depths [p0, p0 + kb),
+ * columns [j0, j0 + cols) into L2: plain B, a run of cols floats from each of a share of the kb
+ * rows; transposed B, a share of the cols source rows, kb floats each. */
+static inline void gemm_prefetch_b_panel_part(const gemm_problem *g, int p0, int kb, int j0,
+                                              int cols, int part, int parts) {
+    const int floats_per_run = g->b_transposed ? kb : cols; /* a contiguous run of floats */
+    const int runs = g->b_transposed ? cols : kb;
+    const int first = (int)((long)runs * part / parts);
+    const int end = (int)((long)runs * (part + 1) / parts);
+    for (int run = first; run < end; run++) {
+        const char *source =
+            (const char *)(g->b_transposed ? g->b + (size_t)(j0 + run) * g->ldb + (size_t)p0
+                                           : g->b + (size_t)(p0 + run) * g->ldb + (size_t)j0);
+        const size_t bytes = (size_t)floats_per_run * sizeof(float);
+        for (size_t byte = 0; byte < bytes; byte += 64) __builtin_prefetch(source + byte, 0, 2);
+        __builtin_prefetch(source + bytes - 1, 0, 2);
     }
 }
 
@@ -280,7 +282,7 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
     float *a_block = g->workspace;                                /* MC × KC */
     float *b_block = a_block + (size_t)d->mc * d->kc;             /* KC × NC */
     float *b_edge = b_block + (size_t)d->nc * d->kc;              /* KC × NR */
-        const int pack_a = g->a_u8 != NULL ||
+    const int pack_a = g->a_u8 != NULL ||
                        (g->a_transposed && d->pack_transposed_a_min_columns > 0 &&
                         n >= d->pack_transposed_a_min_columns);
     const int balance = pack_a || d->tall_micro_kernels[0] == NULL; /* gemm_panel_columns */
@@ -301,14 +303,6 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
         do { /* at least one slice, so K = 0 still writes C = epilogue(0) */
             const int kb = gemm_min_int(kc, k - pc);
             const int first = pc == 0, last = pc + kb >= k;
-            if (pack_b && !g->b_transposed)
-                gemm_pack_plain_b_block(g, d, pc, kb, jc, nb, balance, b_block);
-            else if (pack_b)
-                for (int jr = 0, cols; jr < nb; jr += cols) {
-                    cols = gemm_panel_columns(d, nb, jr, balance);
-                    const int width = gemm_vectors_for(d, cols) * d->width;
-                    pack_b_panel(g, pc, kb, jc + jr, cols, width, b_block + (size_t)jr * kb);
-                }
             for (int ic = 0; ic < m; ic += d->mc) {
                 const int mb = gemm_min_int(d->mc, m - ic);
                 if (pack_a)
@@ -319,6 +313,16 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
                 for (int jr = 0, cols; jr < nb; jr += cols) {
                     cols = gemm_panel_columns(d, nb, jr, balance);
                     const int vectors = gemm_vectors_for(d, cols);
+                    /* B panels are packed by the first row block, just before their first use
+                     * (still in L1/L2 for its tiles), while its tiles prefetch the next panel's
+                     * source rows, so the copy reads from cache rather than waiting on memory */
+                    const int pack_panels = pack_b && ic == 0;
+                    if (pack_panels)
+                        pack_b_panel(g, pc, kb, jc + jr, cols, vectors * d->width,
+                                     b_block + (size_t)jr * kb);
+                    const int next_jr = jr + cols;
+                    const int next_cols =
+                        next_jr < nb ? gemm_panel_columns(d, nb, next_jr, balance) : 0;
                     gemm_tile tile;
                     tile.k = kb;
                     tile.cols = cols;
@@ -347,8 +351,12 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
                         micro_kernel = d->tall_micro_kernels[vectors - 1];
                         tile_rows = 2 * mr;
                     }
+                    const int tiles = (mb + tile_rows - 1) / tile_rows;
                     for (int ir = 0; ir < mb; ir += tile_rows) {
                         const int i = ic + ir, j = jc + jr;
+                        if (pack_panels && next_cols > 0)
+                            gemm_prefetch_b_panel_part(g, pc, kb, jc + next_jr, next_cols,
+                                                       ir / tile_rows, tiles);
                         tile.rows = gemm_min_int(tile_rows, mb - ir);
                         if (pack_a) {
                             tile.a = a_block + (size_t)ir * kb;
