@@ -154,7 +154,7 @@ static gemm_operands gemm_operands_make(const gemm_case *t) {
 
     int a_rows = t->a_transposed ? t->k : t->m, a_cols = t->a_transposed ? t->m : t->k;
     g->lda = a_cols + t->pad;
-    size_t a_count = (size_t)a_rows * g->lda + 1;
+    size_t a_count = (size_t)a_rows * g->lda + 1 + (size_t)t->misalign;
     if (t->a_is_u8) {
         o.a_u8_storage = (uint8_t *)aligned_floats(a_count / 4 + 2);
         for (size_t i = 0; i < a_count; i++) o.a_u8_storage[i] = (uint8_t)random_below(256);
@@ -168,7 +168,7 @@ static gemm_operands gemm_operands_make(const gemm_case *t) {
 
     int b_rows = t->b_transposed ? t->n : t->k, b_cols = t->b_transposed ? t->k : t->n;
     g->ldb = b_cols + t->pad;
-    size_t b_count = (size_t)b_rows * g->ldb + 1;
+    size_t b_count = (size_t)b_rows * g->ldb + 1 + (size_t)t->misalign;
     o.b_storage = aligned_floats(b_count);
     for (size_t i = 0; i < b_count; i++) o.b_storage[i] = random_uniform(-1.0f, 1.0f);
     g->b = o.b_storage + t->misalign;
@@ -176,13 +176,14 @@ static gemm_operands gemm_operands_make(const gemm_case *t) {
     g->epilogue = t->epilogue;
     g->activation = t->activation;
     if (t->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION) {
-        o.bias_storage = aligned_floats((size_t)t->n + 1);
-        for (int j = 0; j <= t->n; j++) o.bias_storage[j] = random_uniform(-1.0f, 1.0f);
+        o.bias_storage = aligned_floats((size_t)t->n + 1 + (size_t)t->misalign);
+        for (int j = 0; j <= t->n + t->misalign; j++)
+            o.bias_storage[j] = random_uniform(-1.0f, 1.0f);
         g->bias = o.bias_storage + t->misalign;
     }
     if (t->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE) {
         g->ld_activation_output = t->n + t->pad;
-        size_t y_count = (size_t)t->m * g->ld_activation_output + 1;
+        size_t y_count = (size_t)t->m * g->ld_activation_output + 1 + (size_t)t->misalign;
         o.y_storage = aligned_floats(y_count);
         for (size_t i = 0; i < y_count; i++)
             o.y_storage[i] = random_activation_output(t->activation);
@@ -330,6 +331,21 @@ static void test_gemm_packing_paths(void) {
                                transposes & 1, transposes >> 1, u8,
                                (gemm_epilogue)(s % 3), (mlp_activation)(1 + s % 3),
                                (int)(s & 1), 0};
+                check_gemm_case(&t);
+            }
+}
+
+/* The logits' widths (9 and 10 columns take a tile of their own in avx2) on ragged row counts,
+ * short and long k, every epilogue and activation. */
+static void test_gemm_logits_shapes(void) {
+    static const int shapes[][3] = {{13, 10, 64}, {7, 9, 33}, {1, 10, 1}, {9, 10, 2}, {64, 9, 5}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int epilogue = 0; epilogue < 3; epilogue++)
+            for (int activation = 0; activation < 4; activation++) {
+                if (epilogue == GEMM_EPILOGUE_NONE && activation != 0) continue;
+                gemm_case t = {shapes[s][0], shapes[s][1], shapes[s][2], 0, 0, 0,
+                               (gemm_epilogue)epilogue, (mlp_activation)activation,
+                               (int)(s % 2) * 3, (int)(s % 3)};
                 check_gemm_case(&t);
             }
 }
@@ -801,6 +817,7 @@ int main(int argc, char **argv) {
     test_gemm_partition_independence();
     test_gemm_awkward_shapes();
     test_gemm_packing_paths();
+    test_gemm_logits_shapes();
     test_gemm_mlp_shapes();
     return test_exit_code();
 }

@@ -3,10 +3,13 @@
  * (16 ymm registers in all), so each step over k issues 12 independent FMAs for 7 loads.
  * MR = 4 divides every batch and layer width of the MLPs. Ragged column panels use the 4 × 16
  * tile, or the 8 × 8 tall tile for 8 columns or fewer; N <= 12 (the logits) takes the narrow
- * path, 8-row column tiles. Packing: 8 × 8 register transposes (avx2/avx2_pack.h). */
+ * path, 8-row column tiles, except the logits' forward GEMM (N = 9 or 10, plain A), which has
+ * a tile of its own (avx2/gemm_logits_avx2.h). Packing: 8 × 8 register transposes
+ * (avx2/avx2_pack.h). */
 #include "avx2/avx2_kernels.h"
 #include "avx2/avx2_math.h"
 #include "avx2/avx2_pack.h"
+#include "avx2/gemm_logits_avx2.h"
 #include "gemm_driver.h"
 
 enum { AVX2_MR = GEMM_AVX2_MR, AVX2_W = GEMM_AVX2_W, AVX2_MAX_VECTORS = GEMM_AVX2_MAX_VECTORS };
@@ -262,4 +265,9 @@ static const gemm_driver gemm_avx2_driver = {
     .narrow_max_columns = 12,
 };
 
-void gemm_avx2(const gemm_problem *problem) { gemm_driver_run(problem, &gemm_avx2_driver); }
+void gemm_avx2(const gemm_problem *problem) {
+    if (gemm_logits_fits_avx2(problem))
+        gemm_logits_avx2(problem);
+    else
+        gemm_driver_run(problem, &gemm_avx2_driver);
+}
