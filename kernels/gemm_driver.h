@@ -40,7 +40,8 @@
  *
  * Packing is skipped where reading the operand in place is as good: plain float A is read in
  * place, with strides, by the micro-kernel (its MR rows are reused from L1/L2 across the
- * column panels), transposed float A too unless N is wide (pack_transposed_a_min_columns),
+ * column panels), transposed float A too unless N is wide (pack_transposed_a_min_columns);
+ * float A whose rows alias (gemm_rows_alias) is packed either way;
  * and plain B is read in place when M is small (a B panel then serves few row tiles); uint8 A
  * (scaled while packing) and transposed B are always packed. A ragged last B panel read in
  * place is copied zero-padded into a small edge panel unless the micro-kernel masks its B
@@ -188,8 +189,9 @@ static inline int gemm_slice_depth(const gemm_driver *d, int k) {
 }
 
 /* 1 when rows `ld` floats apart start on the same 4 KiB page offset: such rows map onto the
- * same few L1 and L2 sets, so a column panel read in place evicts itself (1024 -> 1024 forward
- * at batch 64: 68 GFLOP/s with B in place, 84 packed). B is then always packed. */
+ * same few L1 and L2 sets, so a panel read in place evicts itself (1024 -> 1024 forward at
+ * batch 64: 68 GFLOP/s with B in place, 84 packed). Such a B is always packed, and such a
+ * float A too. */
 static inline int gemm_rows_alias(int ld) { return (size_t)ld * sizeof(float) % 4096 == 0; }
 
 /* Columns of the panel that starts at column jr of an nb-wide block: NR, except that with
@@ -282,7 +284,7 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
     float *a_block = g->workspace;                                /* MC × KC */
     float *b_block = a_block + (size_t)d->mc * d->kc;             /* KC × NC */
     float *b_edge = b_block + (size_t)d->nc * d->kc;              /* KC × NR */
-    const int pack_a = g->a_u8 != NULL ||
+    const int pack_a = g->a_u8 != NULL || gemm_rows_alias(g->lda) ||
                        (g->a_transposed && d->pack_transposed_a_min_columns > 0 &&
                         n >= d->pack_transposed_a_min_columns);
     const int balance = pack_a || d->tall_micro_kernels[0] == NULL; /* gemm_panel_columns */
