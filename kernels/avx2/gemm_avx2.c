@@ -205,23 +205,35 @@ static void gemm_avx2_micro_narrow(const gemm_tile *tile) {
 }
 
 /* Packs a transposed-B panel (B(p, j) = b[j * ldb + p]) 8 columns × 8 depths at a time:
- * 8 stored rows in, one register transpose, 8 panel rows out; missing columns are zero. */
+ * 8 stored rows in, one register transpose, 8 panel rows out; missing columns are zero. Full
+ * 8 × 8 blocks (all but the ragged edges) take a straight-line copy without per-row tests. */
 static void gemm_avx2_pack_b_transposed(const gemm_problem *g, int p0, int kb, int j0, int cols,
                                         int width, float *panel) {
-    for (int c = 0; c < width; c += AVX2_W)
+    for (int c = 0; c < width; c += AVX2_W) {
+        const float *source = g->b + (size_t)(j0 + c) * g->ldb + (size_t)p0;
         for (int p = 0; p < kb; p += 8) {
             __m256 block[8];
-#pragma GCC unroll 16
+            if (c + 8 <= cols && p + 8 <= kb) {
+#pragma GCC unroll 8
+                for (int i = 0; i < 8; i++)
+                    block[i] = _mm256_loadu_ps(source + (size_t)i * g->ldb + (size_t)p);
+                transpose_8x8_avx2(block);
+#pragma GCC unroll 8
+                for (int i = 0; i < 8; i++)
+                    _mm256_storeu_ps(panel + (size_t)(p + i) * width + c, block[i]);
+                continue;
+            }
+#pragma GCC unroll 8
             for (int i = 0; i < 8; i++)
-                block[i] = c + i < cols ? load_lanes_avx2(g->b + (size_t)(j0 + c + i) * g->ldb +
-                                                              (size_t)(p0 + p),
-                                                          kb - p)
-                                        : _mm256_setzero_ps();
+                block[i] = c + i < cols
+                               ? load_lanes_avx2(source + (size_t)i * g->ldb + (size_t)p, kb - p)
+                               : _mm256_setzero_ps();
             transpose_8x8_avx2(block);
-#pragma GCC unroll 16
+#pragma GCC unroll 8
             for (int i = 0; i < 8; i++)
                 if (p + i < kb) _mm256_storeu_ps(panel + (size_t)(p + i) * width + c, block[i]);
         }
+    }
 }
 
 /* A panels of MR = 4 rows (uint8 A: the first layer's pixels, scaled while packing). */

@@ -239,24 +239,37 @@ static void gemm_avx512_micro_narrow(const gemm_tile *tile) {
 }
 
 /* Packs a transposed-B panel (B(p, j) = b[j * ldb + p]) 16 columns × 16 depths at a time:
- * 16 stored rows in, one register transpose, 16 panel rows out; missing columns are zero. */
+ * 16 stored rows in, one register transpose, 16 panel rows out; missing columns are zero.
+ * Full 16 × 16 blocks (all but the ragged edges) take a straight-line copy without per-row
+ * tests. */
 static void gemm_avx512_pack_b_transposed(const gemm_problem *g, int p0, int kb, int j0,
                                           int cols, int width, float *panel) {
-    for (int c = 0; c < width; c += AVX512_W)
+    for (int c = 0; c < width; c += AVX512_W) {
+        const float *source = g->b + (size_t)(j0 + c) * g->ldb + (size_t)p0;
         for (int p = 0; p < kb; p += 16) {
-            __mmask16 depth_mask = lanes_mask_avx512(kb - p);
             __m512 block[16];
+            if (c + 16 <= cols && p + 16 <= kb) {
+#pragma GCC unroll 16
+                for (int i = 0; i < 16; i++)
+                    block[i] = _mm512_loadu_ps(source + (size_t)i * g->ldb + (size_t)p);
+                transpose_16x16_avx512(block);
+#pragma GCC unroll 16
+                for (int i = 0; i < 16; i++)
+                    _mm512_storeu_ps(panel + (size_t)(p + i) * width + c, block[i]);
+                continue;
+            }
+            __mmask16 depth_mask = lanes_mask_avx512(kb - p);
 #pragma GCC unroll 16
             for (int i = 0; i < 16; i++)
                 block[i] = c + i < cols ? _mm512_maskz_loadu_ps(
-                                              depth_mask, g->b + (size_t)(j0 + c + i) * g->ldb +
-                                                              (size_t)(p0 + p))
+                                              depth_mask, source + (size_t)i * g->ldb + (size_t)p)
                                         : _mm512_setzero_ps();
             transpose_16x16_avx512(block);
 #pragma GCC unroll 16
             for (int i = 0; i < 16; i++)
                 if (p + i < kb) _mm512_storeu_ps(panel + (size_t)(p + i) * width + c, block[i]);
         }
+    }
 }
 
 /* A panels of MR = 8 rows (uint8 A: the first layer's pixels, scaled while packing), with the
