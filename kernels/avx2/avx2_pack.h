@@ -70,6 +70,58 @@ static inline void store_a_column_avx2(float *destination, __m256 v, int count) 
         _mm_storeu_ps(destination, _mm256_castps256_ps128(v));
 }
 
+/* Eight uint8 values at `source`, as floats times `scale` (the reference's (float)byte * scale). */
+static inline __m256 load_eight_bytes_scaled_avx2(__m128i bytes, __m256 scale) {
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)), scale);
+}
+
+/* A full 4-row uint8 panel (mr = rows = 4), the first layer's pixels on the AVX2 tile: two
+ * depths per 8-float store. Transposed A (depth p's 4 rows are 4 bytes at p * lda): two
+ * 4-byte loads per store. Plain A (each row contiguous in p): 8 depths of the 4 rows, a 4 × 8
+ * transpose (unpack, shuffle, then 128-bit halves paired), 4 stores. Depths past the last
+ * whole group (8 or 2) go through the general loop of pack_a_panel_avx2. Returns the depths
+ * packed. */
+static inline int pack_u8_a_panel_4_rows_avx2(const gemm_problem *g, int i0, int p0, int kb,
+                                              float *panel) {
+    const size_t lda = (size_t)g->lda;
+    const __m256 scale = _mm256_set1_ps(g->a_scale);
+    int p = 0;
+    if (g->a_transposed) {
+        for (; p + 2 <= kb; p += 2) {
+            const uint8_t *source = g->a_u8 + (size_t)(p0 + p) * lda + (size_t)i0;
+            uint32_t first, second;
+            memcpy(&first, source, 4);
+            memcpy(&second, source + lda, 4);
+            __m128i bytes = _mm_insert_epi32(_mm_cvtsi32_si128((int)first), (int)second, 1);
+            _mm256_storeu_ps(panel + (size_t)p * 4, load_eight_bytes_scaled_avx2(bytes, scale));
+        }
+        return p;
+    }
+    for (; p + 8 <= kb; p += 8) {
+        __m256 row[4];
+        for (int r = 0; r < 4; r++) {
+            unsigned long long bytes;
+            memcpy(&bytes, g->a_u8 + (size_t)(i0 + r) * lda + (size_t)(p0 + p), 8);
+            row[r] = load_eight_bytes_scaled_avx2(_mm_cvtsi64_si128((long long)bytes), scale);
+        }
+        /* rows 0-3 at depth d in the low (d < 4) or high (d >= 4) half of depth{d % 4} */
+        __m256 low01 = _mm256_unpacklo_ps(row[0], row[1]);
+        __m256 high01 = _mm256_unpackhi_ps(row[0], row[1]);
+        __m256 low23 = _mm256_unpacklo_ps(row[2], row[3]);
+        __m256 high23 = _mm256_unpackhi_ps(row[2], row[3]);
+        __m256 depth0 = _mm256_shuffle_ps(low01, low23, 0x44);   /* depths 0 | 4 */
+        __m256 depth1 = _mm256_shuffle_ps(low01, low23, 0xee);   /* depths 1 | 5 */
+        __m256 depth2 = _mm256_shuffle_ps(high01, high23, 0x44); /* depths 2 | 6 */
+        __m256 depth3 = _mm256_shuffle_ps(high01, high23, 0xee); /* depths 3 | 7 */
+        float *destination = panel + (size_t)p * 4;
+        _mm256_storeu_ps(destination, _mm256_permute2f128_ps(depth0, depth1, 0x20));
+        _mm256_storeu_ps(destination + 8, _mm256_permute2f128_ps(depth2, depth3, 0x20));
+        _mm256_storeu_ps(destination + 16, _mm256_permute2f128_ps(depth0, depth1, 0x31));
+        _mm256_storeu_ps(destination + 24, _mm256_permute2f128_ps(depth2, depth3, 0x31));
+    }
+    return p;
+}
+
 /* Same result as gemm_pack_a_panel for mr = 4, 8 or 16: panel[p * mr + r] =
  * op(A)(i0 + r, p0 + p), rows >= `rows` zero. Rows go in groups of up to 8 (one ymm). Plain A:
  * 8 depths of each row at a time, transposed in registers; transposed A: each depth's rows
@@ -78,6 +130,12 @@ static inline void pack_a_panel_avx2(const gemm_problem *g, int i0, int rows, in
                                      int mr, float *panel) {
     const size_t lda = (size_t)g->lda;
     const int group = mr < 8 ? mr : 8;
+    if (g->a_u8 && mr == 4 && rows == 4) {
+        const int packed = pack_u8_a_panel_4_rows_avx2(g, i0, p0, kb, panel);
+        panel += (size_t)packed * mr;
+        p0 += packed;
+        kb -= packed;
+    }
     for (int r0 = 0; r0 < mr; r0 += group) {
         const int group_rows = rows - r0; /* may be <= 0: the group is padding */
         if (g->a_transposed) {
