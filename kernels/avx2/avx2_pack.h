@@ -59,6 +59,8 @@ static inline __m256 load_a_row_avx2(const gemm_problem *g, size_t index, int co
             _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)bytes)));
         return _mm256_mul_ps(value, _mm256_set1_ps(g->a_scale));
     }
+    if (count == 4) /* a full 4-row group: a plain 128-bit load (no vmaskmovps) */
+        return _mm256_zextps128_ps256(_mm_loadu_ps(g->a + index));
     return load_lanes_avx2(g->a + index, count);
 }
 
