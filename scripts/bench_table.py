@@ -45,7 +45,8 @@ class Row:
 
 def gemm_rows(run):
     """{(form, shape): {variant: Row}} from names gemm/<variant>/<form>/<shape...>, and the
-    variants in the order they appear (OpenBLAS last)."""
+    variants in a fixed order (scalar, avx2, avx512, neon, any other, OpenBLAS last), whatever
+    order the benchmarks ran in (random interleaving shuffles it)."""
     table, variants = {}, []
     for b in run["benchmarks"]:
         parts = b.get("name", "").split("/")
@@ -63,9 +64,8 @@ def gemm_rows(run):
                 row.flops.append(b["FLOP/s"])
             if "peak_fraction" in b:
                 row.peak_fraction.append(b["peak_fraction"])
-    if REFERENCE in variants:
-        variants.remove(REFERENCE)
-        variants.append(REFERENCE)
+    known = ["scalar", "avx2", "avx512", "neon"]
+    variants.sort(key=lambda v: (v == REFERENCE, known.index(v) if v in known else len(known)))
     return table, variants
 
 
