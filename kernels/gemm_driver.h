@@ -72,6 +72,7 @@ typedef struct gemm_tile {
     const float *bias;         /* bias of the tile's column 0, or NULL                     */
     const float *y;            /* Y(r, c) at y[r * ldy + c] (activation-derivative epilogue) */
     ptrdiff_t ldy;
+    ptrdiff_t a_group_stride;  /* column tiles: from one W-row group of A to the next       */
 } gemm_tile;
 
 typedef void (*gemm_micro_kernel)(const gemm_tile *tile);
@@ -97,6 +98,14 @@ typedef struct gemm_driver {
      * element in the same k order as the row tiles. It loads A rows >= tile->rows masked. */
     gemm_micro_kernel narrow_micro_kernel;
     int narrow_max_columns;
+    /* Optional (NULL: none): the column path for N = 1 (one-output models: the study's binary
+     * classifiers), where a narrow tile's single accumulator would wait on the FMA latency.
+     * column_micro_kernel computes column_tile_rows (a multiple of W) × 1 tiles, one
+     * accumulator per W rows: group q's rows of op(A) at a + q * a_group_stride, p at
+     * a + p * a_k_stride (a_row_stride = 1, as in the narrow tiles). Rows >= tile->rows, and
+     * whole groups past them, are loaded masked and not stored. */
+    gemm_micro_kernel column_micro_kernel;
+    int column_tile_rows;
     /* transposed float A is packed when N has at least this many columns (0: never packed,
      * read in place with strides): the packed panels are contiguous, which pays for the copy
      * once enough column panels reuse them */
@@ -237,7 +246,9 @@ static inline void gemm_driver_run_narrow(const gemm_problem *g, const gemm_driv
                                                                int, int, int, float *)) {
     const int m = g->m, n = g->n, k = g->k, w = d->width;
     const int a_in_place = g->a_transposed && g->a_u8 == NULL;
-    float *a_panel = g->workspace; /* W × KC */
+    float *a_panel = g->workspace; /* W × KC, or column_tile_rows × KC */
+    const int column_path = n == 1 && d->column_micro_kernel != NULL;
+    const int tile_rows = column_path ? d->column_tile_rows : w;
     gemm_tile tile;
     tile.cols = n;
     tile.epilogue = g->epilogue;
@@ -256,21 +267,28 @@ static inline void gemm_driver_run_narrow(const gemm_problem *g, const gemm_driv
         tile.continue_sums = pc > 0;
         tile.finish = pc + kb >= k;
         tile.b = g->b + (g->b_transposed ? (size_t)pc : (size_t)pc * g->ldb);
-        for (int i = 0; i < m; i += w) {
-            tile.rows = gemm_min_int(w, m - i);
+        for (int i = 0; i < m; i += tile_rows) {
+            tile.rows = gemm_min_int(tile_rows, m - i);
             if (a_in_place) {
                 tile.a = g->a + (size_t)pc * g->lda + (size_t)i;
                 tile.a_k_stride = g->lda;
-            } else {
-                pack_a_panel(g, i, tile.rows, pc, kb, w, a_panel);
+                tile.a_group_stride = w;
+            } else { /* W-row panels, one after another (one for a narrow tile) */
+                for (int group = 0; group * w < tile.rows; group++)
+                    pack_a_panel(g, i + group * w, gemm_min_int(w, tile.rows - group * w), pc,
+                                 kb, w, a_panel + (size_t)group * w * kb);
                 tile.a = a_panel;
                 tile.a_k_stride = w;
+                tile.a_group_stride = (ptrdiff_t)w * kb;
             }
             tile.c = g->c + (size_t)i * g->ldc;
             tile.y = g->activation_output
                          ? g->activation_output + (size_t)i * g->ld_activation_output
                          : NULL;
-            d->narrow_micro_kernel(&tile);
+            if (column_path)
+                d->column_micro_kernel(&tile);
+            else
+                d->narrow_micro_kernel(&tile);
         }
         pc += kb;
     } while (pc < k);
@@ -326,6 +344,7 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
                     const int next_cols =
                         next_jr < nb ? gemm_panel_columns(d, nb, next_jr, balance) : 0;
                     gemm_tile tile;
+                    tile.a_group_stride = 0; /* column tiles only */
                     tile.k = kb;
                     tile.cols = cols;
                     tile.continue_sums = !first;

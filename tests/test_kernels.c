@@ -320,11 +320,13 @@ static void test_gemm_all_options(void) {
 /* Shapes that steer the GEMM driver down each of its packing paths, every transposition and A
  * type: plain B packed because its rows alias (ldb = 1024 floats) or because M is tall (2048
  * rows), A packed because its rows alias (lda = 1024 floats, plain or transposed), transposed
- * A packed for a wide N (600), and the balanced last panels (32, 56 and 112 columns: 16 + 16,
- * 24 + 16 + 16, 48 + 32 + 32 where A is packed). */
+ * A packed for a wide N (600), the balanced last panels (32, 56 and 112 columns: 16 + 16,
+ * 24 + 16 + 16, 48 + 32 + 32 where A is packed), and the one-column tiles (N = 1: a full
+ * 64-row tile, ragged ones, and K over several slices). */
 static void test_gemm_packing_paths(void) {
     static const int shapes[][3] = {{5, 1024, 9}, {2048, 17, 3}, {3, 17, 1024}, {1024, 17, 3},
-                                    {7, 600, 5},  {9, 32, 20},   {9, 56, 20},   {9, 112, 5}};
+                                    {7, 600, 5},  {9, 32, 20},   {9, 56, 20},   {9, 112, 5},
+                                    {130, 1, 1030}, {64, 1, 7},  {65, 1, 33}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int transposes = 0; transposes < 4; transposes++)
             for (int u8 = 0; u8 < 2; u8++) {

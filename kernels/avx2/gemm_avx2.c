@@ -204,6 +204,77 @@ static void gemm_avx2_micro_narrow(const gemm_tile *tile) {
         gemm_avx2_micro_8x12_narrow(tile);
 }
 
+/* The column tile (N = 1: one-output models such as the study's binary classifiers): 64 rows
+ * of C as 8 vectors of 8, one accumulator each, acc[q] += A(rows 8q .. 8q + 7, p) · B(p, 0)
+ * with one broadcast of B per k: 8 independent FMA chains (enough for the FMA latency on two
+ * pipes) instead of the narrow tile's one. Same FMA per element in the same k order as every
+ * other tile. C (and Y) are a column: gathered and scattered through memory, once per tile. */
+enum { AVX2_COLUMN_GROUPS = 8 };
+
+/* source[r * ld] for r < count (count <= 8), as a vector (lanes past count 0). */
+static inline __m256 load_column_avx2(const float *source, ptrdiff_t ld, int count) {
+    float lanes[AVX2_W] = {0};
+    for (int r = 0; r < count && r < AVX2_W; r++) lanes[r] = source[r * ld];
+    return _mm256_loadu_ps(lanes);
+}
+
+static inline void store_column_avx2(float *destination, ptrdiff_t ld, int count, __m256 values) {
+    float lanes[AVX2_W];
+    _mm256_storeu_ps(lanes, values);
+    for (int r = 0; r < count && r < AVX2_W; r++) destination[r * ld] = lanes[r];
+}
+
+void gemm_avx2_micro_64x1_column(const gemm_tile *t) {
+    __m256 acc[AVX2_COLUMN_GROUPS];
+#pragma GCC unroll 8
+    for (int q = 0; q < AVX2_COLUMN_GROUPS; q++) {
+        const int rows = t->rows - AVX2_W * q; /* of this group (<= 0: none) */
+        acc[q] = t->continue_sums && rows > 0
+                     ? load_column_avx2(t->c + AVX2_W * q * t->ldc, t->ldc, rows)
+                     : _mm256_setzero_ps();
+    }
+    const float *a = t->a, *b = t->b;
+    const ptrdiff_t a_k_stride = t->a_k_stride, b_k_stride = t->b_k_stride;
+    const ptrdiff_t group_stride = t->a_group_stride;
+    if (t->rows == AVX2_COLUMN_GROUPS * AVX2_W) { /* a full tile: plain loads */
+        for (int p = 0; p < t->k; p++) {
+            const __m256 b_value = _mm256_broadcast_ss(b);
+#pragma GCC unroll 8
+            for (int q = 0; q < AVX2_COLUMN_GROUPS; q++)
+                acc[q] = _mm256_fmadd_ps(_mm256_loadu_ps(a + q * group_stride), b_value, acc[q]);
+            a += a_k_stride;
+            b += b_k_stride;
+        }
+    } else { /* the last tile: rows past the edge load as 0 */
+        __m256i row_mask[AVX2_COLUMN_GROUPS];
+#pragma GCC unroll 8
+        for (int q = 0; q < AVX2_COLUMN_GROUPS; q++)
+            row_mask[q] = lanes_mask_avx2(t->rows - AVX2_W * q);
+        for (int p = 0; p < t->k; p++) {
+            const __m256 b_value = _mm256_broadcast_ss(b);
+#pragma GCC unroll 8
+            for (int q = 0; q < AVX2_COLUMN_GROUPS; q++)
+                acc[q] = _mm256_fmadd_ps(_mm256_maskload_ps(a + q * group_stride, row_mask[q]),
+                                         b_value, acc[q]);
+            a += a_k_stride;
+            b += b_k_stride;
+        }
+    }
+#pragma GCC unroll 8
+    for (int q = 0; q < AVX2_COLUMN_GROUPS; q++) {
+        const int rows = t->rows - AVX2_W * q;
+        if (rows <= 0) break;
+        __m256 sums = acc[q];
+        if (t->finish && t->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION)
+            sums = activation_forward_avx2(
+                t->activation, _mm256_add_ps(sums, _mm256_set1_ps(t->bias ? t->bias[0] : 0.0f)));
+        else if (t->finish && t->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
+            sums = activation_backward_avx2(
+                t->activation, load_column_avx2(t->y + AVX2_W * q * t->ldy, t->ldy, rows), sums);
+        store_column_avx2(t->c + AVX2_W * q * t->ldc, t->ldc, rows, sums);
+    }
+}
+
 /* Packs a transposed-B panel (B(p, j) = b[j * ldb + p]) 8 columns × 8 depths at a time:
  * 8 stored rows in, one register transpose, 8 panel rows out; missing columns are zero. Full
  * 8 × 8 blocks (all but the ragged edges) take a straight-line copy without per-row tests. */
@@ -275,6 +346,8 @@ static const gemm_driver gemm_avx2_driver = {
     .pack_a_panel = gemm_avx2_pack_a,
     .narrow_micro_kernel = gemm_avx2_micro_narrow,
     .narrow_max_columns = 12,
+    .column_micro_kernel = gemm_avx2_micro_64x1_column,
+    .column_tile_rows = AVX2_COLUMN_GROUPS * AVX2_W,
 };
 
 /* The logits' tile under its own symbol, so profiles name it */

@@ -238,6 +238,67 @@ static void gemm_avx512_micro_narrow(const gemm_tile *tile) {
         gemm_avx512_micro_16x12_narrow(tile);
 }
 
+/* The column tile (N = 1: one-output models such as the study's binary classifiers): 64 rows
+ * of C as 4 vectors of 16, one accumulator each, acc[q] += A(rows 16q .. 16q + 15, p) · B(p, 0)
+ * with one broadcast of B per k: 4 independent FMA chains instead of the narrow tile's one
+ * (whose other 7 columns were copies of the only one). Same FMA per element in the same k
+ * order as every other tile. C (and Y) are a column: gathered and scattered through memory,
+ * once per tile. */
+enum { AVX512_COLUMN_GROUPS = 4 };
+
+/* source[r * ld] for r < count (count <= 16), as a vector (lanes past count 0). */
+static inline __m512 load_column_avx512(const float *source, ptrdiff_t ld, int count) {
+    float lanes[AVX512_W] = {0};
+    for (int r = 0; r < count && r < AVX512_W; r++) lanes[r] = source[r * ld];
+    return _mm512_loadu_ps(lanes);
+}
+
+static inline void store_column_avx512(float *destination, ptrdiff_t ld, int count,
+                                       __m512 values) {
+    float lanes[AVX512_W];
+    _mm512_storeu_ps(lanes, values);
+    for (int r = 0; r < count && r < AVX512_W; r++) destination[r * ld] = lanes[r];
+}
+
+void gemm_avx512_micro_64x1_column(const gemm_tile *t) {
+    __mmask16 row_mask[AVX512_COLUMN_GROUPS];
+    __m512 acc[AVX512_COLUMN_GROUPS];
+#pragma GCC unroll 4
+    for (int q = 0; q < AVX512_COLUMN_GROUPS; q++) {
+        const int rows = t->rows - AVX512_W * q; /* of this group (<= 0: none) */
+        row_mask[q] = lanes_mask_avx512(rows);
+        acc[q] = t->continue_sums && rows > 0
+                     ? load_column_avx512(t->c + AVX512_W * q * t->ldc, t->ldc, rows)
+                     : _mm512_setzero_ps();
+    }
+    const float *a = t->a, *b = t->b;
+    const ptrdiff_t a_k_stride = t->a_k_stride, b_k_stride = t->b_k_stride;
+    const ptrdiff_t group_stride = t->a_group_stride;
+    for (int p = 0; p < t->k; p++) {
+        const __m512 b_value = _mm512_set1_ps(*b);
+#pragma GCC unroll 4
+        for (int q = 0; q < AVX512_COLUMN_GROUPS; q++)
+            acc[q] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(row_mask[q], a + q * group_stride),
+                                     b_value, acc[q]);
+        a += a_k_stride;
+        b += b_k_stride;
+    }
+#pragma GCC unroll 4
+    for (int q = 0; q < AVX512_COLUMN_GROUPS; q++) {
+        const int rows = t->rows - AVX512_W * q;
+        if (rows <= 0) break;
+        __m512 sums = acc[q];
+        if (t->finish && t->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION)
+            sums = activation_forward_avx512(
+                t->activation, _mm512_add_ps(sums, _mm512_set1_ps(t->bias ? t->bias[0] : 0.0f)));
+        else if (t->finish && t->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
+            sums = activation_backward_avx512(
+                t->activation, load_column_avx512(t->y + AVX512_W * q * t->ldy, t->ldy, rows),
+                sums);
+        store_column_avx512(t->c + AVX512_W * q * t->ldc, t->ldc, rows, sums);
+    }
+}
+
 /* Packs a transposed-B panel (B(p, j) = b[j * ldb + p]) 16 columns × 16 depths at a time:
  * 16 stored rows in, one register transpose, 16 panel rows out; missing columns are zero.
  * Full 16 × 16 blocks (all but the ragged edges) take a straight-line copy without per-row
@@ -312,6 +373,8 @@ static const gemm_driver gemm_avx512_driver = {
     .pack_a_panel = gemm_avx512_pack_a,
     .narrow_micro_kernel = gemm_avx512_micro_narrow,
     .narrow_max_columns = 12,
+    .column_micro_kernel = gemm_avx512_micro_64x1_column,
+    .column_tile_rows = AVX512_COLUMN_GROUPS * AVX512_W,
 };
 
 /* The logits' tile (avx2/gemm_logits_avx2.h) under this variant's own symbol, so profiles
