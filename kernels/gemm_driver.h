@@ -73,6 +73,8 @@ typedef struct gemm_tile {
     const float *y;            /* Y(r, c) at y[r * ldy + c] (activation-derivative epilogue) */
     ptrdiff_t ldy;
     ptrdiff_t a_group_stride;  /* column tiles: from one W-row group of A to the next       */
+    const uint8_t *a_u8;       /* column tiles: uint8 A read in place (then a is NULL), each */
+    float a_scale;             /* byte times a_scale, as the packing would have scaled it    */
 } gemm_tile;
 
 typedef void (*gemm_micro_kernel)(const gemm_tile *tile);
@@ -102,8 +104,10 @@ typedef struct gemm_driver {
      * classifiers), where a narrow tile's single accumulator would wait on the FMA latency.
      * column_micro_kernel computes column_tile_rows (a multiple of W) × 1 tiles, one
      * accumulator per W rows: group q's rows of op(A) at a + q * a_group_stride, p at
-     * a + p * a_k_stride (a_row_stride = 1, as in the narrow tiles). Rows >= tile->rows, and
-     * whole groups past them, are loaded masked and not stored. */
+     * a + p * a_k_stride (a_row_stride = 1, as in the narrow tiles), or the same offsets of
+     * a_u8 when A is transposed uint8 (read in place, scaled by a_scale: no packing pass over
+     * the images). Rows >= tile->rows, and whole groups past them, are loaded masked and not
+     * stored. */
     gemm_micro_kernel column_micro_kernel;
     int column_tile_rows;
     /* transposed float A is packed when N has at least this many columns (0: never packed,
@@ -245,9 +249,9 @@ static inline void gemm_driver_run_narrow(const gemm_problem *g, const gemm_driv
                                           void (*pack_a_panel)(const gemm_problem *, int, int,
                                                                int, int, int, float *)) {
     const int m = g->m, n = g->n, k = g->k, w = d->width;
-    const int a_in_place = g->a_transposed && g->a_u8 == NULL;
     float *a_panel = g->workspace; /* W × KC, or column_tile_rows × KC */
     const int column_path = n == 1 && d->column_micro_kernel != NULL;
+    const int a_in_place = g->a_transposed && (g->a_u8 == NULL || column_path);
     const int tile_rows = column_path ? d->column_tile_rows : w;
     gemm_tile tile;
     tile.cols = n;
@@ -257,6 +261,8 @@ static inline void gemm_driver_run_narrow(const gemm_problem *g, const gemm_driv
     tile.ldc = g->ldc;
     tile.ldy = g->ld_activation_output;
     tile.a_row_stride = 1;
+    tile.a_u8 = NULL;
+    tile.a_scale = g->a_scale;
     tile.b_k_stride = g->b_transposed ? 1 : g->ldb;
     tile.b_column_stride = g->b_transposed ? g->ldb : 1;
     const int kc = gemm_slice_depth(d, k);
@@ -270,7 +276,9 @@ static inline void gemm_driver_run_narrow(const gemm_problem *g, const gemm_driv
         for (int i = 0; i < m; i += tile_rows) {
             tile.rows = gemm_min_int(tile_rows, m - i);
             if (a_in_place) {
-                tile.a = g->a + (size_t)pc * g->lda + (size_t)i;
+                const size_t offset = (size_t)pc * g->lda + (size_t)i;
+                tile.a = g->a_u8 ? NULL : g->a + offset;
+                tile.a_u8 = g->a_u8 ? g->a_u8 + offset : NULL;
                 tile.a_k_stride = g->lda;
                 tile.a_group_stride = w;
             } else { /* W-row panels, one after another (one for a narrow tile) */
@@ -345,6 +353,7 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
                         next_jr < nb ? gemm_panel_columns(d, nb, next_jr, balance) : 0;
                     gemm_tile tile;
                     tile.a_group_stride = 0; /* column tiles only */
+                    tile.a_u8 = NULL;
                     tile.k = kb;
                     tile.cols = cols;
                     tile.continue_sums = !first;

@@ -36,14 +36,13 @@ int binary_problem_create(binary_problem *problem, const mlp_dataset *data, cons
     problem->kernels = kernels;
     problem->threads = threads;
     problem->pixels = aligned_calloc((size_t)count * data->features, 1);
-    problem->inputs = aligned_calloc((size_t)count * data->features, sizeof(float));
     problem->targets = aligned_calloc((size_t)count, 1);
     problem->scores = aligned_calloc((size_t)count, sizeof(float));
     problem->residuals = aligned_calloc((size_t)count, sizeof(float));
     problem->row_cost = aligned_calloc((size_t)count, sizeof(float));
     problem->workspace_stride = (kernels->gemm_workspace_floats + 15) & ~(size_t)15;
     problem->gemm_workspace = aligned_calloc(problem->workspace_stride * threads + 16, sizeof(float));
-    if (!problem->pixels || !problem->inputs || !problem->targets || !problem->scores || !problem->residuals ||
+    if (!problem->pixels || !problem->targets || !problem->scores || !problem->residuals ||
         !problem->row_cost || !problem->gemm_workspace) {
         binary_problem_free(problem);
         return error_set(error, "binary: out of memory for %d images", count);
@@ -51,15 +50,11 @@ int binary_problem_create(binary_problem *problem, const mlp_dataset *data, cons
     /* The labels become 0/1 targets in place after the gather. */
     dataset_gather(data, indices, count, problem->pixels, problem->targets);
     for (int i = 0; i < count; i++) problem->targets[i] = problem->targets[i] == digit;
-    const float scale = 1.0f / 255.0f;
-    for (size_t i = 0; i < (size_t)count * data->features; i++)
-        problem->inputs[i] = (float)problem->pixels[i] * scale;
     return 0;
 }
 
 void binary_problem_free(binary_problem *problem) {
     aligned_free(problem->pixels);
-    aligned_free(problem->inputs);
     aligned_free(problem->targets);
     aligned_free(problem->scores);
     aligned_free(problem->residuals);
@@ -99,7 +94,8 @@ static void linear_scores(const binary_problem *problem, const float *parameters
     if (begin < end) {
         gemm_problem scores = {
             .m = end - begin, .n = 1, .k = features,
-            .a = problem->inputs + (size_t)begin * features, .lda = features,
+            .a_u8 = problem->pixels + (size_t)begin * features, .a_scale = BINARY_PIXEL_SCALE,
+            .lda = features,
             .b = parameters, .ldb = 1,
             .c = problem->scores + begin, .ldc = 1,
             .epilogue = GEMM_EPILOGUE_BIAS_ACTIVATION, .activation = MLP_ACTIVATION_NONE,
@@ -138,7 +134,8 @@ static void logistic_gradient(const binary_problem *problem, float *gradient) {
     if (begin < end) {
         gemm_problem weight_gradient = {
             .m = end - begin, .n = 1, .k = problem->count,
-            .a = problem->inputs + begin, .lda = features, .a_transposed = 1,
+            .a_u8 = problem->pixels + begin, .a_scale = BINARY_PIXEL_SCALE, .lda = features,
+            .a_transposed = 1,
             .b = problem->residuals, .ldb = 1,
             .c = gradient + begin, .ldc = 1,
             .workspace = thread_workspace(problem),

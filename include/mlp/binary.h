@@ -32,15 +32,18 @@ typedef enum binary_method {
 const char *binary_method_name(binary_method method);
 int binary_parse_method(const char *text, binary_method *method, mlp_error *error);
 
+/* The pixels' scale to 0..1, as the trainer's first layer applies it (1/255 in float). */
+#define BINARY_PIXEL_SCALE (1.0f / 255.0f)
+
 /* Images of one split with their 0/1 targets (label == digit), and the scratch space every fit
  * and evaluation uses. */
 typedef struct binary_problem {
     int count, features;
-    uint8_t *pixels;   /* count × features, gathered from the dataset          */
-    /* X = pixels × (1/255) in float (rounded as the kernels' uint8 packing rounds it), read in
-     * place by the GEMMs: a matrix-vector product over uint8 pixels would re-pack every pixel
-     * on every iteration, five times the work of the product itself. */
-    float *inputs;
+    /* count × features, gathered from the dataset. The GEMMs read X = pixels × (1/255) from
+     * them directly (a_u8, a_scale = BINARY_PIXEL_SCALE): the weight gradient's one-column
+     * tiles convert the bytes in place, the scores' tiles while packing; a float copy of X
+     * would be 4× the memory traffic (150 MB for MNIST) on every iteration. */
+    uint8_t *pixels;
     uint8_t *targets;  /* count, 1 when the label is the digit                 */
     const kernel_table *kernels;
     int threads;

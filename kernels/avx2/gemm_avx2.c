@@ -236,7 +236,34 @@ void gemm_avx2_micro_64x1_column(const gemm_tile *t) {
     const float *a = t->a, *b = t->b;
     const ptrdiff_t a_k_stride = t->a_k_stride, b_k_stride = t->b_k_stride;
     const ptrdiff_t group_stride = t->a_group_stride;
-    if (t->rows == AVX2_COLUMN_GROUPS * AVX2_W) { /* a full tile: plain loads */
+    if (t->a_u8) { /* uint8 A in place: 8 bytes per group, converted and scaled */
+        const uint8_t *bytes = t->a_u8;
+        const __m256 scale = _mm256_set1_ps(t->a_scale);
+        int group_bytes[AVX2_COLUMN_GROUPS];
+#pragma GCC unroll 8
+        for (int q = 0; q < AVX2_COLUMN_GROUPS; q++) {
+            const int rows = t->rows - AVX2_W * q;
+            group_bytes[q] = rows < 0 ? 0 : rows > AVX2_W ? AVX2_W : rows;
+        }
+        for (int p = 0; p < t->k; p++) {
+            const __m256 b_value = _mm256_broadcast_ss(b);
+#pragma GCC unroll 8
+            for (int q = 0; q < AVX2_COLUMN_GROUPS; q++) {
+                unsigned long long word = 0; /* the group's bytes, little-endian */
+                const uint8_t *source = bytes + q * group_stride;
+                if (group_bytes[q] == AVX2_W)
+                    memcpy(&word, source, 8);
+                else
+                    for (int r = 0; r < group_bytes[q]; r++)
+                        word |= (unsigned long long)source[r] << (8 * r);
+                __m256 a_values =
+                    load_eight_bytes_scaled_avx2(_mm_cvtsi64_si128((long long)word), scale);
+                acc[q] = _mm256_fmadd_ps(a_values, b_value, acc[q]);
+            }
+            bytes += a_k_stride;
+            b += b_k_stride;
+        }
+    } else if (t->rows == AVX2_COLUMN_GROUPS * AVX2_W) { /* a full tile: plain loads */
         for (int p = 0; p < t->k; p++) {
             const __m256 b_value = _mm256_broadcast_ss(b);
 #pragma GCC unroll 8

@@ -271,17 +271,35 @@ void gemm_avx512_micro_64x1_column(const gemm_tile *t) {
                      ? load_column_avx512(t->c + AVX512_W * q * t->ldc, t->ldc, rows)
                      : _mm512_setzero_ps();
     }
-    const float *a = t->a, *b = t->b;
+    const float *b = t->b;
     const ptrdiff_t a_k_stride = t->a_k_stride, b_k_stride = t->b_k_stride;
     const ptrdiff_t group_stride = t->a_group_stride;
-    for (int p = 0; p < t->k; p++) {
-        const __m512 b_value = _mm512_set1_ps(*b);
+    if (t->a_u8) { /* uint8 A in place: 16 bytes per group, converted and scaled */
+        const uint8_t *a = t->a_u8;
+        const __m512 scale = _mm512_set1_ps(t->a_scale);
+        for (int p = 0; p < t->k; p++) {
+            const __m512 b_value = _mm512_set1_ps(*b);
 #pragma GCC unroll 4
-        for (int q = 0; q < AVX512_COLUMN_GROUPS; q++)
-            acc[q] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(row_mask[q], a + q * group_stride),
-                                     b_value, acc[q]);
-        a += a_k_stride;
-        b += b_k_stride;
+            for (int q = 0; q < AVX512_COLUMN_GROUPS; q++) {
+                __m128i bytes = _mm_maskz_loadu_epi8(row_mask[q], a + q * group_stride);
+                __m512 a_values =
+                    _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes)), scale);
+                acc[q] = _mm512_fmadd_ps(a_values, b_value, acc[q]);
+            }
+            a += a_k_stride;
+            b += b_k_stride;
+        }
+    } else {
+        const float *a = t->a;
+        for (int p = 0; p < t->k; p++) {
+            const __m512 b_value = _mm512_set1_ps(*b);
+#pragma GCC unroll 4
+            for (int q = 0; q < AVX512_COLUMN_GROUPS; q++)
+                acc[q] = _mm512_fmadd_ps(
+                    _mm512_maskz_loadu_ps(row_mask[q], a + q * group_stride), b_value, acc[q]);
+            a += a_k_stride;
+            b += b_k_stride;
+        }
     }
 #pragma GCC unroll 4
     for (int q = 0; q < AVX512_COLUMN_GROUPS; q++) {
