@@ -49,7 +49,11 @@ expect 1 "cannot open" "$trainer" --resume "$work/nowhere"
 # Damaged checkpoints: a flipped byte (checksum), truncated, another file type.
 cp -r "$work/run" "$work/flip"
 size=$(wc -c < "$checkpoint")
-printf '\377' | dd of="$work/flip/checkpoint.mlpc" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+# complement the middle byte (writing a constant would change nothing where it already is one)
+byte=$(od -An -tu1 -j $((size / 2)) -N1 "$checkpoint" | tr -d ' ')
+printf "\\$(printf '%03o' $((255 - byte)))" |
+    dd of="$work/flip/checkpoint.mlpc" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+cmp -s "$checkpoint" "$work/flip/checkpoint.mlpc" && fail "the byte flip changed nothing"
 expect 1 "checksum mismatch" "$trainer" --resume "$work/flip"
 cp -r "$work/run" "$work/cut"
 head -c $((size - 100)) "$checkpoint" > "$work/cut/checkpoint.mlpc"
