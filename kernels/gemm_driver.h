@@ -40,12 +40,11 @@
  *
  * Packing is skipped where reading the operand in place is as good: plain float A is read in
  * place, with strides, by the micro-kernel (its MR rows are reused from L1/L2 across the
- * column panels), transposed float A too unless N is wide (pack_transposed_a_min_columns);
- * float A whose rows alias (gemm_rows_alias) is packed either way;
- * and plain B is read in place when M is small (a B panel then serves few row tiles); uint8 A
- * (scaled while packing) and transposed B are always packed. A ragged last B panel read in
- * place is copied zero-padded into a small edge panel unless the micro-kernel masks its B
- * loads.
+ * column panels), transposed float A too unless N is wide (pack_transposed_a_min_columns),
+ * and plain B when M is small (a B panel then serves few row tiles). Operands whose rows are
+ * 4 KiB apart (gemm_rows_alias), uint8 A (scaled while packing; the column tiles excepted)
+ * and transposed B are always packed. A ragged last B panel read in place is copied
+ * zero-padded into a small edge panel unless the micro-kernel masks its B loads.
  */
 #ifndef MLP_GEMM_DRIVER_H
 #define MLP_GEMM_DRIVER_H
@@ -192,9 +191,10 @@ static inline void gemm_pack_b_panel(const gemm_problem *g, int p0, int kb, int 
 }
 
 /* Depth of the k slices of a K-deep problem: K split into the fewest slices of at most KC,
- * all of equal depth (rounded up to a multiple of 8, the last one shorter), so 784 is 4 × 196
- * rather than 3 × 256 + 16: a short tail slice would pay a whole reload and store of C for
- * little work. Any split gives the same bits (see "Why the blocking never changes results"). */
+ * all of equal depth (rounded up to a multiple of 8, the last one shorter): with KC = 512,
+ * K = 784 is 2 × 392 rather than 512 + 272, and with KC = 256 it would be 4 × 196 rather than
+ * 3 × 256 + 16 (a short tail slice pays a whole reload and store of C for little work). Any
+ * split gives the same bits (see "Why the blocking never changes results"). */
 static inline int gemm_slice_depth(const gemm_driver *d, int k) {
     const int slices = k > d->kc ? (k + d->kc - 1) / d->kc : 1;
     const int depth = (k + slices - 1) / slices;

@@ -15,9 +15,9 @@
  * MC × KC (512 KiB) fits the 1 MiB L2; the KC × NC B block (2 MiB) is the only big buffer.
  * Plain B is read in place (no packing) below PACK_B_MIN_ROWS rows of C unless its rows alias
  * (a 4 KiB stride, gemm_rows_alias): packing B is a pass over memory that the tiles cannot
- * overlap, and at these sizes the tiles read B's rows in place as fast. Measured at 64:
- * forward 784 -> 128 at batch 64 86 GFLOP/s packed, 111 in place; 784 -> 600 at batch 256
- * 104 and 107; 512 and 1024 squares gain from packing. */
+ * overlap, and below 512 rows the tiles read B's rows in place as fast or faster. Against the
+ * earlier threshold of 64: forward 784 -> 128 at batch 64 86 GFLOP/s packed, 111 in place;
+ * 784 -> 600 at batch 256 104 and 107; the 512 square gains from packing. */
 #define GEMM_AVX2_KC 512
 #define GEMM_AVX2_MC 256
 #define GEMM_AVX2_NC 1024

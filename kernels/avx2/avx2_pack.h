@@ -72,7 +72,7 @@ static inline void store_a_column_avx2(float *destination, __m256 v, int count) 
         _mm_storeu_ps(destination, _mm256_castps256_ps128(v));
 }
 
-/* Eight uint8 values at `source`, as floats times `scale` (the reference's (float)byte * scale). */
+/* The low eight bytes of `bytes` as floats times `scale` (the reference's (float)byte * scale). */
 static inline __m256 load_eight_bytes_scaled_avx2(__m128i bytes, __m256 scale) {
     return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)), scale);
 }
