@@ -16,8 +16,8 @@ cc=${FUZZ_CC:-clang-14}
 command -v "$cc" > /dev/null || { echo "fuzz.sh: $cc not found (apt-get install clang-14)"; exit 77; }
 
 # The library sources the loaders need, compiled once with coverage and sanitizers.
-sources="src/common.c src/rng.c src/file_util.c src/data_idx.c src/data_csv.c src/dataset.c
-         src/model.c src/checkpoint.c src/image.c"
+sources="src/core/common.c src/core/rng.c src/core/file_util.c src/core/data_idx.c src/core/data_csv.c src/core/dataset.c
+         src/core/model.c src/core/checkpoint.c src/core/image.c"
 flags="-g -O1 -std=c11 -Wall -Wextra -ffp-contract=off -fno-sanitize-recover=undefined -Iinclude"
 mkdir -p "$build/objects"
 objects=""
