@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_context.h"
 #include "bench_gemm.h"
 #include "bench_shim.h"
 #include "bench_training_step.h"
@@ -95,6 +96,7 @@ int main(int argc, char **argv) {
     add_kernel_context();
     add_peak_context();
     add_openblas_context();
+    bench_add_machine_context(); /* bench_context.c */
     bench_register_fma_peak();
     bench_register_gemm();
     bench_register_training_step(argc, argv);

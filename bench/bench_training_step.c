@@ -401,9 +401,10 @@ static int has_min_time_option(int argc, char **argv) {
 }
 
 void bench_register_training_step(int argc, char **argv) {
-    int cores = affinity_physical_cores(), variant_count;
+    /* Thread counts up to the available cores (the trainer's cap: affinity mask, cgroup quota). */
+    int cores = affinity_available_cores(), variant_count;
     const kernel_table *const *tables = kernels_compiled(&variant_count);
-    add_topology_context(cores);
+    add_topology_context(affinity_physical_cores());
     register_step_cases(tables, variant_count, cores);
     register_split_cases(tables, variant_count, cores);
 

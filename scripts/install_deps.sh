@@ -5,7 +5,9 @@
 #
 #   build    what the trainer, bench and experiments build against (default)
 #   test     build + what the test command uses: the aarch64 cross compiler and qemu (NEON tests),
-#            clang-14's OpenMP runtime (TSan), valgrind, the Fashion-MNIST package
+#            clang-14's OpenMP runtime (TSan), valgrind, the Fashion-MNIST package; matplotlib
+#            (scripts/scaling_report.py's charts, the scaling_report test) and Google Benchmark's
+#            compare.py with the NumPy/SciPy it imports (scripts/compare_bench.sh)
 #   compare  build + PyTorch and NumPy for scripts/compare_pytorch.py
 set -eu
 
@@ -13,7 +15,8 @@ build_packages="build-essential cmake pkg-config git ca-certificates zlib1g-dev 
 libhwloc-dev hwloc libbenchmark-dev libopenblas-dev liblapacke-dev liblbfgs-dev \
 libplplot-dev plplot-driver-cairo libopenmpi-dev openmpi-bin npm dataset-fashion-mnist"
 test_packages="gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user clang-14 libclang-rt-14-dev \
-libomp-14-dev valgrind python3"
+libomp-14-dev valgrind python3 \
+python3-matplotlib libbenchmark-tools python3-numpy python3-scipy"
 compare_packages="python3-torch python3-numpy python3-matplotlib time"
 
 case "${1:-build}" in

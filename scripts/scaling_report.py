@@ -1,32 +1,38 @@
 #!/usr/bin/env python3
-"""README tables and a PNG chart from the training-step benchmarks of `bench` (JSON output).
+"""README tables and PNG charts from `bench` JSON runs (training steps and GEMMs), merged across CPUs.
 
 usage: scripts/scaling_report.py RUN.json [RUN.json ...] [-o REPORT.md] [--png CHART.png]
-           [--variant avx512] [--all-variants]
+           [--variant avx512] [--all-variants] [--reduce median|best]
 
-Each RUN.json is `bench --benchmark_filter='^(step|step_fork|split)/' --benchmark_out=RUN.json
---benchmark_out_format=json` on one machine; give several (one per CPU) and the report merges
-them: a section per machine (its context: CPU, cores, caches, compiler, commit), then one table
-across machines. Per machine:
+Each RUN.json is `bench --benchmark_out=RUN.json --benchmark_out_format=json` (or
+--benchmark_format=json on stdout) on one machine, with any filter: step/, step_fork/, split/ and
+gemm/ rows are used, the rest ignored. Give several (one per CPU) and the report merges them: a
+section per machine (its context: CPU and its family/model, cores, caches, compiler, commit, FMA
+peaks), then tables across machines. Per machine:
   - samples/s, GFLOP/s and % of the FMA peak (per thread) of every configuration and batch for
     each thread count, with the speedup over 1 thread (the `step/` rows: persistent team);
   - the cost of a parallel region per step (`step_fork/` against `step/` at the most threads);
   - the split ladder (`split/`): a GEMM in 1 part against 2 parts per size (inside a team of
     all cores), and the smallest per-part flop count from which 2 parts win on every larger size
-    of both ladders: a lower bound for MLP_PARALLEL_MIN_FLOPS_PER_THREAD.
-Repetitions (--benchmark_repetitions) are reduced to their median (--reduce best: the fastest). The chart (--png) has a panel
-per batch size: samples/s (log scale) against threads, a line per configuration; with several
-runs, CHART.png becomes CHART-1.png, CHART-2.png, ... one per machine. Standard library only
-(the PNG is drawn by this script: zlib + a 5x7 pixel font).
+    of both ladders: a lower bound for MLP_PARALLEL_MIN_FLOPS_PER_THREAD;
+  - one table per configuration x CPU: a network (`step/`: samples/s and % peak of every variant,
+    1 thread and all threads, per batch) or a GEMM case (`gemm/<form>/<shape>`: GFLOP/s and % peak
+    of every variant and OpenBLAS, per batch).
+Across machines: samples/s per step configuration, and GFLOP/s (% peak) per GEMM case.
+Repetitions (--benchmark_repetitions) are reduced to their median (--reduce best: the fastest);
+a file with only aggregates (--benchmark_report_aggregates_only) gives its _median rows. Charts
+(--png CHART.png, drawn with matplotlib: Debian python3-matplotlib): CHART.png has a panel per
+batch size, samples/s (log scale) against threads, a line per configuration; CHART-gemm.png the
+GEMM cases' GFLOP/s per variant against each ISA's FMA peak. With several runs: CHART-1.png,
+CHART-1-gemm.png, CHART-2.png, ... one per machine. Two runs of the same machine are compared
+by Google Benchmark's own compare.py: scripts/compare_bench.sh A.json B.json.
 """
 import argparse
 import json
 import math
 import os
 import statistics
-import struct
 import sys
-import zlib
 
 
 # ---- reading the runs ----
@@ -53,20 +59,45 @@ def reduce_values(name, values):
     return min(values) if name in ("real_time", "cpu_time") else max(values)
 
 
-def collect(run):
-    """{(mode, variant, layers, batch, threads): {counter: median}} for step/step_fork rows and
-    {(variant, form, shape, threads): {...}} for split rows; errors are kept as 'problem'."""
-    samples = {}
-    for b in run["benchmarks"]:
-        if b.get("run_type", "iteration") != "iteration":
-            continue
-        parts = b.get("name", "").split("/")
+def parse_name(name):
+    """The row key of a benchmark name, or None: (mode, variant, layers, batch, threads) for
+    step/step_fork, ("split", variant, form, shape, parts), ("gemm", variant, form, shape, batch)
+    (batch 0 for gemm/<variant>/square/<n>)."""
+    parts = name.split("/")
+    try:
         if parts[0] in ("step", "step_fork") and len(parts) >= 5:
-            key = (parts[0], parts[1], parts[2], int(parts[3][len("batch"):]),
-                   int(parts[4][len("threads"):]))
-        elif parts[0] == "split" and len(parts) >= 5 and parts[4].startswith("parts"):
-            key = ("split", parts[1], parts[2], parts[3], int(parts[4][len("parts"):]))
+            return (parts[0], parts[1], parts[2], int(parts[3][len("batch"):]),
+                    int(parts[4][len("threads"):]))
+        if parts[0] == "split" and len(parts) >= 5 and parts[4].startswith("parts"):
+            return ("split", parts[1], parts[2], parts[3], int(parts[4][len("parts"):]))
+        if parts[0] == "gemm" and len(parts) >= 4:
+            batch = int(parts[4][len("batch"):]) if len(parts) >= 5 and parts[4].startswith("batch") else 0
+            return ("gemm", parts[1], parts[2], parts[3], batch)
+    except ValueError:
+        return None
+    return None
+
+
+def collect(run):
+    """{key: {counter: reduced value}} for the rows parse_name knows; errors are kept as
+    'problem'. Iteration rows are reduced by REDUCE; a benchmark present only as aggregates
+    contributes its median aggregate."""
+    benchmarks = run["benchmarks"]
+    with_iterations = {b.get("run_name", b.get("name")) for b in benchmarks
+                       if b.get("run_type", "iteration") == "iteration"}
+    samples = {}
+    for b in benchmarks:
+        run_type = b.get("run_type", "iteration")
+        if run_type == "aggregate":
+            if b.get("aggregate_name") != "median" or b.get("run_name") in with_iterations:
+                continue
+            name = b.get("run_name", "")
+        elif run_type == "iteration":
+            name = b.get("run_name", b.get("name", ""))
         else:
+            continue
+        key = parse_name(name)
+        if key is None:
             continue
         entry = samples.setdefault(key, {"samples/s": [], "FLOP/s": [], "peak_fraction": [],
                                          "real_time": [], "cpu_time": [], "problem": None})
@@ -87,9 +118,39 @@ def collect(run):
     return rows
 
 
+def fma_peaks(run):
+    """{isa: GFLOP/s per core} from the context's measured FMA peaks."""
+    peaks = {}
+    for k, v in run.get("context", {}).items():
+        if k.startswith("fma_peak_gflops_"):
+            try:
+                peaks[k[len("fma_peak_gflops_"):]] = float(v)
+            except (TypeError, ValueError):
+                pass
+    return peaks
+
+
+def cpu_label(run):
+    """Short: the CPU model and its CPUID family/model when recorded."""
+    c = run.get("context", {})
+    label = " ".join(str(c.get("cpu_model", "unknown CPU")).split())
+    if "cpu_family" in c and "cpu_model_number" in c:
+        label += f" (family {c['cpu_family']} model {c['cpu_model_number']})"
+    return label
+
+
+def gemm_case_key(case):
+    shape, batch = case
+    return ([int(x) for x in shape.split("x")], batch)
+
+
+def gemm_case_label(shape, batch):
+    return f"{shape}\nbatch {batch}" if batch else shape
+
+
 def machine_name(run):
     c = run.get("context", {})
-    return f"{c.get('cpu_model', 'unknown CPU')}, {c.get('physical_cores', c.get('num_cpus', '?'))} cores"
+    return f"{cpu_label(run)}, {c.get('physical_cores', c.get('num_cpus', '?'))} cores"
 
 
 def layer_sort_key(layers):
@@ -219,6 +280,8 @@ def merged_table(runs, variants, out):
     configs = set()
     for rows in all_rows:
         configs |= {(k[2], k[3]) for k in rows if k[0] == "step"}
+    if not configs:
+        return
     header, rule = "| layers | batch |", "|---|---:|"
     for name, variant in zip(names, variants):
         header += f" {name} ({variant}) 1 thread | all cores | speedup |"
@@ -235,6 +298,76 @@ def merged_table(runs, variants, out):
         out.write(line + "\n")
 
 
+def fmt_peak(fraction):
+    return f" ({fraction * 100:.0f}%)" if fraction else ""
+
+
+def config_tables(run, rows, out):
+    """One table per configuration on this CPU: every variant side by side."""
+    name = cpu_label(run)
+    step_keys = [k for k in rows if k[0] == "step"]
+    for layers in sorted({k[2] for k in step_keys}, key=layer_sort_key):
+        keys = [k for k in step_keys if k[2] == layers]
+        variants = sorted({k[1] for k in keys})
+        top = max(k[4] for k in keys)
+        header, rule = "| batch |", "|---:|"
+        for v in variants:
+            header += f" {v} 1 thread | {v} {top} threads |"
+            rule += "---:|---:|"
+        out.write(f"\n### step {layers.replace('-', ',')} on {name}\n\nsamples/s (% of the"
+                  " FMA peak of the threads used):\n\n" + header + "\n" + rule + "\n")
+        for batch in sorted({k[3] for k in keys}):
+            line = f"| {batch} |"
+            for v in variants:
+                for t in (1, top):
+                    r = rows.get(("step", v, layers, batch, t), {})
+                    cell = fmt_rate(r.get("samples/s")) + fmt_peak(r.get("peak_fraction"))
+                    line += f" {cell if r.get('samples/s') else (r.get('problem') or '-')} |"
+            out.write(line + "\n")
+    gemm_keys = [k for k in rows if k[0] == "gemm"]
+    peaks = fma_peaks(run)
+    for form, shape in sorted({(k[2], k[3]) for k in gemm_keys},
+                              key=lambda c: (c[0], [int(x) for x in c[1].split("x")])):
+        keys = [k for k in gemm_keys if k[2] == form and k[3] == shape]
+        variants = sorted({k[1] for k in keys})
+        out.write(f"\n### gemm {form} {shape} on {name}\n\nGFLOP/s (% of that ISA's FMA peak per"
+                  " core; OpenBLAS: of the widest measured peak):\n\n| batch | "
+                  + " | ".join(variants) + " |\n|---:|" + "---:|" * len(variants) + "\n")
+        for batch in sorted({k[4] for k in keys}):
+            line = f"| {batch or '-'} |"
+            for v in variants:
+                r = rows.get(("gemm", v, form, shape, batch), {})
+                flops = r.get("FLOP/s")
+                fraction = r.get("peak_fraction")
+                if flops and not fraction and peaks:
+                    fraction = flops * 1e-9 / max(peaks.values())
+                line += f" {flops * 1e-9:.1f}{fmt_peak(fraction)} |" if flops else f" {r.get('problem') or '-'} |"
+            out.write(line + "\n")
+
+
+def merged_gemm_table(runs, out):
+    """One row per GEMM case and batch; per machine, every variant's GFLOP/s (% peak)."""
+    all_rows = [collect(r) for r in runs]
+    columns = []
+    for i, rows in enumerate(all_rows):
+        for v in sorted({k[1] for k in rows if k[0] == "gemm"}):
+            columns.append((i, v))
+    if not columns:
+        return
+    cases = set()
+    for rows in all_rows:
+        cases |= {(k[2], k[3], k[4]) for k in rows if k[0] == "gemm"}
+    labels = [f"{cpu_label(runs[i])} {v}" for i, v in columns]
+    out.write("\n## All machines (GFLOP/s and % of the FMA peak, `gemm/`)\n\n| form | shape | batch | "
+              + " | ".join(labels) + " |\n|---|---|---:|" + "---:|" * len(columns) + "\n")
+    for form, shape, batch in sorted(cases, key=lambda c: (c[0], [int(x) for x in c[1].split("x")], c[2])):
+        line = f"| {form} | {shape} | {batch or '-'} |"
+        for i, v in columns:
+            r = all_rows[i].get(("gemm", v, form, shape, batch), {})
+            line += f" {r['FLOP/s'] * 1e-9:.1f}{fmt_peak(r.get('peak_fraction'))} |" if r.get("FLOP/s") else " - |"
+        out.write(line + "\n")
+
+
 def best_variant(rows):
     """The variant with the highest 1-thread samples/s summed over the step rows."""
     totals = {}
@@ -248,8 +381,10 @@ def machine_section(run, path, variants, out):
     c = run.get("context", {})
     rows = collect(run)
     out.write(f"\n## {machine_name(run)} ({os.path.basename(path)})\n\n")
-    for key in ("cpu_model", "cpu_features", "physical_cores", "caches", "compiler", "build_type",
-                "git_commit", "kernel_variants", "date", "host_name"):
+    for key in ("cpu_model", "cpu_vendor", "cpu_signature", "cpu_features", "cpu_isa_extra",
+                "physical_cores", "available_cores", "caches", "cache_l3_note", "compiler",
+                "build_type", "git_commit", "kernel_variants", "kernel_default", "plan",
+                "openblas_core", "date", "host_name"):
         if key in c:
             out.write(f"- {key}: {c[key]}\n")
     peaks = [f"{k[len('fma_peak_gflops_'):]} {v}" for k, v in sorted(c.items())
@@ -260,159 +395,94 @@ def machine_section(run, path, variants, out):
         step_table(rows, variant, out)
         fork_table(rows, variant, out)
         split_table(rows, variant, out)
+    config_tables(run, rows, out)
     return rows
 
 
-# ---- the PNG chart ----
+# ---- the PNG charts (matplotlib: Debian python3-matplotlib) ----
 
-FONT = {  # 5x7 glyphs, one string of 7 rows of 5 bits per character
-    "0": "01110 10001 10011 10101 11001 10001 01110", "1": "00100 01100 00100 00100 00100 00100 01110",
-    "2": "01110 10001 00001 00010 00100 01000 11111", "3": "11111 00010 00100 00010 00001 10001 01110",
-    "4": "00010 00110 01010 10010 11111 00010 00010", "5": "11111 10000 11110 00001 00001 10001 01110",
-    "6": "00110 01000 10000 11110 10001 10001 01110", "7": "11111 00001 00010 00100 01000 01000 01000",
-    "8": "01110 10001 10001 01110 10001 10001 01110", "9": "01110 10001 10001 01111 00001 00010 01100",
-    "a": "00000 00000 01110 00001 01111 10001 01111", "b": "10000 10000 10110 11001 10001 10001 11110",
-    "c": "00000 00000 01110 10000 10000 10001 01110", "d": "00001 00001 01101 10011 10001 10001 01111",
-    "e": "00000 00000 01110 10001 11111 10000 01110", "f": "00110 01001 01000 11100 01000 01000 01000",
-    "g": "00000 01111 10001 10001 01111 00001 01110", "h": "10000 10000 10110 11001 10001 10001 10001",
-    "i": "00100 00000 01100 00100 00100 00100 01110", "j": "00010 00000 00110 00010 00010 10010 01100",
-    "k": "10000 10000 10010 10100 11000 10100 10010", "l": "01100 00100 00100 00100 00100 00100 01110",
-    "m": "00000 00000 11010 10101 10101 10001 10001", "n": "00000 00000 10110 11001 10001 10001 10001",
-    "o": "00000 00000 01110 10001 10001 10001 01110", "p": "00000 00000 11110 10001 11110 10000 10000",
-    "q": "00000 00000 01101 10011 01111 00001 00001", "r": "00000 00000 10110 11001 10000 10000 10000",
-    "s": "00000 00000 01110 10000 01110 00001 11110", "t": "01000 01000 11100 01000 01000 01001 00110",
-    "u": "00000 00000 10001 10001 10001 10011 01101", "v": "00000 00000 10001 10001 10001 01010 00100",
-    "w": "00000 00000 10001 10001 10101 10101 01010", "x": "00000 00000 10001 01010 00100 01010 10001",
-    "y": "00000 00000 10001 10001 01111 00001 01110", "z": "00000 00000 11111 00010 00100 01000 11111",
-    "-": "00000 00000 00000 11111 00000 00000 00000", ".": "00000 00000 00000 00000 00000 01100 01100",
-    ",": "00000 00000 00000 00000 01100 00100 01000", "/": "00001 00010 00010 00100 01000 01000 10000",
-    "(": "00010 00100 01000 01000 01000 00100 00010", ")": "01000 00100 00010 00010 00010 00100 01000",
-    ":": "00000 01100 01100 00000 01100 01100 00000", "%": "11000 11001 00010 00100 01000 10011 00011",
-    "@": "01110 10001 10111 10101 10111 10000 01110", " ": "00000 00000 00000 00000 00000 00000 00000",
-}
-COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
-           (140, 86, 75), (227, 119, 194), (127, 127, 127)]
-
-
-class Canvas:
-    def __init__(self, width, height):
-        self.width, self.height = width, height
-        self.pixels = bytearray([255]) * (width * height * 3)
-
-    def dot(self, x, y, colour):
-        if 0 <= x < self.width and 0 <= y < self.height:
-            i = (y * self.width + x) * 3
-            self.pixels[i:i + 3] = bytes(colour)
-
-    def line(self, x0, y0, x1, y1, colour, thickness=1):
-        steps = int(max(abs(x1 - x0), abs(y1 - y0))) + 1
-        for s in range(steps + 1):
-            x = round(x0 + (x1 - x0) * s / steps)
-            y = round(y0 + (y1 - y0) * s / steps)
-            for dx in range(thickness):
-                for dy in range(thickness):
-                    self.dot(x + dx - thickness // 2, y + dy - thickness // 2, colour)
-
-    def box(self, x, y, size, colour):
-        for dx in range(-size, size + 1):
-            for dy in range(-size, size + 1):
-                self.dot(x + dx, y + dy, colour)
-
-    def text(self, x, y, text, colour=(0, 0, 0), scale=1):
-        for ch in text.lower():
-            rows = FONT.get(ch, FONT[" "]).split()
-            for r, bits in enumerate(rows):
-                for c, bit in enumerate(bits):
-                    if bit == "1":
-                        for sx in range(scale):
-                            for sy in range(scale):
-                                self.dot(x + c * scale + sx, y + r * scale + sy, colour)
-            x += 6 * scale
-
-    def save(self, path):
-        raw = b"".join(b"\x00" + bytes(self.pixels[y * self.width * 3:(y + 1) * self.width * 3])
-                       for y in range(self.height))
-
-        def chunk(kind, data):
-            return (struct.pack(">I", len(data)) + kind + data +
-                    struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-        with open(path, "wb") as f:
-            f.write(b"\x89PNG\r\n\x1a\n")
-            f.write(chunk(b"IHDR", struct.pack(">IIBBBBB", self.width, self.height, 8, 2, 0, 0, 0)))
-            f.write(chunk(b"IDAT", zlib.compress(raw, 9)))
-            f.write(chunk(b"IEND", b""))
-
-
-def draw_panel(canvas, left, top, width, height, title, series, max_threads):
-    """series: [(label, colour, [(threads, samples/s)])] on a log-scale y axis."""
-    values = [v for _, _, points in series for _, v in points if v]
-    if not values:
-        return
-    low = 10 ** math.floor(math.log10(min(values)))
-    high = 10 ** math.ceil(math.log10(max(values)))
-    grey, black = (200, 200, 200), (0, 0, 0)
-
-    def px(threads):
-        span = max(max_threads - 1, 1)
-        return left + round((threads - 1) / span * width)
-
-    def py(value):
-        return top + height - round((math.log10(value) - math.log10(low)) /
-                                    (math.log10(high) - math.log10(low)) * height)
-
-    decade = low
-    while decade <= high * 1.001:
-        for m in (1, 2, 5):
-            v = decade * m
-            if low <= v <= high:
-                canvas.line(left, py(v), left + width, py(v), grey if m > 1 else (160, 160, 160))
-                label = f"{v / 1e6:g}m" if v >= 1e6 else (f"{v / 1e3:g}k" if v >= 1e3 else f"{v:g}")
-                canvas.text(left - 8 - 6 * len(label), py(v) - 3, label)
-        decade *= 10
-    for t in range(1, max_threads + 1):
-        if max_threads <= 16 or t in (1, max_threads) or t % 4 == 0:
-            canvas.line(px(t), top, px(t), top + height, grey)
-            canvas.text(px(t) - 3 * len(str(t)), top + height + 8, str(t))
-    canvas.line(left, top, left, top + height, black)
-    canvas.line(left, top + height, left + width, top + height, black)
-    canvas.text(left + width // 2 - 21, top + height + 24, "threads")
-    canvas.text(left, top - 22, title, scale=2)
-    for label, colour, points in series:
-        points = [(t, v) for t, v in points if v]
-        for (t0, v0), (t1, v1) in zip(points, points[1:]):
-            canvas.line(px(t0), py(v0), px(t1), py(v1), colour, thickness=2)
-        for t, v in points:
-            canvas.box(px(t), py(v), 3, colour)
+def pyplot():
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        sys.exit("scaling_report: --png needs matplotlib (Debian python3-matplotlib; "
+                 "scripts/install_deps.sh test installs it)")
+    return plt
 
 
 def draw_chart(run, variant, path):
+    """samples/s against threads, a panel per batch size, a line per configuration (log y)."""
     rows = collect(run)
     keys = [k for k in rows if k[0] == "step" and k[1] == variant]
     if not keys:
         print(f"scaling_report: no step/{variant} rows for the chart", file=sys.stderr)
-        return
+        return False
+    plt = pyplot()
     batches = sorted({k[3] for k in keys})
     configs = sorted({k[2] for k in keys}, key=layer_sort_key)
-    max_threads = max(k[4] for k in keys)
-    panel_width, panel_height, margin = 420, 330, 90
-    canvas = Canvas(margin + len(batches) * (panel_width + margin) + 200, panel_height + 150)
-    canvas.text(margin, 12, f"samples/s against threads: {machine_name(run)}, {variant}")
-    for i, batch in enumerate(batches):
-        series = []
-        for j, layers in enumerate(configs):
+    threads = sorted({k[4] for k in keys})
+    fig, axes = plt.subplots(1, len(batches), figsize=(5 * len(batches) + 1.5, 4.5), squeeze=False)
+    for ax, batch in zip(axes[0], batches):
+        for layers in configs:
             points = [(t, rows.get(("step", variant, layers, batch, t), {}).get("samples/s"))
-                      for t in range(1, max_threads + 1)]
-            series.append((layers, COLOURS[j % len(COLOURS)], points))
-        draw_panel(canvas, margin + i * (panel_width + margin), 70, panel_width, panel_height,
-                   f"batch {batch}", series, max_threads)
-    legend_x = margin + len(batches) * (panel_width + margin) - 40
-    for j, layers in enumerate(configs):
-        y = 80 + 18 * j
-        canvas.line(legend_x, y + 3, legend_x + 20, y + 3, COLOURS[j % len(COLOURS)], thickness=2)
-        canvas.text(legend_x + 26, y, layers)
-    canvas.text(legend_x, 80 + 18 * len(configs) + 10, "log scale")
-    canvas.save(path)
+                      for t in threads]
+            points = [(t, v) for t, v in points if v]
+            if points:
+                ax.plot([t for t, _ in points], [v for _, v in points], marker="o",
+                        label=layers.replace("-", ","))
+        ax.set_yscale("log")
+        ax.set_xticks(threads)
+        ax.set_xlabel("threads")
+        ax.set_ylabel("samples/s")
+        ax.set_title(f"batch {batch}")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize="small")
+    fig.suptitle(f"step/{variant}: {machine_name(run)}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
     print(f"wrote {path}", file=sys.stderr)
+    return True
+
+
+def draw_gemm_chart(run, path):
+    """% of the FMA peak of every GEMM case, a panel per form, a bar per variant (OpenBLAS: its
+    GFLOP/s over the peak of the widest ISA, when the row has no peak_fraction)."""
+    rows = collect(run)
+    keys = [k for k in rows if k[0] == "gemm"]
+    if not keys:
+        print("scaling_report: no gemm/ rows for the chart", file=sys.stderr)
+        return False
+    plt = pyplot()
+    forms = sorted({k[2] for k in keys})
+    variants = sorted({k[1] for k in keys})
+    fig, axes = plt.subplots(len(forms), 1, figsize=(11, 2.8 * len(forms) + 0.8), squeeze=False)
+    width = 0.8 / max(len(variants), 1)
+    for ax, form in zip(axes[:, 0], forms):
+        cases = sorted({(k[3], k[4]) for k in keys if k[2] == form}, key=gemm_case_key)
+        for i, variant in enumerate(variants):
+            heights = [rows.get(("gemm", variant, form, shape, batch), {}).get("FLOP/s") or 0
+                       for shape, batch in cases]
+            ax.bar([c + (i - (len(variants) - 1) / 2) * width for c in range(len(cases))],
+                   [h * 1e-9 for h in heights], width, label=variant)
+        ax.set_xticks(range(len(cases)))
+        ax.set_xticklabels([gemm_case_label(shape, batch) for shape, batch in cases], fontsize="small")
+        ax.set_ylabel("GFLOP/s")
+        ax.set_title(f"gemm {form}", fontsize="medium")
+        ax.grid(True, axis="y", alpha=0.3)
+        for isa, peak in fma_peaks(run).items():
+            if isa in variants:
+                ax.axhline(peak, linestyle="--", linewidth=0.8,
+                           color=f"C{variants.index(isa)}")
+    axes[0][0].legend(fontsize="small", ncol=len(variants))
+    fig.suptitle(f"GEMM GFLOP/s (dashed: that ISA's FMA peak per core): {machine_name(run)}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    print(f"wrote {path}", file=sys.stderr)
+    return True
 
 
 def main():
@@ -431,7 +501,7 @@ def main():
     REDUCE = args.reduce
     runs = [load(p) for p in args.runs]
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
-    out.write("# Training-step throughput and thread scaling\n")
+    out.write("# Training-step and GEMM throughput, thread scaling, across CPUs\n")
     out.write(f"\nRepetitions reduced to their {'median' if REDUCE == 'median' else 'best (fastest) run'}.\n")
     chosen = []
     for path, run in zip(args.runs, runs):
@@ -444,12 +514,19 @@ def main():
         machine_section(run, path, variants, out)
     if len(runs) > 1:
         merged_table(runs, chosen, out)
+        merged_gemm_table(runs, out)
     if out is not sys.stdout:
         out.close()
     if args.png:
         stem, ext = os.path.splitext(args.png)
+        ext = ext or ".png"
+        drawn = 0
         for i, (run, variant) in enumerate(zip(runs, chosen)):
-            draw_chart(run, variant, args.png if len(runs) == 1 else f"{stem}-{i + 1}{ext or '.png'}")
+            base = stem if len(runs) == 1 else f"{stem}-{i + 1}"
+            drawn += draw_chart(run, variant, base + ext)
+            drawn += draw_gemm_chart(run, base + "-gemm" + ext)
+        if not drawn:
+            sys.exit("scaling_report: nothing to chart (no step/ or gemm/ rows)")
 
 
 if __name__ == "__main__":

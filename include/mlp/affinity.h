@@ -21,6 +21,47 @@ int affinity_physical_cores(void);
  * training goes on unbound). */
 int affinity_bind_team(int threads, affinity_mode mode, FILE *report);
 
+/* ---- how many threads the plan runs: at most one per available core ----
+ *
+ * Available cores = the smallest of: the physical cores (hwloc; without it the processors
+ * online), the cores holding a CPU of this process's affinity mask (sched_getaffinity, read
+ * once, before any binding), and the cgroup CPU quota rounded up (v2 cpu.max, or v1
+ * cpu.cfs_quota_us / cpu.cfs_period_us, the tightest along the cgroup's ancestors). */
+typedef struct affinity_limits {
+    int cores;          /* available cores, at least 1                                     */
+    int physical_cores; /* hwloc cores, or processors online                               */
+    int mask_cores;     /* cores (CPUs without hwloc) in the affinity mask; 0: unknown     */
+    double quota_cpus;  /* cgroup CPU quota in CPUs (1.5 = 150 ms per 100 ms); 0: no quota */
+    const char *limit;  /* what sets `cores`: "physical cores", "affinity mask", "cgroup CPU quota" */
+} affinity_limits;
+
+/* The limits of this process (computed on the first call, then cached). */
+const affinity_limits *affinity_available(void);
+/* affinity_available()->cores. */
+int affinity_available_cores(void);
+
+/* cgroup v2 cpu.max text ("max 100000", "150000 100000"): the quota in CPUs, 0 for no limit,
+ * -1 when the text is not a cpu.max line. */
+double affinity_parse_cpu_max(const char *text);
+/* cgroup v1 cpu.cfs_quota_us and cpu.cfs_period_us texts ("-1" = no limit): as above. */
+double affinity_parse_cfs_quota(const char *quota_text, const char *period_text);
+/* The tightest quota (CPUs; 0: none) for the process whose /proc/PID/cgroup text is `self_cgroup`,
+ * with the cgroup file systems mounted under `root` ("/sys/fs/cgroup": v2 at root or at
+ * root/unified, v1 at root/cpu,cpuacct or root/cpu). Tests pass a fake tree. */
+double affinity_cgroup_quota(const char *root, const char *self_cgroup);
+
+/* The thread plan: `requested` threads, capped at the available cores (divided among
+ * `local_ranks` processes sharing this machine's mask) unless `oversubscribe`. */
+typedef struct affinity_thread_plan {
+    int requested, used, available;
+    const char *limit; /* affinity_limits.limit, or "cores shared by N local ranks" */
+    int capped;        /* used < requested because of the cap                   */
+} affinity_thread_plan;
+
+affinity_thread_plan affinity_plan_threads(int requested, int oversubscribe, int local_ranks);
+/* The last plan made in this process (NULL before the first): summary.json records it. */
+const affinity_thread_plan *affinity_last_plan(void);
+
 /* Prints the topology: packages, cores, processing units, cache sizes. */
 void affinity_print_topology(FILE *out);
 

@@ -24,6 +24,8 @@ typedef struct run_summary {
     const mlp_model *model;
     const char *kernel;
     int threads;
+    int threads_requested;      /* before the cap at the available cores; 0: the last thread
+                                   plan's (affinity_last_plan), else threads              */
     int batch;
     float learning_rate;
     uint64_t seed;

@@ -79,18 +79,22 @@ int data_options_load(const data_options *data, mlp_dataset *train, mlp_dataset 
 int data_options_load_test(const data_options *data, mlp_dataset *test, mlp_error *error);
 
 typedef struct runtime_options {
-    int threads;        /* 0 until parsed: then the physical core count             */
+    int threads;        /* the available cores (affinity.h) unless given; runtime_setup caps it */
     const char *kernel; /* "auto", scalar, avx2, avx512, neon                       */
     const char *bind;   /* "core" or "none"                                         */
     int verbose;
+    int oversubscribe;  /* --oversubscribe: run --threads N even above the available cores */
+    int threads_requested; /* set by runtime_setup: threads before the cap            */
 } runtime_options;
 
-#define RUNTIME_OPTION_COUNT 4
+#define RUNTIME_OPTION_COUNT 5
 void runtime_options_init(runtime_options *runtime);
 void runtime_options_describe(runtime_options *runtime, cli_option *options);
-/* Picks the kernel variant (--kernel, then MLP_KERNEL, then the best) and binds the threads.
- * Returns NULL with the reason in error when the requested variant cannot run here. */
-const kernel_table *runtime_setup(const runtime_options *runtime, mlp_error *error);
+/* Caps runtime->threads at the available cores (one line on stderr when it does; not with
+ * --oversubscribe; under MPI the local ranks share them), picks the kernel variant (--kernel,
+ * then MLP_KERNEL, then the best) and binds the threads. Returns NULL with the reason in error
+ * when the requested variant cannot run here. */
+const kernel_table *runtime_setup(runtime_options *runtime, mlp_error *error);
 
 /* The training recipe shared by train and sweep. */
 typedef struct recipe_options {

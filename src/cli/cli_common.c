@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "mlp/distributed.h"
 #include "mlp/file_util.h"
 
 #ifndef MLP_DEFAULT_DATA_DIR
@@ -59,20 +60,37 @@ int data_options_load_test(const data_options *data, mlp_dataset *test, mlp_erro
 }
 
 void runtime_options_init(runtime_options *runtime) {
-    runtime->threads = affinity_physical_cores();
+    runtime->threads = affinity_available_cores();
     runtime->kernel = "auto";
     runtime->bind = "core";
     runtime->verbose = 0;
+    runtime->oversubscribe = 0;
+    runtime->threads_requested = 0;
 }
 
 void runtime_options_describe(runtime_options *runtime, cli_option *options) {
-    options[0] = (cli_option){.name = "--threads", .type = CLI_INT, .target = &runtime->threads, .value_name = "N", .help = "OpenMP threads (one per physical core unless given)", .min = 1, .max = 4096};
+    options[0] = (cli_option){.name = "--threads", .type = CLI_INT, .target = &runtime->threads, .value_name = "N", .help = "OpenMP threads, at most one per available core (physical cores, affinity mask, cgroup CPU quota); the results do not depend on it", .min = 1, .max = 4096};
     options[1] = (cli_option){.name = "--kernel", .type = CLI_CHOICE, .target = &runtime->kernel, .value_name = "VARIANT", .help = "kernel variant; auto = MLP_KERNEL if set, else the best the CPU runs", .choices = "auto|scalar|avx2|avx512|neon"};
     options[2] = (cli_option){.name = "--bind", .type = CLI_CHOICE, .target = &runtime->bind, .value_name = "MODE", .help = "pin each thread to its own core with hwloc, or leave it to the OS", .choices = "core|none"};
     options[3] = (cli_option){.name = "--verbose", .type = CLI_FLAG, .target = &runtime->verbose, .help = "print the kernel variant and the thread binding at the start"};
+    options[4] = (cli_option){.name = "--oversubscribe", .type = CLI_FLAG, .target = &runtime->oversubscribe, .help = "run --threads N threads even when N exceeds the available cores (slower: threads share cores)"};
 }
 
-const kernel_table *runtime_setup(const runtime_options *runtime, mlp_error *error) {
+/* At most one thread per available core unless --oversubscribe: the results do not depend on the
+ * thread count, and threads that share a core only wait for each other. */
+static void runtime_plan_threads(runtime_options *runtime) {
+    int local_ranks = distributed_local_ranks();
+    affinity_thread_plan plan = affinity_plan_threads(runtime->threads, runtime->oversubscribe, local_ranks);
+    runtime->threads_requested = plan.requested;
+    runtime->threads = plan.used;
+    if (plan.capped && distributed_rank() == 0)
+        fprintf(stderr, "trainer: --threads %d > %d available core%s (%s): using %d; --oversubscribe runs %d\n",
+                plan.requested, plan.available, plan.available == 1 ? "" : "s", plan.limit, plan.used,
+                plan.requested);
+}
+
+const kernel_table *runtime_setup(runtime_options *runtime, mlp_error *error) {
+    runtime_plan_threads(runtime);
     char reason[256];
     const kernel_table *kernels = kernels_select(runtime->kernel, reason, sizeof reason);
     if (!kernels) {

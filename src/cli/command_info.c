@@ -10,7 +10,7 @@ int command_info(int argc, char **argv, int first) {
     runtime_options_init(&runtime);
     cli_option options[RUNTIME_OPTION_COUNT] = {0};
     runtime_options_describe(&runtime, options);
-    cli_command command = {"trainer info [--threads N] [--kernel V] [--bind core|none]",
+    cli_command command = {"trainer info [--threads N] [--oversubscribe] [--kernel V] [--bind core|none]",
                            "Prints the CPU model and features, the kernel variants built in (and which\n"
                            "run here), the one chosen, the hwloc topology and the thread binding.",
                            options, RUNTIME_OPTION_COUNT, NULL};
@@ -42,7 +42,16 @@ int command_info(int argc, char **argv, int first) {
     printf("chosen: %s%s\n", chosen->name,
            strcmp(runtime.kernel, "auto") == 0 ? " (auto: MLP_KERNEL or the best)" : "");
     affinity_print_topology(stdout);
-    printf("threads: %d\n", runtime.threads);
+    const affinity_limits *limits = affinity_available();
+    char quota[32] = "none";
+    if (limits->quota_cpus > 0) snprintf(quota, sizeof quota, "%.2f CPUs", limits->quota_cpus);
+    printf("available cores: %d (limit: %s; physical cores %d, cores in the affinity mask %d, "
+           "cgroup CPU quota %s)\n", limits->cores, limits->limit, limits->physical_cores,
+           limits->mask_cores, quota);
+    affinity_thread_plan plan = affinity_plan_threads(runtime.threads, runtime.oversubscribe, 1);
+    runtime.threads = plan.used;
+    printf("threads: %d%s\n", runtime.threads,
+           plan.capped ? " (capped at the available cores; --oversubscribe runs more)" : "");
     affinity_bind_team(runtime.threads, strcmp(runtime.bind, "none") == 0 ? AFFINITY_NONE : AFFINITY_CORE,
                        stdout);
     return 0;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mlp/affinity.h"
 #include "mlp/file_util.h"
 
 /* A growable text buffer for building a file before writing it atomically. */
@@ -151,10 +152,15 @@ int summary_json_write(const char *path, const run_summary *s, mlp_error *error)
         text_append(&text, "%s%d", i ? ", " : "", s->model->sizes[i]);
     text_append(&text, "],\n  \"activation\": \"%s\",\n",
                 model_activation_name(s->model->hidden_activation));
+    int requested = s->threads_requested;
+    const affinity_thread_plan *plan = affinity_last_plan();
+    if (requested <= 0) requested = plan && plan->used == s->threads ? plan->requested : s->threads;
     text_append(&text,
-                "  \"kernel\": \"%s\",\n  \"threads\": %d,\n  \"seed\": %llu,\n"
+                "  \"kernel\": \"%s\",\n  \"threads\": %d,\n  \"threads_requested\": %d,\n"
+                "  \"available_cores\": %d,\n  \"seed\": %llu,\n"
                 "  \"batch\": %d,\n  \"learning_rate\": %g",
-                s->kernel, s->threads, (unsigned long long)s->seed, s->batch, s->learning_rate);
+                s->kernel, s->threads, requested, affinity_available_cores(),
+                (unsigned long long)s->seed, s->batch, s->learning_rate);
     if (s->profile) {
         char *rows = NULL;
         size_t length = 0;

@@ -116,7 +116,7 @@ check_help() {
         echo "ok   trainer $subcommand --help lists its options with defaults"
     fi
 }
-common="--threads --kernel --bind --verbose"
+common="--threads --oversubscribe --kernel --bind --verbose"
 data="--data --train-csv --test-csv --train-limit"
 train="$data $common --layers --activation --batch --lr --epochs --seed --val-split --out"
 # shellcheck disable=SC2086 # the lists are meant to split
