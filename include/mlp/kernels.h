@@ -108,12 +108,11 @@ typedef struct kernel_table {
     /* params[i] -= learning_rate * gradients[i] */
     void (*sgd_update)(float *params, const float *gradients, size_t count, float learning_rate);
 
-    /* The GEMM's parts, for the kernel tests and bench (kernels/gemm_driver.h defines them):
-     * the blocking driver (tile sizes, thresholds, gemm_plan_choose's input) and every
-     * micro-kernel by name. NULL and 0 where gemm is not built on the driver (scalar). */
+    /* The GEMM's parts, for the kernel tests and bench (kernels/gemm_driver.h defines it): the
+     * blocking driver, i.e. the tile set and thresholds gemm_plan_choose reads, a way to run a
+     * given plan, and every micro-kernel by name. NULL where gemm is not built on the driver
+     * (scalar). */
     const struct gemm_driver *gemm_driver;
-    const struct gemm_micro_kernel_info *micro_kernels;
-    int micro_kernel_count;
 } kernel_table;
 
 /* ---- dispatch (kernels/dispatch.c) ---- */

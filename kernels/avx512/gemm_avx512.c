@@ -376,7 +376,26 @@ static void gemm_avx512_pack_b(const gemm_problem *g, int p0, int kb, int j0, in
     }
 }
 
-static const gemm_driver gemm_avx512_driver = {
+/* The logits' tile (avx2/gemm_logits_avx2.h) under this variant's own symbol, so profiles
+ * name it: 64 -> 10 forward 65 -> 85 GFLOP/s against the 16-row narrow path */
+void gemm_avx512_logits_8x10(const gemm_problem *problem) { gemm_logits_avx2(problem); }
+
+static void gemm_avx512_run_plan(const gemm_problem *problem, const gemm_plan *plan);
+
+/* Every micro-kernel by name (the tests and bench call each directly). */
+static const gemm_micro_kernel_info gemm_avx512_micro_kernels[] = {
+    GEMM_MICRO_KERNEL(gemm_avx512_micro_8x16, GEMM_MICRO_TILE, 8, 16),
+    GEMM_MICRO_KERNEL(gemm_avx512_micro_8x32, GEMM_MICRO_TILE, 8, 32),
+    GEMM_MICRO_KERNEL(gemm_avx512_micro_8x48, GEMM_MICRO_TILE, 8, 48),
+    GEMM_MICRO_KERNEL(gemm_avx512_micro_16x16, GEMM_MICRO_TILE, 16, 16),
+    GEMM_MICRO_KERNEL(gemm_avx512_micro_16x8_narrow, GEMM_MICRO_NARROW, 16, 8),
+    GEMM_MICRO_KERNEL(gemm_avx512_micro_16x10_narrow, GEMM_MICRO_NARROW, 16, 10),
+    GEMM_MICRO_KERNEL(gemm_avx512_micro_16x12_narrow, GEMM_MICRO_NARROW, 16, 12),
+    GEMM_MICRO_KERNEL(gemm_avx512_micro_64x1_column, GEMM_MICRO_COLUMN, 64, 1),
+    GEMM_MICRO_KERNEL_GEMM(gemm_avx512_logits_8x10, 8, 10),
+};
+
+const gemm_driver gemm_avx512_driver = {
     .mr = AVX512_MR,
     .width = AVX512_W,
     .max_vectors = AVX512_MAX_VECTORS,
@@ -393,15 +412,16 @@ static const gemm_driver gemm_avx512_driver = {
     .narrow_max_columns = 12,
     .column_micro_kernel = gemm_avx512_micro_64x1_column,
     .column_tile_rows = AVX512_COLUMN_GROUPS * AVX512_W,
+    .logits_kernel = gemm_avx512_logits_8x10,
+    .logits_min_columns = 9,
+    .logits_max_columns = 10,
+    .run_plan = gemm_avx512_run_plan,
+    .micro_kernel_list = gemm_avx512_micro_kernels,
+    .micro_kernel_count = sizeof gemm_avx512_micro_kernels / sizeof gemm_avx512_micro_kernels[0],
 };
 
-/* The logits' tile (avx2/gemm_logits_avx2.h) under this variant's own symbol, so profiles
- * name it: 64 -> 10 forward 65 -> 85 GFLOP/s against the 16-row narrow path */
-void gemm_avx512_logits_8x10(const gemm_problem *problem) { gemm_logits_avx2(problem); }
-
-void gemm_avx512(const gemm_problem *problem) {
-    if (gemm_logits_fits_avx2(problem))
-        gemm_avx512_logits_8x10(problem);
-    else
-        gemm_driver_run(problem, &gemm_avx512_driver);
+static void gemm_avx512_run_plan(const gemm_problem *problem, const gemm_plan *plan) {
+    gemm_driver_execute(problem, &gemm_avx512_driver, plan);
 }
+
+void gemm_avx512(const gemm_problem *problem) { gemm_driver_run(problem, &gemm_avx512_driver); }
