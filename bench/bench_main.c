@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bench_gemm.h"
+#include "bench_micro.h"
 #include "bench_shim.h"
 #include "bench_training_step.h"
 #include "fma_peak.h"
@@ -98,6 +99,7 @@ int main(int argc, char **argv) {
     add_openblas_context();
     bench_register_fma_peak();
     bench_register_gemm();
+    bench_register_micro();
     bench_register_training_step(argc, argv);
     return bench_run(&argc, argv);
 }
