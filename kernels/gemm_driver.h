@@ -129,6 +129,22 @@ typedef struct gemm_micro_kernel_info {
 #define GEMM_MICRO_KERNEL_GEMM(function, rows, cols) \
     {#function, GEMM_MICRO_LOGITS, rows, cols, NULL, function}
 
+/* The named list of a driver with every kind of tile, named the way avx2's and avx512's are:
+ * gemm_<isa>_micro_<MR>x<W | 2W | 3W> row tiles, the <2MR>x<W> tall tile, the <W>x8, 10 and
+ * 12 narrow tiles, the 64x1 column tile and the gemm_<isa>_logits_8x10 kernel. */
+#define GEMM_MICRO_KERNELS_EVERY_KIND(isa, mr, w, w2, w3, mr2)                                   \
+    {                                                                                            \
+        GEMM_MICRO_KERNEL(gemm_##isa##_micro_##mr##x##w, GEMM_MICRO_TILE, mr, w),                \
+        GEMM_MICRO_KERNEL(gemm_##isa##_micro_##mr##x##w2, GEMM_MICRO_TILE, mr, w2),              \
+        GEMM_MICRO_KERNEL(gemm_##isa##_micro_##mr##x##w3, GEMM_MICRO_TILE, mr, w3),              \
+        GEMM_MICRO_KERNEL(gemm_##isa##_micro_##mr2##x##w, GEMM_MICRO_TILE, mr2, w),              \
+        GEMM_MICRO_KERNEL(gemm_##isa##_micro_##w##x8_narrow, GEMM_MICRO_NARROW, w, 8),           \
+        GEMM_MICRO_KERNEL(gemm_##isa##_micro_##w##x10_narrow, GEMM_MICRO_NARROW, w, 10),         \
+        GEMM_MICRO_KERNEL(gemm_##isa##_micro_##w##x12_narrow, GEMM_MICRO_NARROW, w, 12),         \
+        GEMM_MICRO_KERNEL(gemm_##isa##_micro_64x1_column, GEMM_MICRO_COLUMN, 64, 1),             \
+        GEMM_MICRO_KERNEL_GEMM(gemm_##isa##_logits_8x10, 8, 10),                                 \
+    }
+
 typedef struct gemm_driver {
     int mr;          /* rows of a tile                                                    */
     int width;       /* W, floats per vector register                                     */
@@ -563,5 +579,20 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
     const gemm_plan plan = gemm_plan_choose(g, d);
     gemm_driver_execute(g, d, &plan);
 }
+
+/* A variant's entry points around its driver `gemm_<isa>_driver` (declared in its header),
+ * compiled with the ISA's flags: gemm_<isa>, the table's gemm (the chosen plan), and
+ * gemm_<isa>_run_plan (a given plan). GEMM_DRIVER_NAMED(isa) then fills the driver's
+ * run_plan and its named list, gemm_<isa>_micro_kernels. */
+#define GEMM_DRIVER_ENTRY_POINTS(isa)                                                           \
+    void gemm_##isa(const gemm_problem *problem) {                                              \
+        gemm_driver_run(problem, &gemm_##isa##_driver);                                         \
+    }                                                                                           \
+    static void gemm_##isa##_run_plan(const gemm_problem *problem, const gemm_plan *plan) {     \
+        gemm_driver_execute(problem, &gemm_##isa##_driver, plan);                               \
+    }
+#define GEMM_DRIVER_NAMED(isa)                                                                  \
+    .run_plan = gemm_##isa##_run_plan, .micro_kernel_list = gemm_##isa##_micro_kernels,         \
+    .micro_kernel_count = sizeof gemm_##isa##_micro_kernels / sizeof gemm_##isa##_micro_kernels[0]
 
 #endif

@@ -553,67 +553,81 @@ static void expect_plan(const gemm_driver *d, const char *what, gemm_problem g, 
     if (plan.path == path) chosen[path]++;
 }
 
-/* Each path and packing the driver has, chosen for a representative problem; thresholds read
- * from the driver so a retuned one moves the problem, not the test. */
+/* A representative problem per path and packing. Sizes below 0 stand for the driver's
+ * thresholds, so a retuned one moves the problem, not the test. */
+enum {
+    FEW_ROWS = -1,     /* pack_b_min_rows - 1 */
+    MANY_ROWS = -2,    /* pack_b_min_rows */
+    WIDE = -3,         /* the smallest N of the tiles path: narrow_max_columns + 1 (or 16) */
+    WIDE_A_T = -4,     /* pack_transposed_a_min_columns */
+    NOT_NARROW = -5,   /* the path: narrow, or tiles where the driver has no narrow path */
+};
+typedef enum plan_needs { NEEDS_NOTHING, NEEDS_LOGITS, NEEDS_NARROW, NEEDS_COLUMN, NEEDS_PACK_A_T } plan_needs;
+
+typedef struct plan_expectation {
+    const char *what;
+    plan_needs needs;
+    int m, n, k, a_transposed, a_u8, b_transposed;
+    int path, pack_a, pack_b; /* pack -1: either */
+} plan_expectation;
+
+static const plan_expectation plan_expectations[] = {
+    {"m = 0", NEEDS_NOTHING, 0, 64, 64, 0, 0, 0, GEMM_PATH_EMPTY, -1, -1},
+    {"n = 0", NEEDS_NOTHING, 64, 0, 64, 0, 0, 0, GEMM_PATH_EMPTY, -1, -1},
+    {"logits forward, 10", NEEDS_LOGITS, 64, 10, 64, 0, 0, 0, GEMM_PATH_LOGITS, -1, -1},
+    {"logits forward, 9", NEEDS_LOGITS, 64, 9, 64, 0, 0, 0, GEMM_PATH_LOGITS, -1, -1},
+    {"logits, A transposed", NEEDS_LOGITS, 64, 10, 64, 1, 0, 0, NOT_NARROW, -1, -1},
+    {"column, A^T in place", NEEDS_COLUMN, 784, 1, 64, 1, 0, 0, GEMM_PATH_COLUMN, 0, -1},
+    {"column, u8 A^T in place", NEEDS_COLUMN, 784, 1, 64, 1, 1, 0, GEMM_PATH_COLUMN, 0, -1},
+    {"column, plain A packed", NEEDS_COLUMN, 64, 1, 784, 0, 0, 1, GEMM_PATH_COLUMN, 1, -1},
+    {"narrow, A^T in place", NEEDS_NARROW, 64, 12, 64, 1, 0, 0, GEMM_PATH_NARROW, 0, -1},
+    {"narrow, u8 A^T packed", NEEDS_NARROW, 784, 8, 64, 1, 1, 0, GEMM_PATH_NARROW, 1, -1},
+    {"narrow, B^T, plain A packed", NEEDS_NARROW, 64, 10, 64, 0, 0, 1, GEMM_PATH_NARROW, 1, -1},
+    {"tiles, A and B in place", NEEDS_NOTHING, FEW_ROWS, WIDE, 784, 0, 0, 0, GEMM_PATH_TILES, 0, 0},
+    {"tiles, M >= pack_b_min_rows", NEEDS_NOTHING, MANY_ROWS, 128, 64, 0, 0, 0, GEMM_PATH_TILES, 0, 1},
+    {"tiles, B^T packed", NEEDS_NOTHING, 64, 784, 128, 0, 0, 1, GEMM_PATH_TILES, 0, 1},
+    {"tiles, B rows 4 KiB apart", NEEDS_NOTHING, 5, 1024, 9, 0, 0, 0, GEMM_PATH_TILES, 0, 1},
+    {"tiles, u8 A packed", NEEDS_NOTHING, 64, 128, 784, 0, 1, 0, GEMM_PATH_TILES, 1, 0},
+    {"tiles, A rows 4 KiB apart", NEEDS_NOTHING, 3, 17, 1024, 0, 0, 0, GEMM_PATH_TILES, 1, 0},
+    {"tiles, A^T in place", NEEDS_NOTHING, 128, 64, 64, 1, 0, 0, GEMM_PATH_TILES, 0, 0},
+    {"tiles, A^T packed for wide N", NEEDS_PACK_A_T, 64, WIDE_A_T, 64, 1, 0, 0, GEMM_PATH_TILES, 1, 0},
+};
+
+static int threshold_size(const gemm_driver *d, int size) {
+    switch (size) {
+    case FEW_ROWS: return d->pack_b_min_rows - 1;
+    case MANY_ROWS: return d->pack_b_min_rows;
+    case WIDE: return d->narrow_micro_kernel ? d->narrow_max_columns + 1 : 16;
+    case WIDE_A_T: return d->pack_transposed_a_min_columns;
+    case NOT_NARROW: return d->narrow_micro_kernel ? GEMM_PATH_NARROW : GEMM_PATH_TILES;
+    }
+    return size;
+}
+
+/* Each path and packing the driver has is chosen for its representative problem. */
 static void test_gemm_plan_choice(const gemm_driver *d) {
     int chosen[PATH_COUNT] = {0};
-    const int narrow = d->narrow_micro_kernel != NULL;
-    const int wide = narrow ? d->narrow_max_columns + 1 : 16; /* smallest N of the tiles path */
-    expect_plan(d, "m = 0", plan_problem(0, 64, 64, 0, 0, 0, 0, 0), GEMM_PATH_EMPTY, -1, -1,
-                chosen);
-    expect_plan(d, "n = 0", plan_problem(64, 0, 64, 0, 0, 0, 0, 0), GEMM_PATH_EMPTY, -1, -1,
-                chosen);
-    if (d->logits_kernel) {
-        for (int n = d->logits_min_columns; n <= d->logits_max_columns; n++)
-            expect_plan(d, "logits forward", plan_problem(64, n, 64, 0, 0, 0, 0, 0),
-                        GEMM_PATH_LOGITS, -1, -1, chosen);
-        expect_plan(d, "logits, A transposed", plan_problem(64, 10, 64, 1, 0, 0, 0, 0),
-                    narrow ? GEMM_PATH_NARROW : GEMM_PATH_TILES, -1, -1, chosen);
+    const int has[] = {1, d->logits_kernel != NULL, d->narrow_micro_kernel != NULL,
+                       d->narrow_micro_kernel && d->column_micro_kernel,
+                       d->pack_transposed_a_min_columns > 0};
+    for (size_t e = 0; e < sizeof plan_expectations / sizeof plan_expectations[0]; e++) {
+        const plan_expectation *x = &plan_expectations[e];
+        if (!has[x->needs]) continue;
+        gemm_problem g = plan_problem(threshold_size(d, x->m), threshold_size(d, x->n), x->k,
+                                      x->a_transposed, x->a_u8, x->b_transposed, 0, 0);
+        expect_plan(d, x->what, g, (gemm_path)threshold_size(d, x->path), x->pack_a, x->pack_b,
+                    chosen);
     }
-    if (d->column_micro_kernel && narrow) {
-        expect_plan(d, "column, A^T in place", plan_problem(784, 1, 64, 1, 0, 0, 0, 0),
-                    GEMM_PATH_COLUMN, 0, -1, chosen);
-        expect_plan(d, "column, u8 A^T in place", plan_problem(784, 1, 64, 1, 1, 0, 0, 0),
-                    GEMM_PATH_COLUMN, 0, -1, chosen);
-        expect_plan(d, "column, plain A packed", plan_problem(64, 1, 784, 0, 0, 1, 0, 0),
-                    GEMM_PATH_COLUMN, 1, -1, chosen);
-    }
-    if (narrow) {
-        expect_plan(d, "narrow, A^T in place", plan_problem(64, 12, 64, 1, 0, 0, 0, 0),
-                    GEMM_PATH_NARROW, 0, -1, chosen);
-        expect_plan(d, "narrow, u8 A^T packed", plan_problem(784, 8, 64, 1, 1, 0, 0, 0),
-                    GEMM_PATH_NARROW, 1, -1, chosen);
-        expect_plan(d, "narrow, B^T, plain A packed", plan_problem(64, 10, 64, 0, 0, 1, 0, 0),
-                    GEMM_PATH_NARROW, 1, -1, chosen);
-    }
-    const int few_rows = d->pack_b_min_rows - 1, many_rows = d->pack_b_min_rows;
-    expect_plan(d, "tiles, A and B in place", plan_problem(few_rows, wide, 784, 0, 0, 0, 0, 0),
-                GEMM_PATH_TILES, 0, 0, chosen);
-    expect_plan(d, "tiles, M >= pack_b_min_rows", plan_problem(many_rows, 128, 64, 0, 0, 0, 0, 0),
-                GEMM_PATH_TILES, 0, 1, chosen);
-    expect_plan(d, "tiles, B^T packed", plan_problem(64, 784, 128, 0, 0, 1, 0, 0),
-                GEMM_PATH_TILES, 0, 1, chosen);
-    expect_plan(d, "tiles, B rows 4 KiB apart", plan_problem(5, 1024, 9, 0, 0, 0, 0, 0),
-                GEMM_PATH_TILES, 0, 1, chosen);
-    expect_plan(d, "tiles, u8 A packed", plan_problem(64, 128, 784, 0, 1, 0, 0, 0),
-                GEMM_PATH_TILES, 1, 0, chosen);
-    expect_plan(d, "tiles, A rows 4 KiB apart", plan_problem(3, 17, 1024, 0, 0, 0, 0, 0),
-                GEMM_PATH_TILES, 1, 0, chosen);
-    expect_plan(d, "tiles, A^T in place", plan_problem(128, 64, 64, 1, 0, 0, 0, 0),
-                GEMM_PATH_TILES, 0, 0, chosen);
-    if (d->pack_transposed_a_min_columns > 0)
-        expect_plan(d, "tiles, A^T packed for wide N",
-                    plan_problem(64, d->pack_transposed_a_min_columns, 64, 1, 0, 0, 0, 0),
-                    GEMM_PATH_TILES, 1, 0, chosen);
     /* K = 784 over KC = 512 goes as 2 equal slices */
     gemm_problem deep = plan_problem(64, 128, 784, 0, 0, 0, 0, 0);
     gemm_plan plan = gemm_plan_choose(&deep, d);
     if (d->kc == 512) CHECK(plan.kc == 392 && plan.slices == 2, "K = 784: %d x %d", plan.slices, plan.kc);
-    CHECK(chosen[GEMM_PATH_TILES] > 0 && chosen[GEMM_PATH_EMPTY] > 0, "tiles/empty never chosen");
-    CHECK(!d->logits_kernel || chosen[GEMM_PATH_LOGITS] > 0, "logits never chosen");
-    CHECK(!narrow || chosen[GEMM_PATH_NARROW] > 0, "narrow never chosen");
-    CHECK(!(narrow && d->column_micro_kernel) || chosen[GEMM_PATH_COLUMN] > 0,
-          "column never chosen");
+    for (int path = 0; path < PATH_COUNT; path++)
+        CHECK(chosen[path] > 0 || !has[path == GEMM_PATH_LOGITS   ? NEEDS_LOGITS
+                                        : path == GEMM_PATH_NARROW ? NEEDS_NARROW
+                                        : path == GEMM_PATH_COLUMN ? NEEDS_COLUMN
+                                                                   : NEEDS_NOTHING],
+              "path %s never chosen", path_names[path]);
 }
 
 /* Runs the variant's driver with the plan in context (made for each problem, as the runner

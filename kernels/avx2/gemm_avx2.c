@@ -360,20 +360,11 @@ static void gemm_avx2_pack_b(const gemm_problem *g, int p0, int kb, int j0, int 
 /* The logits' tile under its own symbol, so profiles name it */
 void gemm_avx2_logits_8x10(const gemm_problem *problem) { gemm_logits_avx2(problem); }
 
-static void gemm_avx2_run_plan(const gemm_problem *problem, const gemm_plan *plan);
+GEMM_DRIVER_ENTRY_POINTS(avx2)
 
 /* Every micro-kernel by name (the tests and bench call each directly). */
-static const gemm_micro_kernel_info gemm_avx2_micro_kernels[] = {
-    GEMM_MICRO_KERNEL(gemm_avx2_micro_4x8, GEMM_MICRO_TILE, 4, 8),
-    GEMM_MICRO_KERNEL(gemm_avx2_micro_4x16, GEMM_MICRO_TILE, 4, 16),
-    GEMM_MICRO_KERNEL(gemm_avx2_micro_4x24, GEMM_MICRO_TILE, 4, 24),
-    GEMM_MICRO_KERNEL(gemm_avx2_micro_8x8, GEMM_MICRO_TILE, 8, 8),
-    GEMM_MICRO_KERNEL(gemm_avx2_micro_8x8_narrow, GEMM_MICRO_NARROW, 8, 8),
-    GEMM_MICRO_KERNEL(gemm_avx2_micro_8x10_narrow, GEMM_MICRO_NARROW, 8, 10),
-    GEMM_MICRO_KERNEL(gemm_avx2_micro_8x12_narrow, GEMM_MICRO_NARROW, 8, 12),
-    GEMM_MICRO_KERNEL(gemm_avx2_micro_64x1_column, GEMM_MICRO_COLUMN, 64, 1),
-    GEMM_MICRO_KERNEL_GEMM(gemm_avx2_logits_8x10, 8, 10),
-};
+static const gemm_micro_kernel_info gemm_avx2_micro_kernels[] =
+    GEMM_MICRO_KERNELS_EVERY_KIND(avx2, 4, 8, 16, 24, 8);
 
 const gemm_driver gemm_avx2_driver = {
     .mr = AVX2_MR,
@@ -396,13 +387,5 @@ const gemm_driver gemm_avx2_driver = {
     .logits_kernel = gemm_avx2_logits_8x10,
     .logits_min_columns = 9,
     .logits_max_columns = 10,
-    .run_plan = gemm_avx2_run_plan,
-    .micro_kernel_list = gemm_avx2_micro_kernels,
-    .micro_kernel_count = sizeof gemm_avx2_micro_kernels / sizeof gemm_avx2_micro_kernels[0],
+    GEMM_DRIVER_NAMED(avx2),
 };
-
-static void gemm_avx2_run_plan(const gemm_problem *problem, const gemm_plan *plan) {
-    gemm_driver_execute(problem, &gemm_avx2_driver, plan);
-}
-
-void gemm_avx2(const gemm_problem *problem) { gemm_driver_run(problem, &gemm_avx2_driver); }

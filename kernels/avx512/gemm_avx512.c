@@ -380,20 +380,11 @@ static void gemm_avx512_pack_b(const gemm_problem *g, int p0, int kb, int j0, in
  * name it: 64 -> 10 forward 65 -> 85 GFLOP/s against the 16-row narrow path */
 void gemm_avx512_logits_8x10(const gemm_problem *problem) { gemm_logits_avx2(problem); }
 
-static void gemm_avx512_run_plan(const gemm_problem *problem, const gemm_plan *plan);
+GEMM_DRIVER_ENTRY_POINTS(avx512)
 
 /* Every micro-kernel by name (the tests and bench call each directly). */
-static const gemm_micro_kernel_info gemm_avx512_micro_kernels[] = {
-    GEMM_MICRO_KERNEL(gemm_avx512_micro_8x16, GEMM_MICRO_TILE, 8, 16),
-    GEMM_MICRO_KERNEL(gemm_avx512_micro_8x32, GEMM_MICRO_TILE, 8, 32),
-    GEMM_MICRO_KERNEL(gemm_avx512_micro_8x48, GEMM_MICRO_TILE, 8, 48),
-    GEMM_MICRO_KERNEL(gemm_avx512_micro_16x16, GEMM_MICRO_TILE, 16, 16),
-    GEMM_MICRO_KERNEL(gemm_avx512_micro_16x8_narrow, GEMM_MICRO_NARROW, 16, 8),
-    GEMM_MICRO_KERNEL(gemm_avx512_micro_16x10_narrow, GEMM_MICRO_NARROW, 16, 10),
-    GEMM_MICRO_KERNEL(gemm_avx512_micro_16x12_narrow, GEMM_MICRO_NARROW, 16, 12),
-    GEMM_MICRO_KERNEL(gemm_avx512_micro_64x1_column, GEMM_MICRO_COLUMN, 64, 1),
-    GEMM_MICRO_KERNEL_GEMM(gemm_avx512_logits_8x10, 8, 10),
-};
+static const gemm_micro_kernel_info gemm_avx512_micro_kernels[] =
+    GEMM_MICRO_KERNELS_EVERY_KIND(avx512, 8, 16, 32, 48, 16);
 
 const gemm_driver gemm_avx512_driver = {
     .mr = AVX512_MR,
@@ -415,13 +406,5 @@ const gemm_driver gemm_avx512_driver = {
     .logits_kernel = gemm_avx512_logits_8x10,
     .logits_min_columns = 9,
     .logits_max_columns = 10,
-    .run_plan = gemm_avx512_run_plan,
-    .micro_kernel_list = gemm_avx512_micro_kernels,
-    .micro_kernel_count = sizeof gemm_avx512_micro_kernels / sizeof gemm_avx512_micro_kernels[0],
+    GEMM_DRIVER_NAMED(avx512),
 };
-
-static void gemm_avx512_run_plan(const gemm_problem *problem, const gemm_plan *plan) {
-    gemm_driver_execute(problem, &gemm_avx512_driver, plan);
-}
-
-void gemm_avx512(const gemm_problem *problem) { gemm_driver_run(problem, &gemm_avx512_driver); }

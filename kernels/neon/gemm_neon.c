@@ -124,7 +124,7 @@ static void gemm_neon_micro_8x4(const gemm_tile *tile) { gemm_neon_tile(tile, 1)
 static void gemm_neon_micro_8x8(const gemm_tile *tile) { gemm_neon_tile(tile, 2); }
 static void gemm_neon_micro_8x12(const gemm_tile *tile) { gemm_neon_tile(tile, 3); }
 
-static void gemm_neon_run_plan(const gemm_problem *problem, const gemm_plan *plan);
+GEMM_DRIVER_ENTRY_POINTS(neon)
 
 /* Every micro-kernel by name (the tests call each directly). */
 static const gemm_micro_kernel_info gemm_neon_micro_kernels[] = {
@@ -142,13 +142,5 @@ const gemm_driver gemm_neon_driver = {
     .nc = GEMM_NEON_NC,
     .micro_kernels = {gemm_neon_micro_8x4, gemm_neon_micro_8x8, gemm_neon_micro_8x12},
     .pack_b_min_rows = GEMM_NEON_PACK_B_MIN_ROWS,
-    .run_plan = gemm_neon_run_plan,
-    .micro_kernel_list = gemm_neon_micro_kernels,
-    .micro_kernel_count = sizeof gemm_neon_micro_kernels / sizeof gemm_neon_micro_kernels[0],
+    GEMM_DRIVER_NAMED(neon),
 };
-
-static void gemm_neon_run_plan(const gemm_problem *problem, const gemm_plan *plan) {
-    gemm_driver_execute(problem, &gemm_neon_driver, plan);
-}
-
-void gemm_neon(const gemm_problem *problem) { gemm_driver_run(problem, &gemm_neon_driver); }
