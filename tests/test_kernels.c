@@ -1,5 +1,5 @@
-/* The kernel test suite: one run checks one variant of the dispatch table (argv[1] = "scalar",
- * "avx2", "avx512" or "neon") against the double-precision oracle in kernel_reference.c and,
+/* The kernel test suite: one run checks one variant of the dispatch table (argv[1]: a name of
+ * kernels/variants.def, "scalar", "avx2", "avx512" or "neon") against the double-precision oracle in kernel_reference.c and,
  * for the SIMD variants, against the scalar reference. A variant that is not compiled into this
  * binary, or that this CPU cannot run, is a skip (exit 77).
  *
@@ -11,6 +11,14 @@
  *    exactly gemm_workspace_floats floats (an overrun shows up under ASan).
  *  - partition independence: row blocks and column blocks at odd offsets give bitwise the same
  *    C as the whole GEMM.
+ *  - the GEMM plan (kernels/gemm_driver.h): gemm_plan_choose picks each path and packing for a
+ *    representative problem (thresholds read from the driver); every plan the driver can
+ *    execute, forced through its run_plan, including tiny KC/MC/NC blocks, gives table->gemm's
+ *    bits, so no path's coverage depends on today's thresholds.
+ *  - every micro-kernel by name (the driver's list), called directly against the oracle and
+ *    scalar: K = 1, 7, 17, 63, full and ragged tiles, every epilogue, unaligned operands, K in
+ *    two slices bitwise equal to one.
+ *  - the variant registry: names, tables, --kernel choices, support = required features.
  *  - bias_add, bias_gradient, activations forward and backward (bounds from
  *    kernels/activation_error_bounds.h, tighter ones for scalar), saturation, +-0, tails 1..33,
  *    aliasing; softmax_cross_entropy; sgd_update.
