@@ -1,6 +1,6 @@
-/* The kernel test suite: one run checks one variant of the dispatch table (argv[1]: a name of
- * kernels/variants.def, "scalar", "avx2", "avx512" or "neon") against the double-precision oracle in kernel_reference.c and,
- * for the SIMD variants, against the scalar reference. A variant that is not compiled into this
+/* The kernel test suite: one run checks one variant of the dispatch table (argv[1]: a name in
+ * kernels/variants.def) against the double-precision oracle in kernel_reference.c and, for the
+ * SIMD variants, against the scalar reference. A variant that is not compiled into this
  * binary, or that this CPU cannot run, is a skip (exit 77).
  *
  * What is checked, per the contract in include/mlp/kernels.h:
