@@ -595,9 +595,9 @@ static const plan_expectation plan_expectations[] = {
     {"tiles, M >= pack_b_min_rows", NEEDS_NOTHING, MANY_ROWS, 128, 64, 0, 0, 0, GEMM_PATH_TILES, 0, 1},
     {"tiles, B^T packed", NEEDS_NOTHING, 64, 784, 128, 0, 0, 1, GEMM_PATH_TILES, 0, 1},
     {"tiles, B rows 4 KiB apart", NEEDS_NOTHING, 5, 1024, 9, 0, 0, 0, GEMM_PATH_TILES, 0, 1},
-    {"tiles, u8 A packed", NEEDS_NOTHING, 64, 128, 784, 0, 1, 0, GEMM_PATH_TILES, 1, 0},
+    {"tiles, u8 A packed", NEEDS_NOTHING, FEW_ROWS, 128, 784, 0, 1, 0, GEMM_PATH_TILES, 1, 0},
     {"tiles, A rows 4 KiB apart", NEEDS_NOTHING, 3, 17, 1024, 0, 0, 0, GEMM_PATH_TILES, 1, 0},
-    {"tiles, A^T in place", NEEDS_NOTHING, 128, 64, 64, 1, 0, 0, GEMM_PATH_TILES, 0, 0},
+    {"tiles, A^T in place", NEEDS_NOTHING, FEW_ROWS, 64, 64, 1, 0, 0, GEMM_PATH_TILES, 0, 0},
     {"tiles, A^T packed for wide N", NEEDS_PACK_A_T, 64, WIDE_A_T, 64, 1, 0, 0, GEMM_PATH_TILES, 1, 0},
 };
 
