@@ -6,6 +6,7 @@
 
 #include "bench_context.h"
 #include "bench_gemm.h"
+#include "bench_micro.h"
 #include "bench_shim.h"
 #include "bench_training_step.h"
 #include "fma_peak.h"
@@ -64,13 +65,14 @@ static void add_kernel_context(void) {
 
 /* The per-ISA FMA peaks the GEMM rows' peak_fraction divides by, measured now, once. */
 static void add_peak_context(void) {
-    static const char *const isas[] = {"scalar", "avx2", "avx512", "neon"};
-    for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
+    int count;
+    const kernel_variant *variants = kernels_variants(&count);
+    for (int i = 0; i < count; i++) {
         char key[64], value[160];
         const char *reason;
-        snprintf(key, sizeof key, "fma_peak_gflops_%s", isas[i]);
-        if (fma_peak_supported(isas[i], &reason))
-            snprintf(value, sizeof value, "%.4g", fma_peak_flops(isas[i]) * 1e-9);
+        snprintf(key, sizeof key, "fma_peak_gflops_%s", variants[i].name);
+        if (fma_peak_supported(variants[i].name, &reason))
+            snprintf(value, sizeof value, "%.4g", fma_peak_flops(variants[i].name) * 1e-9);
         else
             snprintf(value, sizeof value, "unsupported: %s", reason);
         bench_add_context(key, value);
@@ -99,6 +101,7 @@ int main(int argc, char **argv) {
     bench_add_machine_context(); /* bench_context.c */
     bench_register_fma_peak();
     bench_register_gemm();
+    bench_register_micro();
     bench_register_training_step(argc, argv);
     return bench_run(&argc, argv);
 }

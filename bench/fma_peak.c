@@ -10,6 +10,7 @@
 
 #include "bench_shim.h"
 #include "mlp/common.h"
+#include "kernels_internal.h" /* MLP_KERNEL_IF */
 #include "mlp/kernels.h"
 
 volatile float fma_peak_multiplier = 0.999999f;
@@ -22,17 +23,11 @@ typedef struct fma_peak_isa {
     double cached_flops;     /* 0 until measured */
 } fma_peak_isa;
 
+/* One per variant of the registry whose loop is built (MLP_BENCH_FMA_PEAK_<name>). */
 static fma_peak_isa isas[] = {
-    {"scalar", "mul_add_14chains", fma_peak_scalar_run, 0.0},
-#ifdef MLP_BENCH_HAVE_AVX2
-    {"avx2", "ymm_fma_12chains", fma_peak_avx2_run, 0.0},
-#endif
-#ifdef MLP_BENCH_HAVE_AVX512
-    {"avx512", "zmm_fma_12chains", fma_peak_avx512_run, 0.0},
-#endif
-#ifdef MLP_BENCH_HAVE_NEON
-    {"neon", "q_fmla_16chains", fma_peak_neon_run, 0.0},
-#endif
+#define MLP_KERNEL_VARIANT(name, arch, required, flags)                                         \
+    MLP_KERNEL_IF(MLP_BENCH_FMA_PEAK_##name, {#name, fma_peak_##name##_loop, fma_peak_##name##_run, 0.0}, )
+#include "variants.def"
 };
 enum { ISA_COUNT = sizeof isas / sizeof isas[0] };
 
@@ -47,10 +42,14 @@ int fma_peak_supported(const char *isa, const char **reason) {
         if (reason) *reason = "no FMA-peak loop for this ISA in this binary";
         return 0;
     }
-    /* kernels_supported decides by the variant's name alone, so a table holding just the name
-     * asks the same CPUID/XGETBV question even before that variant's kernels are compiled. */
-    const kernel_table probe = {.name = isa};
-    return kernels_supported(&probe, reason);
+    /* the CPU must have what the variant of the same name requires (its loop uses no more) */
+    int count;
+    const kernel_variant *variants = kernels_variants(&count);
+    for (int i = 0; i < count; i++)
+        if (strcmp(variants[i].name, isa) == 0)
+            return kernels_cpu_supports(variants[i].required_cpu_features, reason);
+    if (reason) *reason = "not a kernel variant";
+    return 0;
 }
 
 /* CPU time of the calling thread: unlike the wall clock it does not count time the thread

@@ -13,17 +13,16 @@
 extern volatile float fma_peak_multiplier; /* 0.999999f */
 extern volatile float fma_peak_addend;     /* 1e-6f     */
 
-double fma_peak_scalar_run(long rounds); /* mulss + addss: what the -ffp-contract=off scalar
-                                            reference kernel can issue                     */
-#ifdef MLP_BENCH_HAVE_AVX2
-double fma_peak_avx2_run(long rounds);   /* vfmadd on ymm */
-#endif
-#ifdef MLP_BENCH_HAVE_AVX512
-double fma_peak_avx512_run(long rounds); /* vfmadd on zmm */
-#endif
-#ifdef MLP_BENCH_HAVE_NEON
-double fma_peak_neon_run(long rounds);   /* fmla on 128-bit q registers */
-#endif
+/* Per variant of kernels/variants.def that has a loop (bench/fma_peak_<name>.c; CMake defines
+ * MLP_BENCH_FMA_PEAK_<name> 1 for those it builds, 0 for the others):
+ *   fma_peak_<name>_run   the loop (scalar: mulss + addss, what the -ffp-contract=off scalar
+ *                         reference can issue; avx2/avx512: vfmadd on ymm/zmm; neon: fmla on
+ *                         128-bit q registers)
+ *   fma_peak_<name>_loop  its description, the last part of the benchmark's name */
+#define MLP_KERNEL_VARIANT(name, arch, required, flags) \
+    double fma_peak_##name##_run(long rounds);          \
+    extern const char fma_peak_##name##_loop[];
+#include "variants.def"
 
 /* Whether this CPU runs the ISA named like a kernel variant ("scalar", "avx2", "avx512",
  * "neon"); when not, *reason says why ("not compiled into this binary" included). */
@@ -37,7 +36,7 @@ double fma_peak_flops(const char *isa);
  * the OpenBLAS rows); *isa (if non-NULL) receives which ISA. */
 double fma_peak_best_flops(const char **isa);
 
-/* Registers fma_peak/<isa>/... benchmarks, one per compiled ISA. */
+/* Registers fma_peak/<isa>/... benchmarks, one per loop built. */
 void bench_register_fma_peak(void);
 
 #endif

@@ -8,6 +8,8 @@
 
 volatile float fma_peak_avx2_sink;
 
+const char fma_peak_avx2_loop[] = "ymm_fma_12chains";
+
 double fma_peak_avx2_run(long rounds) {
     const __m256 multiplier = _mm256_set1_ps(fma_peak_multiplier),
                  addend = _mm256_set1_ps(fma_peak_addend);

@@ -9,6 +9,8 @@
 
 volatile float fma_peak_avx512_sink;
 
+const char fma_peak_avx512_loop[] = "zmm_fma_12chains";
+
 double fma_peak_avx512_run(long rounds) {
     const __m512 multiplier = _mm512_set1_ps(fma_peak_multiplier),
                  addend = _mm512_set1_ps(fma_peak_addend);

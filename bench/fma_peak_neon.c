@@ -8,6 +8,8 @@
 
 volatile float fma_peak_neon_sink;
 
+const char fma_peak_neon_loop[] = "q_fmla_16chains";
+
 double fma_peak_neon_run(long rounds) {
     const float32x4_t multiplier = vdupq_n_f32(fma_peak_multiplier),
                  addend = vdupq_n_f32(fma_peak_addend);

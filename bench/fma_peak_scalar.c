@@ -8,6 +8,8 @@
 
 volatile float fma_peak_scalar_sink;
 
+const char fma_peak_scalar_loop[] = "mul_add_14chains";
+
 double fma_peak_scalar_run(long rounds) {
     const float multiplier = fma_peak_multiplier, addend = fma_peak_addend;
     float x[SCALAR_CHAINS];

@@ -4,7 +4,9 @@
  * saves the YMM (AVX) and ZMM/opmask (AVX-512) registers on a context switch. A variant is usable
  * only when both agree. AArch64: getauxval(AT_HWCAP) reports Advanced SIMD (always present on
  * Linux/AArch64, checked anyway). This file is compiled for the baseline ISA: it never executes
- * an instruction the CPU may lack. */
+ * an instruction the CPU may lack. The variants and what each requires are kernels/variants.def;
+ * a variant runs where the detected feature mask holds all its required bits. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +70,27 @@ static void detect_x86(cpu_features *f) {
 }
 #endif
 
+/* The features, their bit, name and field: the mask and the reasons are derived from here. */
+static const struct cpu_feature_name {
+    unsigned bit;
+    size_t field; /* offsetof(cpu_features, ...) */
+    const char *name;
+    int os_state; /* 1: register state the OS must save, not an instruction set */
+} feature_names[] = {
+    {MLP_CPU_SSE2, offsetof(cpu_features, sse2), "SSE2", 0},
+    {MLP_CPU_AVX, offsetof(cpu_features, avx), "AVX", 0},
+    {MLP_CPU_AVX2, offsetof(cpu_features, avx2), "AVX2", 0},
+    {MLP_CPU_FMA, offsetof(cpu_features, fma), "FMA", 0},
+    {MLP_CPU_AVX512F, offsetof(cpu_features, avx512f), "AVX-512F", 0},
+    {MLP_CPU_AVX512BW, offsetof(cpu_features, avx512bw), "AVX-512BW", 0},
+    {MLP_CPU_AVX512VL, offsetof(cpu_features, avx512vl), "AVX-512VL", 0},
+    {MLP_CPU_AVX512DQ, offsetof(cpu_features, avx512dq), "AVX-512DQ", 0},
+    {MLP_CPU_OS_YMM, offsetof(cpu_features, os_saves_ymm), "AVX (YMM)", 1},
+    {MLP_CPU_OS_ZMM, offsetof(cpu_features, os_saves_zmm), "AVX-512 (ZMM)", 1},
+    {MLP_CPU_NEON, offsetof(cpu_features, neon), "AArch64 Advanced SIMD", 0},
+};
+enum { FEATURE_COUNT = sizeof feature_names / sizeof feature_names[0] };
+
 const cpu_features *kernels_cpu_features(void) {
     if (!detected_done) {
         memset(&detected, 0, sizeof detected);
@@ -79,44 +102,84 @@ const cpu_features *kernels_cpu_features(void) {
 #elif defined(__aarch64__)
         detected.neon = 1;
 #endif
+        for (int i = 0; i < FEATURE_COUNT; i++)
+            if (*(const int *)((const char *)&detected + feature_names[i].field))
+                detected.mask |= feature_names[i].bit;
         detected_done = 1;
     }
     return &detected;
 }
 
-static const kernel_table *const compiled_tables[] = {
-    &kernel_table_scalar,
-#ifdef MLP_HAVE_NEON
-    &kernel_table_neon,
-#endif
-#ifdef MLP_HAVE_AVX2
-    &kernel_table_avx2,
-#endif
-#ifdef MLP_HAVE_AVX512
-    &kernel_table_avx512,
-#endif
+/* The registry (variants.def): every variant, its required features, its table where built. */
+static const kernel_variant variants[] = {
+#define MLP_KERNEL_VARIANT(name, arch, required, flags)                                        \
+    {#name, (required), MLP_KERNEL_BUILT_OR(arch, &kernel_table_##name, NULL)},
+#include "variants.def"
 };
+enum { VARIANT_COUNT = sizeof variants / sizeof variants[0] };
+
+static const kernel_table *const compiled_tables[] = {
+#define MLP_KERNEL_VARIANT(name, arch, required, flags)                                        \
+    MLP_KERNEL_IF_BUILT(arch, &kernel_table_##name, )
+#include "variants.def"
+};
+
+/* "auto|scalar|avx2|..." and "scalar, avx2, ... or neon", from the registry. */
+static const char choices[] = "auto"
+#define MLP_KERNEL_VARIANT(name, arch, required, flags) "|" #name
+#include "variants.def"
+    ;
+
+const kernel_variant *kernels_variants(int *count) {
+    *count = VARIANT_COUNT;
+    return variants;
+}
+
+const char *kernels_variant_choices(void) { return choices; }
 
 const kernel_table *const *kernels_compiled(int *count) {
     *count = (int)(sizeof compiled_tables / sizeof compiled_tables[0]);
     return compiled_tables;
 }
 
-int kernels_supported(const kernel_table *table, const char **reason) {
-    const cpu_features *f = kernels_cpu_features();
-    const char *why = NULL;
-    if (strcmp(table->name, "avx2") == 0) {
-        if (!(f->avx2 && f->fma)) why = "this CPU lacks AVX2 or FMA";
-        else if (!f->os_saves_ymm) why = "the OS does not enable AVX (YMM) state";
-    } else if (strcmp(table->name, "avx512") == 0) {
-        if (!(f->avx512f && f->avx512bw && f->avx512vl && f->avx512dq && f->fma))
-            why = "this CPU lacks AVX-512 F/BW/VL/DQ";
-        else if (!f->os_saves_zmm) why = "the OS does not enable AVX-512 (ZMM) state";
-    } else if (strcmp(table->name, "neon") == 0) {
-        if (!f->neon) why = "this CPU lacks AArch64 Advanced SIMD";
+/* Appends the names of the features of `missing` whose os_state is `os_state`, comma-separated;
+ * returns how many. */
+static int append_feature_names(char *text, size_t size, unsigned missing, int os_state) {
+    int named = 0;
+    for (int i = 0; i < FEATURE_COUNT; i++) {
+        if (!(missing & feature_names[i].bit) || feature_names[i].os_state != os_state) continue;
+        size_t used = strlen(text);
+        snprintf(text + used, size - used, "%s%s", named ? ", " : "", feature_names[i].name);
+        named++;
+    }
+    return named;
+}
+
+int kernels_cpu_supports(unsigned required, const char **reason) {
+    static _Thread_local char why[160];
+    const unsigned missing = required & ~kernels_cpu_features()->mask;
+    if (missing == 0) {
+        if (reason) *reason = NULL;
+        return 1;
+    }
+    /* an instruction set the CPU lacks first; the OS state matters only when the CPU has it */
+    snprintf(why, sizeof why, "this CPU lacks ");
+    if (append_feature_names(why, sizeof why, missing, 0) == 0) {
+        snprintf(why, sizeof why, "the OS does not enable ");
+        append_feature_names(why, sizeof why, missing, 1);
+        size_t used = strlen(why);
+        snprintf(why + used, sizeof why - used, " state");
     }
     if (reason) *reason = why;
-    return why == NULL;
+    return 0;
+}
+
+int kernels_supported(const kernel_table *table, const char **reason) {
+    for (int i = 0; i < VARIANT_COUNT; i++)
+        if (variants[i].table == table && table != NULL)
+            return kernels_cpu_supports(variants[i].required_cpu_features, reason);
+    if (reason) *reason = "not a kernel variant of this binary";
+    return 0;
 }
 
 const kernel_table *kernels_best(void) {
@@ -135,6 +198,16 @@ const kernel_table *kernels_find(const char *name) {
     return NULL;
 }
 
+/* "scalar, avx2, avx512 or neon": the registry's names for the unknown-variant message. */
+static void variant_list_text(char *text, size_t size) {
+    text[0] = '\0';
+    for (int i = 0; i < VARIANT_COUNT; i++) {
+        size_t used = strlen(text);
+        snprintf(text + used, size - used, "%s%s",
+                 i == 0 ? "" : i == VARIANT_COUNT - 1 ? " or " : ", ", variants[i].name);
+    }
+}
+
 const kernel_table *kernels_select(const char *name, char *error, size_t error_size) {
     const char *source = "--kernel";
     if (name == NULL || name[0] == '\0' || strcmp(name, "auto") == 0) {
@@ -144,14 +217,17 @@ const kernel_table *kernels_select(const char *name, char *error, size_t error_s
     }
     const kernel_table *table = kernels_find(name);
     if (table == NULL) {
-        if (strcmp(name, "scalar") != 0 && strcmp(name, "avx2") != 0 &&
-            strcmp(name, "avx512") != 0 && strcmp(name, "neon") != 0)
-            snprintf(error, error_size,
-                     "%s: unknown kernel variant '%s' (expected scalar, avx2, avx512 or neon)",
-                     source, name);
-        else
+        int known = 0;
+        for (int i = 0; i < VARIANT_COUNT; i++) known |= strcmp(variants[i].name, name) == 0;
+        if (!known) {
+            char expected[128];
+            variant_list_text(expected, sizeof expected);
+            snprintf(error, error_size, "%s: unknown kernel variant '%s' (expected %s)", source,
+                     name, expected);
+        } else {
             snprintf(error, error_size, "%s: kernel variant '%s' is not built into this binary",
                      source, name);
+        }
         return NULL;
     }
     const char *reason;

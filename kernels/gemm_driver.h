@@ -21,8 +21,10 @@
  *   - Optionally: tall (2·MR-row) tiles for narrow panels, a narrow path for N <= a few
  *     columns (tiles vectorised along M instead of N), and faster packing routines; see the
  *     fields of gemm_driver. All follow the rules above, so any mix gives the same bits.
- *   - Fill a gemm_driver (tile sizes, blocking, micro-kernels) and call gemm_driver_run().
- *     Workspace: gemm_driver_workspace_floats(&driver) floats, from problem->workspace.
+ *   - Fill a gemm_driver (tile sizes, blocking, micro-kernels, their named list) and call
+ *     gemm_driver_run(), which runs the plan gemm_plan_choose() makes for the problem.
+ *     Workspace: GEMM_DRIVER_WORKSPACE_FLOATS of the blocking (the table's
+ *     gemm_workspace_floats), from problem->workspace.
  *     A new ISA (NEON: W = 4) can start with micro_kernels only and leave the rest NULL.
  *
  * Why the blocking never changes results: a slice's sums are stored to C as floats and
@@ -80,6 +82,69 @@ typedef void (*gemm_micro_kernel)(const gemm_tile *tile);
 
 enum { GEMM_DRIVER_MAX_VECTORS = 4 };
 
+/* The ways the driver computes a GEMM. */
+typedef enum gemm_path {
+    GEMM_PATH_EMPTY = 0, /* M or N is 0: nothing to write                                   */
+    GEMM_PATH_LOGITS,    /* the ISA's whole-GEMM logits kernel (gemm_driver.logits_kernel)   */
+    GEMM_PATH_COLUMN,    /* N = 1: column_tile_rows × 1 tiles (column_micro_kernel)          */
+    GEMM_PATH_NARROW,    /* N <= narrow_max_columns: W × N tiles along M                     */
+    GEMM_PATH_TILES,     /* MR × NR register tiles in MC × NC blocks over KC slices           */
+} gemm_path;
+
+/* Which path runs a problem and how: gemm_plan_choose() picks it, gemm_plan_make() builds one
+ * for a given path and packing (the tests force every path that way), gemm_driver's run_plan
+ * executes it. Every plan gemm_plan_valid() accepts gives the same bits. */
+typedef struct gemm_plan {
+    gemm_path path;
+    /* TILES: A packed into MR-row panels; 0: read in place, with the tall (2·MR-row) tiles
+     * where the driver has them. NARROW, COLUMN: A packed into W-row panels; 0: read in place
+     * (A transposed: its rows are contiguous in M). */
+    int pack_a;
+    /* TILES: B packed into the KC × NC block; 0: read in place (a ragged last panel copied
+     * zero-padded into the edge panel unless the micro-kernels mask their B loads). */
+    int pack_b;
+    int balance; /* TILES: no last panel of one vector (gemm_panel_columns)               */
+    int kc;      /* depth of the k slices (gemm_slice_depth); slices of them: `slices`      */
+    int slices;
+    int mc, nc;  /* TILES: row and column block sizes                                      */
+} gemm_plan;
+
+/* One micro-kernel by name, for the tests and bench to call directly. */
+typedef enum gemm_micro_kind {
+    GEMM_MICRO_TILE,   /* rows × (up to cols) row tile, rows = MR or 2·MR (tall)            */
+    GEMM_MICRO_NARROW, /* W rows × up to cols columns, A rows along the vector (narrow path) */
+    GEMM_MICRO_COLUMN, /* rows × 1, A groups of W rows (column path)                        */
+    GEMM_MICRO_LOGITS, /* a whole GEMM of `cols` or cols - 1 columns, rows-row tiles         */
+} gemm_micro_kind;
+
+typedef struct gemm_micro_kernel_info {
+    const char *name; /* its symbol, e.g. "gemm_avx512_micro_8x48"                          */
+    gemm_micro_kind kind;
+    int rows, cols;   /* the tile: rows × at most cols columns of C                         */
+    gemm_micro_kernel run;                 /* TILE, NARROW, COLUMN                          */
+    void (*run_gemm)(const gemm_problem *); /* LOGITS                                       */
+} gemm_micro_kernel_info;
+
+#define GEMM_MICRO_KERNEL(function, kind, rows, cols) {#function, kind, rows, cols, function, NULL}
+#define GEMM_MICRO_KERNEL_GEMM(function, rows, cols) \
+    {#function, GEMM_MICRO_LOGITS, rows, cols, NULL, function}
+
+/* The named list of a driver with every kind of tile, named the way avx2's and avx512's are:
+ * gemm_<isa>_micro_<MR>x<W | 2W | 3W> row tiles, the <2MR>x<W> tall tile, the <W>x8, 10 and
+ * 12 narrow tiles, the 64x1 column tile and the gemm_<isa>_logits_8x10 kernel. */
+#define GEMM_MICRO_KERNELS_EVERY_KIND(isa, mr, w, w2, w3, mr2)                                   \
+    {                                                                                            \
+        GEMM_MICRO_KERNEL(gemm_##isa##_micro_##mr##x##w, GEMM_MICRO_TILE, mr, w),                \
+        GEMM_MICRO_KERNEL(gemm_##isa##_micro_##mr##x##w2, GEMM_MICRO_TILE, mr, w2),              \
+        GEMM_MICRO_KERNEL(gemm_##isa##_micro_##mr##x##w3, GEMM_MICRO_TILE, mr, w3),              \
+        GEMM_MICRO_KERNEL(gemm_##isa##_micro_##mr2##x##w, GEMM_MICRO_TILE, mr2, w),              \
+        GEMM_MICRO_KERNEL(gemm_##isa##_micro_##w##x8_narrow, GEMM_MICRO_NARROW, w, 8),           \
+        GEMM_MICRO_KERNEL(gemm_##isa##_micro_##w##x10_narrow, GEMM_MICRO_NARROW, w, 10),         \
+        GEMM_MICRO_KERNEL(gemm_##isa##_micro_##w##x12_narrow, GEMM_MICRO_NARROW, w, 12),         \
+        GEMM_MICRO_KERNEL(gemm_##isa##_micro_64x1_column, GEMM_MICRO_COLUMN, 64, 1),             \
+        GEMM_MICRO_KERNEL_GEMM(gemm_##isa##_logits_8x10, 8, 10),                                 \
+    }
+
 typedef struct gemm_driver {
     int mr;          /* rows of a tile                                                    */
     int width;       /* W, floats per vector register                                     */
@@ -125,12 +190,25 @@ typedef struct gemm_driver {
                          float *panel);
     void (*pack_a_panel)(const gemm_problem *g, int i0, int rows, int p0, int kb, int mr,
                          float *panel);
+    /* Optional (NULL: none): the logits path, a whole-GEMM kernel for N in
+     * [logits_min_columns, logits_max_columns] with plain float A and plain B */
+    void (*logits_kernel)(const gemm_problem *g);
+    int logits_min_columns, logits_max_columns;
+    /* Runs a plan with this driver (gemm_driver_execute compiled with the ISA's flags). */
+    void (*run_plan)(const gemm_problem *g, const gemm_plan *plan);
+    /* Every micro-kernel above (and the logits kernel) by name. */
+    const gemm_micro_kernel_info *micro_kernel_list;
+    int micro_kernel_count;
 } gemm_driver;
 
-/* Floats of workspace gemm_driver_run needs: the A block, the B block and one edge B panel. */
+/* Floats of workspace the driver needs with blocking KC, MC, NC and NR = max_vectors · W:
+ * the A block (MC × KC), the B block (KC × NC) and one edge B panel (KC × NR). The one
+ * formula: a macro so the const tables can use it (gemm_workspace_floats). */
+#define GEMM_DRIVER_WORKSPACE_FLOATS(kc, mc, nc, nr) \
+    ((size_t)(kc) * ((size_t)(mc) + (size_t)(nc) + (size_t)(nr)) + 64)
+
 static inline size_t gemm_driver_workspace_floats(const gemm_driver *d) {
-    size_t nr = (size_t)d->max_vectors * d->width;
-    return (size_t)d->kc * ((size_t)d->mc + (size_t)d->nc + nr) + 64;
+    return GEMM_DRIVER_WORKSPACE_FLOATS(d->kc, d->mc, d->nc, d->max_vectors * d->width);
 }
 
 static inline int gemm_min_int(int a, int b) { return a < b ? a : b; }
@@ -244,14 +322,89 @@ static inline void gemm_prefetch_b_panel_part(const gemm_problem *g, int p0, int
     }
 }
 
-/* The narrow path (see gemm_driver.narrow_micro_kernel): W-row tiles over KC slices. */
+/* ---- the plan: which path, which packing, which blocking (pure: reads only its arguments) */
+
+/* 1 when the logits kernel can compute g (plain float A, plain B, N in its range). */
+static inline int gemm_logits_fits(const gemm_problem *g, const gemm_driver *d) {
+    return d->logits_kernel != NULL && g->m > 0 && g->n >= d->logits_min_columns &&
+           g->n <= d->logits_max_columns && !g->a_transposed && g->a_u8 == NULL &&
+           !g->b_transposed;
+}
+
+/* The plan for `path` with the given packing, the rest derived as the driver needs it: the
+ * slice depth and count, the blocks, the panel balancing. Check it with gemm_plan_valid. */
+static inline gemm_plan gemm_plan_make(const gemm_problem *g, const gemm_driver *d,
+                                       gemm_path path, int pack_a, int pack_b) {
+    gemm_plan plan;
+    plan.path = path;
+    plan.pack_a = pack_a;
+    plan.pack_b = path == GEMM_PATH_TILES ? pack_b : 0;
+    plan.balance = pack_a || d->tall_micro_kernels[0] == NULL; /* gemm_panel_columns */
+    plan.kc = gemm_slice_depth(d, g->k);
+    plan.slices = g->k > plan.kc ? (g->k + plan.kc - 1) / plan.kc : 1;
+    plan.mc = d->mc;
+    plan.nc = d->nc;
+    return plan;
+}
+
+/* The plan gemm_driver_run follows: the paths and thresholds described at the top of this
+ * file, as a function of the problem's shape, layout and A type and the driver alone. */
+static inline gemm_plan gemm_plan_choose(const gemm_problem *g, const gemm_driver *d) {
+    const int m = g->m, n = g->n;
+    if (m <= 0 || n <= 0) return gemm_plan_make(g, d, GEMM_PATH_EMPTY, 0, 0);
+    if (gemm_logits_fits(g, d)) return gemm_plan_make(g, d, GEMM_PATH_LOGITS, 0, 0);
+    if (d->narrow_micro_kernel && n <= d->narrow_max_columns) {
+        const int column_path = n == 1 && d->column_micro_kernel != NULL;
+        const int a_in_place = g->a_transposed && (g->a_u8 == NULL || column_path);
+        return gemm_plan_make(g, d, column_path ? GEMM_PATH_COLUMN : GEMM_PATH_NARROW,
+                              !a_in_place, 0);
+    }
+    const int pack_a = g->a_u8 != NULL || gemm_rows_alias(g->lda) ||
+                       (g->a_transposed && d->pack_transposed_a_min_columns > 0 &&
+                        n >= d->pack_transposed_a_min_columns);
+    const int pack_b = g->b_transposed || m >= d->pack_b_min_rows || gemm_rows_alias(g->ldb);
+    return gemm_plan_make(g, d, GEMM_PATH_TILES, pack_a, pack_b);
+}
+
+/* 1 when the driver can execute `plan` on g (whatever its speed): the path's kernel exists
+ * and takes the shape; A and B are read in place only in a form the tiles can read; the
+ * blocking fits the workspace. */
+static inline int gemm_plan_valid(const gemm_problem *g, const gemm_driver *d,
+                                  const gemm_plan *plan) {
+    const int w = d->width, nr = d->max_vectors * w;
+    if (plan->kc < 1 || plan->kc > d->kc) return 0;
+    switch (plan->path) {
+    case GEMM_PATH_EMPTY: return g->m <= 0 || g->n <= 0;
+    case GEMM_PATH_LOGITS: return gemm_logits_fits(g, d);
+    case GEMM_PATH_COLUMN:
+        return g->m > 0 && g->n == 1 && d->column_micro_kernel != NULL &&
+               (plan->pack_a || g->a_transposed);
+    case GEMM_PATH_NARROW:
+        return g->m > 0 && g->n > 0 && d->narrow_micro_kernel != NULL &&
+               g->n <= d->narrow_max_columns && (plan->pack_a || (g->a_transposed && !g->a_u8));
+    case GEMM_PATH_TILES: {
+        const int tile_rows = d->tall_micro_kernels[0] ? 2 * d->mr : d->mr;
+        return g->m > 0 && g->n > 0 && (plan->pack_a || g->a_u8 == NULL) &&
+               (plan->pack_b || !g->b_transposed) && plan->mc >= tile_rows &&
+               plan->mc <= d->mc && plan->mc % tile_rows == 0 && plan->nc >= nr &&
+               plan->nc <= d->nc && plan->nc % w == 0;
+    }
+    }
+    return 0;
+}
+
+/* ---- executing a plan */
+
+/* The narrow and column paths: W-row (narrow) or column_tile_rows-row (column) tiles over KC
+ * slices, A read in place (transposed) or packed into W-row panels. */
 static inline void gemm_driver_run_narrow(const gemm_problem *g, const gemm_driver *d,
+                                          const gemm_plan *plan,
                                           void (*pack_a_panel)(const gemm_problem *, int, int,
                                                                int, int, int, float *)) {
     const int m = g->m, n = g->n, k = g->k, w = d->width;
     float *a_panel = g->workspace; /* W × KC, or column_tile_rows × KC */
-    const int column_path = n == 1 && d->column_micro_kernel != NULL;
-    const int a_in_place = g->a_transposed && (g->a_u8 == NULL || column_path);
+    const int column_path = plan->path == GEMM_PATH_COLUMN;
+    const int a_in_place = !plan->pack_a;
     const int tile_rows = column_path ? d->column_tile_rows : w;
     gemm_tile tile;
     tile.cols = n;
@@ -265,7 +418,7 @@ static inline void gemm_driver_run_narrow(const gemm_problem *g, const gemm_driv
     tile.a_scale = g->a_scale;
     tile.b_k_stride = g->b_transposed ? 1 : g->ldb;
     tile.b_column_stride = g->b_transposed ? g->ldb : 1;
-    const int kc = gemm_slice_depth(d, k);
+    const int kc = plan->kc;
     int pc = 0;
     do {
         const int kb = gemm_min_int(kc, k - pc);
@@ -302,37 +455,30 @@ static inline void gemm_driver_run_narrow(const gemm_problem *g, const gemm_driv
     } while (pc < k);
 }
 
-/* C = epilogue(op(A) · op(B)) for the whole problem, single threaded. */
-static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) {
+/* The tiles path: for each NC-wide column block and each k slice, for each MC-tall row block,
+ * A packed (or read in place) and the micro-kernels over the block's tiles. */
+static inline void gemm_driver_run_tiles(const gemm_problem *g, const gemm_driver *d,
+                                         const gemm_plan *plan,
+                                         void (*pack_a_panel)(const gemm_problem *, int, int,
+                                                              int, int, int, float *)) {
     const int m = g->m, n = g->n, k = g->k;
-    if (m <= 0 || n <= 0) return;
-    const int mr = d->mr;
+    const int mr = d->mr, mc = plan->mc, nc = plan->nc;
     float *a_block = g->workspace;                                /* MC × KC */
     float *b_block = a_block + (size_t)d->mc * d->kc;             /* KC × NC */
     float *b_edge = b_block + (size_t)d->nc * d->kc;              /* KC × NR */
-    const int pack_a = g->a_u8 != NULL || gemm_rows_alias(g->lda) ||
-                       (g->a_transposed && d->pack_transposed_a_min_columns > 0 &&
-                        n >= d->pack_transposed_a_min_columns);
-    const int balance = pack_a || d->tall_micro_kernels[0] == NULL; /* gemm_panel_columns */
-    const int pack_b = g->b_transposed || m >= d->pack_b_min_rows || gemm_rows_alias(g->ldb);
-    void (*pack_a_panel)(const gemm_problem *, int, int, int, int, int, float *) =
-        d->pack_a_panel ? d->pack_a_panel : gemm_pack_a_panel;
+    const int pack_a = plan->pack_a, pack_b = plan->pack_b, balance = plan->balance;
     void (*pack_b_panel)(const gemm_problem *, int, int, int, int, int, float *) =
         d->pack_b_panel ? d->pack_b_panel : gemm_pack_b_panel;
-    if (d->narrow_micro_kernel && n <= d->narrow_max_columns) {
-        gemm_driver_run_narrow(g, d, pack_a_panel);
-        return;
-    }
 
-    const int kc = gemm_slice_depth(d, k);
-    for (int jc = 0; jc < n; jc += d->nc) {
-        const int nb = gemm_min_int(d->nc, n - jc);
+    const int kc = plan->kc;
+    for (int jc = 0; jc < n; jc += nc) {
+        const int nb = gemm_min_int(nc, n - jc);
         int pc = 0;
         do { /* at least one slice, so K = 0 still writes C = epilogue(0) */
             const int kb = gemm_min_int(kc, k - pc);
             const int first = pc == 0, last = pc + kb >= k;
-            for (int ic = 0; ic < m; ic += d->mc) {
-                const int mb = gemm_min_int(d->mc, m - ic);
+            for (int ic = 0; ic < m; ic += mc) {
+                const int mb = gemm_min_int(mc, m - ic);
                 if (pack_a)
                     for (int ir = 0; ir < mb; ir += mr)
                         pack_a_panel(g, ic + ir, gemm_min_int(mr, mb - ir), pc, kb, mr,
@@ -413,5 +559,40 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
         } while (pc < k);
     }
 }
+
+/* Executes a plan gemm_plan_valid accepts. */
+static inline void gemm_driver_execute(const gemm_problem *g, const gemm_driver *d,
+                                       const gemm_plan *plan) {
+    void (*pack_a_panel)(const gemm_problem *, int, int, int, int, int, float *) =
+        d->pack_a_panel ? d->pack_a_panel : gemm_pack_a_panel;
+    switch (plan->path) {
+    case GEMM_PATH_EMPTY: return;
+    case GEMM_PATH_LOGITS: d->logits_kernel(g); return;
+    case GEMM_PATH_COLUMN:
+    case GEMM_PATH_NARROW: gemm_driver_run_narrow(g, d, plan, pack_a_panel); return;
+    case GEMM_PATH_TILES: gemm_driver_run_tiles(g, d, plan, pack_a_panel); return;
+    }
+}
+
+/* C = epilogue(op(A) · op(B)) for the whole problem, single threaded: the chosen plan. */
+static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) {
+    const gemm_plan plan = gemm_plan_choose(g, d);
+    gemm_driver_execute(g, d, &plan);
+}
+
+/* A variant's entry points around its driver `gemm_<isa>_driver` (declared in its header),
+ * compiled with the ISA's flags: gemm_<isa>, the table's gemm (the chosen plan), and
+ * gemm_<isa>_run_plan (a given plan). GEMM_DRIVER_NAMED(isa) then fills the driver's
+ * run_plan and its named list, gemm_<isa>_micro_kernels. */
+#define GEMM_DRIVER_ENTRY_POINTS(isa)                                                           \
+    void gemm_##isa(const gemm_problem *problem) {                                              \
+        gemm_driver_run(problem, &gemm_##isa##_driver);                                         \
+    }                                                                                           \
+    static void gemm_##isa##_run_plan(const gemm_problem *problem, const gemm_plan *plan) {     \
+        gemm_driver_execute(problem, &gemm_##isa##_driver, plan);                               \
+    }
+#define GEMM_DRIVER_NAMED(isa)                                                                  \
+    .run_plan = gemm_##isa##_run_plan, .micro_kernel_list = gemm_##isa##_micro_kernels,         \
+    .micro_kernel_count = sizeof gemm_##isa##_micro_kernels / sizeof gemm_##isa##_micro_kernels[0]
 
 #endif

@@ -4,17 +4,35 @@
 
 #include "mlp/kernels.h"
 
-/* One table per instruction set, defined in kernels/<isa>/<isa>_table.c. */
-extern const kernel_table kernel_table_scalar;
-#ifdef MLP_HAVE_AVX2
-extern const kernel_table kernel_table_avx2;
+/* MLP_KERNEL_IF_BUILT(arch, tokens...): the tokens where the variants of `arch` (a field of
+ * kernels/variants.def: any, x86_64, aarch64) are built, nothing elsewhere. The same test as
+ * kernels/CMakeLists.txt's choice of sources. */
+#define MLP_KERNEL_ARCH_any 1
+#if defined(__x86_64__)
+#define MLP_KERNEL_ARCH_x86_64 1
+#else
+#define MLP_KERNEL_ARCH_x86_64 0
 #endif
-#ifdef MLP_HAVE_AVX512
-extern const kernel_table kernel_table_avx512;
+#if defined(__aarch64__)
+#define MLP_KERNEL_ARCH_aarch64 1
+#else
+#define MLP_KERNEL_ARCH_aarch64 0
 #endif
-#ifdef MLP_HAVE_NEON
-extern const kernel_table kernel_table_neon;
-#endif
+#define MLP_KERNEL_IF_0(...)
+#define MLP_KERNEL_IF_1(...) __VA_ARGS__
+#define MLP_KERNEL_IF_(flag, ...) MLP_KERNEL_IF_##flag(__VA_ARGS__)
+#define MLP_KERNEL_IF(flag, ...) MLP_KERNEL_IF_(flag, __VA_ARGS__)
+#define MLP_KERNEL_IF_BUILT(arch, ...) MLP_KERNEL_IF(MLP_KERNEL_ARCH_##arch, __VA_ARGS__)
+/* MLP_KERNEL_BUILT_OR(arch, yes, no): yes where the variants of `arch` are built, else no. */
+#define MLP_KERNEL_SELECT_0(yes, no) no
+#define MLP_KERNEL_SELECT_1(yes, no) yes
+#define MLP_KERNEL_SELECT_(flag, yes, no) MLP_KERNEL_SELECT_##flag(yes, no)
+#define MLP_KERNEL_SELECT(flag, yes, no) MLP_KERNEL_SELECT_(flag, yes, no)
+#define MLP_KERNEL_BUILT_OR(arch, yes, no) MLP_KERNEL_SELECT(MLP_KERNEL_ARCH_##arch, yes, no)
+
+/* One table per variant, defined in kernels/<name>/<name>_table.c. */
+#define MLP_KERNEL_VARIANT(name, arch, required, flags) extern const kernel_table kernel_table_##name;
+#include "variants.def"
 
 /* Scalar reference kernels (kernels/scalar/). The SIMD variants may call the cheap ones
  * (bias_gradient tails and the like) where that keeps their results identical. */

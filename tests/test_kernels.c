@@ -1,6 +1,6 @@
-/* The kernel test suite: one run checks one variant of the dispatch table (argv[1] = "scalar",
- * "avx2", "avx512" or "neon") against the double-precision oracle in kernel_reference.c and,
- * for the SIMD variants, against the scalar reference. A variant that is not compiled into this
+/* The kernel test suite: one run checks one variant of the dispatch table (argv[1]: a name in
+ * kernels/variants.def) against the double-precision oracle in kernel_reference.c and, for the
+ * SIMD variants, against the scalar reference. A variant that is not compiled into this
  * binary, or that this CPU cannot run, is a skip (exit 77).
  *
  * What is checked, per the contract in include/mlp/kernels.h:
@@ -11,6 +11,14 @@
  *    exactly gemm_workspace_floats floats (an overrun shows up under ASan).
  *  - partition independence: row blocks and column blocks at odd offsets give bitwise the same
  *    C as the whole GEMM.
+ *  - the GEMM plan (kernels/gemm_driver.h): gemm_plan_choose picks each path and packing for a
+ *    representative problem (thresholds read from the driver); every plan the driver can
+ *    execute, forced through its run_plan, including tiny KC/MC/NC blocks, gives table->gemm's
+ *    bits, so no path's coverage depends on today's thresholds.
+ *  - every micro-kernel by name (the driver's list), called directly against the oracle and
+ *    scalar: K = 1, 7, 17, 63, full and ragged tiles, every epilogue, unaligned operands, K in
+ *    two slices bitwise equal to one.
+ *  - the variant registry: names, tables, --kernel choices, support = required features.
  *  - bias_add, bias_gradient, activations forward and backward (bounds from
  *    kernels/activation_error_bounds.h, tighter ones for scalar), saturation, +-0, tails 1..33,
  *    aliasing; softmax_cross_entropy; sgd_update.
@@ -24,6 +32,7 @@
 #include <string.h>
 
 #include "activation_error_bounds.h"
+#include "gemm_driver.h"
 #include "kernel_reference.h"
 #include "mlp/kernels.h"
 #include "test_util.h"
@@ -201,15 +210,30 @@ static void gemm_operands_free(gemm_operands *o) {
     free(o->y_storage);
 }
 
-/* Runs table->gemm into a fresh guarded C; returns the buffer (caller frees base). */
-static guarded_buffer run_gemm(const kernel_table *table, const gemm_case *t,
-                               gemm_problem problem) {
+/* Computes C = epilogue(op(A) op(B)) of `problem` (c and workspace set) some way: the table's
+ * gemm, the driver with a forced plan, or a micro-kernel called directly. */
+typedef void (*gemm_runner)(const gemm_problem *problem, const void *context);
+
+static void run_table_gemm(const gemm_problem *problem, const void *context) {
+    ((const kernel_table *)context)->gemm(problem);
+}
+
+/* Runs `run` into a fresh guarded C with a workspace of the table's size; returns the buffer
+ * (caller frees base). */
+static guarded_buffer run_gemm_with(const kernel_table *table, const gemm_case *t,
+                                    gemm_problem problem, gemm_runner run, const void *context) {
     guarded_buffer c = guarded_alloc((size_t)t->m * problem.ldc, t->misalign);
     problem.c = c.data;
     problem.workspace = workspace_alloc(table);
-    table->gemm(&problem);
+    run(&problem, context);
     free(problem.workspace);
     return c;
+}
+
+/* Runs table->gemm into a fresh guarded C; returns the buffer (caller frees base). */
+static guarded_buffer run_gemm(const kernel_table *table, const gemm_case *t,
+                               gemm_problem problem) {
+    return run_gemm_with(table, t, problem, run_table_gemm, table);
 }
 
 /* Largest error the activation adds on top of the error in its argument. */
@@ -247,10 +271,16 @@ static void gemm_expected(const gemm_problem *g, int i, int j, double s, double 
     }
 }
 
-/* One gemm case end to end; returns the number of failed elements (reported once). */
-static int check_gemm_case(const gemm_case *t) {
-    char text[160];
+/* One gemm case end to end, computed by `run` (named `what` in messages); returns the number
+ * of failed elements (reported once). */
+static int check_gemm_case_with(const gemm_case *t, gemm_runner run, const void *context,
+                                const char *what) {
+    char text[224];
     describe_case(t, text, sizeof text);
+    if (what) {
+        size_t used = strlen(text);
+        snprintf(text + used, sizeof text - used, " [%s]", what);
+    }
     gemm_operands operands = gemm_operands_make(t);
     const gemm_problem *g = &operands.problem;
 
@@ -259,7 +289,7 @@ static int check_gemm_case(const gemm_case *t) {
     double *magnitude = malloc((cells ? cells : 1) * sizeof *magnitude);
     reference_gemm(g, product, magnitude);
 
-    guarded_buffer c = run_gemm(variant, t, *g);
+    guarded_buffer c = run_gemm_with(variant, t, *g, run, context);
     guarded_buffer c_scalar = {0};
     if (!variant_is_scalar) c_scalar = run_gemm(scalar, t, *g);
 
@@ -298,6 +328,10 @@ static int check_gemm_case(const gemm_case *t) {
     free(magnitude);
     gemm_operands_free(&operands);
     return bad + bad_vs_scalar + damaged;
+}
+
+static int check_gemm_case(const gemm_case *t) {
+    return check_gemm_case_with(t, run_table_gemm, variant, NULL);
 }
 
 /* Every transposition, A type, epilogue and activation on a few shapes. */
@@ -480,6 +514,401 @@ static void test_gemm_partition_independence(void) {
     gemm_case large = {131, 401, 70, 0, 0, 0, GEMM_EPILOGUE_BIAS_ACTIVATION, MLP_ACTIVATION_TANH,
                        0, 0};
     check_partition_independence(&large);
+}
+
+/* ---------------------------------------------------------------- the GEMM plan */
+
+static const char *const path_names[] = {"empty", "logits", "column", "narrow", "tiles"};
+enum { PATH_COUNT = 5 };
+
+/* A problem's shape and layout, no data: what gemm_plan_choose reads. */
+static gemm_problem plan_problem(int m, int n, int k, int a_transposed, int a_u8, int b_transposed,
+                                 int lda_pad, int ldb_pad) {
+    static const float dummy[1];
+    static const uint8_t dummy_u8[1];
+    gemm_problem g = {0};
+    g.m = m;
+    g.n = n;
+    g.k = k;
+    g.a_transposed = a_transposed;
+    g.lda = (a_transposed ? m : k) + lda_pad;
+    if (a_u8) g.a_u8 = dummy_u8;
+    else g.a = dummy;
+    g.b_transposed = b_transposed;
+    g.ldb = (b_transposed ? k : n) + ldb_pad;
+    g.b = dummy;
+    g.ldc = n;
+    return g;
+}
+
+/* gemm_plan_choose picks `path` with packing pack_a / pack_b (-1: either) for g. */
+static void expect_plan(const gemm_driver *d, const char *what, gemm_problem g, gemm_path path,
+                        int pack_a, int pack_b, int chosen[PATH_COUNT]) {
+    gemm_plan plan = gemm_plan_choose(&g, d);
+    CHECK(plan.path == path, "%s (m=%d n=%d k=%d): path %s, expected %s", what, g.m, g.n, g.k,
+          path_names[plan.path], path_names[path]);
+    if (pack_a >= 0)
+        CHECK(plan.pack_a == pack_a, "%s: pack_a %d, expected %d", what, plan.pack_a, pack_a);
+    if (pack_b >= 0)
+        CHECK(plan.pack_b == pack_b, "%s: pack_b %d, expected %d", what, plan.pack_b, pack_b);
+    CHECK(gemm_plan_valid(&g, d, &plan), "%s: the chosen plan is not valid", what);
+    CHECK(plan.kc >= 1 && plan.kc <= d->kc && plan.slices >= 1 &&
+              (long)plan.kc * plan.slices >= g.k && (long)plan.kc * (plan.slices - 1) < g.k + (g.k == 0),
+          "%s: %d slices of %d do not cover K = %d (KC %d)", what, plan.slices, plan.kc, g.k,
+          d->kc);
+    CHECK(plan.balance == (plan.pack_a || d->tall_micro_kernels[0] == NULL),
+          "%s: balance %d", what, plan.balance);
+    if (plan.path == path) chosen[path]++;
+}
+
+/* A representative problem per path and packing. Sizes below 0 stand for the driver's
+ * thresholds, so a retuned one moves the problem, not the test. */
+enum {
+    FEW_ROWS = -1,     /* pack_b_min_rows - 1 */
+    MANY_ROWS = -2,    /* pack_b_min_rows */
+    WIDE = -3,         /* the smallest N of the tiles path: narrow_max_columns + 1 (or 16) */
+    WIDE_A_T = -4,     /* pack_transposed_a_min_columns */
+    NOT_NARROW = -5,   /* the path: narrow, or tiles where the driver has no narrow path */
+};
+typedef enum plan_needs { NEEDS_NOTHING, NEEDS_LOGITS, NEEDS_NARROW, NEEDS_COLUMN, NEEDS_PACK_A_T } plan_needs;
+
+typedef struct plan_expectation {
+    const char *what;
+    plan_needs needs;
+    int m, n, k, a_transposed, a_u8, b_transposed;
+    int path, pack_a, pack_b; /* pack -1: either */
+} plan_expectation;
+
+static const plan_expectation plan_expectations[] = {
+    {"m = 0", NEEDS_NOTHING, 0, 64, 64, 0, 0, 0, GEMM_PATH_EMPTY, -1, -1},
+    {"n = 0", NEEDS_NOTHING, 64, 0, 64, 0, 0, 0, GEMM_PATH_EMPTY, -1, -1},
+    {"logits forward, 10", NEEDS_LOGITS, 64, 10, 64, 0, 0, 0, GEMM_PATH_LOGITS, -1, -1},
+    {"logits forward, 9", NEEDS_LOGITS, 64, 9, 64, 0, 0, 0, GEMM_PATH_LOGITS, -1, -1},
+    {"logits, A transposed", NEEDS_LOGITS, 64, 10, 64, 1, 0, 0, NOT_NARROW, -1, -1},
+    {"column, A^T in place", NEEDS_COLUMN, 784, 1, 64, 1, 0, 0, GEMM_PATH_COLUMN, 0, -1},
+    {"column, u8 A^T in place", NEEDS_COLUMN, 784, 1, 64, 1, 1, 0, GEMM_PATH_COLUMN, 0, -1},
+    {"column, plain A packed", NEEDS_COLUMN, 64, 1, 784, 0, 0, 1, GEMM_PATH_COLUMN, 1, -1},
+    {"narrow, A^T in place", NEEDS_NARROW, 64, 12, 64, 1, 0, 0, GEMM_PATH_NARROW, 0, -1},
+    {"narrow, u8 A^T packed", NEEDS_NARROW, 784, 8, 64, 1, 1, 0, GEMM_PATH_NARROW, 1, -1},
+    {"narrow, B^T, plain A packed", NEEDS_NARROW, 64, 10, 64, 0, 0, 1, GEMM_PATH_NARROW, 1, -1},
+    {"tiles, A and B in place", NEEDS_NOTHING, FEW_ROWS, WIDE, 784, 0, 0, 0, GEMM_PATH_TILES, 0, 0},
+    {"tiles, M >= pack_b_min_rows", NEEDS_NOTHING, MANY_ROWS, 128, 64, 0, 0, 0, GEMM_PATH_TILES, 0, 1},
+    {"tiles, B^T packed", NEEDS_NOTHING, 64, 784, 128, 0, 0, 1, GEMM_PATH_TILES, 0, 1},
+    {"tiles, B rows 4 KiB apart", NEEDS_NOTHING, 5, 1024, 9, 0, 0, 0, GEMM_PATH_TILES, 0, 1},
+    {"tiles, u8 A packed", NEEDS_NOTHING, FEW_ROWS, 128, 784, 0, 1, 0, GEMM_PATH_TILES, 1, 0},
+    {"tiles, A rows 4 KiB apart", NEEDS_NOTHING, 3, 17, 1024, 0, 0, 0, GEMM_PATH_TILES, 1, 0},
+    {"tiles, A^T in place", NEEDS_NOTHING, FEW_ROWS, 64, 64, 1, 0, 0, GEMM_PATH_TILES, 0, 0},
+    {"tiles, A^T packed for wide N", NEEDS_PACK_A_T, 64, WIDE_A_T, 64, 1, 0, 0, GEMM_PATH_TILES, 1, 0},
+};
+
+static int threshold_size(const gemm_driver *d, int size) {
+    switch (size) {
+    case FEW_ROWS: return d->pack_b_min_rows - 1;
+    case MANY_ROWS: return d->pack_b_min_rows;
+    case WIDE: return d->narrow_micro_kernel ? d->narrow_max_columns + 1 : 16;
+    case WIDE_A_T: return d->pack_transposed_a_min_columns;
+    case NOT_NARROW: return d->narrow_micro_kernel ? GEMM_PATH_NARROW : GEMM_PATH_TILES;
+    }
+    return size;
+}
+
+/* Each path and packing the driver has is chosen for its representative problem. */
+static void test_gemm_plan_choice(const gemm_driver *d) {
+    int chosen[PATH_COUNT] = {0};
+    const int has[] = {1, d->logits_kernel != NULL, d->narrow_micro_kernel != NULL,
+                       d->narrow_micro_kernel && d->column_micro_kernel,
+                       d->pack_transposed_a_min_columns > 0};
+    for (size_t e = 0; e < sizeof plan_expectations / sizeof plan_expectations[0]; e++) {
+        const plan_expectation *x = &plan_expectations[e];
+        if (!has[x->needs]) continue;
+        gemm_problem g = plan_problem(threshold_size(d, x->m), threshold_size(d, x->n), x->k,
+                                      x->a_transposed, x->a_u8, x->b_transposed, 0, 0);
+        expect_plan(d, x->what, g, (gemm_path)threshold_size(d, x->path), x->pack_a, x->pack_b,
+                    chosen);
+    }
+    /* K = 784 over KC = 512 goes as 2 equal slices */
+    gemm_problem deep = plan_problem(64, 128, 784, 0, 0, 0, 0, 0);
+    gemm_plan plan = gemm_plan_choose(&deep, d);
+    if (d->kc == 512) CHECK(plan.kc == 392 && plan.slices == 2, "K = 784: %d x %d", plan.slices, plan.kc);
+    for (int path = 0; path < PATH_COUNT; path++)
+        CHECK(chosen[path] > 0 || !has[path == GEMM_PATH_LOGITS   ? NEEDS_LOGITS
+                                        : path == GEMM_PATH_NARROW ? NEEDS_NARROW
+                                        : path == GEMM_PATH_COLUMN ? NEEDS_COLUMN
+                                                                   : NEEDS_NOTHING],
+              "path %s never chosen", path_names[path]);
+}
+
+/* Runs the variant's driver with the plan in context (made for each problem, as the runner
+ * sees it). */
+typedef struct forced_plan {
+    gemm_path path;
+    int pack_a, pack_b;
+    int small_blocks; /* KC = 8, MC = one tile, NC = one panel: every blocking loop turns */
+} forced_plan;
+
+static gemm_plan forced_plan_for(const gemm_problem *g, const gemm_driver *d,
+                                 const forced_plan *f) {
+    gemm_plan plan = gemm_plan_make(g, d, f->path, f->pack_a, f->pack_b);
+    if (f->small_blocks) {
+        plan.kc = gemm_min_int(plan.kc, 8);
+        plan.slices = g->k > plan.kc ? (g->k + plan.kc - 1) / plan.kc : 1;
+        plan.mc = d->tall_micro_kernels[0] ? 2 * d->mr : d->mr;
+        plan.nc = d->max_vectors * d->width;
+    }
+    return plan;
+}
+
+static void run_forced_plan(const gemm_problem *g, const void *context) {
+    const gemm_driver *d = variant->gemm_driver;
+    gemm_plan plan = forced_plan_for(g, d, context);
+    d->run_plan(g, &plan);
+}
+
+/* Every plan the driver can execute on t's problem gives bitwise the C of table->gemm (whose
+ * C is checked against the oracle); counts the paths run. */
+static void check_gemm_plans(const gemm_case *t, int runs[PATH_COUNT]) {
+    const gemm_driver *d = variant->gemm_driver;
+    char text[160];
+    describe_case(t, text, sizeof text);
+    check_gemm_case(t);
+    gemm_operands operands = gemm_operands_make(t);
+    const gemm_problem *g = &operands.problem;
+    guarded_buffer expected = run_gemm(variant, t, *g);
+    for (int path = 0; path < PATH_COUNT; path++)
+        for (int pack_a = 0; pack_a < 2; pack_a++)
+            for (int pack_b = 0; pack_b < 2; pack_b++)
+                for (int small = 0; small < 2; small++) {
+                    if (pack_b && path != GEMM_PATH_TILES) continue;
+                    if (small && (path == GEMM_PATH_EMPTY || path == GEMM_PATH_LOGITS)) continue;
+                    forced_plan f = {(gemm_path)path, pack_a, pack_b, small};
+                    gemm_plan plan = forced_plan_for(g, d, &f);
+                    if (!gemm_plan_valid(g, d, &plan)) continue;
+                    guarded_buffer c = run_gemm_with(variant, t, *g, run_forced_plan, &f);
+                    int differ = 0;
+                    for (int i = 0; i < t->m; i++)
+                        differ += memcmp(c.data + (size_t)i * g->ldc,
+                                         expected.data + (size_t)i * g->ldc,
+                                         (size_t)t->n * sizeof(float)) != 0;
+                    CHECK(differ == 0, "%s: plan %s pack_a %d pack_b %d%s: %d rows differ "
+                          "from table->gemm", text, path_names[path], pack_a, pack_b,
+                          small ? " small blocks" : "", differ);
+                    int damaged = guard_damage(&c, t->m, t->n, g->ldc);
+                    CHECK(damaged == 0, "%s: plan %s: %d floats written outside C", text,
+                          path_names[path], damaged);
+                    runs[path]++;
+                    free(c.base);
+                }
+    free(expected.base);
+    gemm_operands_free(&operands);
+}
+
+/* Forces every path, packing and a small blocking on shapes each path takes, whatever the
+ * thresholds: the logits' widths, N = 1, narrow N, and wide N over several slices and blocks. */
+static void test_gemm_forced_plans(void) {
+    const gemm_driver *d = variant->gemm_driver;
+    static const int shapes[][3] = {{13, 10, 70}, {21, 9, 5},  {37, 1, 33}, {70, 1, 9},
+                                    {29, 7, 20},  {3, 12, 1},  {45, 50, 530}, {70, 130, 9},
+                                    {9, 17, 0}};
+    int runs[PATH_COUNT] = {0};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int transposes = 0; transposes < 4; transposes++)
+            for (int u8 = 0; u8 < 2; u8++) {
+                gemm_case t = {shapes[s][0], shapes[s][1], shapes[s][2], transposes & 1,
+                               transposes >> 1, u8, (gemm_epilogue)(s % 3),
+                               (mlp_activation)(1 + (s + transposes) % 3), (int)(s & 1),
+                               (int)(s % 3)};
+                check_gemm_plans(&t, runs);
+            }
+    CHECK(runs[GEMM_PATH_TILES] > 0, "the tiles path never ran");
+    CHECK(!d->logits_kernel || runs[GEMM_PATH_LOGITS] > 0, "the logits path never ran");
+    CHECK(!d->narrow_micro_kernel || runs[GEMM_PATH_NARROW] > 0, "the narrow path never ran");
+    CHECK(!d->column_micro_kernel || runs[GEMM_PATH_COLUMN] > 0, "the column path never ran");
+    printf("forced plans run: tiles %d, narrow %d, column %d, logits %d\n",
+           runs[GEMM_PATH_TILES], runs[GEMM_PATH_NARROW], runs[GEMM_PATH_COLUMN],
+           runs[GEMM_PATH_LOGITS]);
+}
+
+/* ---------------------------------------------------------------- micro-kernels by name */
+
+/* One named micro-kernel on a problem that is exactly one tile, called directly; `split`
+ * runs K as two slices (the second continuing the first's sums in C). */
+typedef struct micro_call {
+    const gemm_micro_kernel_info *info;
+    int split;
+} micro_call;
+
+static void run_micro_kernel(const gemm_problem *g, const void *context) {
+    const micro_call *call = context;
+    if (call->info->kind == GEMM_MICRO_LOGITS) {
+        call->info->run_gemm(g);
+        return;
+    }
+    gemm_tile tile;
+    memset(&tile, 0, sizeof tile);
+    tile.rows = g->m;
+    tile.cols = g->n;
+    tile.c = g->c;
+    tile.ldc = g->ldc;
+    tile.epilogue = g->epilogue;
+    tile.activation = g->activation;
+    tile.bias = g->bias;
+    tile.y = g->activation_output;
+    tile.ldy = g->ld_activation_output;
+    tile.a_scale = g->a_scale;
+    tile.a_group_stride = variant->gemm_driver->width; /* column tiles: A^T in place */
+    tile.a_row_stride = g->a_transposed ? 1 : g->lda;
+    tile.a_k_stride = g->a_transposed ? g->lda : 1;
+    tile.b_k_stride = g->b_transposed ? 1 : g->ldb;
+    tile.b_column_stride = g->b_transposed ? g->ldb : 1;
+    const int first_depth = call->split && g->k >= 2 ? g->k / 2 : g->k;
+    for (int p0 = 0, kb = first_depth; p0 < g->k || p0 == 0; p0 += kb, kb = g->k - p0) {
+        tile.k = kb;
+        tile.continue_sums = p0 > 0;
+        tile.finish = p0 + kb >= g->k;
+        tile.a = g->a ? g->a + p0 * tile.a_k_stride : NULL;
+        tile.a_u8 = g->a_u8 ? g->a_u8 + p0 * tile.a_k_stride : NULL;
+        tile.b = g->b + p0 * tile.b_k_stride;
+        call->info->run(&tile);
+        if (g->k == 0) break;
+    }
+}
+
+/* Whether two runs of t's problem give bitwise the same C. */
+static int same_bits(const gemm_case *t, gemm_runner run, const void *first, const void *second) {
+    gemm_operands operands = gemm_operands_make(t);
+    guarded_buffer a = run_gemm_with(variant, t, operands.problem, run, first);
+    guarded_buffer b = run_gemm_with(variant, t, operands.problem, run, second);
+    int same = 1;
+    for (int i = 0; i < t->m; i++)
+        same &= memcmp(a.data + (size_t)i * operands.problem.ldc,
+                       b.data + (size_t)i * operands.problem.ldc, (size_t)t->n * sizeof(float)) == 0;
+    free(a.base);
+    free(b.base);
+    gemm_operands_free(&operands);
+    return same;
+}
+
+/* Every micro-kernel of the variant, by name, against the oracle and the scalar reference:
+ * K = 1, 7, 17, 63 (and 0 for the logits), full and ragged rows and columns, every epilogue,
+ * unaligned operands, A and B in each layout the kernel reads, and K in two slices giving the
+ * same bits as one. */
+static void test_micro_kernels(void) {
+    const gemm_driver *d = variant->gemm_driver;
+    static const int depths[] = {1, 7, 17, 63};
+    int cases = 0;
+    for (int index = 0; index < d->micro_kernel_count; index++) {
+        const gemm_micro_kernel_info *info = &d->micro_kernel_list[index];
+        const int w = d->width;
+        int row_choices[4] = {info->rows, 1, info->rows - 1, info->rows / 2 + 1};
+        int col_choices[3] = {info->cols, info->cols - 1, info->cols > w ? info->cols - w + 1 : 1};
+        if (info->kind == GEMM_MICRO_LOGITS) { /* a whole GEMM: M any, N = cols - 1 or cols */
+            row_choices[0] = 17, row_choices[1] = 1, row_choices[2] = 63, row_choices[3] = 8;
+            col_choices[2] = info->cols;
+        }
+        if (info->kind == GEMM_MICRO_COLUMN)
+            row_choices[2] = 17, row_choices[3] = info->rows - w + 1;
+        for (int ri = 0; ri < 4; ri++)
+            for (int ci = 0; ci < 3; ci++)
+                for (int di = 0; di < 4; di++) {
+                    const int rows = row_choices[ri], cols = col_choices[ci], k = depths[di];
+                    if (rows < 1 || cols < 1) continue;
+                    if (info->kind == GEMM_MICRO_COLUMN && cols != 1) continue;
+                    const int variant_index = ri * 12 + ci * 4 + di;
+                    /* the layouts the driver hands this kind of tile */
+                    int a_transposed = 0, b_transposed = 0, a_u8 = 0;
+                    switch (info->kind) {
+                    case GEMM_MICRO_TILE: a_transposed = variant_index & 1; break;
+                    case GEMM_MICRO_NARROW:
+                        a_transposed = 1, b_transposed = variant_index & 1;
+                        break;
+                    case GEMM_MICRO_COLUMN:
+                        a_transposed = 1, b_transposed = variant_index & 1;
+                        a_u8 = (variant_index >> 1) & 1;
+                        break;
+                    case GEMM_MICRO_LOGITS: break;
+                    }
+                    const int epilogue = variant_index % 3;
+                    /* B padded so full-vector loads past the last column stay inside it */
+                    const int pad = info->kind == GEMM_MICRO_TILE ? info->cols - cols + 1 + di % 2
+                                                                  : di % 3;
+                    gemm_case t = {rows, cols, k, a_transposed, b_transposed, a_u8,
+                                   (gemm_epilogue)epilogue,
+                                   epilogue ? (mlp_activation)(1 + variant_index % 3)
+                                            : MLP_ACTIVATION_NONE,
+                                   1 + 2 * (variant_index % 2), pad};
+                    micro_call whole = {info, 0}, sliced = {info, 1};
+                    check_gemm_case_with(&t, run_micro_kernel, &whole, info->name);
+                    if (info->kind != GEMM_MICRO_LOGITS && k >= 2) {
+                        char text[160];
+                        describe_case(&t, text, sizeof text);
+                        CHECK(same_bits(&t, run_micro_kernel, &whole, &sliced),
+                              "%s [%s]: K in two slices differs from one", text, info->name);
+                    }
+                    cases++;
+                }
+    }
+    printf("micro-kernels: %d, %d cases\n", d->micro_kernel_count, cases);
+}
+
+/* Every kernel the driver holds is in its named list. */
+static void test_micro_kernel_list(const gemm_driver *d) {
+    gemm_micro_kernel slots[2 * GEMM_DRIVER_MAX_VECTORS + 1];
+    int slot_count = 0;
+    for (int v = 0; v < GEMM_DRIVER_MAX_VECTORS; v++) {
+        if (d->micro_kernels[v]) slots[slot_count++] = d->micro_kernels[v];
+        if (d->tall_micro_kernels[v]) slots[slot_count++] = d->tall_micro_kernels[v];
+    }
+    if (d->column_micro_kernel) slots[slot_count++] = d->column_micro_kernel;
+    for (int s = 0; s < slot_count; s++) {
+        int listed = 0;
+        for (int i = 0; i < d->micro_kernel_count; i++)
+            listed |= d->micro_kernel_list[i].run == slots[s];
+        CHECK(listed, "driver slot %d holds a micro-kernel missing from its named list", s);
+    }
+    int logits_listed = d->logits_kernel == NULL;
+    for (int i = 0; i < d->micro_kernel_count; i++) {
+        const gemm_micro_kernel_info *info = &d->micro_kernel_list[i];
+        logits_listed |= info->run_gemm == d->logits_kernel;
+        CHECK(info->name && (info->run != NULL) != (info->run_gemm != NULL) && info->rows > 0 &&
+                  info->cols > 0,
+              "micro-kernel %d of the list is malformed", i);
+    }
+    CHECK(logits_listed, "the logits kernel is missing from the named list");
+}
+
+/* ---------------------------------------------------------------- the variant registry */
+
+static void test_registry(void) {
+    int count;
+    const kernel_variant *variants = kernels_variants(&count);
+    CHECK(count >= 1 && strcmp(variants[0].name, "scalar") == 0 && variants[0].table &&
+              variants[0].required_cpu_features == 0,
+          "the registry does not start with the scalar reference");
+    char choices[256] = "auto";
+    for (int i = 0; i < count; i++) {
+        snprintf(choices + strlen(choices), sizeof choices - strlen(choices), "|%s",
+                 variants[i].name);
+        CHECK(variants[i].table == NULL || strcmp(variants[i].table->name, variants[i].name) == 0,
+              "variant %s: its table is named %s", variants[i].name, variants[i].table->name);
+        CHECK(kernels_find(variants[i].name) == variants[i].table, "kernels_find(%s)",
+              variants[i].name);
+        if (variants[i].table) {
+            const char *reason = NULL;
+            int supported = kernels_supported(variants[i].table, &reason);
+            CHECK(supported == kernels_cpu_supports(variants[i].required_cpu_features, NULL),
+                  "variant %s: support is not its required features", variants[i].name);
+        }
+    }
+    CHECK(strcmp(choices, kernels_variant_choices()) == 0, "choices '%s', expected '%s'",
+          kernels_variant_choices(), choices);
+    /* a feature this CPU lacks is named in the reason */
+    const unsigned mask = kernels_cpu_features()->mask;
+    const unsigned absent = (mask & MLP_CPU_NEON) ? MLP_CPU_AVX2 : MLP_CPU_NEON;
+    const char *reason = NULL;
+    CHECK(!kernels_cpu_supports(absent, &reason) && reason &&
+              strstr(reason, absent == MLP_CPU_NEON ? "lacks AArch64 Advanced SIMD" : "lacks AVX2"),
+          "missing feature reason: %s", reason ? reason : "(none)");
+    CHECK(kernels_cpu_supports(0, NULL), "no requirement is not supported");
 }
 
 /* ---------------------------------------------------------------- bias */
@@ -799,11 +1228,22 @@ static void test_sgd_update(void) {
 
 int main(int argc, char **argv) {
     if (argc != 2) {
-        fprintf(stderr, "usage: %s scalar|avx2|avx512|neon\n", argv[0]);
+        fprintf(stderr, "usage: %s %s\n", argv[0], kernels_variant_choices() + 5);
         return 2;
     }
+    test_registry();
     variant = kernels_find(argv[1]);
     if (variant == NULL) TEST_SKIP("kernel variant '%s' is not compiled into this binary", argv[1]);
+    /* the plan is pure: checked even where the CPU cannot run the variant */
+    if (variant->gemm_driver) {
+        test_gemm_plan_choice(variant->gemm_driver);
+        test_micro_kernel_list(variant->gemm_driver);
+        CHECK(variant->gemm_workspace_floats ==
+                  gemm_driver_workspace_floats(variant->gemm_driver),
+              "gemm_workspace_floats %zu, the driver needs %zu", variant->gemm_workspace_floats,
+              gemm_driver_workspace_floats(variant->gemm_driver));
+    }
+    if (test_failures) return test_exit_code();
     const char *reason = NULL;
     if (!kernels_supported(variant, &reason))
         TEST_SKIP("kernel variant '%s' cannot run on this CPU: %s", argv[1], reason);
@@ -822,5 +1262,9 @@ int main(int argc, char **argv) {
     test_gemm_packing_paths();
     test_gemm_logits_shapes();
     test_gemm_mlp_shapes();
+    if (variant->gemm_driver) {
+        test_gemm_forced_plans();
+        test_micro_kernels();
+    }
     return test_exit_code();
 }

@@ -74,7 +74,7 @@ typedef struct gemm_problem {
 } gemm_problem;
 
 typedef struct kernel_table {
-    const char *name; /* "scalar", "avx2", "avx512", "neon" */
+    const char *name; /* as in kernels/variants.def: "scalar", "avx2", "avx512", "neon" */
 
     /* Floats of scratch space one gemm() call needs (packing buffers), whatever the shape. */
     size_t gemm_workspace_floats;
@@ -107,25 +107,64 @@ typedef struct kernel_table {
 
     /* params[i] -= learning_rate * gradients[i] */
     void (*sgd_update)(float *params, const float *gradients, size_t count, float learning_rate);
+
+    /* The GEMM's parts, for the kernel tests and bench (kernels/gemm_driver.h defines it): the
+     * blocking driver, i.e. the tile set and thresholds gemm_plan_choose reads, a way to run a
+     * given plan, and every micro-kernel by name. NULL where gemm is not built on the driver
+     * (scalar). */
+    const struct gemm_driver *gemm_driver;
 } kernel_table;
 
 /* ---- dispatch (kernels/dispatch.c) ---- */
 
+/* CPU features as bits of cpu_features.mask. A variant's required features are such a mask
+ * (kernels/variants.def); it runs where (required & mask) == required. OS_YMM / OS_ZMM: the OS
+ * saves that register state (XGETBV), which the instructions need besides CPUID's bits. */
+enum {
+    MLP_CPU_SSE2 = 1u << 0,
+    MLP_CPU_AVX = 1u << 1,
+    MLP_CPU_AVX2 = 1u << 2,
+    MLP_CPU_FMA = 1u << 3,
+    MLP_CPU_AVX512F = 1u << 4,
+    MLP_CPU_AVX512BW = 1u << 5,
+    MLP_CPU_AVX512VL = 1u << 6,
+    MLP_CPU_AVX512DQ = 1u << 7,
+    MLP_CPU_OS_YMM = 1u << 8,
+    MLP_CPU_OS_ZMM = 1u << 9,
+    MLP_CPU_NEON = 1u << 10,
+};
+
 typedef struct cpu_features {
     int sse2, avx, avx2, fma, avx512f, avx512bw, avx512vl, avx512dq, os_saves_ymm, os_saves_zmm;
     int neon;
+    unsigned mask;  /* the same, as MLP_CPU_* bits */
     char model[64]; /* CPU brand string, or "" */
 } cpu_features;
 
+/* One entry of kernels/variants.def. */
+typedef struct kernel_variant {
+    const char *name;
+    unsigned required_cpu_features; /* MLP_CPU_* bits */
+    const kernel_table *table;      /* NULL: not built into this binary (another arch) */
+} kernel_variant;
+
 const cpu_features *kernels_cpu_features(void);
 
+/* Every variant of the registry (kernels/variants.def), compiled in or not, in its order. */
+const kernel_variant *kernels_variants(int *count);
+/* "auto|scalar|avx2|...": the --kernel / MLP_KERNEL choices, every variant of the registry. */
+const char *kernels_variant_choices(void);
+/* Whether this CPU has every feature in `required` (MLP_CPU_* bits); when not, *reason (if
+ * non-NULL) names the missing ones (valid until this thread's next call). */
+int kernels_cpu_supports(unsigned required, const char **reason);
 /* All variants compiled into this binary, best last; *count receives how many. */
 const kernel_table *const *kernels_compiled(int *count);
-/* Whether this CPU can run the variant; when not, *reason (if non-NULL) says why. */
+/* Whether this CPU can run the variant (its required features, kernels_cpu_supports); when
+ * not, *reason (if non-NULL) says why. */
 int kernels_supported(const kernel_table *table, const char **reason);
 /* The best supported variant. */
 const kernel_table *kernels_best(void);
-/* By name ("scalar", "avx2", "avx512", "neon"); NULL and an explanation in error when unknown
+/* By name (kernels_variants); NULL and an explanation in error when unknown
  * or unsupported here. name NULL or "" or "auto": MLP_KERNEL from the environment if set, else
  * the best. */
 const kernel_table *kernels_select(const char *name, char *error, size_t error_size);

@@ -30,12 +30,9 @@
 #define GEMM_AVX2_MR 4
 #define GEMM_AVX2_W 8
 #define GEMM_AVX2_MAX_VECTORS 3
-/* The table's gemm_workspace_floats: gemm_driver_workspace_floats() of the driver, as a
- * compile-time constant so the table can be const. */
-#define GEMM_AVX2_WORKSPACE_FLOATS                                         \
-    ((size_t)GEMM_AVX2_KC *                                                \
-         (GEMM_AVX2_MC + GEMM_AVX2_NC + GEMM_AVX2_MAX_VECTORS * GEMM_AVX2_W) + \
-     64)
+/* The GEMM driver (blocking, micro-kernels by name, run_plan), for the table. */
+struct gemm_driver;
+extern const struct gemm_driver gemm_avx2_driver;
 
 void gemm_avx2(const gemm_problem *problem);
 void bias_add_avx2(float *c, int m, int n, int ldc, const float *bias);

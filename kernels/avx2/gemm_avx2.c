@@ -357,7 +357,16 @@ static void gemm_avx2_pack_b(const gemm_problem *g, int p0, int kb, int j0, int 
     }
 }
 
-static const gemm_driver gemm_avx2_driver = {
+/* The logits' tile under its own symbol, so profiles name it */
+void gemm_avx2_logits_8x10(const gemm_problem *problem) { gemm_logits_avx2(problem); }
+
+GEMM_DRIVER_ENTRY_POINTS(avx2)
+
+/* Every micro-kernel by name (the tests and bench call each directly). */
+static const gemm_micro_kernel_info gemm_avx2_micro_kernels[] =
+    GEMM_MICRO_KERNELS_EVERY_KIND(avx2, 4, 8, 16, 24, 8);
+
+const gemm_driver gemm_avx2_driver = {
     .mr = AVX2_MR,
     .width = AVX2_W,
     .max_vectors = AVX2_MAX_VECTORS,
@@ -375,14 +384,8 @@ static const gemm_driver gemm_avx2_driver = {
     .narrow_max_columns = 12,
     .column_micro_kernel = gemm_avx2_micro_64x1_column,
     .column_tile_rows = AVX2_COLUMN_GROUPS * AVX2_W,
+    .logits_kernel = gemm_avx2_logits_8x10,
+    .logits_min_columns = 9,
+    .logits_max_columns = 10,
+    GEMM_DRIVER_NAMED(avx2),
 };
-
-/* The logits' tile under its own symbol, so profiles name it */
-void gemm_avx2_logits_8x10(const gemm_problem *problem) { gemm_logits_avx2(problem); }
-
-void gemm_avx2(const gemm_problem *problem) {
-    if (gemm_logits_fits_avx2(problem))
-        gemm_avx2_logits_8x10(problem);
-    else
-        gemm_driver_run(problem, &gemm_avx2_driver);
-}

@@ -130,12 +130,8 @@ static inline void gemm_logits_tile_9_avx2(const gemm_problem *g, int i0) {
 }
 
 /* 1 when gemm_logits_avx2 takes the problem: 9 or 10 columns, A and B plain floats */
-static inline int gemm_logits_fits_avx2(const gemm_problem *g) {
-    return g->m > 0 && (g->n == 9 || g->n == 10) && !g->a_transposed && g->a_u8 == NULL &&
-           !g->b_transposed;
-}
-
-/* C = epilogue(A · B) for a problem gemm_logits_fits_avx2 accepts, 8 rows at a time */
+/* C = epilogue(A · B) for N = 9 or 10, plain float A and plain B (the driver's logits path,
+ * gemm_logits_fits), 8 rows at a time */
 static inline void gemm_logits_avx2(const gemm_problem *g) {
     for (int i = 0; i < g->m; i += LOGITS_ROWS) {
         if (g->n == 10)

@@ -25,12 +25,9 @@
 #define GEMM_AVX512_MR 8
 #define GEMM_AVX512_W 16
 #define GEMM_AVX512_MAX_VECTORS 3
-/* The table's gemm_workspace_floats: gemm_driver_workspace_floats() of the driver, as a
- * compile-time constant so the table can be const. */
-#define GEMM_AVX512_WORKSPACE_FLOATS                                         \
-    ((size_t)GEMM_AVX512_KC *                                                \
-         (GEMM_AVX512_MC + GEMM_AVX512_NC + GEMM_AVX512_MAX_VECTORS * GEMM_AVX512_W) + \
-     64)
+/* The GEMM driver (blocking, micro-kernels by name, run_plan), for the table. */
+struct gemm_driver;
+extern const struct gemm_driver gemm_avx512_driver;
 
 void gemm_avx512(const gemm_problem *problem);
 void bias_add_avx512(float *c, int m, int n, int ldc, const float *bias);

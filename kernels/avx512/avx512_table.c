@@ -1,9 +1,11 @@
 /* The AVX-512 variant (F+BW+VL+DQ, FMA): 16 floats per register. */
 #include "avx512/avx512_kernels.h"
+#include "gemm_driver.h"
 
 const kernel_table kernel_table_avx512 = {
     .name = "avx512",
-    .gemm_workspace_floats = GEMM_AVX512_WORKSPACE_FLOATS,
+    .gemm_workspace_floats = GEMM_DRIVER_WORKSPACE_FLOATS(GEMM_AVX512_KC, GEMM_AVX512_MC, GEMM_AVX512_NC,
+                                                          GEMM_AVX512_MAX_VECTORS * GEMM_AVX512_W),
     .gemm = gemm_avx512,
     .bias_add = bias_add_avx512,
     .bias_gradient = bias_gradient_avx512,
@@ -15,4 +17,5 @@ const kernel_table kernel_table_avx512 = {
     .tanh_backward = tanh_backward_avx512,
     .softmax_cross_entropy = softmax_cross_entropy_avx512,
     .sgd_update = sgd_update_avx512,
+    .gemm_driver = &gemm_avx512_driver,
 };

@@ -376,7 +376,17 @@ static void gemm_avx512_pack_b(const gemm_problem *g, int p0, int kb, int j0, in
     }
 }
 
-static const gemm_driver gemm_avx512_driver = {
+/* The logits' tile (avx2/gemm_logits_avx2.h) under this variant's own symbol, so profiles
+ * name it: 64 -> 10 forward 65 -> 85 GFLOP/s against the 16-row narrow path */
+void gemm_avx512_logits_8x10(const gemm_problem *problem) { gemm_logits_avx2(problem); }
+
+GEMM_DRIVER_ENTRY_POINTS(avx512)
+
+/* Every micro-kernel by name (the tests and bench call each directly). */
+static const gemm_micro_kernel_info gemm_avx512_micro_kernels[] =
+    GEMM_MICRO_KERNELS_EVERY_KIND(avx512, 8, 16, 32, 48, 16);
+
+const gemm_driver gemm_avx512_driver = {
     .mr = AVX512_MR,
     .width = AVX512_W,
     .max_vectors = AVX512_MAX_VECTORS,
@@ -393,15 +403,8 @@ static const gemm_driver gemm_avx512_driver = {
     .narrow_max_columns = 12,
     .column_micro_kernel = gemm_avx512_micro_64x1_column,
     .column_tile_rows = AVX512_COLUMN_GROUPS * AVX512_W,
+    .logits_kernel = gemm_avx512_logits_8x10,
+    .logits_min_columns = 9,
+    .logits_max_columns = 10,
+    GEMM_DRIVER_NAMED(avx512),
 };
-
-/* The logits' tile (avx2/gemm_logits_avx2.h) under this variant's own symbol, so profiles
- * name it: 64 -> 10 forward 65 -> 85 GFLOP/s against the 16-row narrow path */
-void gemm_avx512_logits_8x10(const gemm_problem *problem) { gemm_logits_avx2(problem); }
-
-void gemm_avx512(const gemm_problem *problem) {
-    if (gemm_logits_fits_avx2(problem))
-        gemm_avx512_logits_8x10(problem);
-    else
-        gemm_driver_run(problem, &gemm_avx512_driver);
-}

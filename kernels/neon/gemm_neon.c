@@ -124,7 +124,16 @@ static void gemm_neon_micro_8x4(const gemm_tile *tile) { gemm_neon_tile(tile, 1)
 static void gemm_neon_micro_8x8(const gemm_tile *tile) { gemm_neon_tile(tile, 2); }
 static void gemm_neon_micro_8x12(const gemm_tile *tile) { gemm_neon_tile(tile, 3); }
 
-static const gemm_driver gemm_neon_driver = {
+GEMM_DRIVER_ENTRY_POINTS(neon)
+
+/* Every micro-kernel by name (the tests call each directly). */
+static const gemm_micro_kernel_info gemm_neon_micro_kernels[] = {
+    GEMM_MICRO_KERNEL(gemm_neon_micro_8x4, GEMM_MICRO_TILE, 8, 4),
+    GEMM_MICRO_KERNEL(gemm_neon_micro_8x8, GEMM_MICRO_TILE, 8, 8),
+    GEMM_MICRO_KERNEL(gemm_neon_micro_8x12, GEMM_MICRO_TILE, 8, 12),
+};
+
+const gemm_driver gemm_neon_driver = {
     .mr = NEON_MR,
     .width = NEON_W,
     .max_vectors = NEON_MAX_VECTORS,
@@ -133,8 +142,5 @@ static const gemm_driver gemm_neon_driver = {
     .nc = GEMM_NEON_NC,
     .micro_kernels = {gemm_neon_micro_8x4, gemm_neon_micro_8x8, gemm_neon_micro_8x12},
     .pack_b_min_rows = GEMM_NEON_PACK_B_MIN_ROWS,
+    GEMM_DRIVER_NAMED(neon),
 };
-
-size_t gemm_neon_workspace_floats(void) { return gemm_driver_workspace_floats(&gemm_neon_driver); }
-
-void gemm_neon(const gemm_problem *problem) { gemm_driver_run(problem, &gemm_neon_driver); }

@@ -19,14 +19,10 @@
 #define GEMM_NEON_MR 8
 #define GEMM_NEON_W 4
 #define GEMM_NEON_MAX_VECTORS 3
-/* The table's gemm_workspace_floats, a compile-time constant so the table can be const: at
- * least gemm_driver_workspace_floats of the driver (A block, B block, edge panels; the MR term
- * covers a driver that also packs a ragged A panel). */
-#define GEMM_NEON_WORKSPACE_FLOATS                                                     \
-    ((size_t)GEMM_NEON_KC * (GEMM_NEON_MC + GEMM_NEON_NC + GEMM_NEON_MR +               \
-                             GEMM_NEON_MAX_VECTORS * GEMM_NEON_W) + 64)
+/* The GEMM driver (blocking, micro-kernels by name, run_plan), for the table. */
+struct gemm_driver;
+extern const struct gemm_driver gemm_neon_driver;
 
-size_t gemm_neon_workspace_floats(void);
 void gemm_neon(const gemm_problem *problem);
 void bias_add_neon(float *c, int m, int n, int ldc, const float *bias);
 void bias_gradient_neon(const float *dz, int m, int n, int ld, float *bias_gradient);

@@ -1,9 +1,11 @@
 /* The NEON variant (AArch64 Advanced SIMD): 4 floats per register. */
 #include "neon/neon_kernels.h"
+#include "gemm_driver.h"
 
 const kernel_table kernel_table_neon = {
     .name = "neon",
-    .gemm_workspace_floats = GEMM_NEON_WORKSPACE_FLOATS,
+    .gemm_workspace_floats = GEMM_DRIVER_WORKSPACE_FLOATS(GEMM_NEON_KC, GEMM_NEON_MC, GEMM_NEON_NC,
+                                                          GEMM_NEON_MAX_VECTORS * GEMM_NEON_W),
     .gemm = gemm_neon,
     .bias_add = bias_add_neon,
     .bias_gradient = bias_gradient_neon,
@@ -15,4 +17,5 @@ const kernel_table kernel_table_neon = {
     .tanh_backward = tanh_backward_neon,
     .softmax_cross_entropy = softmax_cross_entropy_neon,
     .sgd_update = sgd_update_neon,
+    .gemm_driver = &gemm_neon_driver,
 };

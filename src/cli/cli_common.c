@@ -70,7 +70,7 @@ void runtime_options_init(runtime_options *runtime) {
 
 void runtime_options_describe(runtime_options *runtime, cli_option *options) {
     options[0] = (cli_option){.name = "--threads", .type = CLI_INT, .target = &runtime->threads, .value_name = "N", .help = "OpenMP threads, at most one per available core (physical cores, affinity mask, cgroup CPU quota); the results do not depend on it", .min = 1, .max = 4096};
-    options[1] = (cli_option){.name = "--kernel", .type = CLI_CHOICE, .target = &runtime->kernel, .value_name = "VARIANT", .help = "kernel variant; auto = MLP_KERNEL if set, else the best the CPU runs", .choices = "auto|scalar|avx2|avx512|neon"};
+    options[1] = (cli_option){.name = "--kernel", .type = CLI_CHOICE, .target = &runtime->kernel, .value_name = "VARIANT", .help = "kernel variant; auto = MLP_KERNEL if set, else the best the CPU runs", .choices = kernels_variant_choices()};
     options[2] = (cli_option){.name = "--bind", .type = CLI_CHOICE, .target = &runtime->bind, .value_name = "MODE", .help = "pin each thread to its own core with hwloc, or leave it to the OS", .choices = "core|none"};
     options[3] = (cli_option){.name = "--verbose", .type = CLI_FLAG, .target = &runtime->verbose, .help = "print the kernel variant and the thread binding at the start"};
     options[4] = (cli_option){.name = "--oversubscribe", .type = CLI_FLAG, .target = &runtime->oversubscribe, .help = "run --threads N threads even when N exceeds the available cores (slower: threads share cores)"};
