@@ -1,6 +1,7 @@
 /* The experiment subcommands end to end, on a small MNIST subset (skips when MNIST is absent):
  *   trainer sweep: the table (sweep.csv) agrees with every run's metrics.csv, the configurations
- *     really differ, and the figures decode at their stated size;
+ *     really differ, and the figures decode at their stated size; with --patience each
+ *     configuration stops 2 epochs after its best and leaves a checkpoint;
  *   trainer train --out, plot, weights, binary: their PNGs decode at the stated size;
  *   trainer binary --method normal without --l2/--noise: a one-line "singular" error, exit 1.
  * usage: test_sweep TRAINER MNIST_DIR */
@@ -113,6 +114,35 @@ static void check_sweep(void) {
     check_png_size("sweep/sweep.png");
 }
 
+/* sweep --patience: each configuration stops 2 epochs after its best one and leaves a checkpoint. */
+static void check_sweep_patience(void) {
+    char arguments[512];
+    snprintf(arguments, sizeof arguments, "sweep --layers 784,128,10 --layers 784,32,10 --epochs 40 --patience 2 "
+             "--lr 0.5 --train-limit 500 --out '%s/patience'", folder);
+    CHECK(run_trainer(arguments, "patience.log") == 0, "trainer sweep --patience exits 0 (see %s/patience.log)", folder);
+    const char *names[2] = {"784-128-10", "784-32-10"};
+    for (int i = 0; i < 2; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/patience/%s/metrics.csv", folder, names[i]);
+        epoch_metrics *history;
+        int epochs;
+        mlp_error error;
+        if (metrics_csv_read(path, &history, &epochs, &error) != 0) {
+            CHECK(0, "%s", error.message);
+            continue;
+        }
+        sweep_row row;
+        sweep_row_from_history(names[i], history, epochs, &row);
+        CHECK(epochs < 40 && epochs == row.min_validation_epoch + 2,
+              "%s: stopped after %d epochs, 2 after the best (%d)", names[i], epochs, row.min_validation_epoch);
+        free(history);
+        snprintf(path, sizeof path, "%s/patience/%s/checkpoint.mlpc", folder, names[i]);
+        FILE *file = fopen(path, "rb");
+        CHECK(file != NULL, "%s exists", path);
+        if (file) fclose(file);
+    }
+}
+
 static void check_other_commands(void) {
     char arguments[1024];
     snprintf(arguments, sizeof arguments, "train --layers 784,8,10 --epochs 1 --train-limit 1500 --out '%s/train'",
@@ -168,6 +198,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     check_sweep();
+    check_sweep_patience();
     check_other_commands();
     int code = test_exit_code();
     if (code == 0) {
