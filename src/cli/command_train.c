@@ -94,26 +94,17 @@ static void describe_train_options(train_command_options *o, cli_option_table *t
                                         .min = 1, .max = 1 << 20});
 }
 
-/* The run's configuration from the options (a fresh run; --resume then overrides it). */
+/* The run's configuration from the options (a fresh run; --resume then overrides it). The model's
+ * sizes and activation are parsed later, the kernel table is picked later. */
 static void config_from_options(const train_command_options *o, mlp_run_config *config) {
-    mlp_run_config_init(config);
-    config->batch = o->recipe.batch;
-    config->learning_rate = o->recipe.learning_rate;
-    config->epochs = o->recipe.epochs;
-    config->seed = o->recipe.seed;
-    config->validation_split = o->recipe.validation_split;
-    config->patience = o->patience;
-    config->checkpoint_every = o->checkpoint_every;
-    config->gradient_shards = o->gradient_shards;
-    config->threads = o->runtime.threads;
-    config->kernel = o->runtime.kernel;
-    config->progress = 1;
-    config->profile = o->profile;
-    config->data_dir = o->data.data_dir;
-    config->train_csv = o->data.train_csv;
-    config->test_csv = o->data.test_csv;
-    config->train_limit = o->data.train_limit;
-    config->stop_requested = &train_stop_signal;
+    *config = (mlp_run_config){
+        .batch = o->recipe.batch, .learning_rate = o->recipe.learning_rate, .epochs = o->recipe.epochs,
+        .seed = o->recipe.seed, .validation_split = o->recipe.validation_split, .patience = o->patience,
+        .checkpoint_every = o->checkpoint_every, .gradient_shards = o->gradient_shards,
+        .threads = o->runtime.threads, .kernel = o->runtime.kernel, .progress = 1, .profile = o->profile,
+        .data_dir = o->data.data_dir, .train_csv = o->data.train_csv, .test_csv = o->data.test_csv,
+        .train_limit = o->data.train_limit, .stop_requested = &train_stop_signal,
+    };
 }
 
 int command_train(int argc, char **argv, int first) {

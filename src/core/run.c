@@ -302,37 +302,29 @@ static int save_checkpoint(const mlp_run *run, int epoch, int first_batch, doubl
     if (!run->writer) return 0;
     const mlp_run_config *config = &run->config;
     const trainer *t = &run->trainer;
-    checkpoint *c = calloc(1, sizeof *c); /* 12 KiB of paths: not on the stack */
+    checkpoint *c = malloc(sizeof *c); /* 12 KiB of paths: not on the stack */
     if (!c) return error_set(error, "%s: out of memory", run->checkpoint_path);
+    int resumes_mid_epoch = first_batch > 0; /* then the partial sums of the epoch so far */
+    *c = (checkpoint){
+        .train_limit = config->train_limit, .data_count = (uint32_t)config->train_set->count,
+        .data_features = (uint32_t)config->train_set->features, .data_checksum = run->data_checksum,
+        .batch = t->options.batch, .learning_rate = t->options.learning_rate, .seed = t->options.seed,
+        .validation_split = config->validation_split, .epochs = config->epochs, .patience = config->patience,
+        .checkpoint_every = config->checkpoint_every, .gradient_shards = config->gradient_shards,
+        .epoch = epoch, .first_batch = first_batch,
+        .partial_cost_sum = resumes_mid_epoch ? t->partial_cost_sum : 0.0,
+        .partial_examples = resumes_mid_epoch ? t->partial_examples : 0,
+        .partial_train_seconds = resumes_mid_epoch ? partial_train_seconds : 0.0,
+        .batch_cost_count = first_batch, .batch_costs = t->batch_costs,
+        .history_count = run->history_count, .history = run->history,
+        .best_epoch = run->best_epoch, .best_cost = run->best_cost,
+        .best_model = run->best_model, /* borrowed: not freed here */
+        .model = run->model,
+    };
     snprintf(c->kernel, sizeof c->kernel, "%s", config->kernels->name);
     snprintf(c->data_dir, sizeof c->data_dir, "%s", config->train_csv || !config->data_dir ? "" : config->data_dir);
     snprintf(c->train_csv, sizeof c->train_csv, "%s", config->train_csv ? config->train_csv : "");
     snprintf(c->test_csv, sizeof c->test_csv, "%s", config->test_csv ? config->test_csv : "");
-    c->train_limit = config->train_limit;
-    c->data_count = (uint32_t)config->train_set->count;
-    c->data_features = (uint32_t)config->train_set->features;
-    c->data_checksum = run->data_checksum;
-    c->batch = t->options.batch;
-    c->learning_rate = t->options.learning_rate;
-    c->seed = t->options.seed;
-    c->validation_split = config->validation_split;
-    c->epochs = config->epochs;
-    c->patience = config->patience;
-    c->checkpoint_every = config->checkpoint_every;
-    c->gradient_shards = config->gradient_shards;
-    c->epoch = epoch;
-    c->first_batch = first_batch;
-    c->partial_cost_sum = first_batch > 0 ? t->partial_cost_sum : 0.0;
-    c->partial_examples = first_batch > 0 ? t->partial_examples : 0;
-    c->partial_train_seconds = first_batch > 0 ? partial_train_seconds : 0.0;
-    c->batch_cost_count = first_batch;
-    c->batch_costs = t->batch_costs;
-    c->history_count = run->history_count;
-    c->history = run->history;
-    c->best_epoch = run->best_epoch;
-    c->best_cost = run->best_cost;
-    c->best_model = run->best_model; /* borrowed: not freed here */
-    c->model = run->model;
     int status = checkpoint_save(c, run->checkpoint_path, error);
     free(c);
     return status;
