@@ -154,16 +154,16 @@ static int take_folder(mlp_run *run, mlp_error *error) {
 
 /* The checks a command line's options could fail: MLP_RUN_INVALID. A resumed run's sizes come
  * from its checkpoint, so a mismatch there is the data's fault: -1. */
-static int check_config(const mlp_run_config *config, const checkpoint *resume, mlp_error *error) {
+static int check_config(const mlp_run *run, mlp_error *error) {
+    const mlp_run_config *config = &run->config;
+    if (!config->train_set || !config->folder || config->size_count < 2 || !config->kernels) {
+        error_set(error, "run: no training set, folder, kernel table or layer sizes given");
+        return MLP_RUN_INVALID;
+    }
     const mlp_dataset *data = config->train_set;
     const char *source = config->train_csv ? config->train_csv : config->data_dir;
-    const char *origin = resume ? "" : "--layers";
-    char resume_path[4200];
-    if (resume) {
-        snprintf(resume_path, sizeof resume_path, "%s/%s", config->folder, CHECKPOINT_FILE_NAME);
-        origin = resume_path;
-    }
-    int bad = resume ? -1 : MLP_RUN_INVALID;
+    const char *origin = run->resumed ? run->checkpoint_path : "--layers";
+    int bad = run->resumed ? -1 : MLP_RUN_INVALID;
     if (config->sizes[0] != data->features) {
         error_set(error, "%s: the input size is %d but %s has %d pixels per image", origin,
                   config->sizes[0], source, data->features);
@@ -262,8 +262,9 @@ int mlp_run_open(mlp_run *run, const mlp_run_config *config, checkpoint *resume,
     run->writer = distributed_rank() == 0;
     run->resumed = resume != NULL;
     if (!run->config.kernels) run->config.kernels = kernels_best();
-    snprintf(run->checkpoint_path, sizeof run->checkpoint_path, "%s/%s", config->folder, CHECKPOINT_FILE_NAME);
-    int status = check_config(config, resume, error);
+    snprintf(run->checkpoint_path, sizeof run->checkpoint_path, "%s/%s", config->folder ? config->folder : "",
+             CHECKPOINT_FILE_NAME);
+    int status = check_config(run, error);
     if (status != 0) return status;
     run->data_checksum = checkpoint_data_checksum(config->train_set);
     if (resume && check_resumed_data(run, resume, error) != 0) return -1;
