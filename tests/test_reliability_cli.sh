@@ -1,5 +1,6 @@
 #!/bin/sh
-# The trainer's reliability contract from the command line: --resume refuses contradicting flags,
+# The trainer's reliability contract from the command line: a second trainer is refused the
+# folder of a running one; --resume refuses contradicting flags,
 # damaged or truncated checkpoints and other data; --patience keeps the best epoch's model;
 # divergence stops with a message naming the epoch and batch and leaves the last checkpoint
 # intact; --trap-fp traps; absurd --layers are refused before allocating; a model whose sizes do
@@ -45,6 +46,18 @@ expect 1 "cannot open" "$trainer" --resume "$work/nowhere"
 "$trainer" --resume "$work/run" --lr 0.1 --epochs 3 --threads 1 > "$work/out" 2>&1 ||
     fail "resume with an agreeing --lr and --epochs 3: $(cat "$work/out")"
 [ "$(wc -l < "$work/run/metrics.csv")" -eq 4 ] || fail "metrics.csv should hold 3 epochs after extending"
+
+# The run owns its folder: a second trainer (or --resume) writing into it is refused with one line
+# naming the folder and the holder's pid; the lock a killed trainer leaves behind does not block.
+"$trainer" $small --epochs 10000 --out "$work/busy" > /dev/null 2>&1 &
+holder=$!
+polls=0
+while [ ! -f "$work/busy/checkpoint.mlpc" ] && [ "$polls" -lt 6000 ]; do sleep 0.01; polls=$((polls + 1)); done
+expect 1 "$work/busy: another run (pid $holder) is writing into this folder" "$trainer" $small --epochs 1 --out "$work/busy"
+expect 1 "another run (pid $holder) is writing" "$trainer" --resume "$work/busy" --epochs 10000
+kill -9 "$holder"
+wait "$holder" 2>/dev/null
+"$trainer" $small --epochs 1 --out "$work/busy" > "$work/out" 2>&1 || fail "a lock left by a killed trainer blocks: $(cat "$work/out")"
 
 # Damaged checkpoints: a flipped byte (checksum), truncated, another file type.
 cp -r "$work/run" "$work/flip"

@@ -1,6 +1,7 @@
 /* The experiment subcommands end to end, on a small MNIST subset (skips when MNIST is absent):
  *   trainer sweep: the table (sweep.csv) agrees with every run's metrics.csv, the configurations
- *     really differ, and the figures decode at their stated size;
+ *     really differ, and the figures decode at their stated size; with --patience each
+ *     configuration stops 2 epochs after its best and leaves a checkpoint;
  *   trainer train --out, plot, weights, binary: their PNGs decode at the stated size;
  *   trainer binary --method normal without --l2/--noise: a one-line "singular" error, exit 1.
  * usage: test_sweep TRAINER MNIST_DIR */
@@ -61,6 +62,20 @@ static int read_table(const char *path, sweep_row *rows, int capacity) {
     return count;
 }
 
+/* The row of the run whose metrics.csv is at path, and its epoch count; -1 (a failed check)
+ * when the file does not read. */
+static int row_from_metrics(const char *path, const char *layers, sweep_row *row, int *epochs) {
+    epoch_metrics *history;
+    mlp_error error;
+    if (metrics_csv_read(path, &history, epochs, &error) != 0) {
+        CHECK(0, "%s", error.message);
+        return -1;
+    }
+    sweep_row_from_history(layers, history, *epochs, row);
+    free(history);
+    return 0;
+}
+
 static void check_sweep(void) {
     const char *layers[2] = {"784,8,10", "784,24,10"};
     char arguments[512];
@@ -76,15 +91,9 @@ static void check_sweep(void) {
         char name[64];
         sweep_folder_name(layers[i], name, sizeof name);
         snprintf(path, sizeof path, "%s/sweep/%s/metrics.csv", folder, name);
-        epoch_metrics *history;
-        int epochs;
-        mlp_error error;
-        if (metrics_csv_read(path, &history, &epochs, &error) != 0) {
-            CHECK(0, "%s", error.message);
-            continue;
-        }
         sweep_row expected;
-        sweep_row_from_history(layers[i], history, epochs, &expected);
+        int epochs;
+        if (row_from_metrics(path, layers[i], &expected, &epochs) != 0) continue;
         const sweep_row *got = &table[i];
         CHECK(epochs == 3, "%s: 3 epochs (got %d)", path, epochs);
         CHECK(strcmp(got->layers, layers[i]) == 0, "row %d is %s (got %s)", i, layers[i], got->layers);
@@ -102,7 +111,6 @@ static void check_sweep(void) {
               expected.final_validation_accuracy);
         CHECK(fabs(got->seconds - expected.seconds) <= 0.002 * epochs,
               "%s seconds: table %.3f, metrics %.3f", layers[i], got->seconds, expected.seconds);
-        free(history);
         snprintf(path, sizeof path, "sweep/%s/curves.png", name);
         check_png_size(path);
     }
@@ -111,6 +119,28 @@ static void check_sweep(void) {
               "the two shapes trained differently (%.6f, %.6f)", table[0].final_validation_cost,
               table[1].final_validation_cost);
     check_png_size("sweep/sweep.png");
+}
+
+/* sweep --patience: each configuration stops 2 epochs after its best one and leaves a checkpoint. */
+static void check_sweep_patience(void) {
+    char arguments[512];
+    snprintf(arguments, sizeof arguments, "sweep --layers 784,128,10 --layers 784,32,10 --epochs 40 --patience 2 "
+             "--lr 0.5 --train-limit 500 --out '%s/patience'", folder);
+    CHECK(run_trainer(arguments, "patience.log") == 0, "trainer sweep --patience exits 0 (see %s/patience.log)", folder);
+    const char *names[2] = {"784-128-10", "784-32-10"};
+    for (int i = 0; i < 2; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/patience/%s/metrics.csv", folder, names[i]);
+        sweep_row row;
+        int epochs;
+        if (row_from_metrics(path, names[i], &row, &epochs) != 0) continue;
+        CHECK(epochs < 40 && epochs == row.min_validation_epoch + 2,
+              "%s: stopped after %d epochs, 2 after the best (%d)", names[i], epochs, row.min_validation_epoch);
+        snprintf(path, sizeof path, "%s/patience/%s/checkpoint.mlpc", folder, names[i]);
+        FILE *file = fopen(path, "rb");
+        CHECK(file != NULL, "%s exists", path);
+        if (file) fclose(file);
+    }
 }
 
 static void check_other_commands(void) {
@@ -168,6 +198,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     check_sweep();
+    check_sweep_patience();
     check_other_commands();
     int code = test_exit_code();
     if (code == 0) {

@@ -8,6 +8,7 @@
 #define MLP_PLOT_H
 
 #include "mlp/common.h"
+#include "mlp/run.h"
 #include "mlp/train.h"
 
 #ifdef __cplusplus
@@ -50,6 +51,15 @@ int plot_heatmap(const char *path, const float *values, int rows, int cols, int 
  * scale, symmetric around zero, shown by one colour bar. */
 int plot_heatmap_grid(const char *path, const float *values, int count, int unit_stride,
                       int rows, int cols, int stride, const char *title, mlp_error *error);
+
+/* curves.png in a run's folder as an observer of the run (include/mlp/run.h): the learning
+ * curves redrawn after every epoch, labelled `name` and titled `title`. A figure that cannot be
+ * drawn is one warning on stderr (the first time), never a failed run. */
+typedef struct plot_curves_context {
+    const char *name, *title;
+    int warned;
+} plot_curves_context;
+mlp_run_observer plot_curves_observer(plot_curves_context *context);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
 #include "mlp/common.h"
 #include "mlp/data.h"
 #include "mlp/kernels.h"
+#include "mlp/run.h"
 #include "mlp/train.h"
 
 #ifdef __cplusplus
@@ -32,22 +33,22 @@ typedef struct sweep_row {
 void sweep_row_from_history(const char *layers, const epoch_metrics *history, int count,
                             sweep_row *row);
 
-/* What every configuration of a sweep shares. */
+/* What every configuration of a sweep shares: a run's recipe, data, kernels and stop request
+ * (include/mlp/run.h); its sizes, activation and folder are set per configuration. */
 typedef struct sweep_setup {
-    const mlp_dataset *data;
-    const int *train_indices, *validation_indices;
-    int train_count, validation_count;
-    mlp_activation activation;
-    train_options train;          /* batch, learning rate, epochs, seed, threads             */
-    const kernel_table *kernels;
+    mlp_run_config run;
 } sweep_setup;
 
-/* Trains the network "784,...,10" (He initialisation from the seed), printing each epoch, and
- * writes folder/metrics.csv (after every epoch), folder/curves.png and folder/model.mlp.
- * *history (malloc'ed) receives the *count epochs run: all of them, or fewer when the training
- * diverged (a NaN or infinite cost). */
+/* Trains the network "784,...,10" as a run (He initialisation from the seed, checkpoints,
+ * --patience), printing each epoch, and writes folder/metrics.csv and folder/curves.png (after
+ * every epoch) and folder/model.mlp. *history (malloc'ed) receives the *count epochs run: all of
+ * them, fewer after an early stop, or those before a divergence (a NaN or infinite cost; then a
+ * line says so, no model.mlp is written and the sweep goes on). *status is the run's. Returns -1
+ * (error says why) when the run could not start, failed, or was interrupted (then error says
+ * where it stopped: a checkpoint in folder continues it). */
 int sweep_train_configuration(const sweep_setup *setup, const char *layers, const char *folder,
-                              epoch_metrics **history, int *count, mlp_error *error);
+                              epoch_metrics **history, int *count, mlp_run_status *status,
+                              mlp_error *error);
 
 /* "784,16,32,10" -> "784-16-32-10", the configuration's folder name. */
 void sweep_folder_name(const char *layers, char *name, size_t size);

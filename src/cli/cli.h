@@ -53,7 +53,20 @@ typedef struct cli_command {
 int cli_parse(const cli_command *command, int argc, char **argv, int first, mlp_error *error);
 void cli_print_help(const cli_command *command, FILE *out);
 
-#endif
+/* A command's option table, assembled from named parts in the order --help lists them:
+ *   cli_option_table table = {0};
+ *   data_options_describe(&o.data, cli_options_reserve(&table, DATA_OPTION_COUNT));
+ *   cli_options_add(&table, (cli_option){.name = "--out", ...});
+ * so that no command counts positions in an array by hand. */
+#define CLI_MAX_OPTIONS 64
+typedef struct cli_option_table {
+    cli_option options[CLI_MAX_OPTIONS];
+    int count;
+} cli_option_table;
+/* The next `count` entries of the table (zeroed), for a *_describe function to fill. A table
+ * too small for a command is a programming error: it aborts with a message. */
+cli_option *cli_options_reserve(cli_option_table *table, int count);
+void cli_options_add(cli_option_table *table, cli_option option);
 
 /* ---- options shared by the subcommands (src/cli_common.c) ---- */
 
@@ -119,3 +132,5 @@ int cli_output_folder(const char *out, char *path, size_t size, mlp_error *error
 
 /* Prints "trainer: error: <message>" and exits with the code. */
 void cli_fail(int exit_code, const mlp_error *error);
+
+#endif

@@ -82,6 +82,21 @@ static int parse_value(const cli_option *option, const char *value, mlp_error *e
     return 0;
 }
 
+cli_option *cli_options_reserve(cli_option_table *table, int count) {
+    if (count < 0 || table->count + count > CLI_MAX_OPTIONS) {
+        fprintf(stderr, "trainer: internal error: more than %d options in one command\n", CLI_MAX_OPTIONS);
+        abort();
+    }
+    cli_option *first = table->options + table->count;
+    memset(first, 0, (size_t)count * sizeof *first);
+    table->count += count;
+    return first;
+}
+
+void cli_options_add(cli_option_table *table, cli_option option) {
+    *cli_options_reserve(table, 1) = option;
+}
+
 int cli_parse(const cli_command *command, int argc, char **argv, int first, mlp_error *error) {
     for (int i = first; i < argc; i++) {
         const char *argument = argv[i];

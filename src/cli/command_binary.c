@@ -100,20 +100,19 @@ int command_binary(int argc, char **argv, int first) {
     };
     data_options_init(&o.data);
     runtime_options_init(&o.runtime);
-    cli_option options[DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT + 10] = {0};
-    data_options_describe(&o.data, options);
-    runtime_options_describe(&o.runtime, options + DATA_OPTION_COUNT);
-    cli_option *own = options + DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT;
-    own[0] = (cli_option){.name = "--digit", .type = CLI_INT, .target = &o.digit, .value_name = "D", .help = "the class to recognise (target 1 when the label is D)", .min = 0, .max = MLP_CLASSES - 1};
-    own[1] = (cli_option){.name = "--method", .type = CLI_CHOICE, .target = &o.method, .help = "normal equations, L-BFGS, gradient descent, or the 784,1 network", .choices = "normal|lbfgs|gd|neuron"};
-    own[2] = (cli_option){.name = "--l2", .type = CLI_FLOAT, .target = &o.l2, .value_name = "LAMBDA", .help = "normal: ridge term λI; lbfgs: penalty λ/2 |w|²", .max = 1e9};
-    own[3] = (cli_option){.name = "--noise", .type = CLI_FLOAT, .target = &o.noise, .value_name = "SIGMA", .help = "normal: add seeded Gaussian noise N(0, σ²) to every pixel of X", .max = 1e3};
-    own[4] = (cli_option){.name = "--lr", .type = CLI_FLOAT, .target = &o.learning_rate, .value_name = "RATE", .help = "gd, neuron: learning rate", .max = 1e6, .min_exclusive = 1};
-    own[5] = (cli_option){.name = "--iterations", .type = CLI_INT, .target = &o.iterations, .value_name = "N", .help = "gd, neuron: full-batch steps; lbfgs: the most iterations (0: 1000 for gd and neuron, 200 for lbfgs)", .max = 10000000};
-    own[6] = (cli_option){.name = "--threshold", .type = CLI_FLOAT, .target = &o.threshold, .value_name = "T", .help = "predict the digit when the probability (normal: the fitted value) is at least T", .min = -1e9, .max = 1e9};
-    own[7] = (cli_option){.name = "--seed", .type = CLI_U64, .target = &o.seed, .value_name = "N", .help = "seed of the split and of the noise"};
-    own[8] = (cli_option){.name = "--val-split", .type = CLI_FLOAT, .target = &o.validation_split, .value_name = "F", .help = "fraction of the training file held out for validation", .max = 0.99};
-    own[9] = (cli_option){.name = "--out", .type = CLI_STRING, .target = &o.out, .value_name = "DIR", .help = "where to write weights.csv, weights.png, cost.csv, summary.json (default: a fresh folder under runs/)"};
+    cli_option_table table = {0};
+    data_options_describe(&o.data, cli_options_reserve(&table, DATA_OPTION_COUNT));
+    runtime_options_describe(&o.runtime, cli_options_reserve(&table, RUNTIME_OPTION_COUNT));
+    cli_options_add(&table, (cli_option){.name = "--digit", .type = CLI_INT, .target = &o.digit, .value_name = "D", .help = "the class to recognise (target 1 when the label is D)", .min = 0, .max = MLP_CLASSES - 1});
+    cli_options_add(&table, (cli_option){.name = "--method", .type = CLI_CHOICE, .target = &o.method, .help = "normal equations, L-BFGS, gradient descent, or the 784,1 network", .choices = "normal|lbfgs|gd|neuron"});
+    cli_options_add(&table, (cli_option){.name = "--l2", .type = CLI_FLOAT, .target = &o.l2, .value_name = "LAMBDA", .help = "normal: ridge term λI; lbfgs: penalty λ/2 |w|²", .max = 1e9});
+    cli_options_add(&table, (cli_option){.name = "--noise", .type = CLI_FLOAT, .target = &o.noise, .value_name = "SIGMA", .help = "normal: add seeded Gaussian noise N(0, σ²) to every pixel of X", .max = 1e3});
+    cli_options_add(&table, (cli_option){.name = "--lr", .type = CLI_FLOAT, .target = &o.learning_rate, .value_name = "RATE", .help = "gd, neuron: learning rate", .max = 1e6, .min_exclusive = 1});
+    cli_options_add(&table, (cli_option){.name = "--iterations", .type = CLI_INT, .target = &o.iterations, .value_name = "N", .help = "gd, neuron: full-batch steps; lbfgs: the most iterations (0: 1000 for gd and neuron, 200 for lbfgs)", .max = 10000000});
+    cli_options_add(&table, (cli_option){.name = "--threshold", .type = CLI_FLOAT, .target = &o.threshold, .value_name = "T", .help = "predict the digit when the probability (normal: the fitted value) is at least T", .min = -1e9, .max = 1e9});
+    cli_options_add(&table, (cli_option){.name = "--seed", .type = CLI_U64, .target = &o.seed, .value_name = "N", .help = "seed of the split and of the noise"});
+    cli_options_add(&table, (cli_option){.name = "--val-split", .type = CLI_FLOAT, .target = &o.validation_split, .value_name = "F", .help = "fraction of the training file held out for validation", .max = 0.99});
+    cli_options_add(&table, (cli_option){.name = "--out", .type = CLI_STRING, .target = &o.out, .value_name = "DIR", .help = "where to write weights.csv, weights.png, cost.csv, summary.json (default: a fresh folder under runs/)"});
     cli_command command = {
         "trainer binary [--digit D] [--method normal|lbfgs|gd|neuron] [options]",
         "The study's binary models: is this image the digit D? One linear score z = x·w + b on\n"
@@ -122,7 +121,7 @@ int command_binary(int argc, char **argv, int first) {
         "descent from zero, or as a 784,1 network through the trainer's own layers (the same\n"
         "model as gd: they end with the same weights). Reports accuracy, precision, recall and\n"
         "F1 on the validation split and draws the weights as a heatmap.",
-        options, (int)(sizeof options / sizeof options[0]), NULL};
+        table.options, table.count, NULL};
     cli_parse_or_exit(&command, argc, argv, first);
 
     mlp_error error;

@@ -39,14 +39,17 @@ int command_eval(int argc, char **argv, int first) {
     /* eval reads only a test set: --data (its t10k files) or --test-csv. */
     cli_option data_choices[DATA_OPTION_COUNT];
     data_options_describe(&data, data_choices);
-    cli_option options[2 + RUNTIME_OPTION_COUNT + 1] = {data_choices[0], data_choices[2]};
-    runtime_options_describe(&runtime, options + 2);
-    options[2 + RUNTIME_OPTION_COUNT] =
-        (cli_option){.name = "--model", .type = CLI_STRING, .target = &model_path, .value_name = "FILE", .help = "the model to evaluate (model.mlp)"};
+    cli_option_table table = {0};
+    for (int i = 0; i < DATA_OPTION_COUNT; i++)
+        if (strcmp(data_choices[i].name, "--data") == 0 || strcmp(data_choices[i].name, "--test-csv") == 0)
+            cli_options_add(&table, data_choices[i]);
+    runtime_options_describe(&runtime, cli_options_reserve(&table, RUNTIME_OPTION_COUNT));
+    cli_options_add(&table,
+        (cli_option){.name = "--model", .type = CLI_STRING, .target = &model_path, .value_name = "FILE", .help = "the model to evaluate (model.mlp)"});
     cli_command command = {"trainer eval --model FILE [data options]",
                            "Evaluates a saved model on the test set (t10k-* in --data, or --test-csv):\n"
                            "accuracy, cost, mean confidence and the 10x10 confusion matrix.",
-                           options, (int)(sizeof options / sizeof options[0]), NULL};
+                           table.options, table.count, NULL};
     cli_parse_or_exit(&command, argc, argv, first);
 
     mlp_error error;
@@ -82,18 +85,18 @@ int command_predict(int argc, char **argv, int first) {
     int invert = 0;
     cli_string_list images = {0};
     runtime_options_init(&runtime);
-    cli_option options[RUNTIME_OPTION_COUNT + 2] = {0};
-    runtime_options_describe(&runtime, options);
-    options[RUNTIME_OPTION_COUNT] =
-        (cli_option){.name = "--model", .type = CLI_STRING, .target = &model_path, .value_name = "FILE", .help = "the model (model.mlp)"};
-    options[RUNTIME_OPTION_COUNT + 1] =
+    cli_option_table table = {0};
+    runtime_options_describe(&runtime, cli_options_reserve(&table, RUNTIME_OPTION_COUNT));
+    cli_options_add(&table,
+        (cli_option){.name = "--model", .type = CLI_STRING, .target = &model_path, .value_name = "FILE", .help = "the model (model.mlp)"});
+    cli_options_add(&table,
         (cli_option){.name = "--invert", .type = CLI_FLAG, .target = &invert, .help = "invert grey levels first: MNIST digits are white on black, so pass "
-                     "--invert for dark ink on a light background"};
+                     "--invert for dark ink on a light background"});
     cli_command command = {"trainer predict --model FILE [--invert] IMAGE.png...",
                            "Predicts the class of each PNG (any size or colour type; converted to grey\n"
                            "and resampled to 28x28). MNIST digits are white on black: use --invert for\n"
                            "black-on-white pictures.",
-                           options, (int)(sizeof options / sizeof options[0]), &images};
+                           table.options, table.count, &images};
     cli_parse_or_exit(&command, argc, argv, first);
 
     mlp_error error;

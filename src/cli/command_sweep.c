@@ -9,6 +9,7 @@
 #include "experiment_cli.h"
 #include "mlp/plot.h"
 #include "mlp/sweep.h"
+#include "train_safeguards.h"
 
 typedef struct sweep_command_options {
     data_options data;
@@ -16,6 +17,8 @@ typedef struct sweep_command_options {
     cli_string_list layers;
     recipe_options recipe;
     const char *out;
+    int patience;
+    int checkpoint_every;
 } sweep_command_options;
 
 /* One comparison: its configurations, and the name of its table and figure. */
@@ -44,7 +47,9 @@ static int run_comparison(const sweep_setup *setup, const comparison *c, const c
         sweep_folder_name(c->layers[i], name, sizeof name);
         snprintf(run_folder, sizeof run_folder, "%s/%s", folder, name);
         int epochs;
-        status = sweep_train_configuration(setup, c->layers[i], run_folder, &histories[i], &epochs, error);
+        mlp_run_status result;
+        status = sweep_train_configuration(setup, c->layers[i], run_folder, &histories[i], &epochs, &result, error);
+        if (result == MLP_RUN_INTERRUPTED) exit_interrupted(run_folder, error);
         if (status != 0) break;
         sweep_row_from_history(c->layers[i], histories[i], epochs, &rows[i]);
         runs[i] = (plot_run){c->layers[i], histories[i], epochs};
@@ -59,7 +64,7 @@ static int run_comparison(const sweep_setup *setup, const comparison *c, const c
     if (status == 0) {
         char title[256];
         snprintf(title, sizeof title, "training and validation cost: lr %g, batch %d, seed %llu",
-                 setup->train.learning_rate, setup->train.batch, (unsigned long long)setup->train.seed);
+                 setup->run.learning_rate, setup->run.batch, (unsigned long long)setup->run.seed);
         snprintf(path, sizeof path, "%s/%s.png", folder, c->name);
         mlp_error plot_error;
         if (plot_cost_panels(path, runs, done, title, &plot_error) != 0)
@@ -71,17 +76,25 @@ static int run_comparison(const sweep_setup *setup, const comparison *c, const c
 }
 
 int command_sweep(int argc, char **argv, int first) {
-    sweep_command_options o = {.out = NULL};
+    sweep_command_options o = {.out = NULL, .checkpoint_every = 1};
     data_options_init(&o.data);
     runtime_options_init(&o.runtime);
     recipe_options_init(&o.recipe);
-    cli_option options[DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT + 8] = {0};
-    data_options_describe(&o.data, options);
-    runtime_options_describe(&o.runtime, options + DATA_OPTION_COUNT);
-    cli_option *own = options + DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT;
-    own[0] = (cli_option){.name = "--layers", .type = CLI_STRING_LIST, .target = &o.layers, .value_name = "SIZES", .help = "a configuration, e.g. 784,16,32,10; repeat for each (none: the study's two comparisons)"};
-    recipe_options_describe(&o.recipe, own + 1); /* own[1 .. RECIPE_OPTION_COUNT] */
-    own[7] = (cli_option){.name = "--out", .type = CLI_STRING, .target = &o.out, .value_name = "DIR", .help = "where to write the runs, the tables and the figures (default: a fresh folder under runs/)"};
+    cli_option_table table = {0};
+    data_options_describe(&o.data, cli_options_reserve(&table, DATA_OPTION_COUNT));
+    runtime_options_describe(&o.runtime, cli_options_reserve(&table, RUNTIME_OPTION_COUNT));
+    cli_options_add(&table, (cli_option){.name = "--layers", .type = CLI_STRING_LIST, .target = &o.layers, .value_name = "SIZES",
+                                         .help = "a configuration, e.g. 784,16,32,10; repeat for each (none: the study's two comparisons)"});
+    recipe_options_describe(&o.recipe, cli_options_reserve(&table, RECIPE_OPTION_COUNT));
+    cli_options_add(&table, (cli_option){.name = "--out", .type = CLI_STRING, .target = &o.out, .value_name = "DIR",
+                                         .help = "where to write the runs, the tables and the figures (default: a fresh folder under runs/)"});
+    cli_options_add(&table, (cli_option){.name = "--patience", .type = CLI_INT, .target = &o.patience, .value_name = "N",
+                                         .help = "stop a configuration when its validation cost has not improved for N epochs and "
+                                                 "keep its best epoch's model (0: off)", .max = 1000000});
+    cli_options_add(&table, (cli_option){.name = "--checkpoint-every", .type = CLI_INT, .target = &o.checkpoint_every,
+                                         .value_name = "N", .help = "write DIR/<sizes>/" CHECKPOINT_FILE_NAME " every N epochs "
+                                                                    "(0: only when interrupted); trainer --resume DIR/<sizes> continues one",
+                                         .max = 1000000});
     cli_command command = {
         "trainer sweep [--layers SIZES]... [options]",
         "Trains each configuration with the same data split, seed, learning rate, batch and\n"
@@ -89,8 +102,9 @@ int command_sweep(int argc, char **argv, int first) {
         "table (final and minimum validation cost, the epoch of the minimum, final validation\n"
         "accuracy, seconds) as DIR/sweep.csv and a figure with a panel per configuration as\n"
         "DIR/sweep.png. Without --layers, the study's two comparisons: 784,16,32,10 against\n"
-        "784,32,16,10 (sweep-1.*), and 784,6,4,10 against 784,600,400,10 (sweep-2.*).",
-        options, (int)(sizeof options / sizeof options[0]), NULL};
+        "784,32,16,10 (sweep-1.*), and 784,6,4,10 against 784,600,400,10 (sweep-2.*).\n"
+        "SIGINT/SIGTERM finish the batch, write the configuration's checkpoint and exit 130/143.",
+        table.options, table.count, NULL};
     cli_parse_or_exit(&command, argc, argv, first);
 
     mlp_error error;
@@ -110,18 +124,35 @@ int command_sweep(int argc, char **argv, int first) {
     if (data_options_load(&o.data, &train_set, &test_set, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     char folder[4096];
     if (cli_output_folder(o.out, folder, sizeof folder, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    /* The split's sizes for the banner (each run makes the same split from the seed). */
     int *train_indices, *validation_indices, train_count, validation_count;
     if (dataset_split(train_set.count, o.recipe.validation_split, o.recipe.seed, &train_indices, &train_count,
                       &validation_indices, &validation_count, &error) != 0)
         cli_fail(CLI_EXIT_RUNTIME, &error);
 
-    sweep_setup setup = {
-        .data = &train_set, .train_indices = train_indices, .train_count = train_count,
-        .validation_indices = validation_indices, .validation_count = validation_count,
-        .activation = activation, .kernels = kernels,
-        .train = {.batch = o.recipe.batch, .learning_rate = o.recipe.learning_rate, .epochs = o.recipe.epochs,
-                  .seed = o.recipe.seed, .threads = o.runtime.threads, .progress = 1},
-    };
+    /* Every configuration runs this recipe on the same data (and so the same split). */
+    sweep_setup setup;
+    mlp_run_config *run = &setup.run;
+    mlp_run_config_init(run);
+    run->activation = activation;
+    run->batch = o.recipe.batch;
+    run->learning_rate = o.recipe.learning_rate;
+    run->epochs = o.recipe.epochs;
+    run->seed = o.recipe.seed;
+    run->validation_split = o.recipe.validation_split;
+    run->patience = o.patience;
+    run->checkpoint_every = o.checkpoint_every;
+    run->threads = o.runtime.threads;
+    run->kernel = o.runtime.kernel;
+    run->kernels = kernels;
+    run->progress = 1;
+    run->train_set = &train_set;
+    run->data_dir = o.data.data_dir;
+    run->train_csv = o.data.train_csv;
+    run->test_csv = o.data.test_csv;
+    run->train_limit = o.data.train_limit;
+    run->stop_requested = &train_stop_signal;
+    install_stop_handlers();
     printf("sweep: %d training images, %d validation; lr %g, batch %d, %d epochs, seed %llu; "
            "kernel %s, %d threads; writing to %s/\n", train_count, validation_count,
            o.recipe.learning_rate, o.recipe.batch, o.recipe.epochs, (unsigned long long)o.recipe.seed, kernels->name,

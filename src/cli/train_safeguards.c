@@ -4,8 +4,12 @@
 #include "train_safeguards.h"
 
 #include <fenv.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "mlp/distributed.h"
 
 #include "mlp/model.h"
 
@@ -23,6 +27,14 @@ void install_stop_handlers(void) {
     action.sa_flags = SA_RESETHAND | SA_RESTART;
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGTERM, &action, NULL);
+}
+
+void exit_interrupted(const char *folder, const mlp_error *where) {
+    if (distributed_rank() == 0)
+        fprintf(stderr, "trainer: interrupted by %s %s (continue with: trainer --resume %s)\n",
+                train_stop_signal == SIGINT ? "SIGINT" : "SIGTERM", where->message, folder);
+    distributed_stop(); /* every rank stopped after the same batch */
+    exit(128 + train_stop_signal);
 }
 
 /* --trap-fp: says which exception trapped, then lets the faulting instruction run again under

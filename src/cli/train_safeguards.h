@@ -12,6 +12,11 @@ extern volatile sig_atomic_t train_stop_signal;
 /* One-shot handlers for SIGINT and SIGTERM: a second Ctrl-C kills the process the usual way. */
 void install_stop_handlers(void);
 
+/* A run in `folder` that a signal interrupted (MLP_RUN_INTERRUPTED, `where` from the run): rank 0
+ * says where it stopped and how to continue, every rank leaves the MPI job, and the process exits
+ * 128 + the signal's number. The one exit path of train and sweep for interruptions. */
+void exit_interrupted(const char *folder, const mlp_error *where);
+
 /* --trap-fp: unmasks invalid, divide-by-zero and overflow in the calling thread and in every
  * thread of an OpenMP team of `threads`; a trap prints which exception it was and dies by SIGFPE. */
 void enable_fp_traps(int threads);

@@ -1,4 +1,5 @@
-/* Layer-size sweeps: train one configuration into its folder, summarise it as a table row. */
+/* Layer-size sweeps: train one configuration into its folder (a run, include/mlp/run.h),
+ * summarise it as a table row. */
 #include "mlp/sweep.h"
 
 #include <stdlib.h>
@@ -6,7 +7,6 @@
 
 #include "mlp/file_util.h"
 #include "mlp/plot.h"
-#include "mlp/run_output.h"
 
 void sweep_row_from_history(const char *layers, const epoch_metrics *history, int count,
                             sweep_row *row) {
@@ -34,64 +34,35 @@ void sweep_folder_name(const char *layers, char *name, size_t size) {
 }
 
 int sweep_train_configuration(const sweep_setup *setup, const char *layers, const char *folder,
-                              epoch_metrics **history, int *count, mlp_error *error) {
+                              epoch_metrics **history, int *count, mlp_run_status *status,
+                              mlp_error *error) {
     *history = NULL;
     *count = 0;
-    int sizes[MLP_MAX_LAYERS + 1], size_count;
-    if (model_parse_layers(layers, sizes, &size_count, error) != 0) return -1;
-    if (sizes[0] != setup->data->features || sizes[size_count - 1] != MLP_CLASSES)
+    *status = MLP_RUN_FAILED;
+    mlp_run_config config = setup->run;
+    config.folder = folder;
+    if (model_parse_layers(layers, config.sizes, &config.size_count, error) != 0) return -1;
+    if (config.sizes[0] != config.train_set->features || config.sizes[config.size_count - 1] != MLP_CLASSES)
         return error_set(error, "--layers %s: must start with %d (pixels per image) and end with %d "
-                         "(classes)", layers, setup->data->features, MLP_CLASSES);
-    if (file_make_directories(folder, error) != 0) return -1;
-    mlp_model model;
-    if (model_create(&model, sizes, size_count, setup->activation, MLP_OUTPUT_SOFTMAX, error) != 0)
-        return -1;
-    model_init_he(&model, setup->train.seed);
-    trainer t;
-    epoch_metrics *epochs = calloc((size_t)setup->train.epochs, sizeof *epochs);
-    if (!epochs) {
-        model_free(&model);
-        return error_set(error, "out of memory");
-    }
-    if (trainer_init(&t, &model, setup->kernels, setup->data, setup->train_indices,
-                     setup->train_count, setup->validation_indices, setup->validation_count,
-                     &setup->train, error) != 0) {
-        free(epochs);
-        model_free(&model);
-        return -1;
-    }
-    char path[4200];
-    int status = 0, done = 0;
+                         "(classes)", layers, config.train_set->features, MLP_CLASSES);
+    mlp_run run;
+    if (mlp_run_open(&run, &config, NULL, error) != 0) return -1;
+    /* The epoch table on the console, metrics.csv and curves.png (titled by the layer sizes). */
+    plot_curves_context curves = {.name = layers, .title = layers};
+    mlp_run_observer observers[] = {mlp_run_table_observer(), mlp_run_metrics_observer(),
+                                    plot_curves_observer(&curves)};
     printf("\n%s -> %s/\n", layers, folder);
-    metrics_print_header();
-    for (int epoch = 1; epoch <= setup->train.epochs && status == 0; epoch++) {
-        if (trainer_run_epoch(&t, epoch, 0, &epochs[done]) != 0) {
-            printf("%s: training stopped in epoch %d (the cost is no longer finite)\n", layers, epoch);
-            break;
-        }
-        metrics_print_epoch(&epochs[done]);
-        done++;
-        snprintf(path, sizeof path, "%s/metrics.csv", folder);
-        status = metrics_csv_write(path, epochs, done, error);
+    *status = mlp_run_execute(&run, observers, (int)(sizeof observers / sizeof observers[0]), error);
+    if (*status == MLP_RUN_DIVERGED) /* the sweep compares the epochs before it */
+        printf("%s: training stopped in epoch %d (the cost is no longer finite)\n", layers, run.history_count + 1);
+    int failed = *status == MLP_RUN_INTERRUPTED || *status == MLP_RUN_FAILED;
+    if (!failed) {
+        *history = run.history; /* the history outlives the run */
+        *count = run.history_count;
+        run.history = NULL;
     }
-    if (status == 0 && done > 0) {
-        plot_run run = {layers, epochs, done};
-        snprintf(path, sizeof path, "%s/curves.png", folder);
-        mlp_error plot_error;
-        if (plot_learning_curves(path, &run, 1, layers, &plot_error) != 0)
-            fprintf(stderr, "trainer: warning: no curves.png: %s\n", plot_error.message);
-        snprintf(path, sizeof path, "%s/model.mlp", folder);
-        status = model_save(&model, path, error);
-    }
-    trainer_free(&t);
-    model_free(&model);
-    if (status != 0) {
-        free(epochs);
-        return -1;
-    }
-    *history = epochs;
-    *count = done;
-    return 0;
+    mlp_run_close(&run);
+    return failed ? -1 : 0;
 }
 
 int sweep_table_write(const char *path, const sweep_row *rows, int count, mlp_error *error) {

@@ -1,0 +1,477 @@
+/* A training run: the epoch loop with checkpoints, --resume, --patience, divergence, stop
+ * requests, the data-parallel step and the folder lock; outputs are observers (run_observers.c). */
+#define _GNU_SOURCE /* flock */
+#include "mlp/run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mlp/file_util.h"
+
+const char *mlp_run_status_name(mlp_run_status status) {
+    switch (status) {
+    case MLP_RUN_COMPLETED: return "completed";
+    case MLP_RUN_EARLY_STOPPED: return "early-stopped";
+    case MLP_RUN_INTERRUPTED: return "interrupted";
+    case MLP_RUN_DIVERGED: return "diverged";
+    case MLP_RUN_FAILED: return "failed";
+    }
+    return "unknown";
+}
+
+void mlp_run_config_init(mlp_run_config *config) {
+    memset(config, 0, sizeof *config);
+    config->activation = MLP_ACTIVATION_RELU;
+    config->batch = 64;
+    config->learning_rate = 0.1f;
+    config->epochs = 10;
+    config->seed = 42;
+    config->validation_split = 0.2f;
+    config->checkpoint_every = 1;
+    config->gradient_shards = 1;
+    config->threads = 1;
+    config->kernel = "auto";
+}
+
+/* "784,128,10" */
+static void format_sizes(const int *sizes, int count, char *text, size_t size) {
+    text[0] = '\0';
+    for (int i = 0; i < count; i++)
+        snprintf(text + strlen(text), size - strlen(text), i ? ",%d" : "%d", sizes[i]);
+}
+
+/* ---- resuming ---- */
+
+int mlp_run_config_resume(mlp_run_config *config, const checkpoint *c, const char *path,
+                          unsigned given, mlp_error *error) {
+    char layers[512], stored_layers[512];
+    format_sizes(c->model.sizes, c->model.layer_count + 1, stored_layers, sizeof stored_layers);
+    format_sizes(config->sizes, config->size_count, layers, sizeof layers);
+    /* The last contradiction in this order is named (as the CLI always did). */
+    const char *clash = NULL;
+    if ((given & MLP_RUN_GIVEN_LAYERS) && strcmp(layers, stored_layers) != 0) clash = "--layers";
+    if ((given & MLP_RUN_GIVEN_ACTIVATION) && config->activation != c->model.hidden_activation) clash = "--activation";
+    if ((given & MLP_RUN_GIVEN_BATCH) && config->batch != c->batch) clash = "--batch";
+    if ((given & MLP_RUN_GIVEN_LEARNING_RATE) && config->learning_rate != c->learning_rate) clash = "--lr";
+    if ((given & MLP_RUN_GIVEN_SEED) && config->seed != c->seed) clash = "--seed";
+    if ((given & MLP_RUN_GIVEN_VALIDATION_SPLIT) && config->validation_split != c->validation_split)
+        clash = "--val-split";
+    if ((given & MLP_RUN_GIVEN_PATIENCE) && config->patience != c->patience) clash = "--patience";
+    if ((given & MLP_RUN_GIVEN_GRADIENT_SHARDS) && config->gradient_shards != c->gradient_shards)
+        clash = "--gradient-shards";
+    if ((given & MLP_RUN_GIVEN_TRAIN_LIMIT) && config->train_limit != c->train_limit) clash = "--train-limit";
+    if ((given & MLP_RUN_GIVEN_KERNEL) && strcmp(config->kernel, c->kernel) != 0) clash = "--kernel";
+    if (given & MLP_RUN_GIVEN_FOLDER) clash = "--out";
+    const char *stored_activation = model_activation_name(c->model.hidden_activation);
+    if (clash) {
+        error_set(error, "%s: %s contradicts the checkpoint (layers %s, %s, batch %d, lr %g, seed %llu, "
+                  "val-split %g, patience %d, train-limit %d, kernel %s); --resume continues the same run",
+                  path, clash, stored_layers, stored_activation, c->batch, c->learning_rate,
+                  (unsigned long long)c->seed, c->validation_split, c->patience, c->train_limit, c->kernel);
+        return MLP_RUN_INVALID;
+    }
+    if ((given & MLP_RUN_GIVEN_EPOCHS) && config->epochs < c->history_count) {
+        error_set(error, "%s: --epochs %d is fewer than the %d epochs already done", path, config->epochs,
+                  c->history_count);
+        return MLP_RUN_INVALID;
+    }
+    if (!(given & MLP_RUN_GIVEN_EPOCHS)) config->epochs = c->epochs;
+    if (!(given & MLP_RUN_GIVEN_CHECKPOINT_EVERY)) config->checkpoint_every = c->checkpoint_every;
+    config->size_count = c->model.layer_count + 1; /* the model comes from the checkpoint */
+    memcpy(config->sizes, c->model.sizes, (size_t)config->size_count * sizeof *config->sizes);
+    config->activation = c->model.hidden_activation;
+    config->batch = c->batch;
+    config->learning_rate = c->learning_rate;
+    config->seed = c->seed;
+    config->validation_split = c->validation_split;
+    config->patience = c->patience;
+    config->gradient_shards = c->gradient_shards;
+    config->kernel = c->kernel;
+    config->train_limit = c->train_limit;
+    /* The data: the checkpoint's files unless others were given (their CRC must then match). */
+    if (!(given & MLP_RUN_GIVEN_TRAIN_DATA)) {
+        config->data_dir = c->data_dir[0] ? c->data_dir : config->data_dir;
+        config->train_csv = c->train_csv[0] ? c->train_csv : NULL;
+    }
+    if (!(given & (MLP_RUN_GIVEN_TRAIN_DATA | MLP_RUN_GIVEN_TEST_DATA)))
+        config->test_csv = c->test_csv[0] ? c->test_csv : NULL;
+    return 0;
+}
+
+/* ---- the folder lock ---- */
+
+int mlp_run_lock_folder(const char *folder, mlp_error *error) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.lock", folder);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return error_set(error, "%s: cannot open for writing (%s)", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int busy = errno == EWOULDBLOCK;
+        char text[32] = "";
+        ssize_t length = busy ? pread(fd, text, sizeof text - 1, 0) : -1;
+        text[length > 0 ? length : 0] = '\0';
+        long pid = strtol(text, NULL, 10);
+        close(fd);
+        if (!busy) return error_set(error, "%s: cannot lock (%s)", path, strerror(errno));
+        if (pid > 0) return error_set(error, "%s: another run (pid %ld) is writing into this folder", folder, pid);
+        return error_set(error, "%s: another run is writing into this folder", folder);
+    }
+    char text[32];
+    int length = snprintf(text, sizeof text, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)length, 0) != length) {
+        /* The lock holds without the pid; a refused run then names no pid. */
+    }
+    return fd;
+}
+
+void mlp_run_unlock_folder(int lock) {
+    if (lock >= 0) close(lock); /* closing the descriptor releases the flock */
+}
+
+/* ---- opening and closing ---- */
+
+/* Rank 0 creates and locks the folder; every rank learns whether that worked, so that a refused
+ * data-parallel run ends on all ranks instead of leaving the others waiting in the first step. */
+static int take_folder(mlp_run *run, mlp_error *error) {
+    int failed = 0;
+    if (run->writer) {
+        failed = file_make_directories(run->config.folder, error) != 0 ||
+                 (run->lock = mlp_run_lock_folder(run->config.folder, error)) < 0;
+    }
+    if (distributed_any(failed)) {
+        if (!run->writer) error_set(error, "%s: rank 0 could not take the run folder", run->config.folder);
+        return -1;
+    }
+    return 0;
+}
+
+/* The checks a command line's options could fail: MLP_RUN_INVALID. A resumed run's sizes come
+ * from its checkpoint, so a mismatch there is the data's fault: -1. */
+static int check_config(const mlp_run *run, mlp_error *error) {
+    const mlp_run_config *config = &run->config;
+    if (!config->train_set || !config->folder || config->size_count < 2 || !config->kernels) {
+        error_set(error, "run: no training set, folder, kernel table or layer sizes given");
+        return MLP_RUN_INVALID;
+    }
+    const mlp_dataset *data = config->train_set;
+    const char *source = config->train_csv ? config->train_csv : config->data_dir;
+    const char *origin = run->resumed ? run->checkpoint_path : "--layers";
+    int bad = run->resumed ? -1 : MLP_RUN_INVALID;
+    if (config->sizes[0] != data->features) {
+        error_set(error, "%s: the input size is %d but %s has %d pixels per image", origin,
+                  config->sizes[0], source, data->features);
+        return bad;
+    }
+    if (config->sizes[config->size_count - 1] != MLP_CLASSES) {
+        error_set(error, "%s: the output size is %d but the data has %d classes", origin,
+                  config->sizes[config->size_count - 1], MLP_CLASSES);
+        return bad;
+    }
+    if (config->patience > 0 && config->validation_split <= 0) {
+        error_set(error, "--patience needs a validation set (--val-split > 0)");
+        return MLP_RUN_INVALID;
+    }
+    return 0;
+}
+
+/* The resumed run's data must be the checkpoint's (same count, size and CRC). */
+static int check_resumed_data(const mlp_run *run, const checkpoint *c, mlp_error *error) {
+    const mlp_dataset *data = run->config.train_set;
+    if ((uint32_t)data->count == c->data_count && (uint32_t)data->features == c->data_features &&
+        run->data_checksum == c->data_checksum)
+        return 0;
+    return error_set(error, "%s: the training data differs from the checkpoint's (%s: %d images of %d pixels, "
+                     "CRC %08x; checkpoint: %u images of %u pixels, CRC %08x)", run->checkpoint_path,
+                     run->config.train_csv ? run->config.train_csv : run->config.data_dir, data->count,
+                     data->features, run->data_checksum, c->data_count, c->data_features, c->data_checksum);
+}
+
+/* Continues where checkpoint c stopped: its history, best model and position. */
+static int apply_position(mlp_run *run, checkpoint *c, mlp_error *error) {
+    trainer *t = &run->trainer;
+    run->history_count = c->history_count;
+    memcpy(run->history, c->history, (size_t)c->history_count * sizeof *run->history);
+    run->best_epoch = c->best_epoch;
+    run->best_cost = c->best_cost;
+    run->first_epoch = c->epoch;
+    run->first_batch = c->first_batch;
+    if (run->first_batch >= t->batches_per_epoch)
+        return error_set(error, "%s: batch %d is past the end of the epoch (%d batches)", run->checkpoint_path,
+                         run->first_batch, t->batches_per_epoch);
+    t->partial_cost_sum = c->partial_cost_sum;
+    t->partial_examples = c->partial_examples;
+    run->partial_train_seconds = c->partial_train_seconds;
+    memcpy(t->batch_costs, c->batch_costs, (size_t)run->first_batch * sizeof *t->batch_costs);
+    return 0;
+}
+
+/* The model, the trainer, the data-parallel step, the history and the best model. */
+static int create_training(mlp_run *run, checkpoint *resume, mlp_error *error) {
+    const mlp_run_config *config = &run->config;
+    if (resume) {
+        run->model = resume->model; /* take ownership */
+        memset(&resume->model, 0, sizeof resume->model);
+    } else {
+        if (model_create(&run->model, config->sizes, config->size_count, config->activation,
+                         MLP_OUTPUT_SOFTMAX, error) != 0)
+            return -1;
+        model_init_he(&run->model, config->seed);
+    }
+    train_options train = {
+        .batch = config->batch, .learning_rate = config->learning_rate, .epochs = config->epochs,
+        .seed = config->seed, .threads = config->threads, .progress = config->progress,
+    };
+    if (trainer_init(&run->trainer, &run->model, config->kernels, config->train_set, run->train_indices,
+                     run->train_count, run->validation_indices, run->validation_count, &train, error) != 0)
+        return -1;
+    if (config->profile) run->trainer.network.profile = &run->profile;
+    if (config->gradient_shards > 1 || distributed_ranks() > 1) {
+        if (sharding_create(&run->sharding, &run->model, config->kernels->name, config->gradient_shards,
+                            config->batch, error) != 0)
+            return MLP_RUN_INVALID;
+        run->trainer.sharding = &run->sharding;
+    }
+    int resumed_epochs = resume ? resume->history_count : 0;
+    run->history_capacity = config->epochs > resumed_epochs ? config->epochs : resumed_epochs;
+    run->history = calloc((size_t)run->history_capacity, sizeof *run->history);
+    if (!run->history) return error_set(error, "out of memory");
+    if (config->patience > 0) {
+        if (resume && resume->best_model.parameters) {
+            run->best_model = resume->best_model;
+            memset(&resume->best_model, 0, sizeof resume->best_model);
+        } else if (model_create(&run->best_model, config->sizes, config->size_count, config->activation,
+                                MLP_OUTPUT_SOFTMAX, error) != 0) {
+            return -1;
+        }
+    }
+    run->first_epoch = 1;
+    return resume ? apply_position(run, resume, error) : 0;
+}
+
+int mlp_run_open(mlp_run *run, const mlp_run_config *config, checkpoint *resume, mlp_error *error) {
+    memset(run, 0, sizeof *run);
+    run->config = *config;
+    run->lock = -1;
+    run->writer = distributed_rank() == 0;
+    run->resumed = resume != NULL;
+    if (!run->config.kernels) run->config.kernels = kernels_best();
+    snprintf(run->checkpoint_path, sizeof run->checkpoint_path, "%s/%s", config->folder ? config->folder : "",
+             CHECKPOINT_FILE_NAME);
+    int status = check_config(run, error);
+    if (status != 0) return status;
+    run->data_checksum = checkpoint_data_checksum(config->train_set);
+    if (resume && check_resumed_data(run, resume, error) != 0) return -1;
+    if (take_folder(run, error) != 0) return -1;
+    status = dataset_split(config->train_set->count, config->validation_split, config->seed, &run->train_indices,
+                           &run->train_count, &run->validation_indices, &run->validation_count, error);
+    if (status == 0) status = create_training(run, resume, error);
+    if (status != 0) {
+        mlp_run_close(run);
+        return status;
+    }
+    return 0;
+}
+
+void mlp_run_close(mlp_run *run) {
+    if (run->trainer.sharding) sharding_free(&run->sharding);
+    trainer_free(&run->trainer);
+    model_free(&run->model);
+    model_free(&run->best_model);
+    free(run->history);
+    free(run->train_indices);
+    free(run->validation_indices);
+    mlp_run_unlock_folder(run->lock);
+    run->trainer.sharding = NULL;
+    run->history = NULL;
+    run->train_indices = run->validation_indices = NULL;
+    run->lock = -1;
+}
+
+/* ---- the epoch loop ---- */
+
+/* Writes the checkpoint (rank 0): the next epoch to run and the first batch in it (mid-epoch
+ * after a stop request, with the trainer's partial sums), atomically. */
+static int save_checkpoint(const mlp_run *run, int epoch, int first_batch, double partial_train_seconds,
+                           mlp_error *error) {
+    if (!run->writer) return 0;
+    const mlp_run_config *config = &run->config;
+    const trainer *t = &run->trainer;
+    checkpoint *c = malloc(sizeof *c); /* 12 KiB of paths: not on the stack */
+    if (!c) return error_set(error, "%s: out of memory", run->checkpoint_path);
+    int resumes_mid_epoch = first_batch > 0; /* then the partial sums of the epoch so far */
+    *c = (checkpoint){
+        .train_limit = config->train_limit, .data_count = (uint32_t)config->train_set->count,
+        .data_features = (uint32_t)config->train_set->features, .data_checksum = run->data_checksum,
+        .batch = t->options.batch, .learning_rate = t->options.learning_rate, .seed = t->options.seed,
+        .validation_split = config->validation_split, .epochs = config->epochs, .patience = config->patience,
+        .checkpoint_every = config->checkpoint_every, .gradient_shards = config->gradient_shards,
+        .epoch = epoch, .first_batch = first_batch,
+        .partial_cost_sum = resumes_mid_epoch ? t->partial_cost_sum : 0.0,
+        .partial_examples = resumes_mid_epoch ? t->partial_examples : 0,
+        .partial_train_seconds = resumes_mid_epoch ? partial_train_seconds : 0.0,
+        .batch_cost_count = first_batch, .batch_costs = t->batch_costs,
+        .history_count = run->history_count, .history = run->history,
+        .best_epoch = run->best_epoch, .best_cost = run->best_cost,
+        .best_model = run->best_model, /* borrowed: not freed here */
+        .model = run->model,
+    };
+    snprintf(c->kernel, sizeof c->kernel, "%s", config->kernels->name);
+    snprintf(c->data_dir, sizeof c->data_dir, "%s", config->train_csv || !config->data_dir ? "" : config->data_dir);
+    snprintf(c->train_csv, sizeof c->train_csv, "%s", config->train_csv ? config->train_csv : "");
+    snprintf(c->test_csv, sizeof c->test_csv, "%s", config->test_csv ? config->test_csv : "");
+    int status = checkpoint_save(c, run->checkpoint_path, error);
+    free(c);
+    return status;
+}
+
+/* Divergence: a one-line message naming where, suggesting a lower rate; the last checkpoint (if
+ * any) was written before the bad batch and is left as it is. The text is part of the CLI's
+ * contract (tests/test_reliability_cli.sh). */
+static mlp_run_status diverged(const mlp_run *run, int epoch, const char *where, mlp_error *error) {
+    struct stat info;
+    float rate = run->trainer.options.learning_rate;
+    int have_checkpoint = stat(run->checkpoint_path, &info) == 0;
+    error_set(error, "training diverged in epoch %d %s: try a lower --lr than %g, e.g. %g; %s%s", epoch, where,
+              rate, rate / 10, have_checkpoint ? "the last good checkpoint is intact: " : "no checkpoint was written",
+              have_checkpoint ? run->checkpoint_path : "");
+    return MLP_RUN_DIVERGED;
+}
+
+/* Where the trainer found the NaN or infinity of a diverged epoch. */
+static mlp_run_status diverged_in_batch(const mlp_run *run, int epoch, mlp_error *error) {
+    const trainer *t = &run->trainer;
+    char where[128];
+    float cost = t->batch_costs[t->diverged_at_batch];
+    if (isfinite(cost))
+        snprintf(where, sizeof where, "at batch %d of %d (a weight became NaN or infinite)",
+                 t->diverged_at_batch + 1, t->batches_per_epoch);
+    else
+        snprintf(where, sizeof where, "at batch %d of %d (the batch cost is %s)", t->diverged_at_batch + 1,
+                 t->batches_per_epoch, isnan(cost) ? "NaN" : "infinite");
+    return diverged(run, epoch, where, error);
+}
+
+/* --patience: remembers the best epoch's model; returns 1 when the validation cost has not
+ * improved for `patience` epochs. */
+static int track_best_epoch(mlp_run *run, const epoch_metrics *m) {
+    if (run->config.patience <= 0) return 0;
+    if (run->best_epoch == 0 || m->validation.cost < run->best_cost) {
+        run->best_epoch = m->epoch;
+        run->best_cost = m->validation.cost;
+        memcpy(run->best_model.parameters, run->model.parameters, run->model.parameter_count * sizeof(float));
+        return 0;
+    }
+    return m->epoch - run->best_epoch >= run->config.patience;
+}
+
+/* Whether a stop was requested here; with several ranks, whether any rank's was (collective). A
+ * rank that got none takes SIGTERM's number, so every rank reports the same. */
+static int stop_agreed(const mlp_run *run) {
+    volatile sig_atomic_t *stop = run->config.stop_requested;
+    int local = stop && *stop;
+    if (distributed_any(local) && !local) {
+        if (stop) *stop = SIGTERM;
+        return 1;
+    }
+    return local;
+}
+
+/* Calls one callback of every observer (rank 0 only); the first failure fails the run. */
+enum { CALL_START, CALL_EPOCH, CALL_FINISH };
+static int notify(const mlp_run *run, const mlp_run_observer *observers, int count, int which,
+                  const epoch_metrics *m, mlp_error *error) {
+    if (!run->writer) return 0;
+    for (int i = 0; i < count; i++) {
+        const mlp_run_observer *o = &observers[i];
+        int status = 0;
+        if (which == CALL_START && o->on_start) status = o->on_start(o->context, run, error);
+        if (which == CALL_EPOCH && o->on_epoch) status = o->on_epoch(o->context, run, m, error);
+        if (which == CALL_FINISH && o->on_finish) status = o->on_finish(o->context, run, error);
+        if (status != 0) return -1;
+    }
+    return 0;
+}
+
+/* A stop request ended the run before its end: the checkpoint (the next epoch and batch) is
+ * written, and error says where the run stopped. The one exit for interruptions. */
+static mlp_run_status interrupted(mlp_run *run, int epoch, int batch, int next_epoch, double partial_seconds,
+                                  mlp_error *error) {
+    run->stopped_epoch = epoch;
+    run->stopped_batch = batch;
+    if (save_checkpoint(run, next_epoch, batch, partial_seconds, error) != 0) return MLP_RUN_FAILED;
+    if (batch > 0)
+        error_set(error, "in epoch %d after batch %d of %d; checkpoint written to %s", epoch, batch,
+                  run->trainer.batches_per_epoch, run->checkpoint_path);
+    else /* the request came during the epoch's last batch or its evaluation */
+        error_set(error, "after epoch %d; checkpoint written to %s", epoch, run->checkpoint_path);
+    return MLP_RUN_INTERRUPTED;
+}
+
+/* The epochs; returns COMPLETED, EARLY_STOPPED or how the run ended early. */
+static mlp_run_status train_epochs(mlp_run *run, const mlp_run_observer *observers, int count,
+                                   mlp_error *error) {
+    const mlp_run_config *config = &run->config;
+    trainer *t = &run->trainer;
+    int early_stop = config->patience > 0 && run->best_epoch > 0 &&
+                     run->history_count - run->best_epoch >= config->patience;
+    for (int epoch = run->first_epoch; epoch <= config->epochs && !early_stop; epoch++) {
+        epoch_metrics *m = &run->history[epoch - 1];
+        int resumed_epoch = epoch == run->first_epoch && run->first_batch > 0;
+        int status = trainer_run_epoch(t, epoch, epoch == run->first_epoch ? run->first_batch : 0, m);
+        if (resumed_epoch) { /* count the epoch's first part, trained before the checkpoint */
+            m->train_seconds += run->partial_train_seconds;
+            m->seconds += run->partial_train_seconds;
+            m->samples_per_second = m->train_seconds > 0 ? t->partial_examples / m->train_seconds : 0.0;
+        }
+        if (status == 2) return diverged_in_batch(run, epoch, error);
+        if (status == 1) /* stopped mid-epoch: continue from the batch after the last one run */
+            return interrupted(run, epoch, t->stopped_at_batch, epoch, m->train_seconds, error);
+        if (run->validation_count > 0 && !isfinite(m->validation.cost))
+            return diverged(run, epoch, "(the validation cost is not finite)", error);
+        run->history_count = epoch;
+        if (notify(run, observers, count, CALL_EPOCH, m, error) != 0) return MLP_RUN_FAILED;
+        early_stop = track_best_epoch(run, m);
+        int last = epoch == config->epochs || early_stop;
+        /* A request during the epoch's last batch or its evaluation: all ranks stop if one got it. */
+        int stop = stop_agreed(run);
+        if (stop && !last) return interrupted(run, epoch, 0, epoch + 1, 0.0, error);
+        if (config->checkpoint_every > 0 && (epoch % config->checkpoint_every == 0 || last) &&
+            save_checkpoint(run, epoch + 1, 0, 0.0, error) != 0)
+            return MLP_RUN_FAILED;
+    }
+    return early_stop ? MLP_RUN_EARLY_STOPPED : MLP_RUN_COMPLETED;
+}
+
+mlp_run_status mlp_run_execute(mlp_run *run, const mlp_run_observer *observers, int count,
+                               mlp_error *error) {
+    const mlp_run_config *config = &run->config;
+    run->trainer.stop_requested = config->stop_requested;
+    if (notify(run, observers, count, CALL_START, NULL, error) != 0) return run->status = MLP_RUN_FAILED;
+    run->start_seconds = wall_seconds();
+    run->status = train_epochs(run, observers, count, error);
+    if (run->status != MLP_RUN_COMPLETED && run->status != MLP_RUN_EARLY_STOPPED) return run->status;
+
+    /* The kept model: the last epoch's, or the best one's with --patience. */
+    run->kept_epoch = run->history_count;
+    if (config->patience > 0 && run->best_epoch > 0) {
+        run->kept_epoch = run->best_epoch;
+        memcpy(run->model.parameters, run->best_model.parameters, run->model.parameter_count * sizeof(float));
+    }
+    const mlp_dataset *test = config->test_set;
+    run->has_test = test && test->count > 0;
+    if (run->has_test) evaluate(&run->trainer.network, test, NULL, test->count, &run->test);
+    run->seconds = wall_seconds() - run->start_seconds;
+    if (notify(run, observers, count, CALL_FINISH, NULL, error) != 0) return run->status = MLP_RUN_FAILED;
+    /* The model last: a run that fails on any other output leaves the previous model.mlp alone. */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/model.mlp", config->folder);
+    if (run->writer && model_save(&run->model, path, error) != 0) return run->status = MLP_RUN_FAILED;
+    return run->status;
+}

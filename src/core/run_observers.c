@@ -1,0 +1,112 @@
+/* The standard observers of a run (include/mlp/run.h): the console banner and final report,
+ * the epoch table, metrics.csv and summary.json. curves.png is the study library's
+ * (plot_curves_observer in include/mlp/plot.h), so that the core does not link PLplot. */
+#include <stdio.h>
+#include <string.h>
+
+#include "mlp/run.h"
+#include "mlp/run_output.h"
+
+/* ---- the console ---- */
+
+static int console_start(void *context, const mlp_run *run, mlp_error *error) {
+    (void)context;
+    (void)error;
+    const mlp_run_config *c = &run->config;
+    const trainer *t = &run->trainer;
+    char layers[512] = "";
+    for (int i = 0; i < c->size_count; i++)
+        snprintf(layers + strlen(layers), sizeof layers - strlen(layers), i ? ",%d" : "%d", c->sizes[i]);
+    printf("training %s (%s) on %d images, validating on %d; kernel %s, %d threads, batch %d, lr %g, seed %llu\n",
+           layers, model_activation_name(c->activation), run->train_count, run->validation_count,
+           c->kernels->name, t->options.threads, t->options.batch, t->options.learning_rate,
+           (unsigned long long)t->options.seed);
+    printf("writing to %s/\n", c->folder);
+    if (t->sharding)
+        printf("data-parallel: %d MPI rank%s, %d gradient shards of each batch\n", distributed_ranks(),
+               distributed_ranks() == 1 ? "" : "s", c->gradient_shards);
+    if (run->resumed)
+        printf("resuming from %s: epoch %d, batch %d of %d\n", run->checkpoint_path, run->first_epoch,
+               run->first_batch, t->batches_per_epoch);
+    return 0;
+}
+
+static int console_finish(void *context, const mlp_run *run, mlp_error *error) {
+    (void)context;
+    (void)error;
+    if (run->config.patience > 0 && run->best_epoch > 0) {
+        const evaluation *v = &run->history[run->kept_epoch - 1].validation;
+        printf("%s: keeping the model of epoch %d (validation cost %.4f, accuracy %.2f%%)\n",
+               run->status == MLP_RUN_EARLY_STOPPED
+                   ? "early stop: the validation cost has not improved for --patience epochs"
+                   : "--patience",
+               run->kept_epoch, v->cost, 100.0 * v->accuracy);
+    }
+    if (run->has_test)
+        printf("test: accuracy %.2f%%, cost %.4f, confidence %.4f (predicted) %.4f (true), %d images\n",
+               100.0 * run->test.accuracy, run->test.cost, run->test.confidence_predicted,
+               run->test.confidence_true, run->test.count);
+    if (run->config.profile) profile_print(&run->profile, &run->model, run->config.kernels->name, stdout);
+    return 0;
+}
+
+mlp_run_observer mlp_run_console_observer(void) {
+    return (mlp_run_observer){.on_start = console_start, .on_finish = console_finish};
+}
+
+/* ---- the epoch table ---- */
+
+static int table_start(void *context, const mlp_run *run, mlp_error *error) {
+    (void)context;
+    (void)run;
+    (void)error;
+    metrics_print_header();
+    return 0;
+}
+
+static int table_epoch(void *context, const mlp_run *run, const epoch_metrics *metrics, mlp_error *error) {
+    (void)context;
+    (void)run;
+    (void)error;
+    metrics_print_epoch(metrics);
+    return 0;
+}
+
+mlp_run_observer mlp_run_table_observer(void) {
+    return (mlp_run_observer){.on_start = table_start, .on_epoch = table_epoch};
+}
+
+/* ---- files ---- */
+
+static int metrics_epoch(void *context, const mlp_run *run, const epoch_metrics *metrics, mlp_error *error) {
+    (void)context;
+    (void)metrics;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/metrics.csv", run->config.folder);
+    return metrics_csv_write(path, run->history, run->history_count, error);
+}
+
+mlp_run_observer mlp_run_metrics_observer(void) {
+    return (mlp_run_observer){.on_epoch = metrics_epoch};
+}
+
+static int summary_finish(void *context, const mlp_run *run, mlp_error *error) {
+    (void)context;
+    const mlp_run_config *c = &run->config;
+    run_summary summary = {
+        .model = &run->model, .kernel = c->kernels->name, .threads = run->trainer.options.threads,
+        .batch = run->trainer.options.batch, .learning_rate = run->trainer.options.learning_rate,
+        .seed = run->trainer.options.seed, .epochs = run->history_count,
+        .samples_per_second = metrics_median_samples_per_second(run->history, run->history_count),
+        .validation = run->history[run->kept_epoch - 1].validation,
+        .has_test = run->has_test, .test = run->test, .seconds = run->seconds,
+        .profile = c->profile ? &run->profile : NULL,
+    };
+    char path[4200];
+    snprintf(path, sizeof path, "%s/summary.json", c->folder);
+    return summary_json_write(path, &summary, error);
+}
+
+mlp_run_observer mlp_run_summary_observer(void) {
+    return (mlp_run_observer){.on_finish = summary_finish};
+}
