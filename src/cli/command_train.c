@@ -173,9 +173,10 @@ int command_train(int argc, char **argv, int first) {
         cli_fail(CLI_EXIT_USAGE, &error);
     }
     if (config.checkpoint_every < 0) config.checkpoint_every = o.out ? 1 : 0;
-    if (o.trap_fp) enable_fp_traps(o.runtime.threads);
-    config.kernels = runtime_setup(&o.runtime, &error);
+    config.kernels = runtime_setup(&o.runtime, &error); /* may cap the thread count */
     if (!config.kernels) cli_fail(CLI_EXIT_RUNTIME, &error);
+    config.threads = o.runtime.threads;
+    if (o.trap_fp) enable_fp_traps(o.runtime.threads);
     mlp_dataset train_set, test_set;
     if (data_options_load(&o.data, &train_set, &test_set, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     config.train_set = &train_set;
