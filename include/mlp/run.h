@@ -26,6 +26,7 @@
 #include "mlp/kernels.h"
 #include "mlp/model.h"
 #include "mlp/profile.h"
+#include "mlp/recipe.h"
 #include "mlp/train.h"
 
 #ifdef __cplusplus
@@ -65,6 +66,8 @@ typedef struct mlp_run_config {
     int patience;                  /* 0: off                                            */
     int checkpoint_every;          /* epochs between checkpoints (0: only when stopped) */
     int gradient_shards;           /* 1: the plain step (include/mlp/distributed.h)     */
+    mlp_recipe recipe;             /* optimizer, schedule, dropout, augmentation; all zero:
+                                      plain SGD at a constant rate (include/mlp/recipe.h) */
     /* How it runs. */
     int threads;
     const char *kernel;            /* the variant asked for, checked against a checkpoint */
