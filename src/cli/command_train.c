@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "interop_hooks.h"
 #include "mlp/checkpoint.h"
 #include "mlp/distributed.h"
 #include "mlp/file_util.h"
@@ -32,6 +33,8 @@ typedef struct train_command_options {
     int patience;
     int trap_fp;
     int gradient_shards;
+    const char *init_model;  /* --init-model: start from this model file (interop_hooks.h) */
+    const char *write_order; /* --write-order: write every epoch's example order          */
 } train_command_options;
 
 /* ---- the epoch loop's state, checkpoints, --resume, --patience, divergence ---- */
@@ -121,6 +124,7 @@ static void apply_checkpoint(const checkpoint *c, const char *path, train_comman
     if (option_given(argc, argv, first, "--train-limit") && o->data.train_limit != c->train_limit) clash = "--train-limit";
     if (option_given(argc, argv, first, "--kernel") && strcmp(o->runtime.kernel, c->kernel) != 0) clash = "--kernel";
     if (option_given(argc, argv, first, "--out")) clash = "--out";
+    if (option_given(argc, argv, first, "--init-model")) clash = "--init-model";
     if (clash) {
         error_set(&error, "%s: %s contradicts the checkpoint (layers %s, %s, batch %d, lr %g, seed %llu, "
                   "val-split %g, patience %d, train-limit %d, kernel %s); --resume continues the same run",
@@ -187,7 +191,7 @@ int command_train(int argc, char **argv, int first) {
     data_options_init(&o.data);
     runtime_options_init(&o.runtime);
     recipe_options_init(&o.recipe);
-    cli_option options[DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT + 14] = {0};
+    cli_option options[DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT + 16] = {0};
     data_options_describe(&o.data, options);
     runtime_options_describe(&o.runtime, options + DATA_OPTION_COUNT);
     cli_option *own = options + DATA_OPTION_COUNT + RUNTIME_OPTION_COUNT;
@@ -209,6 +213,10 @@ int command_train(int argc, char **argv, int first) {
     own[13] = (cli_option){.name = "--gradient-shards", .type = CLI_INT, .target = &o.gradient_shards, .value_name = "G",
                            .help = "cut each batch into G row shards and sum their gradients in order: the same model "
                                    "for any number of MPI ranks <= G (1: the plain step; see README, Multi-machine training)", .min = 1, .max = 1 << 20};
+    own[14] = (cli_option){.name = "--init-model", .type = CLI_STRING, .target = &o.init_model, .value_name = "FILE",
+                           .help = "start from this model (e.g. from trainer import) instead of He initialisation; its shape is the run's"};
+    own[15] = (cli_option){.name = "--write-order", .type = CLI_STRING, .target = &o.write_order, .value_name = "FILE",
+                           .help = "write each epoch's training indices in the order trained: epochs x train-count int32, little-endian"};
     cli_command command = {
         "trainer [train] [options]",
         "Trains a multilayer perceptron (softmax output, cross-entropy cost, He initialisation,\n"
@@ -247,10 +255,16 @@ int command_train(int argc, char **argv, int first) {
 
     int sizes[MLP_MAX_LAYERS + 1], size_count;
     mlp_activation activation;
+    mlp_model init_model = {0};
     if (o.resume) {
         size_count = resumed.model.layer_count + 1;
         memcpy(sizes, resumed.model.sizes, (size_t)size_count * sizeof *sizes);
         activation = resumed.model.hidden_activation;
+    } else if (o.init_model) {
+        int status = train_load_init_model(o.init_model, argc, argv, first, o.layers, o.recipe.activation, &init_model,
+                                           sizes, &size_count, &activation, &error);
+        if (status != 0) cli_fail(status, &error);
+        o.recipe.activation = model_activation_name(activation);
     } else if (model_parse_layers(o.layers, sizes, &size_count, &error) != 0 ||
                model_parse_activation(o.recipe.activation, &activation, &error) != 0 ||
                check_training_fits_memory(o.layers, sizes, size_count, o.recipe.batch, o.patience > 0, &error) != 0) {
@@ -302,6 +316,8 @@ int command_train(int argc, char **argv, int first) {
     if (o.resume) {
         model = resumed.model; /* take ownership */
         memset(&resumed.model, 0, sizeof resumed.model);
+    } else if (o.init_model) {
+        model = init_model; /* take ownership */
     } else {
         if (model_create(&model, sizes, size_count, activation, MLP_OUTPUT_SOFTMAX, &error) != 0)
             cli_fail(CLI_EXIT_RUNTIME, &error);
@@ -315,6 +331,8 @@ int command_train(int argc, char **argv, int first) {
     trainer t;
     if (trainer_init(&t, &model, kernels, &train_set, train_indices, train_count,
                      validation_indices, validation_count, &train, &error) != 0)
+        cli_fail(CLI_EXIT_RUNTIME, &error);
+    if (o.write_order && writer && train_write_order(&t, o.recipe.epochs, o.write_order, &error) != 0)
         cli_fail(CLI_EXIT_RUNTIME, &error);
     network_profile profile = {0};
     if (o.profile) t.network.profile = &profile;
