@@ -278,13 +278,13 @@ int command_train(int argc, char **argv, int first) {
     const char *source = o.data.train_csv ? o.data.train_csv : o.data.data_dir;
     if (sizes[0] != train_set.features) {
         error_set(&error, "%s: the input size is %d but %s has %d pixels per image",
-                  o.resume ? resume_path : "--layers", sizes[0], source, train_set.features);
-        cli_fail(o.resume ? CLI_EXIT_RUNTIME : CLI_EXIT_USAGE, &error);
+                  o.resume ? resume_path : o.init_model ? o.init_model : "--layers", sizes[0], source, train_set.features);
+        cli_fail(o.resume || o.init_model ? CLI_EXIT_RUNTIME : CLI_EXIT_USAGE, &error);
     }
     if (sizes[size_count - 1] != MLP_CLASSES) {
         error_set(&error, "%s: the output size is %d but the data has %d classes",
-                  o.resume ? resume_path : "--layers", sizes[size_count - 1], MLP_CLASSES);
-        cli_fail(o.resume ? CLI_EXIT_RUNTIME : CLI_EXIT_USAGE, &error);
+                  o.resume ? resume_path : o.init_model ? o.init_model : "--layers", sizes[size_count - 1], MLP_CLASSES);
+        cli_fail(o.resume || o.init_model ? CLI_EXIT_RUNTIME : CLI_EXIT_USAGE, &error);
     }
     uint32_t data_checksum = checkpoint_data_checksum(&train_set);
     if (o.resume && ((uint32_t)train_set.count != resumed.data_count ||

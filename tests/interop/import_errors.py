@@ -145,6 +145,13 @@ def main():
     bad_safetensors("cut", "run past", data[:-8])
     bad_safetensors("conflict", "says activation relu, but tanh was asked for", data, "--activation", "tanh")
 
+    # train --init-model: the model's shape is the run's
+    expect(2, "--layers contradicts the model (layers 6,4,3, relu)", "--init-model", f"{work}/good.mlp", "--layers",
+           "784,64,10", "--out", f"{work}/run")
+    expect(2, "--activation contradicts the model", "--init-model", f"{work}/good.mlp", "--activation", "tanh",
+           "--out", f"{work}/run")
+    expect(1, "nothere.mlp", "--init-model", f"{work}/nothere.mlp", "--out", f"{work}/run")
+
     # a failed export leaves the previous file alone
     open(f"{work}/keep.onnx", "wb").write(b"previous")
     expect(1, "missing.mlp", "export", "--model", f"{work}/missing.mlp", "--format", "onnx", "--out", f"{work}/keep.onnx")

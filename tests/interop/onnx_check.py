@@ -53,7 +53,47 @@ def main():
         print(f"onnx ({input_kind} input): checker ok; OpenCV {cv2.__version__}: argmax equal on {same_argmax} of "
               f"{len(pixels)} images, max |p_opencv - p_trainer| = {largest:.3e} (tolerance {TOLERANCE:g}): "
               f"{'ok' if ok else 'FAILED'}")
+    failures += check_other_shapes(binary, work)
     return 1 if failures else 0
+
+
+def check_other_shapes(binary, work):
+    """tanh and sigmoid hidden layers, a one-unit sigmoid output, a single layer: each imported
+    from numpy.savez, exported, checked, and run in OpenCV against a NumPy forward pass."""
+    rng = np.random.default_rng(0)
+    functions = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh, "sigmoid": lambda z: 1 / (1 + np.exp(-z))}
+    failures = 0
+    for activation, output, sizes in (("tanh", "softmax", [784, 32, 10]), ("sigmoid", "sigmoid", [784, 16, 1]),
+                                      ("relu", "softmax", [784, 10])):
+        arrays = {}
+        for l in range(len(sizes) - 1):
+            arrays[f"W{l}"] = (rng.standard_normal((sizes[l], sizes[l + 1])) * 0.05).astype(np.float32)
+            arrays[f"b{l}"] = rng.standard_normal(sizes[l + 1]).astype(np.float32)
+        np.savez(f"{work}/shape.npz", **arrays)
+        trainer(binary, "import", f"{work}/shape.npz", "--activation", activation, "--output", output,
+                "--out", f"{work}/shape.mlp")
+        trainer(binary, "export", "--model", f"{work}/shape.mlp", "--format", "onnx", "--out", f"{work}/shape.onnx")
+        onnx.checker.check_model(onnx.load(f"{work}/shape.onnx"), full_check=True)
+        x = rng.random((64, 784)).astype(np.float32)
+        a = x.astype(np.float64)
+        for l in range(len(sizes) - 1):
+            a = a @ arrays[f"W{l}"] + arrays[f"b{l}"]
+            if l < len(sizes) - 2:
+                a = functions[activation](a)
+        if output == "sigmoid":
+            expected = functions["sigmoid"](a)
+        else:
+            e = np.exp(a - a.max(axis=1, keepdims=True))
+            expected = e / e.sum(axis=1, keepdims=True)
+        net = cv2.dnn.readNetFromONNX(f"{work}/shape.onnx")
+        net.setInput(x)
+        got = net.forward()
+        largest = float(np.max(np.abs(got - expected)))
+        ok = got.shape == expected.shape and largest <= TOLERANCE
+        failures += not ok
+        print(f"onnx {','.join(map(str, sizes))} {activation}, {output} output: checker ok; OpenCV vs NumPy "
+              f"max |dp| {largest:.3e}: {'ok' if ok else 'FAILED'}")
+    return failures
 
 
 if __name__ == "__main__":
