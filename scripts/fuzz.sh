@@ -1,7 +1,7 @@
 #!/bin/sh
 # Fuzzes the loaders with libFuzzer (clang-14, -fsanitize=fuzzer,address,undefined):
 #   idx (IDX raw/gzip reader), csv (CSV reader), model (model file), checkpoint (checkpoint file),
-#   png (the PNG path of `trainer predict`).
+#   png (the PNG path of `trainer predict`), safetensors and npz (`trainer import`, cJSON and libzip).
 # Each target runs FUZZ_SECONDS seconds (default 60) from its seed corpus fuzz/corpus/<target>
 # (new inputs go to a scratch corpus in the build folder, the repository's seeds stay as they
 # are) and prints its executions. A crash is copied to tests/regressions/<target>/, where the
@@ -11,13 +11,14 @@ set -eu
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
 build=${BUILD_PREFIX:-build-check}-fuzz
-targets=${*:-idx csv model checkpoint png}
+targets=${*:-idx csv model checkpoint png safetensors npz}
 cc=${FUZZ_CC:-clang-14}
 command -v "$cc" > /dev/null || { echo "fuzz.sh: $cc not found (apt-get install clang-14)"; exit 77; }
 
 # The library sources the loaders need, compiled once with coverage and sanitizers.
 sources="src/core/common.c src/core/rng.c src/core/file_util.c src/core/data_idx.c src/core/data_csv.c src/core/dataset.c
-         src/core/model.c src/core/checkpoint.c src/core/image.c"
+         src/core/model.c src/core/checkpoint.c src/core/image.c
+         src/interop/interop_layers.c src/interop/safetensors.c src/interop/npz.c"
 flags="-g -O1 -std=c11 -Wall -Wextra -ffp-contract=off -fno-sanitize-recover=undefined -Iinclude"
 mkdir -p "$build/objects"
 objects=""
@@ -35,7 +36,7 @@ for target in $targets; do
         *) max_len=4096 ;;
     esac
     # shellcheck disable=SC2086
-    "$cc" $flags -fsanitize=fuzzer,address,undefined "fuzz/fuzz_$target.c" $objects -lpng -lz -lm \
+    "$cc" $flags -fsanitize=fuzzer,address,undefined "fuzz/fuzz_$target.c" $objects -lcjson -lzip -lpng -lz -lm \
         -o "$build/fuzz_$target"
     mkdir -p "$build/corpus/$target" "$build/artifacts/$target"
     rm -f "$build/artifacts/$target"/*

@@ -45,13 +45,15 @@ if ! dpkg -s zlib1g-dev:arm64 libpng-dev:arm64 >/dev/null 2>&1; then
         zlib1g-dev:arm64 libpng-dev:arm64
 fi
 
-# hwloc, Google Benchmark, PLplot and the LAPACKE/liblbfgs experiments have no arm64 libraries here.
+# hwloc, Google Benchmark, PLplot, the LAPACKE/liblbfgs experiments and interop (protobuf-c, cJSON,
+# libzip) have no arm64 libraries here.
 cmake -S "$root" -B "$build" \
     -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchain-aarch64.cmake" \
     -DCMAKE_BUILD_TYPE="$build_type" \
     -DCMAKE_C_FLAGS="$sanitizer_flags" -DCMAKE_CXX_FLAGS="$sanitizer_flags" \
     -DCMAKE_EXE_LINKER_FLAGS="$sanitizer_flags" \
-    -DMLP_WITH_HWLOC=OFF -DMLP_WITH_PLOTS=OFF -DMLP_WITH_BENCH=OFF -DMLP_WITH_EXPERIMENTS=OFF
+    -DMLP_WITH_HWLOC=OFF -DMLP_WITH_PLOTS=OFF -DMLP_WITH_BENCH=OFF -DMLP_WITH_EXPERIMENTS=OFF \
+    -DMLP_WITH_INTEROP=OFF
 cmake --build "$build" -j "$jobs"
 
 cd "$build"

@@ -66,6 +66,11 @@ typedef struct mlp_run_config {
     int patience;                  /* 0: off                                            */
     int checkpoint_every;          /* epochs between checkpoints (0: only when stopped) */
     int gradient_shards;           /* 1: the plain step (include/mlp/distributed.h)     */
+    /* A fresh run starts from this model's parameters instead of He initialisation (its sizes
+     * and activation must be the config's; `trainer --init-model`, e.g. an imported model);
+     * NULL: He initialisation from the seed. Named in messages as initial_model_path. */
+    const mlp_model *initial_model;
+    const char *initial_model_path;
     mlp_recipe recipe;             /* optimizer, schedule, dropout, augmentation; all zero:
                                       plain SGD at a constant rate (include/mlp/recipe.h) */
     /* How it runs. */

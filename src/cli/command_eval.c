@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "interop_hooks.h"
 #include "mlp/image.h"
 #include "mlp/train.h"
 
@@ -33,7 +34,7 @@ static void print_confusion(const evaluation *e) {
 int command_eval(int argc, char **argv, int first) {
     data_options data;
     runtime_options runtime;
-    const char *model_path = NULL;
+    const char *model_path = NULL, *probabilities_path = NULL;
     data_options_init(&data);
     runtime_options_init(&runtime);
     /* eval reads only a test set: --data (its t10k files) or --test-csv. */
@@ -46,6 +47,9 @@ int command_eval(int argc, char **argv, int first) {
     runtime_options_describe(&runtime, cli_options_reserve(&table, RUNTIME_OPTION_COUNT));
     cli_options_add(&table,
         (cli_option){.name = "--model", .type = CLI_STRING, .target = &model_path, .value_name = "FILE", .help = "the model to evaluate (model.mlp)"});
+    cli_options_add(&table,
+        (cli_option){.name = "--write-probabilities", .type = CLI_STRING, .target = &probabilities_path, .value_name = "FILE",
+                     .help = "also write every test image's probabilities: images x classes float32, little-endian, no header"});
     cli_command command = {"trainer eval --model FILE [data options]",
                            "Evaluates a saved model on the test set (t10k-* in --data, or --test-csv):\n"
                            "accuracy, cost, mean confidence and the 10x10 confusion matrix.",
@@ -73,6 +77,8 @@ int command_eval(int argc, char **argv, int first) {
            result.count, 100.0 * result.accuracy, result.cost, result.confidence_predicted,
            result.confidence_true);
     print_confusion(&result);
+    if (probabilities_path && eval_write_probabilities(&network, &test, probabilities_path, &error) != 0)
+        cli_fail(CLI_EXIT_RUNTIME, &error);
     network_free(&network);
     model_free(&model);
     dataset_free(&test);

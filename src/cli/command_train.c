@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "interop_hooks.h"
 #include "mlp/checkpoint.h"
 #include "mlp/distributed.h"
 #include "mlp/plot.h"
@@ -26,6 +27,8 @@ typedef struct train_command_options {
     int patience;
     int trap_fp;
     int gradient_shards;
+    const char *init_model;  /* --init-model: start from this model file (interop_hooks.h) */
+    const char *write_order; /* --write-order: write every epoch's example order          */
 } train_command_options;
 
 /* The options given on the command line, for checking them against a checkpoint. */
@@ -92,6 +95,14 @@ static void describe_train_options(train_command_options *o, cli_option_table *t
                                                 "the same model for any number of MPI ranks <= G (1: the plain step; "
                                                 "see README, Multi-machine training)",
                                         .min = 1, .max = 1 << 20});
+    cli_options_add(table, (cli_option){.name = "--init-model", .type = CLI_STRING, .target = &o->init_model,
+                                        .value_name = "FILE",
+                                        .help = "start from this model (e.g. from trainer import) instead of He "
+                                                "initialisation; its shape is the run's"});
+    cli_options_add(table, (cli_option){.name = "--write-order", .type = CLI_STRING, .target = &o->write_order,
+                                        .value_name = "FILE",
+                                        .help = "write each epoch's training indices in the order trained: epochs x "
+                                                "train-count int32, little-endian"});
 }
 
 /* The run's configuration from the options (a fresh run; --resume then overrides it). The model's
@@ -147,6 +158,11 @@ int command_train(int argc, char **argv, int first) {
      * contradicts it is a usage error. --epochs may be raised to train further. */
     checkpoint resumed;
     memset(&resumed, 0, sizeof resumed);
+    mlp_model init_model = {0};
+    if (o.resume && option_given(argc, argv, first, "--init-model")) {
+        error_set(&error, "--init-model contradicts --resume: a resumed run continues its checkpoint's model");
+        cli_fail(CLI_EXIT_USAGE, &error);
+    }
     if (o.resume) {
         char resume_path[4200];
         snprintf(resume_path, sizeof resume_path, "%s/%s", o.resume, CHECKPOINT_FILE_NAME);
@@ -166,6 +182,13 @@ int command_train(int argc, char **argv, int first) {
         o.data.train_csv = config.train_csv;
         o.data.test_csv = config.test_csv;
         o.data.train_limit = config.train_limit;
+    } else if (o.init_model) {
+        int status = train_load_init_model(o.init_model, argc, argv, first, o.layers, o.recipe.activation,
+                                           &init_model, config.sizes, &config.size_count, &config.activation,
+                                           &error);
+        if (status != 0) cli_fail(status, &error);
+        config.initial_model = &init_model;
+        config.initial_model_path = o.init_model;
     } else if (model_parse_layers(o.layers, config.sizes, &config.size_count, &error) != 0 ||
                model_parse_activation(o.recipe.activation, &config.activation, &error) != 0 ||
                check_training_fits_memory(o.layers, config.sizes, config.size_count, o.recipe.batch,
@@ -199,6 +222,10 @@ int command_train(int argc, char **argv, int first) {
         if (fresh_folder) rmdir(run_folder);
         cli_fail(status == MLP_RUN_INVALID ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME, &error);
     }
+    model_free(&init_model); /* copied into the run's model */
+    if (o.write_order && writer &&
+        train_write_order(&run.trainer, config.epochs, o.write_order, &error) != 0)
+        cli_fail(CLI_EXIT_RUNTIME, &error);
 
     /* The outputs, in the order they appear: the banner, the epoch table, metrics.csv,
      * curves.png after every epoch; the final report and summary.json at the end. */

@@ -13,5 +13,8 @@ int command_plot(int argc, char **argv, int first);
 int command_sweep(int argc, char **argv, int first);
 int command_binary(int argc, char **argv, int first);
 int command_weights(int argc, char **argv, int first);
+/* Models in other formats (src/cli/command_export.c, command_import.c; include/mlp/interop.h). */
+int command_export(int argc, char **argv, int first);
+int command_import(int argc, char **argv, int first);
 
 #endif

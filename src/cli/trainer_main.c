@@ -19,6 +19,8 @@ static const subcommand subcommands[] = {
     {"sweep", command_sweep, "train several layer sizes on the same split; table and figure"},
     {"binary", command_binary, "the \"is this a 3?\" models: normal, lbfgs, gd, neuron"},
     {"weights", command_weights, "draw a model's first-layer weights as heatmaps"},
+    {"export", command_export, "write a model as ONNX, safetensors or NumPy .npz"},
+    {"import", command_import, "read a safetensors or .npz MLP into a model file"},
 };
 
 static void print_usage(void) {

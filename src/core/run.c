@@ -162,8 +162,11 @@ static int check_config(const mlp_run *run, mlp_error *error) {
     }
     const mlp_dataset *data = config->train_set;
     const char *source = config->train_csv ? config->train_csv : config->data_dir;
-    const char *origin = run->resumed ? run->checkpoint_path : "--layers";
-    int bad = run->resumed ? -1 : MLP_RUN_INVALID;
+    /* Sizes from a file (a checkpoint, an initial model) are a runtime error, from --layers a
+     * usage error. */
+    const char *origin = run->resumed ? run->checkpoint_path
+                         : config->initial_model ? config->initial_model_path : "--layers";
+    int bad = run->resumed || config->initial_model ? -1 : MLP_RUN_INVALID;
     if (config->sizes[0] != data->features) {
         error_set(error, "%s: the input size is %d but %s has %d pixels per image", origin,
                   config->sizes[0], source, data->features);
@@ -222,7 +225,11 @@ static int create_training(mlp_run *run, checkpoint *resume, mlp_error *error) {
         if (model_create(&run->model, config->sizes, config->size_count, config->activation,
                          MLP_OUTPUT_SOFTMAX, error) != 0)
             return -1;
-        model_init_he(&run->model, config->seed);
+        if (config->initial_model) /* same sizes (the caller took them from it) */
+            memcpy(run->model.parameters, config->initial_model->parameters,
+                   run->model.parameter_count * sizeof *run->model.parameters);
+        else
+            model_init_he(&run->model, config->seed);
     }
     train_options train = {
         .batch = config->batch, .learning_rate = config->learning_rate, .epochs = config->epochs,
