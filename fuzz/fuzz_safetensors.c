@@ -1,13 +1,9 @@
 /* The safetensors reader (trainer import --format safetensors). Whatever it accepts must be an
  * MLP that serialises and parses back to the same parameters, bit for bit. */
-#include <string.h>
-
-#include "fuzz_target.h"
-
-#include "mlp/interop.h"
+#include "fuzz_interop.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    mlp_model model, again;
+    mlp_model model;
     mlp_error error;
     interop_import_options options = {.activation = MLP_ACTIVATION_NONE, .output = -1};
     if (interop_safetensors_deserialize(&model, data, size, "fuzz.safetensors", &options, &error) != 0) {
@@ -18,15 +14,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             return 0;
         }
     }
-    uint8_t *bytes;
-    size_t length;
-    if (interop_safetensors_serialize(&model, &bytes, &length, &error) != 0) abort();
-    if (interop_safetensors_deserialize(&again, bytes, length, "again", &options, &error) != 0) abort();
-    if (again.parameter_count != model.parameter_count ||
-        memcmp(again.parameters, model.parameters, model.parameter_count * sizeof(float)) != 0)
-        abort(); /* not a faithful round trip */
-    free(bytes);
-    model_free(&again);
-    model_free(&model);
+    fuzz_interop_round_trip(&model, interop_safetensors_serialize, interop_safetensors_deserialize, &options);
     return 0;
 }

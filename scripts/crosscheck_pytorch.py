@@ -24,12 +24,10 @@ no MNIST). Usage (ctest runs it with the build's trainer and data/mnist):
   /usr/bin/python3 scripts/crosscheck_pytorch.py --trainer build/src/trainer --data data/mnist
 """
 import argparse
-import gzip
 import json
 import os
 import re
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
@@ -49,34 +47,9 @@ OPTIMIZERS = {
 }
 ACTIVATIONS = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh}
 
-
-def read_idx(folder, stem):
-    """An IDX file of the folder, raw or .gz, as a NumPy array."""
-    for name in (stem, stem + ".gz"):
-        path = os.path.join(folder, name)
-        if os.path.exists(path):
-            opener = gzip.open if name.endswith(".gz") else open
-            with opener(path, "rb") as f:
-                data = f.read()
-            dims = struct.unpack(">" + "I" * data[3], data[4:4 + 4 * data[3]])
-            return np.frombuffer(data, np.uint8, offset=4 + 4 * data[3]).reshape(dims)
-    return None
-
-
-def read_safetensors(path):
-    """A safetensors file as {name: float32 array} (the safetensors package is not in Debian)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    (length,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + length])
-    tensors = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        assert entry["dtype"] == "F32", (name, entry["dtype"])
-        begin, end = entry["data_offsets"]
-        tensors[name] = np.frombuffer(data[8 + length + begin:8 + length + end], "<f4").reshape(entry["shape"])
-    return tensors, header.get("__metadata__", {})
+# The IDX and safetensors readers the interop tests use (the safetensors package is not in Debian).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "interop"))
+from interop_common import read_idx, read_safetensors  # noqa: E402
 
 
 def run(command, **kwargs):
