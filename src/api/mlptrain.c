@@ -448,11 +448,14 @@ mlp_status mlp_net_train(mlp_net *net, const mlp_images *images, const uint8_t *
             net->error[0] = '\0';
             status = MLP_OK;
         } else if (result == MLP_RUN_DIVERGED) {
-            int epoch = run.history_count + 1;
+            char where[96] = "";
+            if (run.trainer.diverged_at_batch >= 0)
+                snprintf(where, sizeof where, " at batch %d of %d", run.trainer.diverged_at_batch + 1,
+                         run.trainer.batches_per_epoch);
             status = fail(net, MLP_ERR_DIVERGED,
-                          "training diverged in epoch %d (a cost or weight became NaN or infinite): try a lower "
+                          "training diverged in epoch %d%s (a cost or weight became NaN or infinite): try a lower "
                           "learning rate than %g, e.g. %g; the model is left as it was",
-                          epoch, recipe.learning_rate, recipe.learning_rate / 10);
+                          run.history_count + 1, where, recipe.learning_rate, recipe.learning_rate / 10);
         } else {
             status = fail(net, MLP_ERR_IO, "training: %s", error.message);
         }
