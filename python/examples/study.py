@@ -53,6 +53,7 @@ def main():
     plt.figure(figsize=(8, 6))
     plt.plot(epochs, [h["train_cost"] for h in model.history_], "o-", label="training cost")
     plt.plot(epochs, [h["validation_cost"] for h in model.history_], "o-", label="validation cost")
+    plt.xticks(epochs)
     plt.xlabel("epoch")
     plt.ylabel("mean cross-entropy")
     plt.title("784,128,64,10, SGD lr 0.1, batch 64 (mlptrain from Python)")
