@@ -8,7 +8,8 @@
 #            clang-14's OpenMP runtime (TSan), valgrind, the Fashion-MNIST package; matplotlib
 #            (scripts/scaling_report.py's charts, the scaling_report test) and Google Benchmark's
 #            compare.py with the NumPy/SciPy it imports (scripts/compare_bench.sh); the interop checks'
-#            onnx checker, OpenCV (runs the ONNX export), PyTorch (tests/interop, crosscheck_pytorch.py)
+#            onnx checker, OpenCV (runs the ONNX export), PyTorch (tests/interop, crosscheck_pytorch.py);
+#            pip, setuptools and venv (tests/api/pip_install.sh installs python/ into a venv)
 #   compare  build + PyTorch and NumPy for scripts/compare_pytorch.py
 set -eu
 
@@ -19,7 +20,8 @@ libprotobuf-c-dev protobuf-c-compiler libonnx-dev libcjson-dev libzip-dev"
 test_packages="gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user clang-14 libclang-rt-14-dev \
 libomp-14-dev valgrind python3 \
 python3-matplotlib libbenchmark-tools python3-numpy python3-scipy \
-python3-onnx python3-opencv python3-torch"
+python3-onnx python3-opencv python3-torch \
+python3-pip python3-setuptools python3-venv"
 compare_packages="python3-torch python3-numpy python3-matplotlib time"
 
 case "${1:-build}" in

@@ -79,6 +79,8 @@ typedef struct data_options {
     const char *train_csv; /* or a Kaggle-style CSV                           */
     const char *test_csv;
     int train_limit;       /* use only the first N training images (0: all)    */
+    const char *default_data_dir; /* data_dir before parsing: MLP_DATA, the build's source tree's
+                                     data/mnist, or "" (data_options_init)                   */
 } data_options;
 
 #define DATA_OPTION_COUNT 4

@@ -1,27 +1,75 @@
 /* Options every subcommand shares: where the data is, threads, kernel variant, binding. */
-#define _POSIX_C_SOURCE 200809L /* localtime_r */
+#define _DEFAULT_SOURCE /* localtime_r, readlink, realpath */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "mlp/distributed.h"
 #include "mlp/file_util.h"
 
-#ifndef MLP_DEFAULT_DATA_DIR
-#define MLP_DEFAULT_DATA_DIR "data/mnist"
+/* Where the MNIST IDX files are looked for when --data is not given: MLP_DATA when set, else the
+ * source tree's data/mnist (MLP_SOURCE_DATA_DIR) when this trainer runs from the build folder
+ * it was built in (MLP_BUILD_DIR), as ctest and the scripts run it. An installed trainer has no
+ * tree to fall back on. */
+#ifndef MLP_SOURCE_DATA_DIR
+#define MLP_SOURCE_DATA_DIR "data/mnist"
 #endif
+
+/* Whether this process's executable lies under the build folder it was built in. */
+static int run_from_build(void) {
+#ifdef MLP_BUILD_DIR
+    char executable[4096], build[4096];
+    ssize_t length = readlink("/proc/self/exe", executable, sizeof executable - 1);
+    if (length <= 0 || !realpath(MLP_BUILD_DIR, build)) return 0;
+    executable[length] = '\0';
+    size_t prefix = strlen(build);
+    return strncmp(executable, build, prefix) == 0 && executable[prefix] == '/';
+#else
+    return 0;
+#endif
+}
+
+/* The default data folder, or "" when there is none to try. */
+static const char *default_data_dir(void) {
+    const char *environment = getenv("MLP_DATA");
+    if (environment && *environment) return environment;
+    return run_from_build() ? MLP_SOURCE_DATA_DIR : "";
+}
 
 void data_options_init(data_options *data) {
     memset(data, 0, sizeof *data);
-    data->data_dir = MLP_DEFAULT_DATA_DIR;
+    data->data_dir = data->default_data_dir = default_data_dir();
+}
+
+/* Before reading an IDX pair: when the folder lacks it, the one-line error names the places
+ * looked in and how to get MNIST. */
+static int check_idx_folder(const data_options *data, const char *prefix, mlp_error *error) {
+    if (data->data_dir[0] && dataset_idx_folder_has(data->data_dir, prefix)) return 0;
+    const char *fetch = "download MNIST with scripts/fetch_data.sh [DIR] from the mlptrain source tree";
+    if (data->data_dir != data->default_data_dir) /* --data given: only there */
+        return error_set(error, "%s: no MNIST %s files (%s-images-idx3-ubyte, %s-labels-idx1-ubyte, each optionally "
+                         ".gz); %s", data->data_dir, prefix, prefix, prefix, fetch);
+    const char *environment = getenv("MLP_DATA");
+    char places[4400];
+    if (environment && *environment)
+        snprintf(places, sizeof places, "looked in MLP_DATA=%.4000s", environment);
+    else if (run_from_build())
+        snprintf(places, sizeof places, "looked in %.4000s (the source tree of this build; MLP_DATA not set)",
+                 MLP_SOURCE_DATA_DIR);
+    else
+        snprintf(places, sizeof places, "no --data given and MLP_DATA not set");
+    return error_set(error, "no MNIST %s files (%s-images-idx3-ubyte, %s-labels-idx1-ubyte, each optionally .gz): "
+                     "%s; give --data DIR or set MLP_DATA=DIR; %s", prefix, prefix, prefix, places, fetch);
 }
 
 void data_options_describe(data_options *data, cli_option *options) {
     options[0] = (cli_option){.name = "--data", .type = CLI_STRING, .target = &data->data_dir, .value_name = "DIR", .help = "folder with train-images-idx3-ubyte, train-labels-idx1-ubyte, "
-                              "t10k-* (each optionally .gz)"};
+                              "t10k-* (each optionally .gz); unset: $MLP_DATA, else the source tree's data/mnist "
+                              "when run from its build"};
     options[1] = (cli_option){.name = "--train-csv", .type = CLI_STRING, .target = &data->train_csv, .value_name = "FILE", .help = "Kaggle-style CSV (label,pixel0..pixelN, header row) instead of --data"};
     options[2] = (cli_option){.name = "--test-csv", .type = CLI_STRING, .target = &data->test_csv, .value_name = "FILE", .help = "test set CSV, used only for the final report"};
     options[3] = (cli_option){.name = "--train-limit", .type = CLI_INT, .target = &data->train_limit, .value_name = "N", .help = "use only the first N training images (0: all)", .max = 1e9};
@@ -33,7 +81,8 @@ int data_options_load(const data_options *data, mlp_dataset *train, mlp_dataset 
     memset(test, 0, sizeof *test);
     if (data->train_csv) {
         if (dataset_load_csv(data->train_csv, train, error) != 0) return -1;
-    } else if (dataset_load_idx_folder(data->data_dir, "train", train, error) != 0) {
+    } else if (check_idx_folder(data, "train", error) != 0 ||
+               dataset_load_idx_folder(data->data_dir, "train", train, error) != 0) {
         return -1;
     }
     if (data->train_limit > 0 && data->train_limit < train->count) train->count = data->train_limit;
@@ -56,6 +105,7 @@ int data_options_load(const data_options *data, mlp_dataset *train, mlp_dataset 
 int data_options_load_test(const data_options *data, mlp_dataset *test, mlp_error *error) {
     memset(test, 0, sizeof *test);
     if (data->test_csv) return dataset_load_csv(data->test_csv, test, error);
+    if (check_idx_folder(data, "t10k", error) != 0) return -1;
     return dataset_load_idx_folder(data->data_dir, "t10k", test, error);
 }
 
