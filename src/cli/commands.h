@@ -13,5 +13,7 @@ int command_plot(int argc, char **argv, int first);
 int command_sweep(int argc, char **argv, int first);
 int command_binary(int argc, char **argv, int first);
 int command_weights(int argc, char **argv, int first);
+/* Dropout and augmentation (src/command_augment.c): a figure of augmented training images. */
+int command_augment(int argc, char **argv, int first);
 
 #endif

@@ -19,6 +19,7 @@ static const subcommand subcommands[] = {
     {"sweep", command_sweep, "train several layer sizes on the same split; table and figure"},
     {"binary", command_binary, "the \"is this a 3?\" models: normal, lbfgs, gd, neuron"},
     {"weights", command_weights, "draw a model's first-layer weights as heatmaps"},
+    {"augment", command_augment, "draw training images and their --augment transforms (PNG grid)"},
 };
 
 static void print_usage(void) {

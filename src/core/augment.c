@@ -1,0 +1,327 @@
+/* On-the-fly augmentation of training images: the options, the per-example transform (affine
+ * about the centre plus an elastic field, bilinear resampling), the augmented batch gather and a
+ * figure of examples (see include/mlp/augment.h). */
+#include "mlp/augment.h"
+
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mlp/image.h"
+#include "mlp/rng.h"
+
+/* Separates the augmentation keys from every other use of the seed (dropout's, for one). */
+#define AUGMENT_DOMAIN 0x6175676d656e7431ULL /* "augment1" */
+/* The counters of the draws under an example's key. */
+enum { DRAW_SHIFT_X, DRAW_SHIFT_Y, DRAW_ROTATE, DRAW_SCALE, DRAW_ELASTIC };
+
+/* ---- the options ---- */
+
+/* A finite number filling exactly [text, end_of_value). */
+static int parse_number(const char *text, size_t length, float *value) {
+    char buffer[64];
+    if (length == 0 || length >= sizeof buffer) return -1;
+    memcpy(buffer, text, length);
+    buffer[length] = '\0';
+    char *end;
+    errno = 0;
+    double v = strtod(buffer, &end);
+    if (*end != '\0' || errno != 0 || !isfinite(v) || fabs(v) > 1e6) return -1;
+    *value = (float)v;
+    return 0;
+}
+
+int augment_check(const mlp_augment_options *o, mlp_error *error) {
+    if (!(o->shift_pixels >= 0.0f && o->shift_pixels <= 1e6f))
+        return error_set(error, "--augment: shift=%g must be a non-negative number of pixels", o->shift_pixels);
+    if (!(o->rotate_degrees >= 0.0f && o->rotate_degrees <= 180.0f))
+        return error_set(error, "--augment: rotate=%g must be in [0, 180] degrees", o->rotate_degrees);
+    if (!(o->scale_fraction >= 0.0f && o->scale_fraction < 1.0f))
+        return error_set(error, "--augment: scale=%g must be in [0, 1)", o->scale_fraction);
+    if (!(o->elastic_alpha >= 0.0f && o->elastic_alpha <= 1e6f && o->elastic_sigma >= 0.0f &&
+          o->elastic_sigma <= 1e6f))
+        return error_set(error, "--augment: elastic=%g:%g must be non-negative", o->elastic_alpha, o->elastic_sigma);
+    if (o->elastic_alpha > 0.0f && o->elastic_sigma <= 0.0f)
+        return error_set(error, "--augment: elastic=%g:%g needs a sigma above 0", o->elastic_alpha, o->elastic_sigma);
+    return 0;
+}
+
+int augment_parse(const char *text, mlp_augment_options *o, mlp_error *error) {
+    memset(o, 0, sizeof *o);
+    if (strcmp(text, "none") == 0 || strcmp(text, "off") == 0) return 0;
+    static const char *const keys[] = {"shift", "rotate", "scale", "elastic"};
+    int given[4] = {0, 0, 0, 0};
+    const char *at = text;
+    for (;;) {
+        size_t length = strcspn(at, ",");
+        const char *equals = memchr(at, '=', length);
+        if (!equals)
+            return error_set(error, "--augment %s: expected KEY=VALUE,... with keys shift, rotate, scale, "
+                             "elastic (e.g. shift=2,rotate=10,scale=0.1,elastic=34:4)", text);
+        size_t key_length = (size_t)(equals - at), value_length = length - key_length - 1;
+        const char *value = equals + 1;
+        int key = -1;
+        for (int k = 0; k < 4; k++)
+            if (strlen(keys[k]) == key_length && strncmp(at, keys[k], key_length) == 0) key = k;
+        if (key < 0)
+            return error_set(error, "--augment %s: unknown key '%.*s' (shift, rotate, scale, elastic)", text,
+                             (int)key_length, at);
+        if (given[key]++) return error_set(error, "--augment %s: %s given twice", text, keys[key]);
+        int bad;
+        if (key == 3) { /* elastic=ALPHA:SIGMA */
+            const char *colon = memchr(value, ':', value_length);
+            bad = !colon || parse_number(value, (size_t)(colon - value), &o->elastic_alpha) != 0 ||
+                  parse_number(colon + 1, value_length - (size_t)(colon - value) - 1, &o->elastic_sigma) != 0;
+            if (bad) return error_set(error, "--augment %s: elastic takes ALPHA:SIGMA (e.g. elastic=34:4)", text);
+        } else {
+            float *target = key == 0 ? &o->shift_pixels : key == 1 ? &o->rotate_degrees : &o->scale_fraction;
+            if (parse_number(value, value_length, target) != 0)
+                return error_set(error, "--augment %s: %s takes a number", text, keys[key]);
+        }
+        if (at[length] == '\0') break;
+        at += length + 1;
+    }
+    return augment_check(o, error);
+}
+
+int augment_active(const mlp_augment_options *o) {
+    return o->shift_pixels > 0.0f || o->rotate_degrees > 0.0f || o->scale_fraction > 0.0f ||
+           o->elastic_alpha > 0.0f;
+}
+
+int augment_check_images(int rows, int cols, const char *source, mlp_error *error) {
+    if (rows >= 2 && cols >= 2 && rows <= AUGMENT_MAX_SIDE && cols <= AUGMENT_MAX_SIDE) return 0;
+    return error_set(error, "--augment needs pictures of 2..%d rows and columns, but %s has %d x %d (a CSV "
+                     "loads as 28 x 28 only with 784 pixel columns)", AUGMENT_MAX_SIDE, source ? source : "the data",
+                     rows, cols);
+}
+
+void augment_format(const mlp_augment_options *o, char *text, size_t size) {
+    if (size == 0) return;
+    text[0] = '\0';
+    if (!augment_active(o)) {
+        snprintf(text, size, "off");
+        return;
+    }
+    size_t used = 0;
+#define APPEND(...)                                                                          \
+    do {                                                                                     \
+        if (used < size) used += (size_t)snprintf(text + used, size - used, __VA_ARGS__);     \
+    } while (0)
+    if (o->shift_pixels > 0.0f) APPEND("%sshift=%g", used ? "," : "", o->shift_pixels);
+    if (o->rotate_degrees > 0.0f) APPEND("%srotate=%g", used ? "," : "", o->rotate_degrees);
+    if (o->scale_fraction > 0.0f) APPEND("%sscale=%g", used ? "," : "", o->scale_fraction);
+    if (o->elastic_alpha > 0.0f) APPEND("%selastic=%g:%g", used ? "," : "", o->elastic_alpha, o->elastic_sigma);
+#undef APPEND
+}
+
+/* ---- the transform ---- */
+
+int augment_plan_create(augment_plan *plan, const mlp_augment_options *options, uint64_t seed, int rows,
+                        int cols, mlp_error *error) {
+    memset(plan, 0, sizeof *plan);
+    if (augment_check(options, error) != 0 || augment_check_images(rows, cols, NULL, error) != 0) return -1;
+    plan->options = *options;
+    plan->seed = seed;
+    plan->rows = rows;
+    plan->cols = cols;
+    if (options->elastic_alpha > 0.0f) {
+        /* A normalised Gaussian truncated at 3 sigma, no wider than the picture. */
+        double sigma = options->elastic_sigma;
+        int radius = (int)ceil(3.0 * sigma), side = rows > cols ? rows : cols;
+        if (radius < 1) radius = 1;
+        if (radius > side) radius = side;
+        plan->radius = radius;
+        plan->kernel = malloc((size_t)(2 * radius + 1) * sizeof *plan->kernel);
+        if (!plan->kernel) return error_set(error, "--augment: out of memory");
+        double sum = 0.0, taps[2 * AUGMENT_MAX_SIDE + 1];
+        for (int t = -radius; t <= radius; t++) sum += taps[t + radius] = exp(-0.5 * t * t / (sigma * sigma));
+        for (int t = 0; t <= 2 * radius; t++) plan->kernel[t] = (float)(taps[t] / sum);
+    }
+    return 0;
+}
+
+void augment_plan_free(augment_plan *plan) {
+    free(plan->kernel);
+    plan->kernel = NULL;
+}
+
+int augment_plan_new(augment_plan **plan, const mlp_augment_options *options, uint64_t seed, int rows, int cols,
+                     mlp_error *error) {
+    *plan = NULL;
+    if (!augment_active(options)) return 0;
+    augment_plan *p = malloc(sizeof *p);
+    if (!p) return error_set(error, "--augment: out of memory");
+    if (augment_plan_create(p, options, seed, rows, cols, error) != 0) {
+        augment_plan_delete(p);
+        return -1;
+    }
+    *plan = p;
+    return 0;
+}
+
+void augment_plan_delete(augment_plan *plan) {
+    if (!plan) return;
+    augment_plan_free(plan);
+    free(plan);
+}
+
+/* The draw's uniform in [-1, 1). */
+static float symmetric_draw(uint64_t key, int counter) {
+    return 2.0f * rng_unit_float(rng_counter(key, (uint64_t)counter)) - 1.0f;
+}
+
+void augment_draw(const augment_plan *plan, int epoch, int example, augment_transform *t) {
+    const mlp_augment_options *o = &plan->options;
+    uint64_t key = rng_key(rng_key(plan->seed ^ AUGMENT_DOMAIN, (uint64_t)(int64_t)epoch), (uint64_t)example);
+    *t = (augment_transform){
+        .shift_x = o->shift_pixels * symmetric_draw(key, DRAW_SHIFT_X),
+        .shift_y = o->shift_pixels * symmetric_draw(key, DRAW_SHIFT_Y),
+        .degrees = o->rotate_degrees * symmetric_draw(key, DRAW_ROTATE),
+        .scale = 1.0f + o->scale_fraction * symmetric_draw(key, DRAW_SCALE),
+        .elastic_alpha = o->elastic_alpha,
+        .key = key,
+    };
+    /* Parts that are off are exactly the identity (no -0 shift, no 1 - 0·u scale rounding). */
+    if (o->shift_pixels == 0.0f) t->shift_x = t->shift_y = 0.0f;
+    if (o->rotate_degrees == 0.0f) t->degrees = 0.0f;
+    if (o->scale_fraction == 0.0f) t->scale = 1.0f;
+}
+
+/* One elastic displacement field: uniform draws from counter `first` on, smoothed by the plan's
+ * Gaussian along rows then along columns (zero outside the picture), scaled by alpha. */
+static void elastic_field(const augment_plan *plan, uint64_t key, int first, float alpha, float *field) {
+    int rows = plan->rows, cols = plan->cols, radius = plan->radius;
+    const float *kernel = plan->kernel + radius; /* kernel[t], t in [-radius, radius] */
+    float raw[AUGMENT_MAX_SIDE * AUGMENT_MAX_SIDE], smooth[AUGMENT_MAX_SIDE * AUGMENT_MAX_SIDE];
+    for (int i = 0; i < rows * cols; i++) raw[i] = symmetric_draw(key, first + i);
+    for (int y = 0; y < rows; y++)
+        for (int x = 0; x < cols; x++) {
+            int from = x - radius < 0 ? -x : -radius, to = x + radius >= cols ? cols - 1 - x : radius;
+            float sum = 0.0f;
+            for (int t = from; t <= to; t++) sum += kernel[t] * raw[y * cols + x + t];
+            smooth[y * cols + x] = sum;
+        }
+    for (int y = 0; y < rows; y++) {
+        int from = y - radius < 0 ? -y : -radius, to = y + radius >= rows ? rows - 1 - y : radius;
+        for (int x = 0; x < cols; x++) {
+            float sum = 0.0f;
+            for (int t = from; t <= to; t++) sum += kernel[t] * smooth[(y + t) * cols + x];
+            field[y * cols + x] = alpha * sum;
+        }
+    }
+}
+
+/* The input at (x, y), bilinear between the four nearest pixel centres; 0 outside. */
+static float sample(const uint8_t *in, int rows, int cols, float x, float y) {
+    if (!(x > -1.0f && x < (float)cols && y > -1.0f && y < (float)rows)) return 0.0f;
+    float fx = floorf(x), fy = floorf(y);
+    int x0 = (int)fx, y0 = (int)fy;
+    float ax = x - fx, ay = y - fy;
+    float p00 = 0.0f, p10 = 0.0f, p01 = 0.0f, p11 = 0.0f;
+    if (y0 >= 0) {
+        if (x0 >= 0) p00 = in[y0 * cols + x0];
+        if (x0 + 1 < cols) p10 = in[y0 * cols + x0 + 1];
+    }
+    if (y0 + 1 < rows) {
+        if (x0 >= 0) p01 = in[(y0 + 1) * cols + x0];
+        if (x0 + 1 < cols) p11 = in[(y0 + 1) * cols + x0 + 1];
+    }
+    return (1.0f - ay) * ((1.0f - ax) * p00 + ax * p10) + ay * ((1.0f - ax) * p01 + ax * p11);
+}
+
+void augment_apply(const augment_plan *plan, const augment_transform *t, const uint8_t *in, uint8_t *out) {
+    int rows = plan->rows, cols = plan->cols, pixels = rows * cols;
+    float dx[AUGMENT_MAX_SIDE * AUGMENT_MAX_SIDE], dy[AUGMENT_MAX_SIDE * AUGMENT_MAX_SIDE];
+    int elastic = t->elastic_alpha > 0.0f && plan->kernel;
+    if (elastic) {
+        elastic_field(plan, t->key, DRAW_ELASTIC, t->elastic_alpha, dx);
+        elastic_field(plan, t->key, DRAW_ELASTIC + pixels, t->elastic_alpha, dy);
+    }
+    /* The inverse map p = c + R(-θ)(q + α d(q) - c - t) / s, R(-θ) = [[cos, sin], [-sin, cos]]. */
+    double radians = (double)t->degrees * 3.14159265358979323846 / 180.0;
+    float cosine = (float)cos(radians), sine = (float)sin(radians), inverse_scale = 1.0f / t->scale;
+    float cx = 0.5f * (float)(cols - 1), cy = 0.5f * (float)(rows - 1);
+    for (int y = 0; y < rows; y++)
+        for (int x = 0; x < cols; x++) {
+            int i = y * cols + x;
+            float qx = (float)x - cx - t->shift_x, qy = (float)y - cy - t->shift_y;
+            if (elastic) {
+                qx += dx[i];
+                qy += dy[i];
+            }
+            float px = cx + (cosine * qx + sine * qy) * inverse_scale;
+            float py = cy + (cosine * qy - sine * qx) * inverse_scale;
+            float v = sample(in, rows, cols, px, py) + 0.5f;
+            out[i] = (uint8_t)(v <= 0.0f ? 0.0f : v >= 255.0f ? 255.0f : v);
+        }
+}
+
+void augment_example(const augment_plan *plan, int epoch, int example, const uint8_t *in, uint8_t *out) {
+    augment_transform t;
+    augment_draw(plan, epoch, example, &t);
+    augment_apply(plan, &t, in, out);
+}
+
+void augment_gather_batch(const augment_plan *plan, int epoch, mlp_network *network, const mlp_dataset *data,
+                          const int *indices, int first, int n) {
+    int begin, end, features = data->features;
+    parallel_range(n, 8, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
+    for (int i = begin; i < end; i++) {
+        int example = indices ? indices[first + i] : first + i;
+        augment_example(plan, epoch, example, data->pixels + (size_t)example * features,
+                        network->input_pixels + (size_t)i * features);
+        network->input_targets[i] = data->labels[example];
+    }
+#pragma omp barrier
+}
+
+/* ---- the figure ---- */
+
+/* Layout: a gap of 2·zoom around cells of rows·zoom × cols·zoom, three gaps after the originals. */
+static int grid_gap(int zoom) { return 2 * zoom; }
+static int grid_column_x(const augment_plan *plan, int column, int zoom) {
+    int gap = grid_gap(zoom);
+    return gap + column * (plan->cols * zoom + gap) + (column > 0 ? 2 * gap : 0);
+}
+
+void augment_grid_size(const augment_plan *plan, int count, int columns, int zoom, int *width, int *height) {
+    *width = grid_column_x(plan, columns + 1, zoom);
+    *height = grid_gap(zoom) + count * (plan->rows * zoom + grid_gap(zoom));
+}
+
+int augment_grid_png(const char *path, const augment_plan *plan, const mlp_dataset *data, int count, int columns,
+                     int zoom, mlp_error *error) {
+    if (data->rows != plan->rows || data->cols != plan->cols || count < 1 || count > data->count || columns < 1 ||
+        zoom < 1)
+        return error_set(error, "%s: %d examples of %d x %d in %d columns cannot be drawn from %d of %d x %d", path,
+                         count, plan->rows, plan->cols, columns, data->count, data->rows, data->cols);
+    int width, height;
+    augment_grid_size(plan, count, columns, zoom, &width, &height);
+    uint8_t *canvas = malloc((size_t)width * height), *picture = malloc((size_t)data->features);
+    if (!canvas || !picture) {
+        free(canvas);
+        free(picture);
+        return error_set(error, "%s: out of memory for a %d x %d figure", path, width, height);
+    }
+    memset(canvas, 128, (size_t)width * height); /* mid grey between black-background digits */
+    for (int e = 0; e < count; e++) {
+        const uint8_t *original = data->pixels + (size_t)e * data->features;
+        int top = grid_gap(zoom) + e * (plan->rows * zoom + grid_gap(zoom));
+        for (int column = 0; column <= columns; column++) {
+            if (column == 0) memcpy(picture, original, (size_t)data->features);
+            else augment_example(plan, column, e, original, picture); /* column c: epoch c */
+            int left = grid_column_x(plan, column, zoom);
+            for (int y = 0; y < plan->rows * zoom; y++)
+                for (int x = 0; x < plan->cols * zoom; x++)
+                    canvas[(size_t)(top + y) * width + left + x] = picture[(y / zoom) * plan->cols + x / zoom];
+        }
+    }
+    int status = image_write_png_gray(path, canvas, width, height, error);
+    free(canvas);
+    free(picture);
+    return status;
+}
