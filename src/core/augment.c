@@ -120,6 +120,40 @@ void augment_format(const mlp_augment_options *o, char *text, size_t size) {
 
 /* ---- the transform ---- */
 
+/* sin, cos and exp from plain IEEE double arithmetic in a fixed order, not libm: glibc picks
+ * other code paths on other CPUs (__sincos_fma, ...), and an augmentation must be the same bytes
+ * on every machine of a data-parallel job. Accurate to a few units of 1e-16, far below the float
+ * the results are rounded to. */
+
+/* sin x and cos x for |x| <= π: Taylor series to x^31 (remainder below 1e-18). */
+static void series_sin_cos(double x, double *sine, double *cosine) {
+    double x2 = x * x, s = x, c = 1.0, term_s = x, term_c = 1.0;
+    for (int n = 1; n <= 15; n++) {
+        term_s *= -x2 / ((2.0 * n) * (2.0 * n + 1.0));
+        term_c *= -x2 / ((2.0 * n - 1.0) * (2.0 * n));
+        s += term_s;
+        c += term_c;
+    }
+    *sine = s;
+    *cosine = c;
+}
+
+/* e^-a for a >= 0: e^-(a / 2^m) by its Taylor series with a / 2^m <= 1/2, squared m times. */
+static double series_exp_negative(double a) {
+    int m = 0;
+    while (a > 0.5 && m < 60) {
+        a *= 0.5;
+        m++;
+    }
+    double sum = 1.0, term = 1.0;
+    for (int n = 1; n <= 20; n++) {
+        term *= -a / n;
+        sum += term;
+    }
+    for (int i = 0; i < m; i++) sum *= sum;
+    return sum;
+}
+
 int augment_plan_create(augment_plan *plan, const mlp_augment_options *options, uint64_t seed, int rows,
                         int cols, mlp_error *error) {
     memset(plan, 0, sizeof *plan);
@@ -138,7 +172,8 @@ int augment_plan_create(augment_plan *plan, const mlp_augment_options *options, 
         plan->kernel = malloc((size_t)(2 * radius + 1) * sizeof *plan->kernel);
         if (!plan->kernel) return error_set(error, "--augment: out of memory");
         double sum = 0.0, taps[2 * AUGMENT_MAX_SIDE + 1];
-        for (int t = -radius; t <= radius; t++) sum += taps[t + radius] = exp(-0.5 * t * t / (sigma * sigma));
+        for (int t = -radius; t <= radius; t++)
+            sum += taps[t + radius] = series_exp_negative(0.5 * t * t / (sigma * sigma));
         for (int t = 0; t <= 2 * radius; t++) plan->kernel[t] = (float)(taps[t] / sum);
     }
     return 0;
@@ -192,43 +227,65 @@ void augment_draw(const augment_plan *plan, int epoch, int example, augment_tran
 }
 
 /* One elastic displacement field: uniform draws from counter `first` on, smoothed by the plan's
- * Gaussian along rows then along columns (zero outside the picture), scaled by alpha. */
+ * Gaussian along rows then along columns (zero outside the picture), scaled by alpha. Each output
+ * sums its taps in order t = -radius..radius; the loops run over x innermost, so the compiler
+ * vectorises them across pixels (the sums themselves stay in that order). */
 static void elastic_field(const augment_plan *plan, uint64_t key, int first, float alpha, float *field) {
-    int rows = plan->rows, cols = plan->cols, radius = plan->radius;
-    const float *kernel = plan->kernel + radius; /* kernel[t], t in [-radius, radius] */
-    float raw[AUGMENT_MAX_SIDE * AUGMENT_MAX_SIDE], smooth[AUGMENT_MAX_SIDE * AUGMENT_MAX_SIDE];
-    for (int i = 0; i < rows * cols; i++) raw[i] = symmetric_draw(key, first + i);
-    for (int y = 0; y < rows; y++)
-        for (int x = 0; x < cols; x++) {
-            int from = x - radius < 0 ? -x : -radius, to = x + radius >= cols ? cols - 1 - x : radius;
-            float sum = 0.0f;
-            for (int t = from; t <= to; t++) sum += kernel[t] * raw[y * cols + x + t];
-            smooth[y * cols + x] = sum;
-        }
+    enum { SIDE = AUGMENT_MAX_SIDE, PADDED = 3 * AUGMENT_MAX_SIDE };
+    int rows = plan->rows, cols = plan->cols, radius = plan->radius, width = cols + 2 * radius;
+    const float *kernel = plan->kernel; /* tap t at kernel[t + radius] */
+    /* raw: rows × width, the draws in the middle columns and zeros around them;
+     * smooth: (rows + 2·radius) × cols, the row pass in the middle rows and zeros around. */
+    float raw[SIDE * PADDED], smooth[PADDED * SIDE];
     for (int y = 0; y < rows; y++) {
-        int from = y - radius < 0 ? -y : -radius, to = y + radius >= rows ? rows - 1 - y : radius;
-        for (int x = 0; x < cols; x++) {
-            float sum = 0.0f;
-            for (int t = from; t <= to; t++) sum += kernel[t] * smooth[(y + t) * cols + x];
-            field[y * cols + x] = alpha * sum;
+        float *line = raw + y * width;
+        for (int x = 0; x < radius; x++) line[x] = line[radius + cols + x] = 0.0f;
+        for (int x = 0; x < cols; x++) line[radius + x] = symmetric_draw(key, first + y * cols + x);
+    }
+    memset(smooth, 0, (size_t)radius * cols * sizeof *smooth);
+    memset(smooth + (size_t)(radius + rows) * cols, 0, (size_t)radius * cols * sizeof *smooth);
+    for (int y = 0; y < rows; y++) {
+        float *restrict out = smooth + (size_t)(radius + y) * cols;
+        const float *restrict line = raw + y * width;
+        for (int x = 0; x < cols; x++) out[x] = 0.0f;
+        for (int t = 0; t <= 2 * radius; t++)
+            for (int x = 0; x < cols; x++) out[x] += kernel[t] * line[x + t];
+    }
+    for (int y = 0; y < rows; y++) {
+        float *restrict out = field + y * cols;
+        for (int x = 0; x < cols; x++) out[x] = 0.0f;
+        for (int t = 0; t <= 2 * radius; t++) {
+            const float *restrict line = smooth + (size_t)(y + t) * cols;
+            for (int x = 0; x < cols; x++) out[x] += kernel[t] * line[x];
         }
+        for (int x = 0; x < cols; x++) out[x] *= alpha;
     }
 }
 
 /* The input at (x, y), bilinear between the four nearest pixel centres; 0 outside. */
 static float sample(const uint8_t *in, int rows, int cols, float x, float y) {
     if (!(x > -1.0f && x < (float)cols && y > -1.0f && y < (float)rows)) return 0.0f;
-    float fx = floorf(x), fy = floorf(y);
-    int x0 = (int)fx, y0 = (int)fy;
-    float ax = x - fx, ay = y - fy;
-    float p00 = 0.0f, p10 = 0.0f, p01 = 0.0f, p11 = 0.0f;
-    if (y0 >= 0) {
-        if (x0 >= 0) p00 = in[y0 * cols + x0];
-        if (x0 + 1 < cols) p10 = in[y0 * cols + x0 + 1];
-    }
-    if (y0 + 1 < rows) {
-        if (x0 >= 0) p01 = in[(y0 + 1) * cols + x0];
-        if (x0 + 1 < cols) p11 = in[(y0 + 1) * cols + x0 + 1];
+    int x0 = (int)x, y0 = (int)y; /* floor: truncation, one less for negative fractions */
+    x0 -= x < (float)x0;
+    y0 -= y < (float)y0;
+    float ax = x - (float)x0, ay = y - (float)y0;
+    float p00, p10, p01, p11;
+    if (x0 >= 0 && y0 >= 0 && x0 + 1 < cols && y0 + 1 < rows) {
+        const uint8_t *p = in + y0 * cols + x0;
+        p00 = p[0];
+        p10 = p[1];
+        p01 = p[cols];
+        p11 = p[cols + 1];
+    } else {
+        p00 = p10 = p01 = p11 = 0.0f;
+        if (y0 >= 0) {
+            if (x0 >= 0) p00 = in[y0 * cols + x0];
+            if (x0 + 1 < cols) p10 = in[y0 * cols + x0 + 1];
+        }
+        if (y0 + 1 < rows) {
+            if (x0 >= 0) p01 = in[(y0 + 1) * cols + x0];
+            if (x0 + 1 < cols) p11 = in[(y0 + 1) * cols + x0 + 1];
+        }
     }
     return (1.0f - ay) * ((1.0f - ax) * p00 + ax * p10) + ay * ((1.0f - ax) * p01 + ax * p11);
 }
@@ -242,8 +299,9 @@ void augment_apply(const augment_plan *plan, const augment_transform *t, const u
         elastic_field(plan, t->key, DRAW_ELASTIC + pixels, t->elastic_alpha, dy);
     }
     /* The inverse map p = c + R(-θ)(q + α d(q) - c - t) / s, R(-θ) = [[cos, sin], [-sin, cos]]. */
-    double radians = (double)t->degrees * 3.14159265358979323846 / 180.0;
-    float cosine = (float)cos(radians), sine = (float)sin(radians), inverse_scale = 1.0f / t->scale;
+    double radians = (double)t->degrees * 3.14159265358979323846 / 180.0, sin_radians, cos_radians;
+    series_sin_cos(radians, &sin_radians, &cos_radians);
+    float cosine = (float)cos_radians, sine = (float)sin_radians, inverse_scale = 1.0f / t->scale;
     float cx = 0.5f * (float)(cols - 1), cy = 0.5f * (float)(rows - 1);
     for (int y = 0; y < rows; y++)
         for (int x = 0; x < cols; x++) {
