@@ -262,13 +262,35 @@ static void elastic_field(const augment_plan *plan, uint64_t key, int first, flo
     }
 }
 
-/* The input at (x, y), bilinear between the four nearest pixel centres; 0 outside. */
-static float sample(const uint8_t *in, int rows, int cols, float x, float y) {
-    if (!(x > -1.0f && x < (float)cols && y > -1.0f && y < (float)rows)) return 0.0f;
-    int x0 = (int)x, y0 = (int)y; /* floor: truncation, one less for negative fractions */
-    x0 -= x < (float)x0;
-    y0 -= y < (float)y0;
-    float ax = x - (float)x0, ay = y - (float)y0;
+/* Sampling position p = q + δ, with the offset δ kept apart from the pixel q: its whole part
+ * moves the integer pixel, its fraction weighs the neighbours (both exact), so a translation
+ * uses the same weights for every pixel and a whole-pixel shift copies pixels. */
+typedef struct sample_offset {
+    int whole_x, whole_y; /* ⌊δ⌋                                         */
+    float ax, ay;         /* δ - ⌊δ⌋, in [0, 1)                          */
+    int outside;          /* |δ| beyond any picture: 0                    */
+} sample_offset;
+
+static sample_offset split_offset(float dx, float dy) {
+    sample_offset o = {0, 0, 0.0f, 0.0f, 0};
+    if (!(dx > -16384.0f && dx < 16384.0f && dy > -16384.0f && dy < 16384.0f)) {
+        o.outside = 1;
+        return o;
+    }
+    o.whole_x = (int)dx; /* floor: truncation, one less for negative fractions */
+    o.whole_x -= dx < (float)o.whole_x;
+    o.whole_y = (int)dy;
+    o.whole_y -= dy < (float)o.whole_y;
+    o.ax = dx - (float)o.whole_x;
+    o.ay = dy - (float)o.whole_y;
+    return o;
+}
+
+/* The input at pixel (x, y) moved by the offset, bilinear between the four nearest pixel
+ * centres; 0 outside the picture. */
+static float sample(const uint8_t *in, int rows, int cols, int x, int y, sample_offset o) {
+    int x0 = x + o.whole_x, y0 = y + o.whole_y;
+    if (o.outside || x0 < -1 || x0 >= cols || y0 < -1 || y0 >= rows) return 0.0f;
     float p00, p10, p01, p11;
     if (x0 >= 0 && y0 >= 0 && x0 + 1 < cols && y0 + 1 < rows) {
         const uint8_t *p = in + y0 * cols + x0;
@@ -287,7 +309,13 @@ static float sample(const uint8_t *in, int rows, int cols, float x, float y) {
             if (x0 + 1 < cols) p11 = in[(y0 + 1) * cols + x0 + 1];
         }
     }
+    float ax = o.ax, ay = o.ay;
     return (1.0f - ay) * ((1.0f - ax) * p00 + ax * p10) + ay * ((1.0f - ax) * p01 + ax * p11);
+}
+
+static uint8_t round_pixel(float v) {
+    v += 0.5f;
+    return (uint8_t)(v <= 0.0f ? 0.0f : v >= 255.0f ? 255.0f : v);
 }
 
 void augment_apply(const augment_plan *plan, const augment_transform *t, const uint8_t *in, uint8_t *out) {
@@ -298,23 +326,32 @@ void augment_apply(const augment_plan *plan, const augment_transform *t, const u
         elastic_field(plan, t->key, DRAW_ELASTIC, t->elastic_alpha, dx);
         elastic_field(plan, t->key, DRAW_ELASTIC + pixels, t->elastic_alpha, dy);
     }
-    /* The inverse map p = c + R(-θ)(q + α d(q) - c - t) / s, R(-θ) = [[cos, sin], [-sin, cos]]. */
+    /* p = c + M (q + α d(q) - c - t), M = R(-θ) / s = [[cos, sin], [-sin, cos]] / s, as the offset
+     *   δ = p - q = (M - I)(q - c) + M (α d(q) - t). */
     double radians = (double)t->degrees * 3.14159265358979323846 / 180.0, sin_radians, cos_radians;
     series_sin_cos(radians, &sin_radians, &cos_radians);
-    float cosine = (float)cos_radians, sine = (float)sin_radians, inverse_scale = 1.0f / t->scale;
+    float inverse_scale = 1.0f / t->scale;
+    float m00 = (float)cos_radians * inverse_scale, m01 = (float)sin_radians * inverse_scale;
+    float m10 = -m01, m11 = m00;
+    float a00 = m00 - 1.0f, a11 = m11 - 1.0f;
     float cx = 0.5f * (float)(cols - 1), cy = 0.5f * (float)(rows - 1);
+    if (!elastic && a00 == 0.0f && a11 == 0.0f && m01 == 0.0f) {
+        /* A translation: one offset for the whole picture. The general loop below computes the
+         * same δ = ±0 + M(-t) at every pixel (the same bytes, measured 2x slower). */
+        float ux = 0.0f - t->shift_x, uy = 0.0f - t->shift_y;
+        sample_offset o = split_offset(m00 * ux + m01 * uy, m10 * ux + m11 * uy);
+        for (int y = 0; y < rows; y++)
+            for (int x = 0; x < cols; x++) out[y * cols + x] = round_pixel(sample(in, rows, cols, x, y, o));
+        return;
+    }
     for (int y = 0; y < rows; y++)
         for (int x = 0; x < cols; x++) {
             int i = y * cols + x;
-            float qx = (float)x - cx - t->shift_x, qy = (float)y - cy - t->shift_y;
-            if (elastic) {
-                qx += dx[i];
-                qy += dy[i];
-            }
-            float px = cx + (cosine * qx + sine * qy) * inverse_scale;
-            float py = cy + (cosine * qy - sine * qx) * inverse_scale;
-            float v = sample(in, rows, cols, px, py) + 0.5f;
-            out[i] = (uint8_t)(v <= 0.0f ? 0.0f : v >= 255.0f ? 255.0f : v);
+            float ux = (elastic ? dx[i] : 0.0f) - t->shift_x, uy = (elastic ? dy[i] : 0.0f) - t->shift_y;
+            float ex = m00 * ux + m01 * uy, ey = m10 * ux + m11 * uy;
+            float rx = (float)x - cx, ry = (float)y - cy;
+            sample_offset o = split_offset((a00 * rx + m01 * ry) + ex, (m10 * rx + a11 * ry) + ey);
+            out[i] = round_pixel(sample(in, rows, cols, x, y, o));
         }
 }
 
