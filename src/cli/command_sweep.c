@@ -171,6 +171,9 @@ int command_sweep(int argc, char **argv, int first) {
            "kernel %s, %d threads; writing to %s/\n", train_count, validation_count,
            o.recipe.learning_rate, o.recipe.batch, o.recipe.epochs, (unsigned long long)o.recipe.seed, kernels->name,
            o.runtime.threads, folder);
+    if (o.regular.dropout || o.regular.augment)
+        printf("sweep: every configuration with --dropout %s --augment %s\n", o.regular.dropout ? o.regular.dropout : "off",
+               o.regular.augment ? o.regular.augment : "off");
     int status = 0;
     if (o.layers.count > 0) {
         comparison given = {"sweep", {0}, o.layers.count};
