@@ -262,97 +262,78 @@ static void elastic_field(const augment_plan *plan, uint64_t key, int first, flo
     }
 }
 
-/* Sampling position p = q + δ, with the offset δ kept apart from the pixel q: its whole part
- * moves the integer pixel, its fraction weighs the neighbours (both exact), so a translation
- * uses the same weights for every pixel and a whole-pixel shift copies pixels. */
-typedef struct sample_offset {
-    int whole_x, whole_y; /* ⌊δ⌋                                         */
-    float ax, ay;         /* δ - ⌊δ⌋, in [0, 1)                          */
-    int outside;          /* |δ| beyond any picture: 0                    */
-} sample_offset;
-
-static sample_offset split_offset(float dx, float dy) {
-    sample_offset o = {0, 0, 0.0f, 0.0f, 0};
-    if (!(dx > -16384.0f && dx < 16384.0f && dy > -16384.0f && dy < 16384.0f)) {
-        o.outside = 1;
-        return o;
-    }
-    o.whole_x = (int)dx; /* floor: truncation, one less for negative fractions */
-    o.whole_x -= dx < (float)o.whole_x;
-    o.whole_y = (int)dy;
-    o.whole_y -= dy < (float)o.whole_y;
-    o.ax = dx - (float)o.whole_x;
-    o.ay = dy - (float)o.whole_y;
-    return o;
-}
-
-/* The input at pixel (x, y) moved by the offset, bilinear between the four nearest pixel
- * centres; 0 outside the picture. */
-static float sample(const uint8_t *in, int rows, int cols, int x, int y, sample_offset o) {
-    int x0 = x + o.whole_x, y0 = y + o.whole_y;
-    if (o.outside || x0 < -1 || x0 >= cols || y0 < -1 || y0 >= rows) return 0.0f;
-    float p00, p10, p01, p11;
-    if (x0 >= 0 && y0 >= 0 && x0 + 1 < cols && y0 + 1 < rows) {
-        const uint8_t *p = in + y0 * cols + x0;
-        p00 = p[0];
-        p10 = p[1];
-        p01 = p[cols];
-        p11 = p[cols + 1];
-    } else {
-        p00 = p10 = p01 = p11 = 0.0f;
-        if (y0 >= 0) {
-            if (x0 >= 0) p00 = in[y0 * cols + x0];
-            if (x0 + 1 < cols) p10 = in[y0 * cols + x0 + 1];
-        }
-        if (y0 + 1 < rows) {
-            if (x0 >= 0) p01 = in[(y0 + 1) * cols + x0];
-            if (x0 + 1 < cols) p11 = in[(y0 + 1) * cols + x0 + 1];
-        }
-    }
-    float ax = o.ax, ay = o.ay;
-    return (1.0f - ay) * ((1.0f - ax) * p00 + ax * p10) + ay * ((1.0f - ax) * p01 + ax * p11);
-}
-
-static uint8_t round_pixel(float v) {
-    v += 0.5f;
-    return (uint8_t)(v <= 0.0f ? 0.0f : v >= 255.0f ? 255.0f : v);
-}
+/* One output row's sampling positions p = q + δ, with the offset δ kept apart from the pixel q:
+ * its whole part moves the integer pixel, its fraction weighs the neighbours (both exact), so a
+ * whole-pixel shift copies pixels and a translation weighs every pixel alike. Elementwise over x
+ * (the compiler vectorises it); the blend and the rounding likewise. */
+typedef struct sample_row {
+    int whole_x[AUGMENT_MAX_SIDE], whole_y[AUGMENT_MAX_SIDE]; /* ⌊δ⌋                        */
+    float ax[AUGMENT_MAX_SIDE], ay[AUGMENT_MAX_SIDE];           /* δ - ⌊δ⌋, in [0, 1)          */
+    float p00[AUGMENT_MAX_SIDE], p10[AUGMENT_MAX_SIDE], p01[AUGMENT_MAX_SIDE], p11[AUGMENT_MAX_SIDE];
+} sample_row;
 
 void augment_apply(const augment_plan *plan, const augment_transform *t, const uint8_t *in, uint8_t *out) {
-    int rows = plan->rows, cols = plan->cols, pixels = rows * cols;
-    float dx[AUGMENT_MAX_SIDE * AUGMENT_MAX_SIDE], dy[AUGMENT_MAX_SIDE * AUGMENT_MAX_SIDE];
+    enum { SIDE = AUGMENT_MAX_SIDE, PADDED = AUGMENT_MAX_SIDE + 2 };
+    int rows = plan->rows, cols = plan->cols, pixels = rows * cols, width = cols + 2;
+    float dx[SIDE * SIDE], dy[SIDE * SIDE], padded[PADDED * PADDED];
+    static const float zeros[SIDE] = {0};
     int elastic = t->elastic_alpha > 0.0f && plan->kernel;
     if (elastic) {
         elastic_field(plan, t->key, DRAW_ELASTIC, t->elastic_alpha, dx);
         elastic_field(plan, t->key, DRAW_ELASTIC + pixels, t->elastic_alpha, dy);
     }
+    /* The input as floats inside a border of zeros: pixel (x, y) at padded[(y + 1)·width + x + 1]. */
+    memset(padded, 0, (size_t)(rows + 2) * width * sizeof *padded);
+    for (int y = 0; y < rows; y++)
+        for (int x = 0; x < cols; x++) padded[(y + 1) * width + x + 1] = in[y * cols + x];
     /* p = c + M (q + α d(q) - c - t), M = R(-θ) / s = [[cos, sin], [-sin, cos]] / s, as the offset
      *   δ = p - q = (M - I)(q - c) + M (α d(q) - t). */
     double radians = (double)t->degrees * 3.14159265358979323846 / 180.0, sin_radians, cos_radians;
     series_sin_cos(radians, &sin_radians, &cos_radians);
     float inverse_scale = 1.0f / t->scale;
     float m00 = (float)cos_radians * inverse_scale, m01 = (float)sin_radians * inverse_scale;
-    float m10 = -m01, m11 = m00;
-    float a00 = m00 - 1.0f, a11 = m11 - 1.0f;
-    float cx = 0.5f * (float)(cols - 1), cy = 0.5f * (float)(rows - 1);
-    if (!elastic && a00 == 0.0f && a11 == 0.0f && m01 == 0.0f) {
-        /* A translation: one offset for the whole picture. The general loop below computes the
-         * same δ = ±0 + M(-t) at every pixel (the same bytes, measured 2x slower). */
-        float ux = 0.0f - t->shift_x, uy = 0.0f - t->shift_y;
-        sample_offset o = split_offset(m00 * ux + m01 * uy, m10 * ux + m11 * uy);
-        for (int y = 0; y < rows; y++)
-            for (int x = 0; x < cols; x++) out[y * cols + x] = round_pixel(sample(in, rows, cols, x, y, o));
-        return;
-    }
-    for (int y = 0; y < rows; y++)
+    float m10 = -m01, m11 = m00, a00 = m00 - 1.0f, a11 = m11 - 1.0f;
+    float cx = 0.5f * (float)(cols - 1), cy = 0.5f * (float)(rows - 1), tx = t->shift_x, ty = t->shift_y;
+    sample_row r;
+    for (int y = 0; y < rows; y++) {
+        const float *ex = elastic ? dx + y * cols : zeros, *ey = elastic ? dy + y * cols : zeros;
+        float ry = (float)y - cy;
         for (int x = 0; x < cols; x++) {
-            int i = y * cols + x;
-            float ux = (elastic ? dx[i] : 0.0f) - t->shift_x, uy = (elastic ? dy[i] : 0.0f) - t->shift_y;
-            float ex = m00 * ux + m01 * uy, ey = m10 * ux + m11 * uy;
-            float rx = (float)x - cx, ry = (float)y - cy;
-            sample_offset o = split_offset((a00 * rx + m01 * ry) + ex, (m10 * rx + a11 * ry) + ey);
-            out[i] = round_pixel(sample(in, rows, cols, x, y, o));
+            float rx = (float)x - cx, ux = ex[x] - tx, uy = ey[x] - ty;
+            float ox = (a00 * rx + m01 * ry) + (m00 * ux + m01 * uy);
+            float oy = (m10 * rx + a11 * ry) + (m10 * ux + m11 * uy);
+            /* Beyond ±16384 pixels every neighbour is outside the picture: clamp for the int. */
+            ox = ox < -16384.0f ? -16384.0f : ox > 16384.0f ? 16384.0f : ox;
+            oy = oy < -16384.0f ? -16384.0f : oy > 16384.0f ? 16384.0f : oy;
+            int wx = (int)ox, wy = (int)oy; /* floor: truncation, one less for negative fractions */
+            wx -= ox < (float)wx;
+            wy -= oy < (float)wy;
+            r.whole_x[x] = wx;
+            r.whole_y[x] = wy;
+            r.ax[x] = ox - (float)wx;
+            r.ay[x] = oy - (float)wy;
         }
+        /* The four neighbours: columns x0, x0 + 1 of rows y0, y0 + 1 (0 beyond the picture). */
+        for (int x = 0; x < cols; x++) {
+            int x0 = x + r.whole_x[x], y0 = y + r.whole_y[x];
+            if (x0 >= -1 && x0 < cols && y0 >= -1 && y0 < rows) {
+                const float *p = padded + (y0 + 1) * width + x0 + 1;
+                r.p00[x] = p[0];
+                r.p10[x] = p[1];
+                r.p01[x] = p[width];
+                r.p11[x] = p[width + 1];
+            } else {
+                r.p00[x] = r.p10[x] = r.p01[x] = r.p11[x] = 0.0f;
+            }
+        }
+        uint8_t *line = out + y * cols;
+        for (int x = 0; x < cols; x++) {
+            float ax = r.ax[x], ay = r.ay[x];
+            float v = (1.0f - ay) * ((1.0f - ax) * r.p00[x] + ax * r.p10[x]) +
+                      ay * ((1.0f - ax) * r.p01[x] + ax * r.p11[x]) + 0.5f;
+            line[x] = (uint8_t)(int)(v <= 0.0f ? 0.0f : v >= 255.0f ? 255.0f : v); /* nearest */
+        }
+    }
 }
 
 void augment_example(const augment_plan *plan, int epoch, int example, const uint8_t *in, uint8_t *out) {
