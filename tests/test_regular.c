@@ -293,15 +293,14 @@ static void test_augment_transforms(void) {
     exact = 1;
     for (int i = 0; i < S * S; i++) exact &= out[i] == in[S * S - 1 - i];
     CHECK(exact, "a 180-degree turn is not the exact point reflection");
-    /* A translation takes a path of its own; a full turn (sin 2π ≠ 0 in float) takes the general
-     * one: the same bytes. */
+    /* A full turn (sin 2π ≠ 0 in float) gives the translation's bytes. */
     for (int k = 0; k < 8; k++) {
         float tx = 0.37f * (float)k - 1.3f, ty = 0.9f - 0.23f * (float)k;
         augment_transform moved_only = {.shift_x = tx, .shift_y = ty, .scale = 1.0f};
         augment_transform full_turn = {.shift_x = tx, .shift_y = ty, .degrees = 360.0f, .scale = 1.0f};
         augment_apply(&plan, &moved_only, in, out);
         augment_apply(&plan, &full_turn, in, other);
-        CHECK(memcmp(out, other, sizeof out) == 0, "shift (%g, %g): the translation path and the general one differ",
+        CHECK(memcmp(out, other, sizeof out) == 0, "shift (%g, %g): a full turn changes the translated picture",
               tx, ty);
     }
     augment_plan_free(&plan);
