@@ -140,6 +140,14 @@ static void test_rank_rows(const kernel_table *kernels) {
         CHECK(memcmp(whole.deltas[l] + offset, part.deltas[l], count * sizeof(float)) == 0,
               "%s: layer %d deltas of rows %d.. differ when computed alone", kernels->name, l, FIRST);
     }
+    /* The zeros are exactly the units dropout_keep drops (tanh is 0 only at 0). */
+    int same = 1;
+    for (int row = 0; row < N; row++) {
+        uint64_t key = dropout_row_key(99, 4, 11, 0, row);
+        for (int j = 0; j < sizes[1]; j++)
+            same &= (whole.activations[1][row * sizes[1] + j] == 0.0f) == !dropout_keep(key, j, dropout_threshold(0.4f));
+    }
+    CHECK(same, "%s: the forward pass's mask is not dropout_keep's", kernels->name);
     /* Dropout changed something: with training off the activations differ. */
     float saved = whole.activations[1][0];
     long zeros = 0;

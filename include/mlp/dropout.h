@@ -5,7 +5,7 @@
  * is a pure function of (seed, epoch, batch, layer, row, unit), with `row` the row's index in the
  * whole batch (not in a thread's or an MPI rank's share of it):
  *   key  = rng_key(rng_key(rng_key(rng_key(rng_key(seed ^ DROPOUT_DOMAIN, epoch), batch), l), row)
- *   keep = (rng_counter(key, j) >> 32) >= round(p_l · 2^32)
+ *   keep = (32-bit half j mod 2 of rng_counter(key, ⌊j/2⌋)) >= round(p_l · 2^32)
  * (include/mlp/rng.h: splitmix64's output stream keyed by a hash of the coordinates). So the mask
  * is the same for any thread count, any MPI rank count and after a resume, with no stored state.
  *
@@ -50,8 +50,11 @@ void dropout_format(const mlp_dropout_options *options, int hidden_layers, char 
 uint64_t dropout_row_key(uint64_t seed, int epoch, int batch, int layer, int row);
 /* p as the threshold on a 32-bit draw: a unit is dropped when its draw is below it. */
 uint64_t dropout_threshold(float p);
+/* Unit j's draw is one 32-bit half of rng_counter(row_key, j / 2): the high half for even j, the
+ * low half for odd j (one hash per two units). */
 static inline int dropout_keep(uint64_t row_key, int unit, uint64_t threshold) {
-    return (rng_counter(row_key, (uint64_t)unit) >> 32) >= threshold;
+    uint64_t bits = rng_counter(row_key, (uint64_t)(unit >> 1));
+    return ((unit & 1 ? bits : bits >> 32) & 0xffffffffu) >= threshold;
 }
 
 /* ---- in the network ---- */

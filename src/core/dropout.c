@@ -154,9 +154,14 @@ void network_dropout_forward(mlp_network *network, int l, int n) {
         uint64_t key = dropout_row_key(d->seed, d->epoch, d->batch, l, d->first_row + r);
         float *a = network->activations[l + 1] + (size_t)r * units;
         float *saved = d->undropped[l + 1] + (size_t)r * units;
-        for (int j = 0; j < units; j++) {
+        for (int j = 0; j < units; j += 2) { /* dropout_keep, one hash per two units */
+            uint64_t bits = rng_counter(key, (uint64_t)(j >> 1));
             saved[j] = a[j];
-            a[j] = dropout_keep(key, j, threshold) ? a[j] * scale : 0.0f;
+            a[j] = (bits >> 32) >= threshold ? a[j] * scale : 0.0f;
+            if (j + 1 < units) {
+                saved[j + 1] = a[j + 1];
+                a[j + 1] = (bits & 0xffffffffu) >= threshold ? a[j + 1] * scale : 0.0f;
+            }
         }
     }
 #pragma omp barrier
@@ -172,6 +177,10 @@ void network_dropout_backward(mlp_network *network, int l, int n) {
     for (int r = begin; r < end; r++) {
         uint64_t key = dropout_row_key(d->seed, d->epoch, d->batch, l, d->first_row + r);
         float *delta = network->deltas[l + 1] + (size_t)r * units;
-        for (int j = 0; j < units; j++) delta[j] = dropout_keep(key, j, threshold) ? delta[j] * scale : 0.0f;
+        for (int j = 0; j < units; j += 2) { /* dropout_keep, one hash per two units */
+            uint64_t bits = rng_counter(key, (uint64_t)(j >> 1));
+            delta[j] = (bits >> 32) >= threshold ? delta[j] * scale : 0.0f;
+            if (j + 1 < units) delta[j + 1] = (bits & 0xffffffffu) >= threshold ? delta[j + 1] * scale : 0.0f;
+        }
     }
 }
