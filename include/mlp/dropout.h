@@ -12,6 +12,7 @@
  * The network (include/mlp/network.h) applies it in two elementwise passes, each thread over its
  * own rows:
  *   forward, after layer l's GEMM:  H = act(Z_l) is saved, A_l = H ⊙ M_l / (1 - p_l)
+ *   (a multiplication by 0 or 1/(1-p), so a NaN stays a NaN and divergence still shows)
  *   backward, after layer l+1's input gradient (dZ_{l+1}·W_{l+1}ᵀ ⊙ act'(H), act' read from the
  *   saved H):  dZ_l ⊙= M_l / (1 - p_l)
  * The mask is regenerated in the backward pass (one hash per unit), not stored. */

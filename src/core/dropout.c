@@ -156,11 +156,12 @@ void network_dropout_forward(mlp_network *network, int l, int n) {
         float *saved = d->undropped[l + 1] + (size_t)r * units;
         for (int j = 0; j < units; j += 2) { /* dropout_keep, one hash per two units */
             uint64_t bits = rng_counter(key, (uint64_t)(j >> 1));
+            /* × scale or × 0 (no branch: a dropped NaN stays NaN, so divergence still shows) */
             saved[j] = a[j];
-            a[j] = (bits >> 32) >= threshold ? a[j] * scale : 0.0f;
+            a[j] *= (bits >> 32) >= threshold ? scale : 0.0f;
             if (j + 1 < units) {
                 saved[j + 1] = a[j + 1];
-                a[j + 1] = (bits & 0xffffffffu) >= threshold ? a[j + 1] * scale : 0.0f;
+                a[j + 1] *= (bits & 0xffffffffu) >= threshold ? scale : 0.0f;
             }
         }
     }
@@ -179,8 +180,8 @@ void network_dropout_backward(mlp_network *network, int l, int n) {
         float *delta = network->deltas[l + 1] + (size_t)r * units;
         for (int j = 0; j < units; j += 2) { /* dropout_keep, one hash per two units */
             uint64_t bits = rng_counter(key, (uint64_t)(j >> 1));
-            delta[j] = (bits >> 32) >= threshold ? delta[j] * scale : 0.0f;
-            if (j + 1 < units) delta[j + 1] = (bits & 0xffffffffu) >= threshold ? delta[j + 1] * scale : 0.0f;
+            delta[j] *= (bits >> 32) >= threshold ? scale : 0.0f;
+            if (j + 1 < units) delta[j + 1] *= (bits & 0xffffffffu) >= threshold ? scale : 0.0f;
         }
     }
 }
