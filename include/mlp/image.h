@@ -27,6 +27,10 @@ void image_resample_gray(const uint8_t *pixels, int width, int height, uint8_t *
 int image_load_png_for_input(const char *path, int out_width, int out_height, int invert,
                              uint8_t *out, mlp_error *error);
 
+/* Writes width × height grey pixels (row-major) as an 8-bit grey PNG, atomically. */
+int image_write_png_gray(const char *path, const uint8_t *pixels, int width, int height,
+                         mlp_error *error);
+
 #ifdef __cplusplus
 }
 #endif

@@ -48,6 +48,7 @@ typedef struct mlp_network {
     float *gemm_workspace; /* threads × workspace_stride floats            */
     size_t workspace_stride;
     network_profile *profile; /* NULL (the default): no timing at all        */
+    struct network_dropout *dropout; /* NULL: no dropout (include/mlp/dropout.h) */
 } mlp_network;
 
 int network_create(mlp_network *network, const mlp_model *model, const kernel_table *kernels,
@@ -55,7 +56,9 @@ int network_create(mlp_network *network, const mlp_model *model, const kernel_ta
 void network_free(mlp_network *network);
 
 /* Collective. Z_l = A_{l-1} · W_l + b_l, A_l = act(Z_l) for every layer, the last without
- * activation (its outputs are the logits). input: n × sizes[0] pixels, scaled by 1/255. */
+ * activation (its outputs are the logits). input: n × sizes[0] pixels, scaled by 1/255.
+ * While training with dropout (network->dropout), the hidden A_l are then masked, and the
+ * backward pass masks their dZ the same way (include/mlp/dropout.h). */
 void network_forward(mlp_network *network, const uint8_t *input, int n);
 
 /* Collective. The cost of the batch from the logits: softmax + cross-entropy (or sigmoid + binary

@@ -9,6 +9,7 @@
 #include "mlp/data.h"
 #include "mlp/model.h"
 #include "mlp/network.h"
+#include "mlp/recipe.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -21,6 +22,7 @@ typedef struct train_options {
     uint64_t seed;        /* split, initialisation and shuffles (default 42)    */
     int threads;          /* OpenMP team size                                   */
     int progress;         /* draw a progress bar on stderr (only on a terminal) */
+    mlp_recipe recipe;    /* optimizer, schedule, dropout, augmentation (all zero: plain SGD) */
 } train_options;
 
 /* Accuracy, cost and confidence of a model on a set of examples. */
@@ -60,6 +62,8 @@ typedef struct trainer {
     /* NULL: the plain step. Else the data-parallel step over gradient shards (set by the caller
      * after trainer_init; include/mlp/distributed.h). */
     struct gradient_sharding *sharding;
+    /* The recipe's augmentation of training batches (include/mlp/augment.h); NULL: none. */
+    struct augment_plan *augment;
     /* In: the sums of batches 0..first_batch-1 when an epoch is resumed mid-way; out: the sums
      * of the batches the epoch ran (a checkpoint stores them). */
     double partial_cost_sum;   /* Σ batch cost × batch size, in batch order           */

@@ -9,6 +9,7 @@
 #include "experiment_cli.h"
 #include "mlp/plot.h"
 #include "mlp/sweep.h"
+#include "regular_options.h"
 #include "train_safeguards.h"
 
 typedef struct sweep_command_options {
@@ -19,6 +20,7 @@ typedef struct sweep_command_options {
     const char *out;
     int patience;
     int checkpoint_every;
+    regular_options regular; /* --dropout, --augment */
 } sweep_command_options;
 
 /* One comparison: its configurations, and the name of its table and figure. */
@@ -86,6 +88,7 @@ int command_sweep(int argc, char **argv, int first) {
     cli_options_add(&table, (cli_option){.name = "--layers", .type = CLI_STRING_LIST, .target = &o.layers, .value_name = "SIZES",
                                          .help = "a configuration, e.g. 784,16,32,10; repeat for each (none: the study's two comparisons)"});
     recipe_options_describe(&o.recipe, cli_options_reserve(&table, RECIPE_OPTION_COUNT));
+    regular_options_describe(&o.regular, cli_options_reserve(&table, REGULAR_OPTION_COUNT));
     cli_options_add(&table, (cli_option){.name = "--out", .type = CLI_STRING, .target = &o.out, .value_name = "DIR",
                                          .help = "where to write the runs, the tables and the figures (default: a fresh folder under runs/)"});
     cli_options_add(&table, (cli_option){.name = "--patience", .type = CLI_INT, .target = &o.patience, .value_name = "N",
@@ -114,10 +117,19 @@ int command_sweep(int argc, char **argv, int first) {
         error_set(&error, "--val-split: a sweep compares validation costs, so it must be above 0");
         cli_fail(CLI_EXIT_USAGE, &error);
     }
-    int sizes[MLP_MAX_LAYERS + 1], size_count;
+    int sizes[MLP_MAX_LAYERS + 1], size_count, dropout_values;
+    mlp_recipe regular_recipe;
+    if (regular_options_parse(&o.regular, &regular_recipe, &dropout_values, &error) != 0)
+        cli_fail(CLI_EXIT_USAGE, &error);
     for (int i = 0; i < o.layers.count; i++)
-        if (model_parse_layers(o.layers.values[i], sizes, &size_count, &error) != 0)
+        if (model_parse_layers(o.layers.values[i], sizes, &size_count, &error) != 0 ||
+            regular_options_check_layers(&o.regular, &regular_recipe, dropout_values, size_count - 2,
+                                         o.layers.values[i], &error) != 0)
             cli_fail(CLI_EXIT_USAGE, &error);
+    if (o.layers.count == 0 && /* the study's comparisons have two hidden layers each */
+        regular_options_check_layers(&o.regular, &regular_recipe, dropout_values, 2, "each of the study's networks",
+                                     &error) != 0)
+        cli_fail(CLI_EXIT_USAGE, &error);
     const kernel_table *kernels = runtime_setup(&o.runtime, &error);
     if (!kernels) cli_fail(CLI_EXIT_RUNTIME, &error);
     mlp_dataset train_set, test_set;
@@ -141,6 +153,8 @@ int command_sweep(int argc, char **argv, int first) {
     run->seed = o.recipe.seed;
     run->validation_split = o.recipe.validation_split;
     run->patience = o.patience;
+    run->recipe.dropout = regular_recipe.dropout;
+    run->recipe.augment = regular_recipe.augment;
     run->checkpoint_every = o.checkpoint_every;
     run->threads = o.runtime.threads;
     run->kernel = o.runtime.kernel;
@@ -157,6 +171,9 @@ int command_sweep(int argc, char **argv, int first) {
            "kernel %s, %d threads; writing to %s/\n", train_count, validation_count,
            o.recipe.learning_rate, o.recipe.batch, o.recipe.epochs, (unsigned long long)o.recipe.seed, kernels->name,
            o.runtime.threads, folder);
+    if (o.regular.dropout || o.regular.augment)
+        printf("sweep: every configuration with --dropout %s --augment %s\n", o.regular.dropout ? o.regular.dropout : "off",
+               o.regular.augment ? o.regular.augment : "off");
     int status = 0;
     if (o.layers.count > 0) {
         comparison given = {"sweep", {0}, o.layers.count};

@@ -13,6 +13,7 @@
 #include "mlp/distributed.h"
 #include "mlp/plot.h"
 #include "mlp/run.h"
+#include "regular_options.h"
 #include "train_safeguards.h"
 
 typedef struct train_command_options {
@@ -29,6 +30,7 @@ typedef struct train_command_options {
     int gradient_shards;
     const char *init_model;  /* --init-model: start from this model file (interop_hooks.h) */
     const char *write_order; /* --write-order: write every epoch's example order          */
+    regular_options regular; /* --dropout, --augment */
 } train_command_options;
 
 /* The options given on the command line, for checking them against a checkpoint. */
@@ -68,6 +70,7 @@ static void describe_train_options(train_command_options *o, cli_option_table *t
     cli_options_add(table, (cli_option){.name = "--layers", .type = CLI_STRING, .target = &o->layers, .value_name = "SIZES",
                                         .help = "layer sizes, input first: 784,H1,...,10"});
     recipe_options_describe(&o->recipe, cli_options_reserve(table, RECIPE_OPTION_COUNT));
+    regular_options_describe(&o->regular, cli_options_reserve(table, REGULAR_OPTION_COUNT));
     cli_options_add(table, (cli_option){.name = "--out", .type = CLI_STRING, .target = &o->out, .value_name = "DIR",
                                         .help = "where to write model.mlp, metrics.csv, summary.json "
                                                 "(default: a fresh folder under runs/)"});
@@ -153,6 +156,9 @@ int command_train(int argc, char **argv, int first) {
     }
     mlp_run_config config;
     config_from_options(&o, &config);
+    int dropout_values;
+    if (regular_options_parse(&o.regular, &config.recipe, &dropout_values, &error) != 0)
+        cli_fail(CLI_EXIT_USAGE, &error);
 
     /* --resume: the checkpoint's recipe becomes the run's; a flag given on the command line that
      * contradicts it is a usage error. --epochs may be raised to train further. */
@@ -195,6 +201,13 @@ int command_train(int argc, char **argv, int first) {
                                           o.patience > 0, &error) != 0) {
         cli_fail(CLI_EXIT_USAGE, &error);
     }
+    char layers_text[512] = "";
+    for (int i = 0; i < config.size_count; i++)
+        snprintf(layers_text + strlen(layers_text), sizeof layers_text - strlen(layers_text), i ? ",%d" : "%d",
+                 config.sizes[i]);
+    if (regular_options_check_layers(&o.regular, &config.recipe, dropout_values, config.size_count - 2, layers_text,
+                                     &error) != 0)
+        cli_fail(CLI_EXIT_USAGE, &error);
     if (config.checkpoint_every < 0) config.checkpoint_every = o.out ? 1 : 0;
     config.kernels = runtime_setup(&o.runtime, &error); /* may cap the thread count */
     if (!config.kernels) cli_fail(CLI_EXIT_RUNTIME, &error);

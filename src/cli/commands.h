@@ -16,5 +16,7 @@ int command_weights(int argc, char **argv, int first);
 /* Models in other formats (src/cli/command_export.c, command_import.c; include/mlp/interop.h). */
 int command_export(int argc, char **argv, int first);
 int command_import(int argc, char **argv, int first);
+/* Dropout and augmentation (src/command_augment.c): a figure of augmented training images. */
+int command_augment(int argc, char **argv, int first);
 
 #endif

@@ -21,6 +21,7 @@ static const subcommand subcommands[] = {
     {"weights", command_weights, "draw a model's first-layer weights as heatmaps"},
     {"export", command_export, "write a model as ONNX, safetensors or NumPy .npz"},
     {"import", command_import, "read a safetensors or .npz MLP into a model file"},
+    {"augment", command_augment, "draw training images and their --augment transforms (PNG grid)"},
 };
 
 static void print_usage(void) {

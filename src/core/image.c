@@ -88,3 +88,25 @@ int image_load_png_for_input(const char *path, int out_width, int out_height, in
         for (int i = 0; i < out_width * out_height; i++) out[i] = (uint8_t)(255 - out[i]);
     return 0;
 }
+
+int image_write_png_gray(const char *path, const uint8_t *pixels, int width, int height,
+                         mlp_error *error) {
+    png_image image;
+    memset(&image, 0, sizeof image);
+    image.version = PNG_IMAGE_VERSION;
+    image.width = (png_uint_32)width;
+    image.height = (png_uint_32)height;
+    image.format = PNG_FORMAT_GRAY;
+    png_alloc_size_t size = 0;
+    if (!png_image_write_to_memory(&image, NULL, &size, 0, pixels, width, NULL))
+        return error_set(error, "%s: cannot encode the PNG (%s)", path, image.message);
+    void *bytes = malloc(size);
+    if (!bytes) return error_set(error, "%s: out of memory encoding the PNG", path);
+    int status = -1;
+    if (!png_image_write_to_memory(&image, bytes, &size, 0, pixels, width, NULL))
+        error_set(error, "%s: cannot encode the PNG (%s)", path, image.message);
+    else
+        status = file_write_atomic(path, bytes, size, error);
+    free(bytes);
+    return status;
+}

@@ -6,6 +6,8 @@
 #include <omp.h>
 #include <string.h>
 
+#include "mlp/dropout.h"
+
 void parallel_range(int total, int granularity, int thread, int threads, int *begin, int *end) {
     int chunks = (total + granularity - 1) / granularity;
     int first = (int)((long long)chunks * thread / threads);
@@ -45,6 +47,7 @@ int network_create(mlp_network *network, const mlp_model *model, const kernel_ta
 }
 
 void network_free(mlp_network *network) {
+    network_dropout_free(network);
     for (int l = 0; l <= MLP_MAX_LAYERS; l++) {
         aligned_free(network->activations[l]);
         aligned_free(network->deltas[l]);
@@ -162,6 +165,7 @@ void network_forward(mlp_network *network, const uint8_t *input, int n) {
     for (int l = 0; l < network->model->layer_count; l++) {
         dense_forward(network, l, input, n);
 #pragma omp barrier
+        if (network_dropout_on(network, l)) network_dropout_forward(network, l, n);
     }
 }
 
@@ -263,12 +267,13 @@ void network_layer_input_gradient(mlp_network *network, int l, int n) {
         .c = network->deltas[l], .ldc = in,
         .epilogue = GEMM_EPILOGUE_ACTIVATION_DERIVATIVE,
         .activation = model->hidden_activation,
-        .activation_output = network->activations[l], .ld_activation_output = in,
+        .activation_output = network_dropout_activation_output(network, l), .ld_activation_output = in,
     };
     double start = profile_start(network);
     parallel_gemm(network, &input_gradient);
     profile_stop(network, start, l, PROFILE_INPUT_GRADIENT,
                  2.0 * input_gradient.m * input_gradient.n * input_gradient.k);
+    if (network_dropout_on(network, l - 1)) network_dropout_backward(network, l - 1, n);
 }
 
 /* Layer l backward, given dZ_l in deltas[l+1]:

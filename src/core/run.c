@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mlp/augment.h"
+#include "mlp/dropout.h"
 #include "mlp/file_util.h"
 
 const char *mlp_run_status_name(mlp_run_status status) {
@@ -184,6 +186,19 @@ static int check_config(const mlp_run *run, mlp_error *error) {
     return 0;
 }
 
+/* Dropout and augmentation (include/mlp/dropout.h, augment.h): every p in [0, 1) (the entries past
+ * the hidden layers cleared: a "--dropout P" for all), and pictures the augmentation can take. */
+static int check_regularization(mlp_run *run, mlp_error *error) {
+    mlp_run_config *config = &run->config;
+    const char *source = config->train_csv ? config->train_csv : config->data_dir;
+    if (dropout_fit(&config->recipe.dropout, config->size_count - 2, error) != 0 ||
+        augment_check(&config->recipe.augment, error) != 0 ||
+        (augment_active(&config->recipe.augment) &&
+         augment_check_images(config->train_set->rows, config->train_set->cols, source, error) != 0))
+        return MLP_RUN_INVALID;
+    return 0;
+}
+
 /* The resumed run's data must be the checkpoint's (same count, size and CRC). */
 static int check_resumed_data(const mlp_run *run, const checkpoint *c, mlp_error *error) {
     const mlp_dataset *data = run->config.train_set;
@@ -234,6 +249,7 @@ static int create_training(mlp_run *run, checkpoint *resume, mlp_error *error) {
     train_options train = {
         .batch = config->batch, .learning_rate = config->learning_rate, .epochs = config->epochs,
         .seed = config->seed, .threads = config->threads, .progress = config->progress,
+        .recipe = config->recipe,
     };
     if (trainer_init(&run->trainer, &run->model, config->kernels, config->train_set, run->train_indices,
                      run->train_count, run->validation_indices, run->validation_count, &train, error) != 0)
@@ -272,6 +288,7 @@ int mlp_run_open(mlp_run *run, const mlp_run_config *config, checkpoint *resume,
     snprintf(run->checkpoint_path, sizeof run->checkpoint_path, "%s/%s", config->folder ? config->folder : "",
              CHECKPOINT_FILE_NAME);
     int status = check_config(run, error);
+    if (status == 0) status = check_regularization(run, error);
     if (status != 0) return status;
     run->data_checksum = checkpoint_data_checksum(config->train_set);
     if (resume && check_resumed_data(run, resume, error) != 0) return -1;

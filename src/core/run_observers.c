@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mlp/augment.h"
+#include "mlp/dropout.h"
 #include "mlp/run.h"
 #include "mlp/run_output.h"
 
@@ -21,6 +23,12 @@ static int console_start(void *context, const mlp_run *run, mlp_error *error) {
            layers, model_activation_name(c->activation), run->train_count, run->validation_count,
            c->kernels->name, t->options.threads, t->options.batch, t->options.learning_rate,
            (unsigned long long)t->options.seed);
+    if (dropout_active(&c->recipe.dropout, c->size_count - 2) || augment_active(&c->recipe.augment)) {
+        char dropout[256], augment[256];
+        dropout_format(&c->recipe.dropout, c->size_count - 2, dropout, sizeof dropout);
+        augment_format(&c->recipe.augment, augment, sizeof augment);
+        printf("dropout %s; augment %s\n", dropout, augment);
+    }
     printf("writing to %s/\n", c->folder);
     if (t->sharding)
         printf("data-parallel: %d MPI rank%s, %d gradient shards of each batch\n", distributed_ranks(),

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mlp/augment.h"
 #include "mlp/distributed.h"
+#include "mlp/dropout.h"
 #include "mlp/rng.h"
 
 /* Evaluation runs in chunks of at least this many rows (bigger GEMMs, fewer barriers). */
@@ -35,6 +37,11 @@ int trainer_init(trainer *t, mlp_model *model, const kernel_table *kernels,
                          data->features, model->sizes[0]);
     int capacity = options->batch > EVALUATION_CHUNK ? options->batch : EVALUATION_CHUNK;
     if (network_create(&t->network, model, kernels, capacity, options->threads, error) != 0) return -1;
+    if (network_dropout_enable(&t->network, &options->recipe.dropout, options->seed, error) != 0 ||
+        augment_plan_new(&t->augment, &options->recipe.augment, options->seed, data->rows, data->cols, error) != 0) {
+        trainer_free(t);
+        return -1;
+    }
     t->batches_per_epoch = (train_count + options->batch - 1) / options->batch;
     t->epoch_order = malloc((size_t)train_count * sizeof *t->epoch_order);
     t->batch_costs = calloc((size_t)t->batches_per_epoch, sizeof *t->batch_costs);
@@ -47,6 +54,8 @@ int trainer_init(trainer *t, mlp_model *model, const kernel_table *kernels,
 
 void trainer_free(trainer *t) {
     network_free(&t->network);
+    augment_plan_delete(t->augment);
+    t->augment = NULL;
     free(t->epoch_order);
     free(t->batch_costs);
     t->epoch_order = NULL;
@@ -76,6 +85,16 @@ static void gather_batch(mlp_network *network, const mlp_dataset *data, const in
         memcpy(network->input_targets + begin, data->labels + first + begin, (size_t)(end - begin));
     }
 #pragma omp barrier
+}
+
+/* Collective: gather_batch for batch b of a training epoch, each example augmented when the recipe
+ * says so; and the batch whose dropout masks the step uses (its rows start at row first_row of the
+ * whole batch). */
+static void gather_training_batch(trainer *t, int epoch, int b, int first, int n, int first_row) {
+#pragma omp master
+    network_dropout_begin_batch(&t->network, epoch, b, first_row);
+    if (t->augment) augment_gather_batch(t->augment, epoch, &t->network, t->data, t->epoch_order, first, n);
+    else gather_batch(&t->network, t->data, t->epoch_order, first, n);
 }
 
 static void draw_progress(int epoch, int done, int total, double cost) {
@@ -119,11 +138,11 @@ int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *met
             if (t->sharding) { /* data-parallel: this rank's rows only (src/distributed.c) */
                 int local_stop = t->stop_requested && *t->stop_requested, first_row, rows;
                 sharding_local_rows(t->sharding, n, &first_row, &rows);
-                gather_batch(network, t->data, t->epoch_order, begin + first_row, rows);
+                gather_training_batch(t, epoch, b, begin + first_row, rows, first_row);
                 cost = sharding_train_step(t->sharding, network, t->model, n,
                                            t->options.learning_rate, local_stop, &stop_agreed);
             } else {
-                gather_batch(network, t->data, t->epoch_order, begin, n);
+                gather_training_batch(t, epoch, b, begin, n, 0);
                 network_forward(network, network->input_pixels, n);
                 cost = network_loss(network, network->input_targets, n, 1);
                 network_backward(network, network->input_pixels, n);
@@ -145,6 +164,7 @@ int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *met
             if (stopped_at >= 0 || diverged_at >= 0) break;
         }
     }
+    network_dropout_end(&t->network); /* evaluation without dropout */
     double train_end = wall_seconds();
     metrics->train_seconds = train_end - start;
     metrics->train_cost = examples ? cost_sum / examples : 0.0;
