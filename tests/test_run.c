@@ -324,7 +324,13 @@ int main(int argc, char **argv) {
         perror("mkdtemp");
         return 1;
     }
+#ifndef MLP_TEST_UNDER_EMULATION
     check_lock(); /* first: it forks, best before OpenMP has started its threads */
+#else
+    /* Under qemu-user (the AArch64 build of scripts/test_neon.sh) the forked lock holder never
+     * answers and the test hangs; the lock is checked by every native build of this test. */
+    printf("skipped under emulation: the folder-lock check (fork + flock)\n");
+#endif
     check_resume();
     check_patience();
     check_statuses();
