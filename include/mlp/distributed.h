@@ -64,6 +64,8 @@ typedef struct gradient_sharding {
     int overlap;      /* start each layer's gather right after its backward step (1), or all
                          of them after the whole backward pass (0, for measuring) */
     void *transport;  /* MPI requests and counts (src/distributed_mpi.c)        */
+    mlp_optimizer_state *optimizer; /* the update after the shards are summed
+                                       (network_optimizer_update); NULL: plain SGD */
     /* Statistics of the last step: floats this rank sent and received in the gradient gathers
      * (the row costs not counted), and seconds the master thread spent waiting for them after
      * the backward pass. */
