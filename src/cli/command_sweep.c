@@ -108,6 +108,10 @@ int command_sweep(int argc, char **argv, int first) {
     cli_parse_or_exit(&command, argc, argv, first);
 
     mlp_error error;
+    /* A sweep keeps its validation split (it compares validation costs) and its --layers list. */
+    static const char *const sweep_keeps[] = {"--val-split", NULL};
+    if (recipe_options_apply_preset(&o.recipe, &command, argc, argv, first, sweep_keeps, &error) != 0)
+        cli_fail(CLI_EXIT_USAGE, &error);
     mlp_activation activation;
     if (model_parse_activation(o.recipe.activation, &activation, &error) != 0) cli_fail(CLI_EXIT_USAGE, &error);
     if (o.recipe.validation_split <= 0) {
@@ -140,6 +144,7 @@ int command_sweep(int argc, char **argv, int first) {
     run->epochs = o.recipe.epochs;
     run->seed = o.recipe.seed;
     run->validation_split = o.recipe.validation_split;
+    if (recipe_options_to_recipe(&o.recipe, &run->recipe, &error) != 0) cli_fail(CLI_EXIT_USAGE, &error);
     run->patience = o.patience;
     run->checkpoint_every = o.checkpoint_every;
     run->threads = o.runtime.threads;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mlp/optimizer.h"
 #include "mlp/run.h"
 #include "mlp/run_output.h"
 
@@ -21,6 +22,9 @@ static int console_start(void *context, const mlp_run *run, mlp_error *error) {
            layers, model_activation_name(c->activation), run->train_count, run->validation_count,
            c->kernels->name, t->options.threads, t->options.batch, t->options.learning_rate,
            (unsigned long long)t->options.seed);
+    char recipe[256];
+    mlp_recipe_describe(&c->recipe, recipe, sizeof recipe);
+    printf("optimizer: %s\n", recipe);
     printf("writing to %s/\n", c->folder);
     if (t->sharding)
         printf("data-parallel: %d MPI rank%s, %d gradient shards of each batch\n", distributed_ranks(),
@@ -100,7 +104,7 @@ static int summary_finish(void *context, const mlp_run *run, mlp_error *error) {
         .samples_per_second = metrics_median_samples_per_second(run->history, run->history_count),
         .validation = run->history[run->kept_epoch - 1].validation,
         .has_test = run->has_test, .test = run->test, .seconds = run->seconds,
-        .profile = c->profile ? &run->profile : NULL,
+        .profile = c->profile ? &run->profile : NULL, .recipe = &c->recipe,
     };
     char path[4200];
     snprintf(path, sizeof path, "%s/summary.json", c->folder);
