@@ -1,8 +1,10 @@
 /* Checkpoints: everything a training run needs to continue exactly where it stopped, in one
- * file (DIR/checkpoint.mlpc). SGD has no optimizer state and every epoch's order is a function
- * of (seed, epoch) alone, so a checkpoint is the model, the position (epoch, batch), the partial
- * sums of the epoch in progress, the metrics so far, the best model for --patience, and the
- * options and data identity that must match when resuming. */
+ * file (DIR/checkpoint.mlpc). Every epoch's order is a function of (seed, epoch) alone and the
+ * learning rate a function of the position (include/mlp/optimizer.h), so a checkpoint is the
+ * model, the position (epoch, batch), the partial sums of the epoch in progress, the metrics so
+ * far, the best model for --patience, the optimizer's state (its moments and update count; none
+ * for plain SGD) and --lr-plateau's counters, and the options (the whole recipe) and data
+ * identity that must match when resuming. */
 #ifndef MLP_CHECKPOINT_H
 #define MLP_CHECKPOINT_H
 
