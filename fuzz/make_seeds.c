@@ -12,6 +12,7 @@
 #include "mlp/checkpoint.h"
 #include "mlp/file_util.h"
 #include "mlp/model.h"
+#include "mlp/optimizer.h"
 
 static const char *root;
 
@@ -144,6 +145,28 @@ static void model_and_checkpoint_seeds(void) {
     c.best_cost = 1.6;
     c.model = model;
     c.best_model = model;
+    /* Version 2: Adam with its two moment arrays, a one-cycle schedule with a plateau, dropout
+     * and augmentation set (v1_*.mlpc are the version-1 seeds, which still load). */
+    mlp_recipe_init(&c.recipe);
+    c.recipe.optimizer.kind = MLP_OPTIMIZER_ADAM;
+    c.recipe.optimizer.weight_decay = 1e-4f;
+    c.recipe.schedule.kind = MLP_LR_ONECYCLE;
+    c.recipe.schedule.plateau = 2;
+    c.recipe.dropout.hidden[0] = 0.25f;
+    c.recipe.augment.shift_pixels = 2.0f;
+    history[0].learning_rate = 0.05;
+    c.optimizer_step = 14;
+    mlp_plateau_init(&c.plateau);
+    c.plateau.best_cost = 1.6;
+    float m[64], v[64];
+    for (int i = 0; i < 64; i++) {
+        m[i] = 0.01f * (float)(i - 30);
+        v[i] = 1e-4f * (float)i;
+    }
+    c.moment_arrays = 2;
+    c.moment_count = model.parameter_count;
+    c.moment1 = m;
+    c.moment2 = v;
     checkpoint_serialize(&c, &bytes, &size, &error);
     write_seed("checkpoint", "mid_epoch.mlpc", bytes, size);
     free(bytes);
@@ -152,6 +175,11 @@ static void model_and_checkpoint_seeds(void) {
     c.batch_cost_count = 0;
     c.best_epoch = 0;
     c.patience = 0;
+    c.recipe.optimizer.kind = MLP_OPTIMIZER_NESTEROV; /* one moment array */
+    c.recipe.schedule.kind = MLP_LR_STEP;
+    c.recipe.schedule.step_epochs = 1;
+    c.moment_arrays = 1;
+    c.moment2 = NULL;
     checkpoint_serialize(&c, &bytes, &size, &error);
     write_seed("checkpoint", "epoch_end.mlpc", bytes, size);
     free(bytes);

@@ -50,5 +50,7 @@ void softmax_cross_entropy_scalar(int rows, int classes, const float *logits, in
                                   int ld_probabilities, float *row_loss, float *logit_gradient,
                                   int ld_gradient, float gradient_scale);
 void sgd_update_scalar(float *params, const float *gradients, size_t count, float learning_rate);
+void optimizer_update_scalar(const optimizer_step *step, float *params, const float *gradients,
+                             float *moment1, float *moment2, size_t count);
 
 #endif

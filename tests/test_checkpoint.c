@@ -1,4 +1,5 @@
-/* Checkpoints and model files against hostile input: round trips are bitwise, and every
+/* Checkpoints and model files against hostile input: round trips are bitwise (the recipe and
+ * the optimizer's moments included), a version-1 checkpoint still loads (as plain SGD), and every
  * truncation, every single-bit flip, another version, absurd counts behind a valid checksum, and
  * parameter counts that overflow give an error (never a crash: run under ASan+UBSan too). */
 #define _POSIX_C_SOURCE 200809L
@@ -10,6 +11,7 @@
 #include "mlp/checkpoint.h"
 #include "mlp/file_util.h"
 #include "mlp/model.h"
+#include "mlp/optimizer.h"
 #include "test_util.h"
 
 static const int small_sizes[] = {12, 7, 10};
@@ -25,10 +27,35 @@ static void make_model(mlp_model *model, uint64_t seed) {
         for (int j = 0; j < model->sizes[l + 1]; j++) model_biases(model, l)[j] = 0.01f * (float)(j - 3);
 }
 
-/* A checkpoint in the middle of epoch 3 of 5, with a history of two epochs and a best model. */
+/* A checkpoint in the middle of epoch 3 of 5, with a history of two epochs and a best model,
+ * trained by AdamW on a cosine schedule with a plateau (its two moment arrays, a float per
+ * parameter). */
+enum { MOMENT_CAPACITY = 1024 };
+static float moment1[MOMENT_CAPACITY], moment2[MOMENT_CAPACITY];
 static void make_checkpoint(checkpoint *c, mlp_model *model, mlp_model *best, float *costs,
                             epoch_metrics *history) {
     memset(c, 0, sizeof *c);
+    mlp_recipe_init(&c->recipe);
+    c->recipe.optimizer.kind = MLP_OPTIMIZER_ADAMW;
+    c->recipe.optimizer.weight_decay = 0.01f;
+    c->recipe.optimizer.beta2 = 0.98f;
+    c->recipe.schedule.kind = MLP_LR_COSINE;
+    c->recipe.schedule.warmup_epochs = 0.5f;
+    c->recipe.schedule.lr_min = 1e-4f;
+    c->recipe.schedule.plateau = 3;
+    c->recipe.dropout.hidden[0] = 0.3f;
+    c->recipe.dropout.hidden[1] = 0.2f;
+    c->recipe.augment.shift_pixels = 2.0f;
+    c->recipe.augment.rotate_degrees = 10.0f;
+    c->optimizer_step = 12345;
+    c->plateau = (mlp_plateau_state){.best_cost = 0.42, .bad_epochs = 1, .reductions = 2};
+    for (int i = 0; i < MOMENT_CAPACITY; i++) {
+        moment1[i] = 0.001f * (float)(i - 80);
+        moment2[i] = 1e-6f * (float)i;
+    }
+    c->moment_arrays = 2;
+    c->moment1 = moment1;
+    c->moment2 = moment2;
     snprintf(c->kernel, sizeof c->kernel, "scalar");
     snprintf(c->data_dir, sizeof c->data_dir, "data/mnist");
     c->train_limit = 3000;
@@ -60,6 +87,7 @@ static void make_checkpoint(checkpoint *c, mlp_model *model, mlp_model *best, fl
         history[e].validation.accuracy = 0.8 + 0.05 * e;
         history[e].validation.confusion[3][5] = 7 + e;
         history[e].seconds = 1.5;
+        history[e].learning_rate = 0.1 / (e + 1);
     }
     c->history_count = 2;
     c->history = history;
@@ -69,6 +97,8 @@ static void make_checkpoint(checkpoint *c, mlp_model *model, mlp_model *best, fl
     make_model(best, 2);
     c->model = *model;
     c->best_model = *best;
+    c->moment_count = model->parameter_count; /* 208: layers start on 64-byte boundaries */
+    if (c->moment_count > MOMENT_CAPACITY) exit(99);
 }
 
 static int models_equal(const mlp_model *a, const mlp_model *b) {
@@ -103,6 +133,14 @@ static void test_checkpoint_round_trip(const uint8_t *bytes, size_t size, const 
     CHECK(back.best_epoch == 2 && back.best_cost == 0.45, "best epoch");
     CHECK(models_equal(&back.model, &c->model), "model differs after the round trip");
     CHECK(models_equal(&back.best_model, &c->best_model), "best model differs after the round trip");
+    CHECK(memcmp(&back.recipe, &c->recipe, sizeof back.recipe) == 0, "the recipe differs after the round trip");
+    CHECK(back.optimizer_step == 12345 && back.plateau.best_cost == 0.42 && back.plateau.bad_epochs == 1 &&
+              back.plateau.reductions == 2, "optimizer step / plateau state");
+    CHECK(back.moment_arrays == 2 && back.moment_count == c->moment_count && back.moment1 && back.moment2 &&
+              memcmp(back.moment1, moment1, c->moment_count * 4) == 0 &&
+              memcmp(back.moment2, moment2, c->moment_count * 4) == 0,
+          "moments differ after the round trip");
+    CHECK(back.history[1].learning_rate == 0.05, "history learning rate %g", back.history[1].learning_rate);
     uint8_t *again;
     size_t again_size;
     CHECK(checkpoint_serialize(&back, &again, &again_size, &error) == 0, "%s", error.message);
@@ -156,11 +194,21 @@ static void test_checkpoint_lying_fields(const uint8_t *bytes, size_t size) {
     mlp_error error;
 
     memcpy(copy, bytes, size);
-    put_u32_le(copy + 8, 2);
+    put_u32_le(copy + 8, CHECKPOINT_FORMAT_VERSION + 1);
     rewrite_crc(copy, size);
-    CHECK(checkpoint_deserialize(&back, copy, size, "v2.mlpc", &error) != 0 &&
-              strstr(error.message, "version 2") && strstr(error.message, "v2.mlpc"),
-          "version 2: %s", error.message);
+    CHECK(checkpoint_deserialize(&back, copy, size, "v3.mlpc", &error) != 0 &&
+              strstr(error.message, "version 3") && strstr(error.message, "v3.mlpc"),
+          "version 3: %s", error.message);
+    put_u32_le(copy + 8, 0);
+    rewrite_crc(copy, size);
+    CHECK(checkpoint_deserialize(&back, copy, size, "v0.mlpc", &error) != 0 && strstr(error.message, "version 0"),
+          "version 0: %s", error.message);
+
+    /* The same file claiming version 1 (no recipe, no moments) does not parse as one. */
+    memcpy(copy, bytes, size);
+    put_u32_le(copy + 8, 1);
+    rewrite_crc(copy, size);
+    CHECK(checkpoint_deserialize(&back, copy, size, "as_v1.mlpc", &error) != 0, "a version-2 body read as version 1");
 
     /* The kernel name's length (the first field after the version) claims 4 GiB. */
     memcpy(copy, bytes, size);
@@ -185,6 +233,43 @@ static void test_checkpoint_lying_fields(const uint8_t *bytes, size_t size) {
     CHECK(checkpoint_deserialize(&back, padded, size + 8, "pad.mlpc", &error) != 0, "padding was accepted");
     free(padded);
     free(copy);
+}
+
+/* A version-1 checkpoint (fuzz/corpus/checkpoint/v1_*.mlpc, written before the recipe existed)
+ * loads as plain SGD at a constant rate, with no moments; saved again it is a version-2 file
+ * that loads the same. */
+static void test_checkpoint_version_1(void) {
+    static const char *names[] = {"v1_mid_epoch.mlpc", "v1_epoch_end.mlpc"};
+    for (int i = 0; i < 2; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/checkpoint/%s", MLP_FUZZ_CORPUS_DIR, names[i]);
+        checkpoint c;
+        mlp_error error;
+        int status = checkpoint_load(&c, path, &error);
+        CHECK(status == 0, "%s", error.message);
+        if (status != 0) continue;
+        mlp_recipe plain;
+        mlp_recipe_init(&plain);
+        CHECK(memcmp(&c.recipe, &plain, sizeof plain) == 0 && mlp_optimizer_is_plain_sgd(&c.recipe.optimizer),
+              "%s: not plain SGD", names[i]);
+        CHECK(c.moment_count == 0 && !c.moment1 && !c.moment2 && c.optimizer_step == 0 && c.plateau.reductions == 0,
+              "%s: optimizer state", names[i]);
+        CHECK(c.history_count == 0 || c.history[0].learning_rate == c.learning_rate, "%s: history rate", names[i]);
+        uint8_t *bytes;
+        size_t size;
+        CHECK(checkpoint_serialize(&c, &bytes, &size, &error) == 0, "%s", error.message);
+        checkpoint again;
+        status = checkpoint_deserialize(&again, bytes, size, "upgraded.mlpc", &error);
+        CHECK(status == 0 && get_u32_le(bytes + 8) == CHECKPOINT_FORMAT_VERSION, "upgraded %s: %s", names[i],
+              error.message);
+        if (status == 0) {
+            CHECK(models_equal(&again.model, &c.model) && again.epoch == c.epoch && again.first_batch == c.first_batch,
+                  "upgraded %s differs", names[i]);
+            checkpoint_free(&again);
+        }
+        free(bytes);
+        checkpoint_free(&c);
+    }
 }
 
 static void test_checkpoint_files(const checkpoint *c) {
@@ -307,6 +392,7 @@ int main(void) {
     test_checkpoint_bit_flips(bytes, size);
     test_checkpoint_lying_fields(bytes, size);
     test_checkpoint_files(&c);
+    test_checkpoint_version_1();
     test_model_file_hostile();
     test_parameter_overflow();
     printf("checkpoint of %zu bytes: %zu truncations, %zu bit flips rejected\n", size, size, 8 * size);

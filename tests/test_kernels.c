@@ -22,6 +22,9 @@
  *  - bias_add, bias_gradient, activations forward and backward (bounds from
  *    kernels/activation_error_bounds.h, tighter ones for scalar), saturation, +-0, tails 1..33,
  *    aliasing; softmax_cross_entropy; sgd_update.
+ *  - optimizer_update: every rule (SGD with L2, momentum, Nesterov, Adam, AdamW), with and
+ *    without weight decay, over several steps against a double-precision reference (lengths 1,
+ *    7, 17, 63, 100, unaligned pointers), and bitwise equal to scalar (the same roundings).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <float.h>
@@ -1226,6 +1229,115 @@ static void test_sgd_update(void) {
     }
 }
 
+/* ---------------------------------------------------------------- optimizer */
+
+/* The descriptor of step t (1-based), derived in double as optimizer_step_prepare does. */
+static optimizer_step test_optimizer_step(optimizer_rule rule, float lr, float lambda, int t) {
+    optimizer_step s = {.rule = rule, .learning_rate = lr, .momentum = 0.9f, .beta1 = 0.9f,
+                        .beta2 = 0.999f, .eps = 1e-8f, .decay = 1.0f};
+    s.weight_decay = rule == OPTIMIZER_RULE_ADAMW ? 0.0f : lambda;
+    s.one_minus_beta1 = (float)(1.0 - (double)s.beta1);
+    s.one_minus_beta2 = (float)(1.0 - (double)s.beta2);
+    s.step_size = (float)((double)lr / (1.0 - pow((double)s.beta1, t)));
+    s.bias_correction2_sqrt = (float)sqrt(1.0 - pow((double)s.beta2, t));
+    if (rule == OPTIMIZER_RULE_ADAMW) s.decay = (float)(1.0 - (double)lr * (double)lambda);
+    return s;
+}
+
+/* PyTorch's rules in double (include/mlp/kernels.h), one step over n elements. */
+static void reference_optimizer_step(optimizer_rule rule, double lr, double lambda, int t,
+                                     double *w, const double *gradient, double *m, double *v, int n) {
+    const double mu = 0.9f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+    for (int i = 0; i < n; i++) {
+        double g = gradient[i];
+        if (rule != OPTIMIZER_RULE_ADAMW) g += lambda * w[i];
+        switch (rule) {
+        case OPTIMIZER_RULE_SGD: w[i] -= lr * g; break;
+        case OPTIMIZER_RULE_MOMENTUM:
+        case OPTIMIZER_RULE_NESTEROV:
+            m[i] = mu * m[i] + g;
+            w[i] -= lr * (rule == OPTIMIZER_RULE_NESTEROV ? g + mu * m[i] : m[i]);
+            break;
+        case OPTIMIZER_RULE_ADAM:
+        case OPTIMIZER_RULE_ADAMW:
+            if (rule == OPTIMIZER_RULE_ADAMW) w[i] *= 1.0 - lr * lambda;
+            m[i] = b1 * m[i] + (1.0 - b1) * g;
+            v[i] = b2 * v[i] + (1.0 - b2) * g * g;
+            w[i] -= lr / (1.0 - pow(b1, t)) * m[i] / (sqrt(v[i]) / sqrt(1.0 - pow(b2, t)) + eps);
+            break;
+        }
+    }
+}
+
+static void test_optimizer_update(void) {
+    static const int lengths[] = {1, 7, 17, 63, 100};
+    static const char *names[] = {"sgd", "momentum", "nesterov", "adam", "adamw"};
+    enum { STEPS = 6 };
+    for (int rule = OPTIMIZER_RULE_SGD; rule <= OPTIMIZER_RULE_ADAMW; rule++)
+        for (int decay = 0; decay < 2; decay++)
+            for (size_t c = 0; c < sizeof lengths / sizeof lengths[0]; c++) {
+                int n = lengths[c];
+                float lambda = decay ? 0.05f : 0.0f, lr = rule >= OPTIMIZER_RULE_ADAM ? 0.01f : 0.05f;
+                /* one float past a 64-byte boundary: every pointer unaligned */
+                float *w = aligned_floats((size_t)n + 1) + 1, *g = aligned_floats((size_t)n + 1) + 1;
+                float *m = aligned_floats((size_t)n + 1) + 1, *v = aligned_floats((size_t)n + 1) + 1;
+                float *sw = aligned_floats((size_t)n), *sm = aligned_floats((size_t)n), *sv = aligned_floats((size_t)n);
+                double *rw = malloc((size_t)n * sizeof *rw), *rg = malloc((size_t)n * sizeof *rg);
+                double *rm = calloc((size_t)n, sizeof *rm), *rv = calloc((size_t)n, sizeof *rv);
+                for (int i = 0; i < n; i++) {
+                    sw[i] = w[i] = random_uniform(-1.0f, 1.0f);
+                    rw[i] = w[i];
+                    m[i] = v[i] = sm[i] = sv[i] = 0.0f;
+                }
+                int mismatches = 0;
+                double worst = 0.0;
+                for (int t = 1; t <= STEPS; t++) {
+                    for (int i = 0; i < n; i++) {
+                        /* some exact zeros and a wide range of magnitudes */
+                        g[i] = (i % 5 == 3) ? 0.0f : random_uniform(-2.0f, 2.0f) * (i % 3 ? 1.0f : 1e-3f);
+                        rg[i] = g[i];
+                    }
+                    optimizer_step step = test_optimizer_step((optimizer_rule)rule, lr, lambda, t);
+                    variant->optimizer_update(&step, w, g, m, v, (size_t)n);
+                    reference_optimizer_step((optimizer_rule)rule, lr, lambda, t, rw, rg, rm, rv, n);
+                    if (!variant_is_scalar) {
+                        scalar->optimizer_update(&step, sw, g, sm, sv, (size_t)n);
+                        for (int i = 0; i < n; i++)
+                            mismatches += memcmp(&w[i], &sw[i], 4) != 0 || memcmp(&m[i], &sm[i], 4) != 0 ||
+                                          (rule >= OPTIMIZER_RULE_ADAM && memcmp(&v[i], &sv[i], 4) != 0);
+                    }
+                    for (int i = 0; i < n; i++) {
+                        double error = fabs((double)w[i] - rw[i]) / (1.0 + fabs(rw[i]));
+                        if (rule >= OPTIMIZER_RULE_MOMENTUM) {
+                            double e = fabs((double)m[i] - rm[i]) / (1.0 + fabs(rm[i]));
+                            if (e > error) error = e;
+                        }
+                        if (rule >= OPTIMIZER_RULE_ADAM) {
+                            double e = fabs((double)v[i] - rv[i]) / (1e-3 + fabs(rv[i]));
+                            if (e > error) error = e;
+                        }
+                        if (!(error <= worst)) worst = error; /* NaN too */
+                    }
+                }
+                CHECK(worst <= 4e-6, "optimizer_update %s decay %g length %d: error %.3g after %d steps",
+                      names[rule], lambda, n, worst, STEPS);
+                CHECK(mismatches == 0, "optimizer_update %s decay %g length %d: %d values differ from scalar's bits",
+                      names[rule], lambda, n, mismatches);
+                free(w - 1), free(g - 1), free(m - 1), free(v - 1), free(sw), free(sm), free(sv);
+                free(rw), free(rg), free(rm), free(rv);
+            }
+
+    /* Adam's bias correction on step 1: m̂ = g and v̂ = g², so the step is lr·g/(|g| + eps) =
+     * ±lr (within rounding) whatever the gradient's scale. */
+    float w[3] = {0.5f, 0.5f, 0.5f}, g[3] = {1e-4f, -3.0f, 250.0f}, m[3] = {0}, v[3] = {0};
+    optimizer_step step = test_optimizer_step(OPTIMIZER_RULE_ADAM, 0.01f, 0.0f, 1);
+    variant->optimizer_update(&step, w, g, m, v, 3);
+    for (int i = 0; i < 3; i++) {
+        double expected = 0.5 - 0.01 * (g[i] > 0 ? 1.0 : -1.0) * fabs(g[i]) / (fabs(g[i]) + 1e-8);
+        CHECK(fabs(w[i] - expected) <= 1e-6, "adam step 1, g = %g: w = %.9g, expected %.9g", g[i], w[i], expected);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s %s\n", argv[0], kernels_variant_choices() + 5);
@@ -1253,6 +1365,7 @@ int main(int argc, char **argv) {
            variant->gemm_workspace_floats);
 
     test_sgd_update();
+    test_optimizer_update();
     test_bias();
     test_activations();
     test_softmax_cross_entropy();

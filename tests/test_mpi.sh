@@ -4,7 +4,8 @@
 # metrics apart from timings), also with the gathers not overlapped (MLP_GRADIENT_OVERLAP=0); the
 # last batch has one row, so some ranks have no rows at all. A run checkpointed by 2 ranks and
 # resumed by 3 ends with the same model as the uninterrupted run, and so does a run that 2 ranks
-# stop on SIGTERM mid-way and 3 ranks resume. Synthetic CSV data (no MNIST needed), 400 training
+# stop on SIGTERM mid-way and 3 ranks resume; the same for AdamW on a step schedule (its
+# moments in the checkpoint). Synthetic CSV data (no MNIST needed), 400 training
 # rows.
 # Usage: test_mpi.sh TRAINER MPIEXEC
 set -u
@@ -69,6 +70,24 @@ for np in 1 2 3; do
     lines=$(grep -c "^ *[0-9]" "$work/np$np.log")
     if [ "$lines" -ne 2 ]; then fail "np $np: $lines epoch lines printed, expected 2 (rank 0 only)"; fi
 done
+
+# The optimizers go through the same update after the shard sum: AdamW with weight decay on a
+# step schedule with warm-up (neither depends on --epochs, which the resume below raises), 2 ranks =
+# one process, and checkpointed by 2 ranks, resumed by 3.
+adam="--optimizer adamw --weight-decay 0.01 --lr 0.003 --lr-schedule step --lr-step 1 --lr-gamma 0.5 --warmup-epochs 0.5"
+# shellcheck disable=SC2086
+"$trainer" $common $adam --epochs 2 --out "$work/adam_single" >"$work/adam_single.log" 2>&1 ||
+    fail "adamw single process: exit $?"
+# shellcheck disable=SC2086
+plain_run adam_np2 2 $adam --epochs 2 --out "$work/adam_np2"
+cmp -s "$work/adam_single/model.mlp" "$work/adam_np2/model.mlp" ||
+    fail "adamw, np 2: model.mlp differs from the single-process run"
+# shellcheck disable=SC2086
+plain_run adam_first 2 $adam --epochs 1 --out "$work/adam_resumed"
+# shellcheck disable=SC2086
+plain_run adam_second 3 $adam --resume "$work/adam_resumed" --epochs 2
+cmp -s "$work/adam_single/model.mlp" "$work/adam_resumed/model.mlp" ||
+    fail "adamw checkpointed by 2 ranks, resumed by 3: model.mlp differs"
 
 # Checkpoint after epoch 1 with 2 ranks (gathers not overlapped), resume epoch 2 with 3 ranks
 # (G is the invariant, the rank count is not).

@@ -7,7 +7,13 @@
  *   patience: an early-stopped run keeps the best epoch's model, byte-identical to a run of
  *             exactly that many epochs;
  *   statuses: completed, early-stopped, interrupted, diverged, failed; invalid configurations and
- *             a --resume override that contradicts the checkpoint.
+ *             a --resume override that contradicts the checkpoint;
+ *   optimizers: for SGD with weight decay, momentum, Nesterov, Adam and AdamW (each with another
+ *             schedule: step, cosine with warm-up, one-cycle, --lr-plateau), 1 and 2 threads give
+ *             the same model.mlp, and a run (2 epochs) stopped after epoch 1 and again after
+ *             batches 1, 2, 3 of epoch 2, resumed each time, ends with the uninterrupted run's
+ *             model.mlp, byte for byte; a
+ *             contradicting --optimizer is refused on --resume.
  * usage: test_run MNIST_DIR */
 #define _GNU_SOURCE /* mkdtemp, kill */
 #include <signal.h>
@@ -19,6 +25,7 @@
 #include <unistd.h>
 
 #include "mlp/file_util.h"
+#include "mlp/optimizer.h"
 #include "mlp/run.h"
 #include "test_util.h"
 
@@ -308,6 +315,120 @@ static void check_statuses(void) {
     CHECK(strcmp(mlp_run_status_name(MLP_RUN_EARLY_STOPPED), "early-stopped") == 0, "status names");
 }
 
+/* ---- optimizers and schedules: threads and resume ---- */
+
+/* Resumes the run in `folder` (a config like `base`) from its checkpoint with nothing overridden. */
+static int resume_like(const mlp_run_config *base, const char *folder, mlp_error *error) {
+    mlp_run_config config = *base;
+    config.folder = folder_path(folder);
+    mlp_recipe_init(&config.recipe); /* the checkpoint's recipe replaces it */
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", config.folder, CHECKPOINT_FILE_NAME);
+    checkpoint c;
+    if (checkpoint_load(&c, path, error) != 0) return -1;
+    int status = mlp_run_config_resume(&config, &c, path, 0, error);
+    if (status == 0) {
+        config.kernels = kernels_find(config.kernel);
+        status = run_once(&config, &c, NULL, 0, error);
+    }
+    checkpoint_free(&c);
+    return status;
+}
+
+static void check_optimizers(void) {
+    static const struct {
+        const char *name;
+        mlp_optimizer kind;
+        float lr, weight_decay;
+        mlp_lr_schedule schedule;
+        float warmup;
+        int step_epochs, plateau;
+    } cases[] = {
+        {"sgd_decay", MLP_OPTIMIZER_SGD, 0.1f, 1e-3f, MLP_LR_STEP, 0.0f, 1, 0},
+        {"momentum", MLP_OPTIMIZER_MOMENTUM, 0.05f, 0.0f, MLP_LR_COSINE, 0.5f, 0, 0},
+        {"nesterov", MLP_OPTIMIZER_NESTEROV, 0.05f, 1e-4f, MLP_LR_ONECYCLE, 0.0f, 0, 0},
+        {"adam", MLP_OPTIMIZER_ADAM, 0.002f, 1e-4f, MLP_LR_CONSTANT, 0.0f, 0, 1},
+        {"adamw", MLP_OPTIMIZER_ADAMW, 0.002f, 0.01f, MLP_LR_CONSTANT, 1.0f, 0, 1},
+    };
+    int sizes[] = {784, 64, 10}; /* 50,890 parameters: the update is split between 2 threads */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mlp_error error;
+        char one[64], two[64], stopped[64];
+        snprintf(one, sizeof one, "opt_%s_1", cases[i].name);
+        snprintf(two, sizeof two, "opt_%s_2", cases[i].name);
+        snprintf(stopped, sizeof stopped, "opt_%s_stopped", cases[i].name);
+        mlp_run_config config = small_config(one);
+        memcpy(config.sizes, sizes, sizeof sizes);
+        config.learning_rate = cases[i].lr;
+        config.recipe.optimizer.kind = cases[i].kind;
+        config.recipe.optimizer.weight_decay = cases[i].weight_decay;
+        config.recipe.schedule.kind = cases[i].schedule;
+        config.recipe.schedule.warmup_epochs = cases[i].warmup;
+        config.recipe.schedule.step_epochs = cases[i].step_epochs;
+        config.recipe.schedule.gamma = 0.5f;
+        config.recipe.schedule.plateau = cases[i].plateau;
+        config.epochs = 2; /* the schedules span the 2 epochs: the resumed epoch's rates vary */
+        stop_flag = 0;
+        int status = run_once(&config, NULL, NULL, 0, &error);
+        CHECK(status == MLP_RUN_COMPLETED, "%s, 1 thread: %s (%s)", cases[i].name,
+              status >= 0 ? mlp_run_status_name(status) : "not opened", error.message);
+
+        mlp_run_config threads = config;
+        threads.folder = folder_path(two);
+        threads.threads = 2;
+        status = run_once(&threads, NULL, NULL, 0, &error);
+        CHECK(status == MLP_RUN_COMPLETED, "%s, 2 threads: %s", cases[i].name, error.message);
+        char a[600], b[600];
+        snprintf(a, sizeof a, "%s/model.mlp", folder_path(one));
+        snprintf(b, sizeof b, "%s/model.mlp", folder_path(two));
+        CHECK(same_file(a, b), "%s: 1 and 2 threads give the same model.mlp", cases[i].name);
+
+        /* Stopped after epoch 1, then after batches 1, 2 and 3 of epoch 2, resumed each time. */
+        int epoch = 1;
+        mlp_run_observer stopper = {.context = &epoch, .on_epoch = stop_after_epoch};
+        mlp_run_config interrupted = config;
+        interrupted.folder = folder_path(stopped);
+        mlp_run run;
+        CHECK(mlp_run_open(&run, &interrupted, NULL, &error) == 0, "%s", error.message);
+        status = (int)mlp_run_execute(&run, &stopper, 1, &error);
+        CHECK(status == MLP_RUN_INTERRUPTED, "%s: stop after epoch 1: %s", cases[i].name, mlp_run_status_name(status));
+        mlp_run_close(&run);
+        for (int batch = 1; batch <= 3; batch++) { /* each resume stops after one more batch */
+            stop_flag = SIGINT;
+            status = resume_like(&config, stopped, &error);
+            CHECK(status == MLP_RUN_INTERRUPTED, "%s: resume %d: %s", cases[i].name, batch, error.message);
+        }
+        stop_flag = 0;
+        status = resume_like(&config, stopped, &error);
+        CHECK(status == MLP_RUN_COMPLETED, "%s: final resume: %s", cases[i].name, error.message);
+        snprintf(b, sizeof b, "%s/model.mlp", folder_path(stopped));
+        CHECK(same_file(a, b), "%s: the resumed model.mlp equals the uninterrupted one byte for byte", cases[i].name);
+
+        /* The checkpoint holds the recipe, the moments and the step count. */
+        checkpoint c;
+        snprintf(b, sizeof b, "%s/%s", folder_path(one), CHECKPOINT_FILE_NAME);
+        if (checkpoint_load(&c, b, &error) == 0) {
+            CHECK(memcmp(&c.recipe, &config.recipe, sizeof c.recipe) == 0, "%s: the checkpoint's recipe", cases[i].name);
+            CHECK(c.optimizer_step == 100 && c.moment_arrays == mlp_optimizer_moment_count(cases[i].kind),
+                  "%s: %llu updates, %d moment arrays", cases[i].name, (unsigned long long)c.optimizer_step,
+                  c.moment_arrays);
+            mlp_run_config clash = small_config(one);
+            clash.recipe.optimizer.kind = cases[i].kind == MLP_OPTIMIZER_ADAM ? MLP_OPTIMIZER_SGD : MLP_OPTIMIZER_ADAM;
+            status = mlp_run_config_resume(&clash, &c, b, MLP_RUN_GIVEN_OPTIMIZER, &error);
+            CHECK(status == MLP_RUN_INVALID && strstr(error.message, "--optimizer contradicts the checkpoint"),
+                  "%s: a contradicting --optimizer: %s", cases[i].name, error.message);
+            clash = small_config(one);
+            clash.recipe = config.recipe;
+            status = mlp_run_config_resume(&clash, &c, b, MLP_RUN_GIVEN_OPTIMIZER | MLP_RUN_GIVEN_WEIGHT_DECAY |
+                                                              MLP_RUN_GIVEN_LR_SCHEDULE, &error);
+            CHECK(status == 0, "%s: agreeing recipe options: %s", cases[i].name, error.message);
+            checkpoint_free(&c);
+        } else {
+            CHECK(0, "%s", error.message);
+        }
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: test_run MNIST_DIR\n");
@@ -334,6 +455,7 @@ int main(int argc, char **argv) {
     check_resume();
     check_patience();
     check_statuses();
+    check_optimizers();
     dataset_free(&mnist);
     int code = test_exit_code();
     char command[600];

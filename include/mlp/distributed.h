@@ -64,6 +64,8 @@ typedef struct gradient_sharding {
     int overlap;      /* start each layer's gather right after its backward step (1), or all
                          of them after the whole backward pass (0, for measuring) */
     void *transport;  /* MPI requests and counts (src/distributed_mpi.c)        */
+    mlp_optimizer_state *optimizer; /* the update after the shards are summed
+                                       (network_optimizer_update); NULL: plain SGD */
     /* Statistics of the last step: floats this rank sent and received in the gradient gathers
      * (the row costs not counted), and seconds the master thread spent waiting for them after
      * the backward pass. */
@@ -90,7 +92,8 @@ int sharding_shard_row(const gradient_sharding *sharding, int batch_rows, int k)
 void sharding_local_rows(const gradient_sharding *sharding, int batch_rows, int *first_row,
                          int *rows);
 
-/* Collective (every thread of the OpenMP team; MPI calls on the master thread only). One SGD step
+/* Collective (every thread of the OpenMP team; MPI calls on the master thread only). One step
+ * of sharding->optimizer at learning_rate (plain SGD when NULL; network_optimizer_update)
  * on a global batch of batch_rows rows, of which this rank's rows (sharding_local_rows) are in
  * network->input_pixels / input_targets. Returns the mean cost of the whole batch (every rank,
  * every thread: the row costs are gathered and summed in row order, as network_loss does).

@@ -73,6 +73,41 @@ typedef struct gemm_problem {
     float *workspace; /* at least table->gemm_workspace_floats floats, 64-byte aligned */
 } gemm_problem;
 
+/* One optimizer step for kernel_table.optimizer_update: PyTorch's update rules
+ * (torch.optim.SGD with momentum / nesterov, Adam, AdamW; dampening 0, amsgrad off). The rule
+ * and its constants; the step-dependent ones (bias corrections, AdamW's decay) are precomputed
+ * by the caller in double (optimizer_step_prepare in include/mlp/optimizer.h). Per element, with
+ * w = params[i], g = gradients[i], m = moment1[i], v = moment2[i], each operation rounded to
+ * float in this order (every variant computes exactly these roundings, no FMA):
+ *   SGD       g = g + λ·w;  w = w - lr·g
+ *   MOMENTUM  g = g + λ·w;  m = μ·m + g;  w = w - lr·m
+ *   NESTEROV  g = g + λ·w;  m = μ·m + g;  w = w - lr·(g + μ·m)
+ *   ADAM      g = g + λ·w;  m = β1·m + (1-β1)·g;  v = β2·v + ((1-β2)·g)·g;
+ *             w = w·decay - step_size·(m / (sqrt(v) / bias_correction2_sqrt + eps))
+ *   ADAMW     the same with λ = 0 in g and decay = 1 - lr·λ (decoupled weight decay)
+ * Moments start at 0 (PyTorch's first momentum step sets m = g: μ·0 + g is the same).
+ * Plain SGD without weight decay is sgd_update, which a run keeps using (its exact bits). */
+typedef enum optimizer_rule {
+    OPTIMIZER_RULE_SGD = 0, /* same values as mlp_optimizer (include/mlp/recipe.h) */
+    OPTIMIZER_RULE_MOMENTUM,
+    OPTIMIZER_RULE_NESTEROV,
+    OPTIMIZER_RULE_ADAM,
+    OPTIMIZER_RULE_ADAMW,
+} optimizer_rule;
+
+typedef struct optimizer_step {
+    optimizer_rule rule;
+    float learning_rate;         /* lr of this step (after the schedule)                     */
+    float weight_decay;          /* λ added to the gradient (0 for ADAMW, which uses decay)  */
+    float momentum;              /* μ: MOMENTUM, NESTEROV                                     */
+    float beta1, beta2, eps;     /* ADAM, ADAMW                                               */
+    float one_minus_beta1;       /* 1 - β1, 1 - β2 (rounded once, from double)                */
+    float one_minus_beta2;
+    float step_size;             /* lr / (1 - β1^t) at step t (1-based)                       */
+    float bias_correction2_sqrt; /* sqrt(1 - β2^t)                                            */
+    float decay;                 /* ADAM: 1; ADAMW: 1 - lr·λ                                  */
+} optimizer_step;
+
 typedef struct kernel_table {
     const char *name; /* as in kernels/variants.def: "scalar", "avx2", "avx512", "neon" */
 
@@ -107,6 +142,12 @@ typedef struct kernel_table {
 
     /* params[i] -= learning_rate * gradients[i] */
     void (*sgd_update)(float *params, const float *gradients, size_t count, float learning_rate);
+
+    /* One step of the optimizer `step` over count elements (see optimizer_step): params and
+     * gradients always; moment1 (m) for MOMENTUM, NESTEROV, ADAM, ADAMW; moment2 (v) for ADAM
+     * and ADAMW (NULL where unused). Elementwise: any split of the range gives the same bits. */
+    void (*optimizer_update)(const optimizer_step *step, float *params, const float *gradients,
+                             float *moment1, float *moment2, size_t count);
 
     /* The GEMM's parts, for the kernel tests and bench (kernels/gemm_driver.h defines it): the
      * blocking driver, i.e. the tile set and thresholds gemm_plan_choose reads, a way to run a

@@ -14,6 +14,7 @@
 #include "mlp/common.h"
 #include "mlp/kernels.h"
 #include "mlp/model.h"
+#include "mlp/optimizer.h"
 #include "mlp/profile.h"
 
 #ifdef __cplusplus
@@ -91,6 +92,15 @@ void network_layer_input_gradient(mlp_network *network, int l, int n);
 
 /* Collective. θ ← θ − learning_rate · ∇θ over all parameters. */
 void network_sgd_update(mlp_network *network, mlp_model *model, float learning_rate);
+
+/* Collective. The optimizer's update of all parameters from network->gradients at this
+ * learning_rate (the schedule's): network_sgd_update itself (the same bits) when optimizer is
+ * NULL or plain SGD without weight decay, else the optimizer_update kernel with the state's
+ * moments as update t = optimizer->step + 1, each thread its own range (elementwise: the same
+ * bits for any team size). Ends with a barrier. Does not advance optimizer->step: the caller
+ * does, once per batch, after it. */
+void network_optimizer_update(mlp_network *network, mlp_model *model, mlp_optimizer_state *optimizer,
+                              float learning_rate);
 
 /* The whole training step for one batch, with its own parallel region (of
  * network_useful_threads threads, at most network->threads); returns the mean cost.

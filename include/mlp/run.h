@@ -91,7 +91,8 @@ typedef struct mlp_run_config {
 } mlp_run_config;
 
 /* The recipe's defaults (batch 64, lr 0.1, 10 epochs, seed 42, val-split 0.2, relu, one gradient
- * shard, checkpoints every epoch, one thread, the best kernel variant); no model, data or folder. */
+ * shard, checkpoints every epoch, one thread, the best kernel variant, plain SGD at a constant
+ * rate: mlp_recipe_init); no model, data or folder. */
 void mlp_run_config_init(mlp_run_config *config);
 
 /* ---- resuming: the checkpoint's recipe becomes the run's ---- */
@@ -114,6 +115,21 @@ enum {
     MLP_RUN_GIVEN_CHECKPOINT_EVERY = 1 << 12, /* may change                                   */
     MLP_RUN_GIVEN_TRAIN_DATA = 1 << 13, /* data_dir or train_csv: checked by the data's CRC  */
     MLP_RUN_GIVEN_TEST_DATA = 1 << 14,
+    /* the recipe (include/mlp/recipe.h): each must equal the checkpoint's */
+    MLP_RUN_GIVEN_OPTIMIZER = 1 << 15,
+    MLP_RUN_GIVEN_MOMENTUM = 1 << 16,
+    MLP_RUN_GIVEN_BETA1 = 1 << 17,
+    MLP_RUN_GIVEN_BETA2 = 1 << 18,
+    MLP_RUN_GIVEN_EPS = 1 << 19,
+    MLP_RUN_GIVEN_WEIGHT_DECAY = 1 << 20,
+    MLP_RUN_GIVEN_LR_SCHEDULE = 1 << 21,
+    MLP_RUN_GIVEN_WARMUP_EPOCHS = 1 << 22,
+    MLP_RUN_GIVEN_LR_MIN = 1 << 23,
+    MLP_RUN_GIVEN_LR_STEP = 1 << 24,
+    MLP_RUN_GIVEN_LR_GAMMA = 1 << 25,
+    MLP_RUN_GIVEN_LR_PLATEAU = 1 << 26,
+    MLP_RUN_GIVEN_DROPOUT = 1 << 27,
+    MLP_RUN_GIVEN_AUGMENT = 1 << 28,
 };
 
 /* Makes config continue the run of checkpoint c (read from `path`, named in messages): its

@@ -13,11 +13,13 @@ extern "C" {
 
 #define METRICS_CSV_HEADER                                                                  \
     "epoch,train_cost,val_cost,val_accuracy,val_confidence_predicted,val_confidence_true," \
-    "seconds,samples_per_second"
+    "seconds,samples_per_second,lr"
 
 /* Writes every epoch so far (atomically: a crash leaves the previous complete file). */
 int metrics_csv_write(const char *path, const epoch_metrics *history, int count, mlp_error *error);
-/* Reads a metrics.csv back (for `trainer plot` and the sweep table); *history is malloc'ed. */
+/* Reads a metrics.csv back (for `trainer plot` and the sweep table); *history is malloc'ed. The
+ * lr column (the rate of each epoch's last batch, appended last) may be missing (older files):
+ * learning_rate is then 0. */
 int metrics_csv_read(const char *path, epoch_metrics **history, int *count, mlp_error *error);
 
 typedef struct run_summary {
@@ -36,6 +38,7 @@ typedef struct run_summary {
     int has_test;
     evaluation test;
     const network_profile *profile; /* NULL unless --profile                          */
+    const struct mlp_recipe *recipe; /* optimizer and schedule; NULL: not written     */
 } run_summary;
 
 int summary_json_write(const char *path, const run_summary *summary, mlp_error *error);

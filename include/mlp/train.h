@@ -9,6 +9,7 @@
 #include "mlp/data.h"
 #include "mlp/model.h"
 #include "mlp/network.h"
+#include "mlp/optimizer.h"
 #include "mlp/recipe.h"
 
 #ifdef __cplusplus
@@ -22,7 +23,8 @@ typedef struct train_options {
     uint64_t seed;        /* split, initialisation and shuffles (default 42)    */
     int threads;          /* OpenMP team size                                   */
     int progress;         /* draw a progress bar on stderr (only on a terminal) */
-    mlp_recipe recipe;    /* optimizer, schedule, dropout, augmentation (all zero: plain SGD) */
+    mlp_recipe recipe;    /* optimizer, schedule, dropout, augmentation (recipe.h); all zero
+                             or mlp_recipe_init: plain SGD at learning_rate          */
 } train_options;
 
 /* Accuracy, cost and confidence of a model on a set of examples. */
@@ -42,6 +44,7 @@ typedef struct epoch_metrics {
     double seconds;            /* the whole epoch, evaluation included               */
     double train_seconds;      /* the training loop alone                            */
     double samples_per_second; /* training examples / train_seconds                  */
+    double learning_rate;      /* the rate of the epoch's last batch (the schedule's)  */
 } epoch_metrics;
 
 typedef struct trainer {
@@ -71,6 +74,11 @@ typedef struct trainer {
     /* -1, or the 0-based batch after which the cost or the parameters stopped being finite
      * (one isfinite of the cost per batch; one finite sum of the parameters per epoch). */
     int diverged_at_batch;
+    /* The optimizer's moments and update count (none for plain SGD), and --lr-plateau's
+     * counters (the run updates them after each epoch; the rate is multiplied by
+     * mlp_plateau_factor(plateau.reductions)). A checkpoint stores both. */
+    mlp_optimizer_state optimizer;
+    mlp_plateau_state plateau;
 } trainer;
 
 int trainer_init(trainer *trainer, mlp_model *model, const kernel_table *kernels,
@@ -82,6 +90,10 @@ void trainer_free(trainer *trainer);
 /* The order of epoch `epoch` (1-based): the training indices shuffled by an RNG seeded from
  * (seed, epoch) alone, so any epoch can be replayed or resumed without the ones before it. */
 void trainer_epoch_order(const trainer *trainer, int epoch, int *order);
+
+/* The learning rate of batch `batch` (0-based) of epoch `epoch`: the schedule at the recipe's
+ * --lr, times the plateau factor. */
+float trainer_learning_rate(const trainer *trainer, int epoch, int batch);
 
 /* Trains one epoch, from batch first_batch (0 normally; later when resuming mid-epoch, with
  * partial_cost_sum/partial_examples restored), then evaluates on the validation examples. Fills

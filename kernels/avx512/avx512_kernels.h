@@ -43,5 +43,7 @@ void softmax_cross_entropy_avx512(int rows, int classes, const float *logits, in
                                   int ld_probabilities, float *row_loss, float *logit_gradient,
                                   int ld_gradient, float gradient_scale);
 void sgd_update_avx512(float *params, const float *gradients, size_t count, float learning_rate);
+void optimizer_update_avx512(const optimizer_step *step, float *params, const float *gradients,
+                          float *moment1, float *moment2, size_t count);
 
 #endif

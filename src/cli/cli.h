@@ -51,6 +51,9 @@ typedef struct cli_command {
  * Returns 0 on success, CLI_EXIT_USAGE with a one-line message in error on a bad command line,
  * and -1 when --help was given and printed (the caller exits 0). */
 int cli_parse(const cli_command *command, int argc, char **argv, int first, mlp_error *error);
+/* Sets the option `name` of the command from the text `value`, with cli_parse's checks. Returns
+ * 0, 1 when the command has no such option, or CLI_EXIT_USAGE with a message. */
+int cli_set_option(const cli_command *command, const char *name, const char *value, mlp_error *error);
 void cli_print_help(const cli_command *command, FILE *out);
 
 /* A command's option table, assembled from named parts in the order --help lists them:
@@ -112,6 +115,8 @@ void runtime_options_describe(runtime_options *runtime, cli_option *options);
 const kernel_table *runtime_setup(runtime_options *runtime, mlp_error *error);
 
 /* The training recipe shared by train and sweep. */
+#include "mlp/recipe.h"
+
 typedef struct recipe_options {
     const char *activation; /* relu, sigmoid, tanh                                      */
     int batch;
@@ -119,12 +124,36 @@ typedef struct recipe_options {
     int epochs;
     uint64_t seed;
     float validation_split;
+    /* --recipe and the optimizer and schedule (include/mlp/recipe.h) */
+    const char *preset;     /* study, fast, best: a named group of the options (below)  */
+    const char *optimizer;  /* sgd, momentum, nesterov, adam, adamw                     */
+    float momentum, beta1, beta2, eps, weight_decay;
+    const char *lr_schedule; /* constant, step, cosine, onecycle                       */
+    float warmup_epochs, lr_min;
+    int lr_step;
+    float lr_gamma;
+    int lr_plateau;
 } recipe_options;
 
-#define RECIPE_OPTION_COUNT 6
-/* relu, batch 64, lr 0.1, 10 epochs, seed 42, val-split 0.2 */
+#define RECIPE_OPTION_COUNT 19
+/* relu, batch 64, lr 0.1, 10 epochs, seed 42, val-split 0.2; --recipe study (plain SGD at a
+ * constant rate), momentum 0.9, beta1 0.9, beta2 0.999, eps 1e-8, no weight decay */
 void recipe_options_init(recipe_options *recipe);
 void recipe_options_describe(recipe_options *recipe, cli_option *options);
+
+/* --recipe NAME: the options its preset sets (recipe_presets) that are not on the command line
+ * are set through the command's own option table, as if given; explicit options win. Options of
+ * a type the command lacks (a sweep's --layers list) and the flags in `skip` (NULL-terminated, or
+ * NULL) are left alone. Returns 0, or
+ * CLI_EXIT_USAGE with a message. */
+int recipe_options_apply_preset(const recipe_options *recipe, const cli_command *command, int argc,
+                                char **argv, int first, const char *const *skip, mlp_error *error);
+/* The flags --recipe NAME sets ("--layers", "--optimizer", ...), NULL-terminated; NULL when the
+ * name is unknown. */
+const char *const *recipe_preset_flags(const char *name);
+/* The optimizer, schedule (and, for a preset that sets them, dropout and augmentation) as an
+ * mlp_recipe; checks the ranges. Returns 0 or CLI_EXIT_USAGE with a message. */
+int recipe_options_to_recipe(const recipe_options *options, mlp_recipe *recipe, mlp_error *error);
 
 /* Runs a subcommand's parse: on --help exits 0, on a usage error prints it and exits 2. */
 void cli_parse_or_exit(const cli_command *command, int argc, char **argv, int first);

@@ -82,6 +82,16 @@ static int parse_value(const cli_option *option, const char *value, mlp_error *e
     return 0;
 }
 
+int cli_set_option(const cli_command *command, const char *name, const char *value, mlp_error *error) {
+    const cli_option *option = find_option(command, name, strlen(name));
+    if (!option) return 1;
+    if (option->type == CLI_FLAG) {
+        *(int *)option->target = 1;
+        return 0;
+    }
+    return parse_value(option, value, error) != 0 ? CLI_EXIT_USAGE : 0;
+}
+
 cli_option *cli_options_reserve(cli_option_table *table, int count) {
     if (count < 0 || table->count + count > CLI_MAX_OPTIONS) {
         fprintf(stderr, "trainer: internal error: more than %d options in one command\n", CLI_MAX_OPTIONS);

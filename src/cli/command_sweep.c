@@ -111,6 +111,10 @@ int command_sweep(int argc, char **argv, int first) {
     cli_parse_or_exit(&command, argc, argv, first);
 
     mlp_error error;
+    /* A sweep keeps its validation split (it compares validation costs) and its --layers list. */
+    static const char *const sweep_keeps[] = {"--val-split", NULL};
+    if (recipe_options_apply_preset(&o.recipe, &command, argc, argv, first, sweep_keeps, &error) != 0)
+        cli_fail(CLI_EXIT_USAGE, &error);
     mlp_activation activation;
     if (model_parse_activation(o.recipe.activation, &activation, &error) != 0) cli_fail(CLI_EXIT_USAGE, &error);
     if (o.recipe.validation_split <= 0) {
@@ -152,6 +156,7 @@ int command_sweep(int argc, char **argv, int first) {
     run->epochs = o.recipe.epochs;
     run->seed = o.recipe.seed;
     run->validation_split = o.recipe.validation_split;
+    if (recipe_options_to_recipe(&o.recipe, &run->recipe, &error) != 0) cli_fail(CLI_EXIT_USAGE, &error);
     run->patience = o.patience;
     run->recipe.dropout = regular_recipe.dropout;
     run->recipe.augment = regular_recipe.augment;

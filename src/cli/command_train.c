@@ -55,10 +55,33 @@ static unsigned options_given(int argc, char **argv, int first) {
         {"--data", MLP_RUN_GIVEN_TRAIN_DATA},
         {"--train-csv", MLP_RUN_GIVEN_TRAIN_DATA},
         {"--test-csv", MLP_RUN_GIVEN_TEST_DATA},
+        {"--optimizer", MLP_RUN_GIVEN_OPTIMIZER},
+        {"--momentum", MLP_RUN_GIVEN_MOMENTUM},
+        {"--beta1", MLP_RUN_GIVEN_BETA1},
+        {"--beta2", MLP_RUN_GIVEN_BETA2},
+        {"--eps", MLP_RUN_GIVEN_EPS},
+        {"--weight-decay", MLP_RUN_GIVEN_WEIGHT_DECAY},
+        {"--lr-schedule", MLP_RUN_GIVEN_LR_SCHEDULE},
+        {"--warmup-epochs", MLP_RUN_GIVEN_WARMUP_EPOCHS},
+        {"--lr-min", MLP_RUN_GIVEN_LR_MIN},
+        {"--lr-step", MLP_RUN_GIVEN_LR_STEP},
+        {"--lr-gamma", MLP_RUN_GIVEN_LR_GAMMA},
+        {"--lr-plateau", MLP_RUN_GIVEN_LR_PLATEAU},
+        {"--dropout", MLP_RUN_GIVEN_DROPOUT},
+        {"--augment", MLP_RUN_GIVEN_AUGMENT},
     };
+    /* --recipe NAME counts as giving every option its preset sets. */
+    const char *const *preset = NULL;
+    for (int i = first; i < argc; i++) {
+        if (strcmp(argv[i], "--recipe") == 0 && i + 1 < argc) preset = recipe_preset_flags(argv[i + 1]);
+        if (strncmp(argv[i], "--recipe=", 9) == 0) preset = recipe_preset_flags(argv[i] + 9);
+    }
     unsigned given = 0;
-    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
-        if (option_given(argc, argv, first, flags[i].name)) given |= flags[i].flag;
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        int set = option_given(argc, argv, first, flags[i].name);
+        for (const char *const *a = preset; a && *a && !set; a += 2) set = strcmp(*a, flags[i].name) == 0;
+        if (set) given |= flags[i].flag;
+    }
     return given;
 }
 
@@ -133,7 +156,8 @@ int command_train(int argc, char **argv, int first) {
     cli_command command = {
         "trainer [train] [options]",
         "Trains a multilayer perceptron (softmax output, cross-entropy cost, He initialisation,\n"
-        "mini-batch SGD) on MNIST IDX files or a Kaggle-style CSV. Pixels are scaled to 0..1.\n"
+        "mini-batch SGD, momentum or Adam) on MNIST IDX files or a Kaggle-style CSV. Pixels are\n"
+        "scaled to 0..1. --recipe fast|best picks a tuned group of options (README, Recipes).\n"
         "A seeded split holds out --val-split of the training file for validation; the test\n"
         "set (t10k-* in --data, or --test-csv) is used only for the final report.\n"
         "SIGINT/SIGTERM finish the batch, write a checkpoint and exit 130/143; --resume DIR continues.",
@@ -141,6 +165,8 @@ int command_train(int argc, char **argv, int first) {
     cli_parse_or_exit(&command, argc, argv, first);
 
     mlp_error error;
+    if (recipe_options_apply_preset(&o.recipe, &command, argc, argv, first, NULL, &error) != 0)
+        cli_fail(CLI_EXIT_USAGE, &error);
     /* Under mpirun: every rank trains; only rank 0 prints and writes files. */
     if (distributed_start(&error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     int writer = distributed_rank() == 0;
@@ -156,6 +182,8 @@ int command_train(int argc, char **argv, int first) {
     }
     mlp_run_config config;
     config_from_options(&o, &config);
+    if (recipe_options_to_recipe(&o.recipe, &config.recipe, &error) != 0) cli_fail(CLI_EXIT_USAGE, &error);
+    /* --dropout and --augment (given, or set by --recipe) */
     int dropout_values;
     if (regular_options_parse(&o.regular, &config.recipe, &dropout_values, &error) != 0)
         cli_fail(CLI_EXIT_USAGE, &error);

@@ -1,6 +1,7 @@
 /* The checkpoint file: a bounded writer and a bounded reader over one byte buffer. */
 #include "mlp/checkpoint.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,9 +80,39 @@ static void write_metrics(byte_writer *w, const epoch_metrics *m) {
     write_f64(w, m->seconds);
     write_f64(w, m->train_seconds);
     write_f64(w, m->samples_per_second);
+    write_f64(w, m->learning_rate);
 }
-/* Bytes of one metrics record: 4 + 8 + (4 + 4·8 + 100·8) + 3·8. */
-#define METRICS_RECORD_BYTES (4 + 8 + 4 + 32 + 8 * MLP_CLASSES * MLP_CLASSES + 24)
+/* Bytes of one metrics record: 4 + 8 + (4 + 4·8 + 100·8) + 3·8 (version 1), + 8 (version 2). */
+#define METRICS_RECORD_BYTES_V1 (4 + 8 + 4 + 32 + 8 * MLP_CLASSES * MLP_CLASSES + 24)
+#define METRICS_RECORD_BYTES (METRICS_RECORD_BYTES_V1 + 8)
+
+#define AUGMENT_FIELDS 5
+static float *augment_field(mlp_augment_options *a, int i) {
+    float *fields[AUGMENT_FIELDS] = {&a->shift_pixels, &a->rotate_degrees, &a->scale_fraction,
+                                     &a->elastic_alpha, &a->elastic_sigma};
+    return fields[i];
+}
+
+static void write_recipe(byte_writer *w, const mlp_recipe *recipe) {
+    const mlp_optimizer_options *o = &recipe->optimizer;
+    const mlp_schedule_options *s = &recipe->schedule;
+    write_u32(w, (uint32_t)o->kind);
+    write_f32(w, o->momentum);
+    write_f32(w, o->beta1);
+    write_f32(w, o->beta2);
+    write_f32(w, o->eps);
+    write_f32(w, o->weight_decay);
+    write_u32(w, (uint32_t)s->kind);
+    write_f32(w, s->warmup_epochs);
+    write_f32(w, s->lr_min);
+    write_u32(w, (uint32_t)s->step_epochs);
+    write_f32(w, s->gamma);
+    write_u32(w, (uint32_t)s->plateau);
+    write_u32(w, MLP_MAX_LAYERS);
+    for (int l = 0; l < MLP_MAX_LAYERS; l++) write_f32(w, recipe->dropout.hidden[l]);
+    mlp_augment_options augment = recipe->augment;
+    for (int i = 0; i < AUGMENT_FIELDS; i++) write_f32(w, *augment_field(&augment, i));
+}
 
 /* A model embedded as its own model file (u64 length, then the bytes; length 0: none). */
 static int write_model(byte_writer *w, const mlp_model *model, mlp_error *error) {
@@ -120,6 +151,7 @@ int checkpoint_serialize(const checkpoint *c, uint8_t **bytes, size_t *size, mlp
     write_u32(&w, (uint32_t)c->patience);
     write_u32(&w, (uint32_t)c->checkpoint_every);
     write_u32(&w, (uint32_t)c->gradient_shards);
+    write_recipe(&w, &c->recipe);
     write_u32(&w, (uint32_t)c->epoch);
     write_u32(&w, (uint32_t)c->first_batch);
     write_f64(&w, c->partial_cost_sum);
@@ -131,9 +163,20 @@ int checkpoint_serialize(const checkpoint *c, uint8_t **bytes, size_t *size, mlp
     for (int e = 0; e < c->history_count; e++) write_metrics(&w, &c->history[e]);
     write_u32(&w, (uint32_t)c->best_epoch);
     write_f64(&w, c->best_cost);
+    write_u64(&w, c->optimizer_step);
+    write_f64(&w, c->plateau.best_cost);
+    write_u32(&w, (uint32_t)c->plateau.bad_epochs);
+    write_u32(&w, (uint32_t)c->plateau.reductions);
     if (write_model(&w, &c->best_model, error) != 0 || write_model(&w, &c->model, error) != 0) {
         free(w.bytes);
         return -1;
+    }
+    int arrays = c->moment_count > 0 ? c->moment_arrays : 0;
+    write_u32(&w, (uint32_t)arrays);
+    write_u64(&w, arrays ? (uint64_t)c->moment_count : 0);
+    for (int a = 0; a < arrays; a++) {
+        const float *moment = a == 0 ? c->moment1 : c->moment2;
+        for (size_t i = 0; i < c->moment_count; i++) write_f32(&w, moment[i]);
     }
     if (!w.failed) write_u32(&w, (uint32_t)crc32_z(0L, w.bytes, (z_size_t)w.size));
     if (w.failed) {
@@ -206,13 +249,85 @@ static void read_evaluation(byte_reader *r, evaluation *e) {
         for (int j = 0; j < MLP_CLASSES; j++) e->confusion[i][j] = (long)read_u64(r);
 }
 
-static void read_metrics(byte_reader *r, epoch_metrics *m) {
+static void read_metrics(byte_reader *r, epoch_metrics *m, uint32_t version, float learning_rate) {
     m->epoch = (int)read_u32(r);
     m->train_cost = read_f64(r);
     read_evaluation(r, &m->validation);
     m->seconds = read_f64(r);
     m->train_seconds = read_f64(r);
     m->samples_per_second = read_f64(r);
+    m->learning_rate = version >= 2 ? read_f64(r) : learning_rate;
+}
+
+static int finite_in(float value, float low, float high) {
+    return isfinite(value) && value >= low && value <= high;
+}
+
+/* The recipe (version 2); 0, or -1 with a message. */
+static int read_recipe(byte_reader *r, mlp_recipe *recipe, const char *name, mlp_error *error) {
+    mlp_optimizer_options *o = &recipe->optimizer;
+    mlp_schedule_options *s = &recipe->schedule;
+    uint32_t optimizer = read_u32(r);
+    o->momentum = read_f32(r);
+    o->beta1 = read_f32(r);
+    o->beta2 = read_f32(r);
+    o->eps = read_f32(r);
+    o->weight_decay = read_f32(r);
+    uint32_t schedule = read_u32(r);
+    s->warmup_epochs = read_f32(r);
+    s->lr_min = read_f32(r);
+    uint32_t step_epochs = read_u32(r);
+    s->gamma = read_f32(r);
+    uint32_t plateau = read_u32(r);
+    uint32_t dropout_layers = read_u32(r);
+    if (r->short_read) return error_set(error, "%s: truncated in the recipe", name);
+    if (optimizer > MLP_OPTIMIZER_ADAMW || schedule > MLP_LR_ONECYCLE || step_epochs > CHECKPOINT_MAX_EPOCHS ||
+        plateau > CHECKPOINT_MAX_EPOCHS || dropout_layers != MLP_MAX_LAYERS)
+        return error_set(error, "%s: corrupt recipe (optimizer %u, schedule %u, dropout layers %u)", name,
+                         optimizer, schedule, dropout_layers);
+    o->kind = (mlp_optimizer)optimizer;
+    s->kind = (mlp_lr_schedule)schedule;
+    s->step_epochs = (int)step_epochs;
+    s->plateau = (int)plateau;
+    mlp_error reason;
+    if (mlp_recipe_check(recipe, &reason) != 0)
+        return error_set(error, "%s: corrupt recipe (%s)", name, reason.message);
+    for (uint32_t l = 0; l < dropout_layers; l++) recipe->dropout.hidden[l] = read_f32(r);
+    for (int i = 0; i < AUGMENT_FIELDS; i++) *augment_field(&recipe->augment, i) = read_f32(r);
+    if (r->short_read) return error_set(error, "%s: truncated in the recipe", name);
+    for (int l = 0; l < MLP_MAX_LAYERS; l++)
+        if (!finite_in(recipe->dropout.hidden[l], 0.0f, 0.999f))
+            return error_set(error, "%s: corrupt recipe (dropout %g)", name, recipe->dropout.hidden[l]);
+    for (int i = 0; i < AUGMENT_FIELDS; i++)
+        if (!finite_in(*augment_field(&recipe->augment, i), 0.0f, 1e6f))
+            return error_set(error, "%s: corrupt recipe (augmentation field %d)", name, i);
+    return 0;
+}
+
+/* The optimizer's moment arrays (version 2), after the model: their count must be the
+ * optimizer's and their length the model's parameter count. */
+static int read_moments(byte_reader *r, checkpoint *c, const char *name, mlp_error *error) {
+    uint32_t arrays = read_u32(r);
+    uint64_t count = read_u64(r);
+    if (r->short_read) return error_set(error, "%s: truncated before the optimizer state", name);
+    int expected = mlp_optimizer_moment_count(c->recipe.optimizer.kind);
+    if (arrays != (uint32_t)expected || (arrays > 0 && count != (uint64_t)c->model.parameter_count) ||
+        (arrays == 0 && count != 0))
+        return error_set(error, "%s: corrupt optimizer state (%u arrays of %llu floats; %s keeps %d of %zu)", name,
+                         arrays, (unsigned long long)count, mlp_optimizer_name(c->recipe.optimizer.kind), expected,
+                         c->model.parameter_count);
+    if (arrays == 0) return 0;
+    if (count > r->left / 4 / arrays) return error_set(error, "%s: truncated in the optimizer state", name);
+    c->moment_arrays = (int)arrays;
+    c->moment_count = (size_t)count;
+    for (uint32_t a = 0; a < arrays; a++) {
+        float *moment = aligned_calloc((size_t)count, sizeof(float));
+        if (!moment) return error_set(error, "%s: out of memory", name);
+        if (a == 0) c->moment1 = moment;
+        else c->moment2 = moment;
+        for (uint64_t i = 0; i < count; i++) moment[i] = read_f32(r);
+    }
+    return 0;
 }
 
 /* An embedded model file; leaves model->parameters NULL when the length is 0. */
@@ -230,7 +345,7 @@ static int read_model(byte_reader *r, mlp_model *model, const char *name, const 
 }
 
 /* The fixed fields, then the arrays (after their counts are checked against what remains). */
-static int read_body(byte_reader *r, checkpoint *c, const char *name, mlp_error *error) {
+static int read_body(byte_reader *r, checkpoint *c, uint32_t version, const char *name, mlp_error *error) {
     if (read_string(r, c->kernel, sizeof c->kernel) || read_string(r, c->data_dir, sizeof c->data_dir) ||
         read_string(r, c->train_csv, sizeof c->train_csv) ||
         read_string(r, c->test_csv, sizeof c->test_csv))
@@ -247,6 +362,8 @@ static int read_body(byte_reader *r, checkpoint *c, const char *name, mlp_error 
     c->patience = (int)read_u32(r);
     c->checkpoint_every = (int)read_u32(r);
     c->gradient_shards = (int)read_u32(r);
+    mlp_recipe_init(&c->recipe); /* version 1: plain SGD */
+    if (version >= 2 && read_recipe(r, &c->recipe, name, error) != 0) return -1;
     c->epoch = (int)read_u32(r);
     c->first_batch = (int)read_u32(r);
     c->partial_cost_sum = read_f64(r);
@@ -267,17 +384,29 @@ static int read_body(byte_reader *r, checkpoint *c, const char *name, mlp_error 
     for (uint32_t b = 0; b < batch_costs; b++) c->batch_costs[b] = read_f32(r);
 
     uint32_t history = read_u32(r);
-    if (r->short_read || history > (uint32_t)c->epochs || history > r->left / METRICS_RECORD_BYTES)
+    size_t record_bytes = version >= 2 ? METRICS_RECORD_BYTES : METRICS_RECORD_BYTES_V1;
+    if (r->short_read || history > (uint32_t)c->epochs || history > r->left / record_bytes)
         return error_set(error, "%s: corrupt or truncated metrics history (%u epochs)", name, history);
     c->history_count = (int)history;
     c->history = calloc(history ? history : 1, sizeof *c->history);
     if (!c->history) return error_set(error, "%s: out of memory", name);
-    for (uint32_t e = 0; e < history; e++) read_metrics(r, &c->history[e]);
+    for (uint32_t e = 0; e < history; e++) read_metrics(r, &c->history[e], version, c->learning_rate);
     c->best_epoch = (int)read_u32(r);
     c->best_cost = read_f64(r);
+    mlp_plateau_init(&c->plateau);
+    if (version >= 2) {
+        c->optimizer_step = read_u64(r);
+        c->plateau.best_cost = read_f64(r);
+        c->plateau.bad_epochs = (int)read_u32(r);
+        c->plateau.reductions = (int)read_u32(r);
+    }
     if (r->short_read) return error_set(error, "%s: truncated in the metrics history", name);
     if (c->best_epoch < 0 || c->best_epoch > c->history_count)
         return error_set(error, "%s: corrupt best epoch %d", name, c->best_epoch);
+    if (c->plateau.bad_epochs < 0 || c->plateau.bad_epochs > CHECKPOINT_MAX_EPOCHS || c->plateau.reductions < 0 ||
+        c->plateau.reductions > CHECKPOINT_MAX_EPOCHS || isnan(c->plateau.best_cost))
+        return error_set(error, "%s: corrupt --lr-plateau state (%d epochs, %d reductions)", name,
+                         c->plateau.bad_epochs, c->plateau.reductions);
     if (read_model(r, &c->best_model, name, "best model", error) != 0) return -1;
     if (read_model(r, &c->model, name, "model", error) != 0) return -1;
     if (!c->model.parameters) return error_set(error, "%s: holds no model", name);
@@ -285,6 +414,7 @@ static int read_body(byte_reader *r, checkpoint *c, const char *name, mlp_error 
         (c->best_model.layer_count != c->model.layer_count ||
          memcmp(c->best_model.sizes, c->model.sizes, sizeof c->model.sizes) != 0))
         return error_set(error, "%s: the best model's layer sizes differ from the model's", name);
+    if (version >= 2 && read_moments(r, c, name, error) != 0) return -1;
     if (r->left != 4) return error_set(error, "%s: %zu unexpected bytes at the end", name, r->left - 4);
     return 0;
 }
@@ -295,16 +425,16 @@ int checkpoint_deserialize(checkpoint *c, const uint8_t *bytes, size_t size, con
     if (size < 12 || memcmp(bytes, checkpoint_magic, 8) != 0)
         return error_set(error, "%s: not an mlptrain checkpoint (bad magic)", name);
     uint32_t version = get_u32_le(bytes + 8);
-    if (version != CHECKPOINT_FORMAT_VERSION)
-        return error_set(error, "%s: checkpoint format version %u, this build reads version %u",
-                         name, version, CHECKPOINT_FORMAT_VERSION);
+    if (version < CHECKPOINT_OLDEST_VERSION || version > CHECKPOINT_FORMAT_VERSION)
+        return error_set(error, "%s: checkpoint format version %u, this build reads versions %u to %u",
+                         name, version, CHECKPOINT_OLDEST_VERSION, CHECKPOINT_FORMAT_VERSION);
     if (size < 16) return error_set(error, "%s: truncated (%zu bytes)", name, size);
     /* The checksum first: a damaged file is reported as damaged, whatever the damage hit. */
     uint32_t expected = get_u32_le(bytes + size - 4);
     if ((uint32_t)crc32_z(0L, bytes, (z_size_t)(size - 4)) != expected)
         return error_set(error, "%s: checksum mismatch (file damaged or truncated)", name);
     byte_reader r = {bytes + 12, size - 12, 0};
-    if (read_body(&r, c, name, error) != 0) {
+    if (read_body(&r, c, version, name, error) != 0) {
         checkpoint_free(c);
         return -1;
     }
@@ -316,6 +446,10 @@ void checkpoint_free(checkpoint *c) {
     free(c->history);
     model_free(&c->model);
     model_free(&c->best_model);
+    aligned_free(c->moment1);
+    aligned_free(c->moment2);
+    c->moment1 = c->moment2 = NULL;
+    c->moment_count = 0;
     c->batch_costs = NULL;
     c->history = NULL;
 }
@@ -333,8 +467,9 @@ int checkpoint_load(checkpoint *c, const char *path, mlp_error *error) {
     uint8_t *bytes;
     size_t size;
     memset(c, 0, sizeof *c);
-    /* two models at most plus the history: bounded by two model files and the epoch limit */
-    size_t limit = 8 * (size_t)MLP_MAX_PARAMETERS + (size_t)CHECKPOINT_MAX_EPOCHS * 1024 + 65536;
+    /* two models and two moment arrays at most plus the history: bounded by four parameter
+     * arrays and the epoch limit */
+    size_t limit = 16 * (size_t)MLP_MAX_PARAMETERS + (size_t)CHECKPOINT_MAX_EPOCHS * 1024 + 65536;
     if (file_read_all(path, limit, &bytes, &size, error) != 0) return -1;
     int status = checkpoint_deserialize(c, bytes, size, path, error);
     free(bytes);

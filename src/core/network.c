@@ -309,6 +309,28 @@ void network_sgd_update(mlp_network *network, mlp_model *model, float learning_r
 #pragma omp barrier
 }
 
+void network_optimizer_update(mlp_network *network, mlp_model *model, mlp_optimizer_state *optimizer,
+                              float learning_rate) {
+    if (!optimizer || mlp_optimizer_is_plain_sgd(&optimizer->options)) {
+        network_sgd_update(network, model, learning_rate);
+        return;
+    }
+    optimizer_step step;
+    mlp_optimizer_step_prepare(&optimizer->options, learning_rate, optimizer->step + 1, &step);
+    int thread = omp_get_thread_num(), threads = omp_get_num_threads();
+    int total = (int)model->parameter_count;
+    int workers = total >= 32768 ? threads : 1, begin = 0, end = 0;
+    double start = profile_start(network);
+    if (thread < workers) parallel_range(total, 64, thread, workers, &begin, &end);
+    if (begin < end)
+        network->kernels->optimizer_update(&step, model->parameters + begin, network->gradients + begin,
+                                           optimizer->moment1 ? optimizer->moment1 + begin : NULL,
+                                           optimizer->moment2 ? optimizer->moment2 + begin : NULL,
+                                           (size_t)(end - begin));
+    profile_stop(network, start, 0, PROFILE_UPDATE, 10.0 * total);
+#pragma omp barrier
+}
+
 double network_train_step(mlp_network *network, mlp_model *model, const uint8_t *input,
                           const uint8_t *targets, int n, float learning_rate) {
     double cost = 0.0;

@@ -40,6 +40,7 @@ void mlp_run_config_init(mlp_run_config *config) {
     config->gradient_shards = 1;
     config->threads = 1;
     config->kernel = "auto";
+    mlp_recipe_init(&config->recipe);
 }
 
 /* "784,128,10" */
@@ -71,12 +72,34 @@ int mlp_run_config_resume(mlp_run_config *config, const checkpoint *c, const cha
     if ((given & MLP_RUN_GIVEN_TRAIN_LIMIT) && config->train_limit != c->train_limit) clash = "--train-limit";
     if ((given & MLP_RUN_GIVEN_KERNEL) && strcmp(config->kernel, c->kernel) != 0) clash = "--kernel";
     if (given & MLP_RUN_GIVEN_FOLDER) clash = "--out";
+    const mlp_optimizer_options *o = &config->recipe.optimizer, *co = &c->recipe.optimizer;
+    const mlp_schedule_options *s = &config->recipe.schedule, *cs = &c->recipe.schedule;
+    if ((given & MLP_RUN_GIVEN_OPTIMIZER) && o->kind != co->kind) clash = "--optimizer";
+    if ((given & MLP_RUN_GIVEN_MOMENTUM) && o->momentum != co->momentum) clash = "--momentum";
+    if ((given & MLP_RUN_GIVEN_BETA1) && o->beta1 != co->beta1) clash = "--beta1";
+    if ((given & MLP_RUN_GIVEN_BETA2) && o->beta2 != co->beta2) clash = "--beta2";
+    if ((given & MLP_RUN_GIVEN_EPS) && o->eps != co->eps) clash = "--eps";
+    if ((given & MLP_RUN_GIVEN_WEIGHT_DECAY) && o->weight_decay != co->weight_decay) clash = "--weight-decay";
+    if ((given & MLP_RUN_GIVEN_LR_SCHEDULE) && s->kind != cs->kind) clash = "--lr-schedule";
+    if ((given & MLP_RUN_GIVEN_WARMUP_EPOCHS) && s->warmup_epochs != cs->warmup_epochs) clash = "--warmup-epochs";
+    if ((given & MLP_RUN_GIVEN_LR_MIN) && s->lr_min != cs->lr_min) clash = "--lr-min";
+    if ((given & MLP_RUN_GIVEN_LR_STEP) && s->step_epochs != cs->step_epochs) clash = "--lr-step";
+    if ((given & MLP_RUN_GIVEN_LR_GAMMA) && s->gamma != cs->gamma) clash = "--lr-gamma";
+    if ((given & MLP_RUN_GIVEN_LR_PLATEAU) && s->plateau != cs->plateau) clash = "--lr-plateau";
+    if ((given & MLP_RUN_GIVEN_DROPOUT) &&
+        memcmp(&config->recipe.dropout, &c->recipe.dropout, sizeof c->recipe.dropout) != 0)
+        clash = "--dropout";
+    if ((given & MLP_RUN_GIVEN_AUGMENT) &&
+        memcmp(&config->recipe.augment, &c->recipe.augment, sizeof c->recipe.augment) != 0)
+        clash = "--augment";
     const char *stored_activation = model_activation_name(c->model.hidden_activation);
     if (clash) {
+        char recipe[256];
+        mlp_recipe_describe(&c->recipe, recipe, sizeof recipe);
         error_set(error, "%s: %s contradicts the checkpoint (layers %s, %s, batch %d, lr %g, seed %llu, "
-                  "val-split %g, patience %d, train-limit %d, kernel %s); --resume continues the same run",
+                  "val-split %g, patience %d, train-limit %d, kernel %s, %s); --resume continues the same run",
                   path, clash, stored_layers, stored_activation, c->batch, c->learning_rate,
-                  (unsigned long long)c->seed, c->validation_split, c->patience, c->train_limit, c->kernel);
+                  (unsigned long long)c->seed, c->validation_split, c->patience, c->train_limit, c->kernel, recipe);
         return MLP_RUN_INVALID;
     }
     if ((given & MLP_RUN_GIVEN_EPOCHS) && config->epochs < c->history_count) {
@@ -97,6 +120,7 @@ int mlp_run_config_resume(mlp_run_config *config, const checkpoint *c, const cha
     config->gradient_shards = c->gradient_shards;
     config->kernel = c->kernel;
     config->train_limit = c->train_limit;
+    config->recipe = c->recipe; /* the optimizer, schedule, dropout and augmentation */
     /* The data: the checkpoint's files unless others were given (their CRC must then match). */
     if (!(given & MLP_RUN_GIVEN_TRAIN_DATA)) {
         config->data_dir = c->data_dir[0] ? c->data_dir : config->data_dir;
@@ -183,6 +207,11 @@ static int check_config(const mlp_run *run, mlp_error *error) {
         error_set(error, "--patience needs a validation set (--val-split > 0)");
         return MLP_RUN_INVALID;
     }
+    if (config->recipe.schedule.plateau > 0 && config->validation_split <= 0) {
+        error_set(error, "--lr-plateau needs a validation set (--val-split > 0)");
+        return MLP_RUN_INVALID;
+    }
+    if (mlp_recipe_check(&config->recipe, error) != 0) return MLP_RUN_INVALID;
     return 0;
 }
 
@@ -227,6 +256,16 @@ static int apply_position(mlp_run *run, checkpoint *c, mlp_error *error) {
     t->partial_examples = c->partial_examples;
     run->partial_train_seconds = c->partial_train_seconds;
     memcpy(t->batch_costs, c->batch_costs, (size_t)run->first_batch * sizeof *t->batch_costs);
+    /* The optimizer's moments and update count, and --lr-plateau's counters. */
+    t->optimizer.step = c->optimizer_step;
+    t->plateau = c->plateau;
+    int arrays = mlp_optimizer_moment_count(t->optimizer.options.kind);
+    if (c->moment_count != (arrays ? t->optimizer.count : 0) || c->moment_arrays != arrays)
+        return error_set(error, "%s: the optimizer state (%d arrays of %zu floats) does not fit %s (%d of %zu)",
+                         run->checkpoint_path, c->moment_arrays, c->moment_count,
+                         mlp_optimizer_name(t->optimizer.options.kind), arrays, t->optimizer.count);
+    if (arrays >= 1) memcpy(t->optimizer.moment1, c->moment1, c->moment_count * sizeof(float));
+    if (arrays >= 2) memcpy(t->optimizer.moment2, c->moment2, c->moment_count * sizeof(float));
     return 0;
 }
 
@@ -260,6 +299,7 @@ static int create_training(mlp_run *run, checkpoint *resume, mlp_error *error) {
                             config->batch, error) != 0)
             return MLP_RUN_INVALID;
         run->trainer.sharding = &run->sharding;
+        run->sharding.optimizer = &run->trainer.optimizer;
     }
     int resumed_epochs = resume ? resume->history_count : 0;
     run->history_capacity = config->epochs > resumed_epochs ? config->epochs : resumed_epochs;
@@ -345,6 +385,11 @@ static int save_checkpoint(const mlp_run *run, int epoch, int first_batch, doubl
         .best_epoch = run->best_epoch, .best_cost = run->best_cost,
         .best_model = run->best_model, /* borrowed: not freed here */
         .model = run->model,
+        .recipe = config->recipe,
+        .optimizer_step = t->optimizer.step, .plateau = t->plateau,
+        .moment_arrays = mlp_optimizer_moment_count(t->optimizer.options.kind),
+        .moment_count = t->optimizer.moment1 ? t->optimizer.count : 0,
+        .moment1 = t->optimizer.moment1, .moment2 = t->optimizer.moment2, /* borrowed */
     };
     snprintf(c->kernel, sizeof c->kernel, "%s", config->kernels->name);
     snprintf(c->data_dir, sizeof c->data_dir, "%s", config->train_csv || !config->data_dir ? "" : config->data_dir);
@@ -462,6 +507,8 @@ static mlp_run_status train_epochs(mlp_run *run, const mlp_run_observer *observe
         run->history_count = epoch;
         if (notify(run, observers, count, CALL_EPOCH, m, error) != 0) return MLP_RUN_FAILED;
         early_stop = track_best_epoch(run, m);
+        if (run->validation_count > 0)
+            mlp_plateau_update(&t->plateau, config->recipe.schedule.plateau, m->validation.cost);
         int last = epoch == config->epochs || early_stop;
         /* A request during the epoch's last batch or its evaluation: all ranks stop if one got it. */
         int stop = stop_agreed(run);

@@ -6,6 +6,7 @@
 
 #include "mlp/augment.h"
 #include "mlp/dropout.h"
+#include "mlp/optimizer.h"
 #include "mlp/run.h"
 #include "mlp/run_output.h"
 
@@ -29,6 +30,9 @@ static int console_start(void *context, const mlp_run *run, mlp_error *error) {
         augment_format(&c->recipe.augment, augment, sizeof augment);
         printf("dropout %s; augment %s\n", dropout, augment);
     }
+    char recipe[256];
+    mlp_recipe_describe(&c->recipe, recipe, sizeof recipe);
+    printf("optimizer: %s\n", recipe);
     printf("writing to %s/\n", c->folder);
     if (t->sharding)
         printf("data-parallel: %d MPI rank%s, %d gradient shards of each batch\n", distributed_ranks(),
@@ -108,7 +112,7 @@ static int summary_finish(void *context, const mlp_run *run, mlp_error *error) {
         .samples_per_second = metrics_median_samples_per_second(run->history, run->history_count),
         .validation = run->history[run->kept_epoch - 1].validation,
         .has_test = run->has_test, .test = run->test, .seconds = run->seconds,
-        .profile = c->profile ? &run->profile : NULL,
+        .profile = c->profile ? &run->profile : NULL, .recipe = &c->recipe,
     };
     char path[4200];
     snprintf(path, sizeof path, "%s/summary.json", c->folder);

@@ -9,6 +9,7 @@
 
 #include "mlp/affinity.h"
 #include "mlp/file_util.h"
+#include "mlp/optimizer.h"
 
 /* A growable text buffer for building a file before writing it atomically. */
 typedef struct text_buffer {
@@ -60,9 +61,9 @@ int metrics_csv_write(const char *path, const epoch_metrics *history, int count,
     text_append(&text, "%s\n", METRICS_CSV_HEADER);
     for (int i = 0; i < count; i++) {
         const epoch_metrics *m = &history[i];
-        text_append(&text, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f\n", m->epoch, m->train_cost,
+        text_append(&text, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f,%.6g\n", m->epoch, m->train_cost,
                     m->validation.cost, m->validation.accuracy, m->validation.confidence_predicted,
-                    m->validation.confidence_true, m->seconds, m->samples_per_second);
+                    m->validation.confidence_true, m->seconds, m->samples_per_second, m->learning_rate);
     }
     return text_write(&text, path, error);
 }
@@ -95,9 +96,11 @@ int metrics_csv_read(const char *path, epoch_metrics **history, int *count, mlp_
         }
         epoch_metrics *m = &rows[n];
         memset(m, 0, sizeof *m);
-        if (sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &m->epoch, &m->train_cost,
-                   &m->validation.cost, &m->validation.accuracy, &m->validation.confidence_predicted,
-                   &m->validation.confidence_true, &m->seconds, &m->samples_per_second) != 8) {
+        int fields = sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &m->epoch, &m->train_cost,
+                            &m->validation.cost, &m->validation.accuracy, &m->validation.confidence_predicted,
+                            &m->validation.confidence_true, &m->seconds, &m->samples_per_second,
+                            &m->learning_rate);
+        if (fields != 8 && fields != 9) {
             free(rows);
             fclose(file);
             return error_set(error, "%s:%d: expected 8 comma-separated numbers", path, line_number);
@@ -161,6 +164,18 @@ int summary_json_write(const char *path, const run_summary *s, mlp_error *error)
                 "  \"batch\": %d,\n  \"learning_rate\": %g",
                 s->kernel, s->threads, requested, affinity_available_cores(),
                 (unsigned long long)s->seed, s->batch, s->learning_rate);
+    if (s->recipe) {
+        const mlp_optimizer_options *o = &s->recipe->optimizer;
+        const mlp_schedule_options *sc = &s->recipe->schedule;
+        text_append(&text,
+                    ",\n  \"optimizer\": \"%s\",\n  \"momentum\": %g,\n  \"beta1\": %g,\n  \"beta2\": %g,\n"
+                    "  \"eps\": %g,\n  \"weight_decay\": %g,\n  \"lr_schedule\": \"%s\",\n"
+                    "  \"warmup_epochs\": %g,\n  \"lr_min\": %g,\n  \"lr_step\": %d,\n  \"lr_gamma\": %g,\n"
+                    "  \"lr_plateau\": %d",
+                    mlp_optimizer_name(o->kind), o->momentum, o->beta1, o->beta2, o->eps, o->weight_decay,
+                    mlp_lr_schedule_name(sc->kind), sc->warmup_epochs, sc->lr_min, sc->step_epochs, sc->gamma,
+                    sc->plateau);
+    }
     if (s->profile) {
         char *rows = NULL;
         size_t length = 0;
@@ -177,13 +192,13 @@ int summary_json_write(const char *path, const run_summary *s, mlp_error *error)
 }
 
 void metrics_print_header(void) {
-    printf("%5s  %10s  %10s  %8s  %9s  %9s  %7s  %10s\n", "epoch", "train_cost", "val_cost",
-           "val_acc", "conf_pred", "conf_true", "seconds", "samples/s");
+    printf("%5s  %10s  %10s  %8s  %9s  %9s  %7s  %10s  %9s\n", "epoch", "train_cost", "val_cost",
+           "val_acc", "conf_pred", "conf_true", "seconds", "samples/s", "lr");
 }
 
 void metrics_print_epoch(const epoch_metrics *m) {
-    printf("%5d  %10.4f  %10.4f  %7.2f%%  %9.4f  %9.4f  %7.2f  %10.0f\n", m->epoch, m->train_cost,
+    printf("%5d  %10.4f  %10.4f  %7.2f%%  %9.4f  %9.4f  %7.2f  %10.0f  %9.3g\n", m->epoch, m->train_cost,
            m->validation.cost, 100.0 * m->validation.accuracy, m->validation.confidence_predicted,
-           m->validation.confidence_true, m->seconds, m->samples_per_second);
+           m->validation.confidence_true, m->seconds, m->samples_per_second, m->learning_rate);
     fflush(stdout);
 }

@@ -36,9 +36,12 @@ int trainer_init(trainer *t, mlp_model *model, const kernel_table *kernels,
         return error_set(error, "training: the data has %d pixels per image but the first layer has %d units",
                          data->features, model->sizes[0]);
     int capacity = options->batch > EVALUATION_CHUNK ? options->batch : EVALUATION_CHUNK;
+    if (mlp_recipe_check(&options->recipe, error) != 0) return -1;
+    mlp_plateau_init(&t->plateau);
     if (network_create(&t->network, model, kernels, capacity, options->threads, error) != 0) return -1;
     if (network_dropout_enable(&t->network, &options->recipe.dropout, options->seed, error) != 0 ||
-        augment_plan_new(&t->augment, &options->recipe.augment, options->seed, data->rows, data->cols, error) != 0) {
+        augment_plan_new(&t->augment, &options->recipe.augment, options->seed, data->rows, data->cols, error) != 0 ||
+        mlp_optimizer_state_create(&t->optimizer, &options->recipe.optimizer, model->parameter_count, error) != 0) {
         trainer_free(t);
         return -1;
     }
@@ -56,6 +59,7 @@ void trainer_free(trainer *t) {
     network_free(&t->network);
     augment_plan_delete(t->augment);
     t->augment = NULL;
+    mlp_optimizer_state_free(&t->optimizer);
     free(t->epoch_order);
     free(t->batch_costs);
     t->epoch_order = NULL;
@@ -97,6 +101,11 @@ static void gather_training_batch(trainer *t, int epoch, int b, int first, int n
     else gather_batch(&t->network, t->data, t->epoch_order, first, n);
 }
 
+float trainer_learning_rate(const trainer *t, int epoch, int batch) {
+    return mlp_schedule_rate(&t->options.recipe, t->options.learning_rate, epoch, batch, t->batches_per_epoch,
+                             t->options.epochs, mlp_plateau_factor(t->plateau.reductions));
+}
+
 static void draw_progress(int epoch, int done, int total, double cost) {
     int width = 30, filled = (int)((long long)width * done / total);
     char bar[64];
@@ -135,22 +144,25 @@ int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *met
             int n = begin + batch <= t->train_count ? batch : t->train_count - begin;
             mlp_network *network = &t->network;
             double cost;
+            float rate = trainer_learning_rate(t, epoch, b); /* every thread: a pure function */
             if (t->sharding) { /* data-parallel: this rank's rows only (src/distributed.c) */
                 int local_stop = t->stop_requested && *t->stop_requested, first_row, rows;
                 sharding_local_rows(t->sharding, n, &first_row, &rows);
                 gather_training_batch(t, epoch, b, begin + first_row, rows, first_row);
-                cost = sharding_train_step(t->sharding, network, t->model, n,
-                                           t->options.learning_rate, local_stop, &stop_agreed);
+                cost = sharding_train_step(t->sharding, network, t->model, n, rate, local_stop,
+                                           &stop_agreed);
             } else {
                 gather_training_batch(t, epoch, b, begin, n, 0);
                 network_forward(network, network->input_pixels, n);
                 cost = network_loss(network, network->input_targets, n, 1);
                 network_backward(network, network->input_pixels, n);
-                network_sgd_update(network, t->model, t->options.learning_rate);
+                network_optimizer_update(network, t->model, &t->optimizer, rate);
             }
 #pragma omp master
             {
                 t->batch_costs[b] = (float)cost;
+                t->optimizer.step++; /* after the update's barrier; read again after the next */
+                metrics->learning_rate = rate;
                 cost_sum += cost * n;
                 examples += n;
                 if (show_progress && (b % 16 == 0 || b == batches - 1))

@@ -177,7 +177,7 @@ double sharding_train_step(gradient_sharding *s, mlp_network *network, mlp_model
         s->total_step_seconds += step_seconds;
     }
 #pragma omp barrier
-    network_sgd_update(network, model, learning_rate);
+    network_optimizer_update(network, model, s->optimizer, learning_rate);
 
     /* The mean cost of the whole batch, summed in row order in double (as network_loss does). */
     double sum = 0.0;

@@ -32,7 +32,7 @@ static const double viridis_rgb[9][3] = {
     {40, 174, 128}, {94, 201, 98}, {173, 220, 48}, {253, 231, 37},
 };
 
-enum { LINE_SOLID = 1, LINE_DASHED = 3 };
+enum { LINE_SOLID = 1, LINE_DOTTED = 2, LINE_DASHED = 3 };
 
 /* ---- the device ---- */
 
@@ -154,6 +154,7 @@ typedef double (*metric_of)(const epoch_metrics *m);
 static double train_cost_of(const epoch_metrics *m) { return m->train_cost; }
 static double validation_cost_of(const epoch_metrics *m) { return m->validation.cost; }
 static double accuracy_percent_of(const epoch_metrics *m) { return 100.0 * m->validation.accuracy; }
+static double learning_rate_of(const epoch_metrics *m) { return m->learning_rate; }
 
 static void metric_range(const plot_run *runs, int run_count, metric_of f, double *low,
                          double *high) {
@@ -256,13 +257,19 @@ int plot_learning_curves(const char *path, const plot_run *runs, int run_count, 
     }
     draw_legend(2 * shown, labels, colors, styles, PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE);
 
-    /* Right: validation accuracy. */
+    /* Right: validation accuracy, and the learning rate (the rate of each epoch's last batch, on
+     * a right-hand axis) when the runs recorded one (metrics.csv files before the lr column hold
+     * none). */
+    double rate_low = INFINITY, rate_high = -INFINITY;
+    metric_range(runs, run_count, learning_rate_of, &rate_low, &rate_high);
+    int show_rate = rate_high > 0.0;
     low = INFINITY, high = -INFINITY;
     metric_range(runs, run_count, accuracy_percent_of, &low, &high);
     pad_range(&low, &high, 0.0);
     if (high > 100.0) high = 100.0;
-    plvpor(0.58, 0.97, 0.12, 0.86);
-    draw_axes(x0, x1, low, high, "epoch", "accuracy (%)", "validation accuracy");
+    plvpor(0.58, show_rate ? 0.90 : 0.97, 0.12, 0.86);
+    draw_axes(x0, x1, low, high, "epoch", "accuracy (%)",
+              show_rate ? "validation accuracy and learning rate" : "validation accuracy");
     for (int r = 0; r < shown; r++) {
         int color = single ? COLOR_ORANGE : COLOR_FIRST_SERIES + r;
         int n = run_series(&runs[r], accuracy_percent_of, x, y);
@@ -271,7 +278,22 @@ int plot_learning_curves(const char *path, const plot_run *runs, int run_count, 
         colors[r] = color;
         styles[r] = LINE_SOLID;
     }
-    draw_legend(shown, labels, colors, styles, PL_POSITION_BOTTOM | PL_POSITION_RIGHT | PL_POSITION_INSIDE);
+    int entries = shown;
+    if (show_rate) {
+        plwind(x0, x1, 0.0, rate_high * 1.08);
+        plcol0(COLOR_TEXT);
+        plbox("", 0.0, 0, "cmstv", 0.0, 0);
+        plmtex("r", 5.0, 0.5, 0.5, "learning rate");
+        for (int r = 0; r < shown; r++) {
+            int n = run_series(&runs[r], learning_rate_of, x, y);
+            draw_line(x, y, n, single ? COLOR_FIRST_SERIES + 7 : COLOR_FIRST_SERIES + r, LINE_DOTTED);
+        }
+        labels[entries] = "learning rate";
+        colors[entries] = single ? COLOR_FIRST_SERIES + 7 : COLOR_TEXT;
+        styles[entries] = LINE_DOTTED;
+        entries++;
+    }
+    draw_legend(entries, labels, colors, styles, PL_POSITION_BOTTOM | PL_POSITION_RIGHT | PL_POSITION_INSIDE);
     free(x);
     free(y);
     return figure_end(&f, error);
