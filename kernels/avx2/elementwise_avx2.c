@@ -33,6 +33,20 @@ void bias_gradient_avx2(const float *dz, int m, int n, int ld, float *bias_gradi
     }
 }
 
+/* bias[j] -= learning_rate * (sum_i dz[i][j]): bias_gradient_avx2's sums and
+ * sgd_update_avx2's step in one pass (bitwise the two calls). */
+void bias_gradient_update_avx2(const float *dz, int m, int n, int ld, float *bias,
+                               float learning_rate) {
+    const __m256 rate = _mm256_set1_ps(learning_rate);
+    for (int j = 0; j < n; j += 8) {
+        __m256 sum = _mm256_setzero_ps();
+        for (int i = 0; i < m; i++)
+            sum = _mm256_add_ps(sum, load_lanes_avx2(dz + (size_t)i * ld + j, n - j));
+        __m256 step = _mm256_mul_ps(rate, sum);
+        store_lanes_avx2(bias + j, _mm256_sub_ps(load_lanes_avx2(bias + j, n - j), step), n - j);
+    }
+}
+
 /* y = f(x) for one activation; x and y may alias. */
 static void activation_forward_loop_avx2(mlp_activation activation, const float *x, float *y,
                                          size_t count) {

@@ -29,6 +29,22 @@ void bias_gradient_avx512(const float *dz, int m, int n, int ld, float *bias_gra
     }
 }
 
+/* bias[j] -= learning_rate * (sum_i dz[i][j]): bias_gradient_avx512's sums and
+ * sgd_update_avx512's step in one pass (bitwise the two calls). */
+void bias_gradient_update_avx512(const float *dz, int m, int n, int ld, float *bias,
+                                 float learning_rate) {
+    const __m512 rate = _mm512_set1_ps(learning_rate);
+    for (int j = 0; j < n; j += 16) {
+        __mmask16 mask = lanes_mask_avx512(n - j);
+        __m512 sum = _mm512_setzero_ps();
+        for (int i = 0; i < m; i++)
+            sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(mask, dz + (size_t)i * ld + j));
+        __m512 step = _mm512_mul_ps(rate, sum);
+        _mm512_mask_storeu_ps(bias + j, mask,
+                              _mm512_sub_ps(_mm512_maskz_loadu_ps(mask, bias + j), step));
+    }
+}
+
 /* y = f(x) for one activation; x and y may alias. */
 static void activation_forward_loop_avx512(mlp_activation activation, const float *x, float *y,
                                            size_t count) {

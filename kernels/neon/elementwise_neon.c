@@ -33,6 +33,21 @@ void bias_gradient_neon(const float *dz, int m, int n, int ld, float *bias_gradi
     }
 }
 
+/* bias[j] -= learning_rate * (sum_i dz[i][j]): bias_gradient_neon's sums and
+ * sgd_update_neon's step in one pass (bitwise the two calls). */
+void bias_gradient_update_neon(const float *dz, int m, int n, int ld, float *bias,
+                               float learning_rate) {
+    const float32x4_t rate = vdupq_n_f32(learning_rate);
+    for (int j = 0; j < n; j += 4) {
+        long lanes = lanes_left((size_t)n, (size_t)j);
+        float32x4_t sum = vdupq_n_f32(0.0f);
+        for (int i = 0; i < m; i++)
+            sum = vaddq_f32(sum, load_lanes_neon(dz + (size_t)i * ld + j, lanes, 0.0f));
+        float32x4_t step = vmulq_f32(rate, sum);
+        store_lanes_neon(bias + j, vsubq_f32(load_lanes_neon(bias + j, lanes, 0.0f), step), lanes);
+    }
+}
+
 /* y = f(x) for one activation; x and y may alias. */
 static inline void activation_forward_loop(mlp_activation activation, const float *x, float *y,
                                            size_t count) {

@@ -17,5 +17,6 @@ const kernel_table kernel_table_neon = {
     .tanh_backward = tanh_backward_neon,
     .softmax_cross_entropy = softmax_cross_entropy_neon,
     .sgd_update = sgd_update_neon,
+    .bias_gradient_update = bias_gradient_update_neon,
     .gemm_driver = &gemm_neon_driver,
 };

@@ -15,4 +15,5 @@ const kernel_table kernel_table_scalar = {
     .tanh_backward = tanh_backward_scalar,
     .softmax_cross_entropy = softmax_cross_entropy_scalar,
     .sgd_update = sgd_update_scalar,
+    .bias_gradient_update = bias_gradient_update_scalar,
 };

@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 void parallel_range(int total, int granularity, int thread, int threads, int *begin, int *end) {
@@ -21,6 +22,9 @@ int network_create(mlp_network *network, const mlp_model *model, const kernel_ta
     network->kernels = kernels;
     network->batch_capacity = batch_capacity;
     network->threads = threads;
+    /* MLP_UNFUSED_UPDATE=1: the unfused step (to measure what owner computes gains) */
+    const char *unfused = getenv("MLP_UNFUSED_UPDATE");
+    network->fused_update = !(unfused && strcmp(unfused, "1") == 0);
     int failed = 0;
     for (int l = 1; l <= model->layer_count; l++) {
         size_t count = (size_t)batch_capacity * model->sizes[l];
@@ -74,6 +78,21 @@ int network_useful_threads(const mlp_model *model, int batch, int threads) {
         if (workers > useful) useful = workers;
     }
     return useful;
+}
+
+void network_layer_columns(const mlp_model *model, int l, int n, int thread, int threads,
+                           int *begin, int *end) {
+    int out = model->sizes[l + 1];
+    gemm_problem layer = {.m = n, .n = out, .k = model->sizes[l]};
+    int workers = parallel_gemm_workers(&layer, threads);
+    if (workers > 1) {
+        parallel_range(out, MLP_OWNER_COLUMN_GRANULARITY, thread, workers, begin, end);
+        return;
+    }
+    /* one owner: the last thread of the team (the master keeps the trainer's bookkeeping) */
+    int owner = thread == threads - 1;
+    *begin = owner ? 0 : out;
+    *end = out;
 }
 
 /* The larger of m and n is split (the operand along the other dimension is then packed by every
@@ -194,7 +213,10 @@ void network_row_costs(mlp_network *network, const uint8_t *targets, int n, int 
     int workers = n * classes >= 4096 ? threads : 1;
     int begin = 0, end = 0;
     double start = profile_start(network);
-    if (thread < workers) parallel_range(n, 16, thread, workers, &begin, &end);
+    if (workers > 1)
+        parallel_range(n, 16, thread, workers, &begin, &end);
+    else if (thread == threads - 1) /* the owner of a one-thread last layer (owner computes) */
+        end = n;
     if (begin < end) {
         size_t offset = (size_t)begin * classes;
         if (model->output == MLP_OUTPUT_SIGMOID)
@@ -304,15 +326,143 @@ void network_sgd_update(mlp_network *network, mlp_model *model, float learning_r
 #pragma omp barrier
 }
 
+/* ---- owner computes: the fused step ---- */
+
+/* This thread's gemm of a column block [begin, end) of `whole` (nothing when empty). */
+static void owner_gemm(const mlp_network *network, const gemm_problem *whole, int begin,
+                       int end) {
+    if (begin >= end) return;
+    gemm_problem part = *whole;
+    part.n = end - begin;
+    part.c += begin;
+    part.b += whole->b_transposed ? (size_t)begin * whole->ldb : (size_t)begin;
+    if (part.bias) part.bias += begin;
+    if (part.activation_output) part.activation_output += begin;
+    for (int s = 0; s < 2; s++)
+        if (part.update.state[s]) part.update.state[s] += begin;
+    part.workspace = network->gemm_workspace + network->workspace_stride * omp_get_thread_num();
+    network->kernels->gemm(&part);
+}
+
+/* Layer l forward, this thread's columns of A_l: A_l[:, mine] = act(A_{l-1} · W_l[:, mine] +
+ * b_l[mine]). Reads all of A_{l-1} (the activations cross cores), only its own W_l columns. */
+static void owned_forward(mlp_network *network, int l, const uint8_t *input, int n) {
+    const mlp_model *model = network->model;
+    int last = l == model->layer_count - 1, begin, end;
+    network_layer_columns(model, l, n, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
+    gemm_problem forward = {
+        .m = n, .n = model->sizes[l + 1], .k = model->sizes[l],
+        .a = l == 0 ? NULL : network->activations[l],
+        .a_u8 = l == 0 ? input : NULL,
+        .a_scale = 1.0f / 255.0f,
+        .lda = model->sizes[l],
+        .b = model_weights(model, l), .ldb = model->sizes[l + 1],
+        .c = network->activations[l + 1], .ldc = model->sizes[l + 1],
+        .epilogue = GEMM_EPILOGUE_BIAS_ACTIVATION,
+        .activation = last ? MLP_ACTIVATION_NONE : model->hidden_activation,
+        .bias = model_biases(model, l),
+    };
+    double start = profile_start(network);
+    owner_gemm(network, &forward, begin, end);
+    profile_stop(network, start, l, PROFILE_FORWARD_GEMM, 2.0 * forward.m * forward.n * forward.k);
+}
+
+/* Layer l > 0, the input gradient for this thread's columns of layer l-1:
+ * dZ_{l-1}[:, mine] = (dZ_l · W_l[mine, :]ᵀ) ⊙ act'(A_{l-1}[:, mine]). Reads all of dZ_l and
+ * whole rows of W_l (the other owners' columns too: W_l must not change until every thread is
+ * past this). */
+static void owned_input_gradient(mlp_network *network, int l, int n) {
+    const mlp_model *model = network->model;
+    int in = model->sizes[l], out = model->sizes[l + 1], begin, end;
+    network_layer_columns(model, l - 1, n, omp_get_thread_num(), omp_get_num_threads(), &begin,
+                          &end);
+    gemm_problem input_gradient = {
+        .m = n, .n = in, .k = out,
+        .a = network->deltas[l + 1], .lda = out,
+        .b = model_weights(model, l), .ldb = out, .b_transposed = 1,
+        .c = network->deltas[l], .ldc = in,
+        .epilogue = GEMM_EPILOGUE_ACTIVATION_DERIVATIVE,
+        .activation = model->hidden_activation,
+        .activation_output = network->activations[l], .ld_activation_output = in,
+    };
+    double start = profile_start(network);
+    owner_gemm(network, &input_gradient, begin, end);
+    profile_stop(network, start, l, PROFILE_INPUT_GRADIENT,
+                 2.0 * input_gradient.m * input_gradient.n * input_gradient.k);
+}
+
+/* Layer l, this thread's columns: the weight gradient and its SGD step in one GEMM,
+ * W_l[:, mine] -= lr · A_{l-1}ᵀ · dZ_l[:, mine] (the gradient never leaves the registers), and
+ * b_l[mine] -= lr · Σ_rows dZ_l[:, mine]. */
+static void owned_parameter_update(mlp_network *network, mlp_model *model, int l,
+                                   const uint8_t *input, int n, float learning_rate) {
+    int in = model->sizes[l], out = model->sizes[l + 1], begin, end;
+    network_layer_columns(model, l, n, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
+    const float *dz = network->deltas[l + 1];
+    gemm_problem update = {
+        .m = in, .n = out, .k = n,
+        .a = l == 0 ? NULL : network->activations[l],
+        .a_u8 = l == 0 ? input : NULL,
+        .a_scale = 1.0f / 255.0f,
+        .lda = in, .a_transposed = 1,
+        .b = dz, .ldb = out,
+        .c = model_weights(model, l), .ldc = out,
+        .epilogue = GEMM_EPILOGUE_PARAMETER_UPDATE,
+        .update = {.rule = GEMM_UPDATE_SGD, .learning_rate = learning_rate},
+    };
+    double start = profile_start(network);
+    owner_gemm(network, &update, begin, end);
+    profile_stop(network, start, l, PROFILE_WEIGHT_GRADIENT_UPDATE,
+                 2.0 * update.m * update.n * update.k);
+    start = profile_start(network);
+    if (begin < end)
+        network->kernels->bias_gradient_update(dz + begin, n, end - begin, out,
+                                               model_biases(model, l) + begin, learning_rate);
+    profile_stop(network, start, l, PROFILE_BIAS_GRADIENT_UPDATE, 2.0 * n * out);
+}
+
+void network_backward_update(mlp_network *network, mlp_model *model, const uint8_t *input,
+                             int n, float learning_rate) {
+    for (int l = model->layer_count - 1; l >= 0; l--) {
+        if (l > 0) {
+            owned_input_gradient(network, l, n);
+            /* every thread's reads of W_l done (and dZ_{l-1} complete) before W_l changes */
+#pragma omp barrier
+        }
+        owned_parameter_update(network, model, l, input, n, learning_rate);
+    }
+    /* the next step's forward and gather overwrite what the updates read */
+#pragma omp barrier
+}
+
+void network_forward_owned(mlp_network *network, const uint8_t *input, int n) {
+    for (int l = 0; l < network->model->layer_count; l++) {
+        owned_forward(network, l, input, n);
+#pragma omp barrier
+    }
+}
+
+double network_step(mlp_network *network, mlp_model *model, const uint8_t *input,
+                    const uint8_t *targets, int n, float learning_rate) {
+    if (!network->fused_update) {
+        network_forward(network, input, n);
+        double cost = network_loss(network, targets, n, 1);
+        network_backward(network, input, n);
+        network_sgd_update(network, model, learning_rate);
+        return cost;
+    }
+    network_forward_owned(network, input, n);
+    double cost = network_loss(network, targets, n, 1);
+    network_backward_update(network, model, input, n, learning_rate);
+    return cost;
+}
+
 double network_train_step(mlp_network *network, mlp_model *model, const uint8_t *input,
                           const uint8_t *targets, int n, float learning_rate) {
     double cost = 0.0;
 #pragma omp parallel num_threads(network_useful_threads(network->model, n, network->threads))
     {
-        network_forward(network, input, n);
-        double batch_cost = network_loss(network, targets, n, 1);
-        network_backward(network, input, n);
-        network_sgd_update(network, model, learning_rate);
+        double batch_cost = network_step(network, model, input, targets, n, learning_rate);
 #pragma omp master
         cost = batch_cost;
     }

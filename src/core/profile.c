@@ -3,7 +3,7 @@
 
 static const char *const kernel_names[PROFILE_KERNEL_COUNT] = {
     "forward_gemm", "weight_gradient", "bias_gradient", "input_gradient",
-    "softmax_cross_entropy", "sgd_update",
+    "softmax_cross_entropy", "sgd_update", "weight_gradient+sgd", "bias_gradient+sgd",
 };
 
 const char *profile_kernel_name(profile_kernel kernel) { return kernel_names[kernel]; }

@@ -124,10 +124,8 @@ int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *met
                                            t->options.learning_rate, local_stop, &stop_agreed);
             } else {
                 gather_batch(network, t->data, t->epoch_order, begin, n);
-                network_forward(network, network->input_pixels, n);
-                cost = network_loss(network, network->input_targets, n, 1);
-                network_backward(network, network->input_pixels, n);
-                network_sgd_update(network, t->model, t->options.learning_rate);
+                cost = network_step(network, t->model, network->input_pixels,
+                                    network->input_targets, n, t->options.learning_rate);
             }
 #pragma omp master
             {
