@@ -19,6 +19,11 @@
  *    scalar: K = 1, 7, 17, 63, full and ragged tiles, every epilogue, unaligned operands, K in
  *    two slices bitwise equal to one.
  *  - the variant registry: names, tables, --kernel choices, support = required features.
+ *  - the fused parameter update (GEMM_EPILOGUE_PARAMETER_UPDATE, SGD): bitwise gemm then
+ *    sgd_update, on every layout, A type and shape class (K of one and of several slices, K = 0),
+ *    through table->gemm, row/column blocks, every forced plan and every micro-kernel (whole and
+ *    in two slices); nothing written outside W. bias_gradient_update bitwise bias_gradient then
+ *    sgd_update; scale_bytes bitwise (float)byte · scale.
  *  - bias_add, bias_gradient, activations forward and backward (bounds from
  *    kernels/activation_error_bounds.h, tighter ones for scalar), saturation, +-0, tails 1..33,
  *    aliasing; softmax_cross_entropy; sgd_update.
@@ -875,6 +880,25 @@ static void test_bias_gradient_update(void) {
     }
 }
 
+/* scale_bytes = (float)byte · scale, one rounding (what the uint8 GEMM path computes), every
+ * tail length, unaligned; nothing written past count. */
+static void test_scale_bytes(void) {
+    uint8_t bytes[80];
+    for (int i = 0; i < 80; i++) bytes[i] = (uint8_t)(i == 0 ? 255 : random_below(256));
+    for (size_t count = 0; count <= 70; count += count < 40 ? 1 : 15)
+        for (int misalign = 0; misalign < 2; misalign++) {
+            guarded_buffer y = guarded_alloc(count, misalign);
+            variant->scale_bytes(bytes + misalign, y.data, count, 1.0f / 255.0f);
+            int wrong = 0;
+            for (size_t i = 0; i < count; i++)
+                wrong += y.data[i] != (float)bytes[misalign + i] * (1.0f / 255.0f);
+            CHECK(wrong == 0, "scale_bytes count %zu: %d wrong", count, wrong);
+            CHECK(guard_damage(&y, 1, (int)count, (int)count) == 0,
+                  "scale_bytes count %zu wrote outside y", count);
+            free(y.base);
+        }
+}
+
 /* ---------------------------------------------------------------- micro-kernels by name */
 
 /* One named micro-kernel on a problem that is exactly one tile, called directly; `split`
@@ -1426,6 +1450,7 @@ int main(int argc, char **argv) {
     test_gemm_logits_shapes();
     test_gemm_mlp_shapes();
     test_bias_gradient_update();
+    test_scale_bytes();
     test_fused_update();
     if (variant->gemm_driver) {
         test_gemm_forced_plans();

@@ -140,6 +140,10 @@ typedef struct kernel_table {
 
     /* params[i] -= learning_rate * gradients[i] */
     void (*sgd_update)(float *params, const float *gradients, size_t count, float learning_rate);
+    /* y[i] = (float)x[i] · scale: one rounded multiply, so bitwise what the GEMM's uint8 A
+     * path computes while packing (the first layer's pixels, converted once per step). */
+    void (*scale_bytes)(const uint8_t *x, float *y, size_t count, float scale);
+
     /* The bias gradient and its SGD step in one pass (the fused update's bias half):
      * bias[j] = bias[j] - (learning_rate · Σ_i dz[i][j]), the sum exactly bias_gradient's, so
      * bitwise bias_gradient followed by sgd_update. */

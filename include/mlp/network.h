@@ -62,6 +62,8 @@ typedef struct mlp_network {
     float *row_loss;  /* batch_capacity per-example costs                  */
     uint8_t *input_pixels;  /* batch_capacity × sizes[0]: the batch being worked on */
     uint8_t *input_targets; /* batch_capacity labels (or 0/1 targets)               */
+    float *input_floats;    /* batch_capacity × sizes[0]: the pixels × 1/255 (owner-computes
+                               step: the first layer's A, written by network_forward_owned) */
     float *gemm_workspace; /* threads × workspace_stride floats            */
     size_t workspace_stride;
     network_profile *profile; /* NULL (the default): no timing at all        */
@@ -117,17 +119,20 @@ void network_sgd_update(mlp_network *network, mlp_model *model, float learning_r
 double network_step(mlp_network *network, mlp_model *model, const uint8_t *input,
                     const uint8_t *targets, int n, float learning_rate);
 
-/* Collective. network_forward computed owner by owner: each thread its columns
- * (network_layer_columns) of every layer. Bitwise network_forward. */
+/* Collective. network_forward computed owner by owner: the pixels scaled into input_floats
+ * (rows split), then each thread its columns (network_layer_columns) of every layer. Bitwise
+ * network_forward. */
 void network_forward_owned(mlp_network *network, const uint8_t *input, int n);
 
-/* Collective. Backpropagation and the SGD update fused, owner by owner, last layer first:
+/* Collective, after network_forward_owned and network_loss on the same n rows (the first
+ * layer's A is input_floats). Backpropagation and the SGD update fused, owner by owner, last
+ * layer first:
  * for each layer l, the input gradient dZ_{l-1}[:, mine] = (dZ_l · W_lᵀ) ⊙ act'(A_{l-1}), a
  * barrier, then W_l[:, mine] -= lr · A_{l-1}ᵀ · dZ_l[:, mine] in the GEMM's epilogue and
  * b_l[mine] -= lr · Σ_rows dZ_l[:, mine]. Bitwise network_backward then network_sgd_update;
  * `gradients` is not written. Ends with a barrier. */
-void network_backward_update(mlp_network *network, mlp_model *model, const uint8_t *input,
-                             int n, float learning_rate);
+void network_backward_update(mlp_network *network, mlp_model *model, int n,
+                             float learning_rate);
 
 /* Owner computes: the output columns [*begin, *end) of layer l that thread `thread` of a team
  * of `threads` owns in a step of n rows: blocks of MLP_OWNER_COLUMN_GRANULARITY over as many

@@ -69,6 +69,16 @@ gemm_avx2_tile(const gemm_tile *t, const int tile_rows, const int vectors, const
                             ? load_lanes_avx2(t->c + r * t->ldc + AVX2_W * v, t->cols - AVX2_W * v)
                             : _mm256_setzero_ps();
 
+    /* a parameter update reads its W tile after the last FMA: fetch it during the k loop */
+    if (t->finish && t->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE) {
+#pragma GCC unroll 16
+        for (int r = 0; r < tile_rows; r++)
+            if (r < t->rows) {
+                __builtin_prefetch(t->w + r * t->ldw, 1, 3);
+                __builtin_prefetch(t->w + r * t->ldw + t->cols - 1, 1, 3);
+            }
+    }
+
     /* Row r of A starts at a_base[r / MR] + a_offset[r]. A full tile uses two base pointers
      * (rows MR.. of a tall tile from the second) so the offsets repeat and stay in registers;
      * in a partial tile, rows past the edge of C re-read the last row (computed, not stored). */

@@ -91,6 +91,15 @@ gemm_avx512_tile(const gemm_tile *t, const int tile_rows, const int vectors, con
         a_offset[r] = full ? (r % AVX512_MR) * t->a_row_stride
                            : (r < t->rows ? r : t->rows - 1) * t->a_row_stride;
 
+    /* a parameter update reads its W tile after the last FMA: fetch it during the k loop */
+    if (t->finish && t->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE) {
+#pragma GCC unroll 16
+        for (int r = 0; r < tile_rows; r++)
+#pragma GCC unroll 4
+            for (int v = 0; v < vectors; v++)
+                if (r < t->rows) __builtin_prefetch(t->w + r * t->ldw + AVX512_W * v, 1, 3);
+    }
+
     /* acc[r][v] += A(r, p) · B(p, v-th 16 columns), p increasing: one FMA per p per element */
     const float *b = t->b;
     const ptrdiff_t a_k_stride = t->a_k_stride;

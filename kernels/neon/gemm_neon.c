@@ -100,6 +100,13 @@ static inline __attribute__((always_inline)) void gemm_neon_tile(const gemm_tile
                             ? load_lanes_neon(t->c + r * t->ldc + NEON_W * v, columns_left[v], 0.0f)
                             : vdupq_n_f32(0.0f);
 
+    /* a parameter update reads its W tile after the last FMA: fetch it during the k loop */
+    if (t->finish && t->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE)
+        for (int r = 0; r < t->rows; r++) {
+            __builtin_prefetch(t->w + r * t->ldw, 1, 3);
+            __builtin_prefetch(t->w + r * t->ldw + t->cols - 1, 1, 3);
+        }
+
     /* rows past the edge of C re-read the last row (computed, never stored), as the driver's
      * contract asks: they may not exist in A */
     ptrdiff_t a_offset[NEON_MR];

@@ -28,6 +28,7 @@ void bias_add_neon(float *c, int m, int n, int ldc, const float *bias);
 void bias_gradient_neon(const float *dz, int m, int n, int ld, float *bias_gradient);
 void bias_gradient_update_neon(const float *dz, int m, int n, int ld, float *bias,
                                float learning_rate);
+void scale_bytes_neon(const uint8_t *x, float *y, size_t count, float scale);
 void relu_forward_neon(const float *x, float *y, size_t count);
 void sigmoid_forward_neon(const float *x, float *y, size_t count);
 void tanh_forward_neon(const float *x, float *y, size_t count);

@@ -26,6 +26,10 @@ void bias_gradient_update_scalar(const float *dz, int m, int n, int ld, float *b
     }
 }
 
+void scale_bytes_scalar(const uint8_t *x, float *y, size_t count, float scale) {
+    for (size_t i = 0; i < count; i++) y[i] = (float)x[i] * scale;
+}
+
 void relu_forward_scalar(const float *x, float *y, size_t count) {
     for (size_t i = 0; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }

@@ -36,11 +36,12 @@ int network_create(mlp_network *network, const mlp_model *model, const kernel_ta
     network->row_loss = aligned_calloc((size_t)batch_capacity, sizeof(float));
     network->input_pixels = aligned_calloc((size_t)batch_capacity * model->sizes[0], 1);
     network->input_targets = aligned_calloc((size_t)batch_capacity, 1);
+    network->input_floats = aligned_calloc((size_t)batch_capacity * model->sizes[0], sizeof(float));
     /* Each thread's packing space starts on its own cache lines. */
     network->workspace_stride = (kernels->gemm_workspace_floats + 15) & ~(size_t)15;
     network->gemm_workspace = aligned_calloc(network->workspace_stride * threads + 16, sizeof(float));
     failed |= !network->gradients || !network->row_loss || !network->gemm_workspace ||
-              !network->input_pixels || !network->input_targets;
+              !network->input_pixels || !network->input_targets || !network->input_floats;
     if (failed) {
         network_free(network);
         return error_set(error, "network: out of memory for a batch of %d", batch_capacity);
@@ -59,6 +60,8 @@ void network_free(mlp_network *network) {
     aligned_free(network->gemm_workspace);
     aligned_free(network->input_pixels);
     aligned_free(network->input_targets);
+    aligned_free(network->input_floats);
+    network->input_floats = NULL;
     network->gradients = network->row_loss = network->gemm_workspace = NULL;
     network->input_pixels = network->input_targets = NULL;
 }
@@ -345,16 +348,15 @@ static void owner_gemm(const mlp_network *network, const gemm_problem *whole, in
 }
 
 /* Layer l forward, this thread's columns of A_l: A_l[:, mine] = act(A_{l-1} · W_l[:, mine] +
- * b_l[mine]). Reads all of A_{l-1} (the activations cross cores), only its own W_l columns. */
-static void owned_forward(mlp_network *network, int l, const uint8_t *input, int n) {
+ * b_l[mine]). Reads all of A_{l-1} (the activations cross cores; the first layer the scaled
+ * pixels in input_floats), only its own W_l columns. */
+static void owned_forward(mlp_network *network, int l, int n) {
     const mlp_model *model = network->model;
     int last = l == model->layer_count - 1, begin, end;
     network_layer_columns(model, l, n, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
     gemm_problem forward = {
         .m = n, .n = model->sizes[l + 1], .k = model->sizes[l],
-        .a = l == 0 ? NULL : network->activations[l],
-        .a_u8 = l == 0 ? input : NULL,
-        .a_scale = 1.0f / 255.0f,
+        .a = l == 0 ? network->input_floats : network->activations[l],
         .lda = model->sizes[l],
         .b = model_weights(model, l), .ldb = model->sizes[l + 1],
         .c = network->activations[l + 1], .ldc = model->sizes[l + 1],
@@ -394,16 +396,14 @@ static void owned_input_gradient(mlp_network *network, int l, int n) {
 /* Layer l, this thread's columns: the weight gradient and its SGD step in one GEMM,
  * W_l[:, mine] -= lr · A_{l-1}ᵀ · dZ_l[:, mine] (the gradient never leaves the registers), and
  * b_l[mine] -= lr · Σ_rows dZ_l[:, mine]. */
-static void owned_parameter_update(mlp_network *network, mlp_model *model, int l,
-                                   const uint8_t *input, int n, float learning_rate) {
+static void owned_parameter_update(mlp_network *network, mlp_model *model, int l, int n,
+                                   float learning_rate) {
     int in = model->sizes[l], out = model->sizes[l + 1], begin, end;
     network_layer_columns(model, l, n, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
     const float *dz = network->deltas[l + 1];
     gemm_problem update = {
         .m = in, .n = out, .k = n,
-        .a = l == 0 ? NULL : network->activations[l],
-        .a_u8 = l == 0 ? input : NULL,
-        .a_scale = 1.0f / 255.0f,
+        .a = l == 0 ? network->input_floats : network->activations[l],
         .lda = in, .a_transposed = 1,
         .b = dz, .ldb = out,
         .c = model_weights(model, l), .ldc = out,
@@ -421,23 +421,33 @@ static void owned_parameter_update(mlp_network *network, mlp_model *model, int l
     profile_stop(network, start, l, PROFILE_BIAS_GRADIENT_UPDATE, 2.0 * n * out);
 }
 
-void network_backward_update(mlp_network *network, mlp_model *model, const uint8_t *input,
-                             int n, float learning_rate) {
+void network_backward_update(mlp_network *network, mlp_model *model, int n,
+                             float learning_rate) {
     for (int l = model->layer_count - 1; l >= 0; l--) {
         if (l > 0) {
             owned_input_gradient(network, l, n);
             /* every thread's reads of W_l done (and dZ_{l-1} complete) before W_l changes */
 #pragma omp barrier
         }
-        owned_parameter_update(network, model, l, input, n, learning_rate);
+        owned_parameter_update(network, model, l, n, learning_rate);
     }
     /* the next step's forward and gather overwrite what the updates read */
 #pragma omp barrier
 }
 
 void network_forward_owned(mlp_network *network, const uint8_t *input, int n) {
+    /* the pixels × 1/255 once, each thread a block of rows: the first layer's forward and
+     * weight-gradient GEMMs then read float A in place instead of each owner packing (and
+     * scaling) the whole uint8 batch twice */
+    int begin, end, features = network->model->sizes[0];
+    parallel_range(n, 8, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
+    if (begin < end)
+        network->kernels->scale_bytes(input + (size_t)begin * features,
+                                      network->input_floats + (size_t)begin * features,
+                                      (size_t)(end - begin) * features, 1.0f / 255.0f);
+#pragma omp barrier
     for (int l = 0; l < network->model->layer_count; l++) {
-        owned_forward(network, l, input, n);
+        owned_forward(network, l, n);
 #pragma omp barrier
     }
 }
@@ -453,7 +463,7 @@ double network_step(mlp_network *network, mlp_model *model, const uint8_t *input
     }
     network_forward_owned(network, input, n);
     double cost = network_loss(network, targets, n, 1);
-    network_backward_update(network, model, input, n, learning_rate);
+    network_backward_update(network, model, n, learning_rate);
     return cost;
 }
 

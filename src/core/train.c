@@ -123,7 +123,14 @@ int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *met
                 cost = sharding_train_step(t->sharding, network, t->model, n,
                                            t->options.learning_rate, local_stop, &stop_agreed);
             } else {
+                double gather_start = network->profile ? wall_seconds() : 0.0;
                 gather_batch(network, t->data, t->epoch_order, begin, n);
+#pragma omp master
+                if (network->profile) { /* outside the step: booked on layer 0 */
+                    profile_entry *entry = &network->profile->entries[0][PROFILE_GATHER];
+                    entry->calls++;
+                    entry->seconds += wall_seconds() - gather_start;
+                }
                 cost = network_step(network, t->model, network->input_pixels,
                                     network->input_targets, n, t->options.learning_rate);
             }
