@@ -62,8 +62,11 @@ typedef struct mlp_network {
     float *row_loss;  /* batch_capacity per-example costs                  */
     uint8_t *input_pixels;  /* batch_capacity × sizes[0]: the batch being worked on */
     uint8_t *input_targets; /* batch_capacity labels (or 0/1 targets)               */
-    float *input_floats;    /* batch_capacity × sizes[0]: the pixels × 1/255 (owner-computes
-                               step: the first layer's A, written by network_forward_owned) */
+    /* threads slabs of batch_capacity × sizes[0] floats, input_floats_stride apart: each
+     * first-layer owner's copy of the pixels × 1/255 (its A in the owner-computes step, written
+     * by network_forward_owned, read again by network_backward_update) */
+    float *input_floats;
+    size_t input_floats_stride;
     float *gemm_workspace; /* threads × workspace_stride floats            */
     size_t workspace_stride;
     network_profile *profile; /* NULL (the default): no timing at all        */
@@ -119,13 +122,14 @@ void network_sgd_update(mlp_network *network, mlp_model *model, float learning_r
 double network_step(mlp_network *network, mlp_model *model, const uint8_t *input,
                     const uint8_t *targets, int n, float learning_rate);
 
-/* Collective. network_forward computed owner by owner: the pixels scaled into input_floats
- * (rows split), then each thread its columns (network_layer_columns) of every layer. Bitwise
- * network_forward. */
+/* Collective. network_forward computed owner by owner: each thread its columns
+ * (network_layer_columns) of every layer, the first layer's owners from their own scaled copy of
+ * the pixels (input_floats, table->scale_bytes: bitwise what packing the uint8 A computes).
+ * Bitwise network_forward. */
 void network_forward_owned(mlp_network *network, const uint8_t *input, int n);
 
 /* Collective, after network_forward_owned and network_loss on the same n rows (the first
- * layer's A is input_floats). Backpropagation and the SGD update fused, owner by owner, last
+ * layer's A is the thread's input_floats slab). Backpropagation and the SGD update fused, owner by owner, last
  * layer first:
  * for each layer l, the input gradient dZ_{l-1}[:, mine] = (dZ_l · W_lᵀ) ⊙ act'(A_{l-1}), a
  * barrier, then W_l[:, mine] -= lr · A_{l-1}ᵀ · dZ_l[:, mine] in the GEMM's epilogue and
