@@ -98,28 +98,10 @@ int dataset_split(int count, double validation_fraction, uint64_t seed, int **tr
     return 0;
 }
 
-/* Rows of a gather whose loads are in flight ahead of the copy. Shuffled rows are random
- * 784-byte runs in a 47 MB array, one or two memory latencies each when copied one by one; with
- * the next rows' lines requested while a row is copied the misses overlap: 64 MNIST rows took
- * 3.8 us copied one by one and 1.9 us with 8 or 16 rows ahead (best of an epoch of batches,
- * Zen 5); inside the trainer, where the step evicts them, about 12 us against 5 us. */
-#define GATHER_ROWS_AHEAD 8
-
-/* Requests every cache line of `row_bytes` bytes at row (a hint: no fault, no effect on results). */
-static void prefetch_row(const uint8_t *row, size_t row_bytes) {
-    for (size_t byte = 0; byte < row_bytes; byte += 64) __builtin_prefetch(row + byte, 0, 3);
-    if (row_bytes > 0) __builtin_prefetch(row + row_bytes - 1, 0, 3);
-}
-
 void dataset_gather(const mlp_dataset *dataset, const int *indices, int n, uint8_t *batch_pixels,
                     uint8_t *batch_labels) {
     size_t row_bytes = (size_t)dataset->features;
-    for (int i = 0; i < n && i < GATHER_ROWS_AHEAD; i++)
-        prefetch_row(dataset->pixels + (size_t)indices[i] * row_bytes, row_bytes);
     for (int i = 0; i < n; i++) {
-        if (i + GATHER_ROWS_AHEAD < n)
-            prefetch_row(dataset->pixels + (size_t)indices[i + GATHER_ROWS_AHEAD] * row_bytes,
-                         row_bytes);
         size_t row = (size_t)indices[i];
         memcpy(batch_pixels + (size_t)i * row_bytes, dataset->pixels + row * row_bytes, row_bytes);
         batch_labels[i] = dataset->labels[row];

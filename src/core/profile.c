@@ -19,7 +19,10 @@ static double total_seconds(const network_profile *profile, const mlp_model *mod
 void profile_print(const network_profile *profile, const mlp_model *model, const char *variant,
                    FILE *out) {
     double total = total_seconds(profile, model);
-    fprintf(out, "\nprofile (kernel variant %s; share of all profiled time: the step's kernels and the batch gather):\n", variant);
+    fprintf(out,
+            "\nprofile (kernel variant %s; share of all profiled time: the step's kernels and the "
+            "batch gather):\n",
+            variant);
     fprintf(out, "%-10s %-22s %10s %11s %7s %9s\n", "layer", "kernel", "calls", "seconds", "share",
             "GFLOP/s");
     for (int l = 0; l < model->layer_count; l++)
