@@ -1,7 +1,8 @@
 /* Whole training steps, per layer configuration, batch, thread count and kernel variant, and the
  * GEMM split measurements behind MLP_PARALLEL_MIN_FLOPS_PER_THREAD.
  *
- *   step/<variant>/<layers>/batch<B>/threads<T>       forward, loss, backward, SGD update of one
+ *   step/<variant>/<layers>/batch<B>/threads<T>       network_step: forward, loss, backward with
+ *       the fused SGD update, owner computes (MLP_UNFUSED_UPDATE=1: the unfused step) of one
  *       batch, by a team that lives for the whole benchmark run: one parallel region, the master
  *       asks Google Benchmark for the next iteration and a barrier passes the answer on. This is
  *       how the trainer runs (one team per epoch). The team has network_useful_threads(T)

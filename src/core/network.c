@@ -113,6 +113,8 @@ int parallel_gemm_part(const gemm_problem *whole, int part, int parts, gemm_prob
         piece->b += whole->b_transposed ? (size_t)begin * whole->ldb : (size_t)begin;
         if (piece->bias) piece->bias += begin;
         if (piece->activation_output) piece->activation_output += begin;
+        for (int s = 0; s < 2; s++)
+            if (piece->update.state[s]) piece->update.state[s] += begin;
     } else {
         parallel_range(whole->m, 16, part, parts, &begin, &end);
         if (begin >= end) return 0;
@@ -123,6 +125,9 @@ int parallel_gemm_part(const gemm_problem *whole, int part, int parts, gemm_prob
         else piece->a += a_offset;
         if (piece->activation_output)
             piece->activation_output += (size_t)begin * whole->ld_activation_output;
+        for (int s = 0; s < 2; s++)
+            if (piece->update.state[s])
+                piece->update.state[s] += (size_t)begin * whole->update.ld_state[s];
     }
     return 1;
 }
