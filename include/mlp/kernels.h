@@ -48,7 +48,8 @@ typedef enum gemm_epilogue {
  *   momentum / Nesterov   m(i,j) = momentum · m(i,j) + P(i,j)          (state m)
  *   Adam / AdamW          m, v moments (state m and v), bias corrections 1 - beta^t per step,
  *                         weight_decay (decoupled for AdamW)
- * Not yet implemented: a variant asked for another rule leaves C untouched. */
+ * Only SGD is implemented: the enum has no other value yet, and each variant's epilogue
+ * switch leaves W untouched for an unknown one. */
 typedef enum gemm_update_rule {
     GEMM_UPDATE_SGD = 0,
     GEMM_UPDATE_RULE_COUNT
@@ -71,6 +72,7 @@ typedef struct gemm_update {
  *   forward          Z  = X · W        A = X  [batch×in],               B = W  [in×out]
  *   weight gradient  dW = Xᵀ · dZ      A = X  stored [batch×in], a_transposed, B = dZ [batch×out]
  *   input gradient   dX = dZ · Wᵀ      A = dZ [batch×out],              B = W stored [in×out], b_transposed
+ *   fused update     W -= lr·Xᵀ·dZ     the weight gradient's A and B, C = W, GEMM_EPILOGUE_PARAMETER_UPDATE
  */
 typedef struct gemm_problem {
     int m, n, k;
