@@ -1,7 +1,8 @@
 /* Whole training steps, per layer configuration, batch, thread count and kernel variant, and the
  * GEMM split measurements behind MLP_PARALLEL_MIN_FLOPS_PER_THREAD.
  *
- *   step/<variant>/<layers>/batch<B>/threads<T>       forward, loss, backward, SGD update of one
+ *   step/<variant>/<layers>/batch<B>/threads<T>       network_step: forward, loss, backward with
+ *       the fused SGD update, owner computes (MLP_UNFUSED_UPDATE=1: the unfused step) of one
  *       batch, by a team that lives for the whole benchmark run: one parallel region, the master
  *       asks Google Benchmark for the next iteration and a barrier passes the answer on. This is
  *       how the trainer runs (one team per epoch). The team has network_useful_threads(T)
@@ -155,15 +156,13 @@ static const uint8_t *pool_labels(const step_setup *s, long iteration) {
     return s->labels + (size_t)(iteration % POOL_BATCHES) * s->c->batch;
 }
 
-/* Collective: one training step, the same calls as the trainer's loop (src/train.c). */
+/* Collective: one training step, the trainer's call (src/core/train.c): network_step, owner
+ * computes with the fused update (MLP_UNFUSED_UPDATE=1: the unfused step). */
 static void step_collective(void *argument, long iteration) {
     step_setup *s = argument;
     const uint8_t *pixels = pool_pixels(s, iteration), *labels = pool_labels(s, iteration);
-    int n = s->c->batch;
-    network_forward(&s->network, pixels, n);
-    double cost = network_loss(&s->network, labels, n, 1);
-    network_backward(&s->network, pixels, n);
-    network_sgd_update(&s->network, &s->model, STEP_LEARNING_RATE); /* ends with a barrier */
+    double cost = network_step(&s->network, &s->model, pixels, labels, s->c->batch,
+                               STEP_LEARNING_RATE); /* ends with a barrier */
 #pragma omp master
     s->last_cost = cost;
 }

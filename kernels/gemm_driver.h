@@ -17,7 +17,11 @@
  *         gemm_driver.masked_b_loads, under the column mask, and store only rows
  *         < tile->rows, columns < tile->cols (masked stores),
  *       * when tile->finish, apply the epilogue (bias + activation, or ⊙ activation'(Y)) to
- *         the sums before storing; otherwise store the plain partial sums.
+ *         the sums before storing; otherwise store the plain partial sums. The parameter
+ *         update epilogue (GEMM_EPILOGUE_PARAMETER_UPDATE) stores nothing to tile->c on the
+ *         last slice: it reads the parameters W at tile->w, applies tile->update's rule to
+ *         W and the sums (the gradient) with exactly the unfused kernel's operations, and
+ *         writes W back there (every ISA's helper: update_parameters_<isa>).
  *   - Optionally: tall (2·MR-row) tiles for narrow panels, a narrow path for N <= a few
  *     columns (tiles vectorised along M instead of N), and faster packing routines; see the
  *     fields of gemm_driver. All follow the rules above, so any mix gives the same bits.
@@ -29,7 +33,9 @@
  *
  * Why the blocking never changes results: a slice's sums are stored to C as floats and
  * reloaded exactly by the next slice, so every element is the same chain of FMAs from 0 in
- * k order however K, M and N are split.
+ * k order however K, M and N are split. With the parameter update epilogue C holds the
+ * parameters, so a K deeper than one slice keeps its partial sums in the workspace instead
+ * (an MC × NC block, the slices innermost: gemm_slices_innermost); the chain is the same.
  *
  * Blocking: for each NC-wide column block and each k slice (K split evenly into slices of at
  * most KC, see gemm_slice_depth), for each MC-tall row block: pack A into MR-tall panels (or
@@ -73,6 +79,14 @@ typedef struct gemm_tile {
     const float *bias;         /* bias of the tile's column 0, or NULL                     */
     const float *y;            /* Y(r, c) at y[r * ldy + c] (activation-derivative epilogue) */
     ptrdiff_t ldy;
+    /* GEMM_EPILOGUE_PARAMETER_UPDATE: the rule, and the tile's parameters W(r, c) at
+     * w[r * ldw + c], read and written on the last slice (tile->c then holds only the partial
+     * sums of earlier slices). row0, col0: the tile's origin in the problem's C, where the
+     * rule's state arrays (update->state) are indexed. */
+    const gemm_update *update;
+    float *w;
+    ptrdiff_t ldw;
+    int row0, col0;
     ptrdiff_t a_group_stride;  /* column tiles: from one W-row group of A to the next       */
     const uint8_t *a_u8;       /* column tiles: uint8 A read in place (then a is NULL), each */
     float a_scale;             /* byte times a_scale, as the packing would have scaled it    */
@@ -204,8 +218,10 @@ typedef struct gemm_driver {
 /* Floats of workspace the driver needs with blocking KC, MC, NC and NR = max_vectors · W:
  * the A block (MC × KC), the B block (KC × NC) and one edge B panel (KC × NR). The one
  * formula: a macro so the const tables can use it (gemm_workspace_floats). */
+/* A block (MC × KC), B block (KC × NC), B edge panel (KC × NR), and the partial sums of an
+ * MC × NC block of a parameter-update GEMM deeper than one slice. */
 #define GEMM_DRIVER_WORKSPACE_FLOATS(kc, mc, nc, nr) \
-    ((size_t)(kc) * ((size_t)(mc) + (size_t)(nc) + (size_t)(nr)) + 64)
+    ((size_t)(kc) * ((size_t)(mc) + (size_t)(nc) + (size_t)(nr)) + (size_t)(mc) * (size_t)(nc) + 64)
 
 static inline size_t gemm_driver_workspace_floats(const gemm_driver *d) {
     return GEMM_DRIVER_WORKSPACE_FLOATS(d->kc, d->mc, d->nc, d->max_vectors * d->width);
@@ -326,9 +342,9 @@ static inline void gemm_prefetch_b_panel_part(const gemm_problem *g, int p0, int
 
 /* 1 when the logits kernel can compute g (plain float A, plain B, N in its range). */
 static inline int gemm_logits_fits(const gemm_problem *g, const gemm_driver *d) {
-    return d->logits_kernel != NULL && g->m > 0 && g->n >= d->logits_min_columns &&
-           g->n <= d->logits_max_columns && !g->a_transposed && g->a_u8 == NULL &&
-           !g->b_transposed;
+    return d->logits_kernel != NULL && g->epilogue != GEMM_EPILOGUE_PARAMETER_UPDATE &&
+           g->m > 0 && g->n >= d->logits_min_columns && g->n <= d->logits_max_columns &&
+           !g->a_transposed && g->a_u8 == NULL && !g->b_transposed;
 }
 
 /* The plan for `path` with the given packing, the rest derived as the driver needs it: the
@@ -395,8 +411,52 @@ static inline int gemm_plan_valid(const gemm_problem *g, const gemm_driver *d,
 
 /* ---- executing a plan */
 
+/* 1 when the k slices run innermost (each block of C finished before the next is started):
+ * a parameter update deeper than one slice, whose C holds the parameters, so its partial sums
+ * go to the workspace (an MC × NC block, GEMM_DRIVER_WORKSPACE_FLOATS) rather than to C. */
+static inline int gemm_slices_innermost(const gemm_problem *g, const gemm_plan *plan) {
+    return g->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE && plan->slices > 1;
+}
+
+/* The partial-sum block of gemm_slices_innermost, after the packing buffers. */
+static inline float *gemm_partial_sums(const gemm_problem *g, const gemm_driver *d) {
+    return g->workspace + (size_t)d->kc * ((size_t)d->mc + (size_t)d->nc +
+                                           (size_t)d->max_vectors * d->width);
+}
+
+/* The tile's epilogue fields that do not change from tile to tile. */
+static inline void gemm_tile_epilogue(gemm_tile *tile, const gemm_problem *g) {
+    tile->epilogue = g->epilogue;
+    tile->activation = g->activation;
+    tile->ldy = g->ld_activation_output;
+    tile->update = &g->update;
+    tile->ldw = g->ldc;
+}
+
+/* Points the tile at C(i, j): where its results go (or, for a parameter update, the
+ * parameters W(i, j)), and where partial sums go: C itself, or with the slices innermost the
+ * block `sums` (ld_sums floats a row) at (sum_row, sum_col). */
+static inline void gemm_tile_place(gemm_tile *tile, const gemm_problem *g, int i, int j,
+                                   float *sums, ptrdiff_t ld_sums, int sum_row, int sum_col) {
+    float *c = g->c + (size_t)i * g->ldc + (size_t)j;
+    tile->w = c;
+    tile->row0 = i;
+    tile->col0 = j;
+    if (sums) {
+        tile->c = sums + (size_t)sum_row * ld_sums + (size_t)sum_col;
+        tile->ldc = ld_sums;
+    } else {
+        tile->c = c;
+        tile->ldc = g->ldc;
+    }
+    tile->y = g->activation_output
+                  ? g->activation_output + (size_t)i * g->ld_activation_output + j
+                  : NULL;
+}
+
 /* The narrow and column paths: W-row (narrow) or column_tile_rows-row (column) tiles over KC
- * slices, A read in place (transposed) or packed into W-row panels. */
+ * slices, A read in place (transposed) or packed into W-row panels. Slices outermost, or
+ * innermost (gemm_slices_innermost: one row tile's partial sums in the workspace). */
 static inline void gemm_driver_run_narrow(const gemm_problem *g, const gemm_driver *d,
                                           const gemm_plan *plan,
                                           void (*pack_a_panel)(const gemm_problem *, int, int,
@@ -406,155 +466,171 @@ static inline void gemm_driver_run_narrow(const gemm_problem *g, const gemm_driv
     const int column_path = plan->path == GEMM_PATH_COLUMN;
     const int a_in_place = !plan->pack_a;
     const int tile_rows = column_path ? d->column_tile_rows : w;
+    const int innermost = gemm_slices_innermost(g, plan);
+    float *sums = innermost ? gemm_partial_sums(g, d) : NULL; /* tile_rows × n */
     gemm_tile tile;
     tile.cols = n;
-    tile.epilogue = g->epilogue;
-    tile.activation = g->activation;
+    gemm_tile_epilogue(&tile, g);
     tile.bias = g->bias;
-    tile.ldc = g->ldc;
-    tile.ldy = g->ld_activation_output;
     tile.a_row_stride = 1;
     tile.a_u8 = NULL;
     tile.a_scale = g->a_scale;
     tile.b_k_stride = g->b_transposed ? 1 : g->ldb;
     tile.b_column_stride = g->b_transposed ? g->ldb : 1;
     const int kc = plan->kc;
-    int pc = 0;
-    do {
-        const int kb = gemm_min_int(kc, k - pc);
-        tile.k = kb;
-        tile.continue_sums = pc > 0;
-        tile.finish = pc + kb >= k;
-        tile.b = g->b + (g->b_transposed ? (size_t)pc : (size_t)pc * g->ldb);
-        for (int i = 0; i < m; i += tile_rows) {
-            tile.rows = gemm_min_int(tile_rows, m - i);
-            if (a_in_place) {
-                const size_t offset = (size_t)pc * g->lda + (size_t)i;
-                tile.a = g->a_u8 ? NULL : g->a + offset;
-                tile.a_u8 = g->a_u8 ? g->a_u8 + offset : NULL;
-                tile.a_k_stride = g->lda;
-                tile.a_group_stride = w;
-            } else { /* W-row panels, one after another (one for a narrow tile) */
-                for (int group = 0; group * w < tile.rows; group++)
-                    pack_a_panel(g, i + group * w, gemm_min_int(w, tile.rows - group * w), pc,
-                                 kb, w, a_panel + (size_t)group * w * kb);
-                tile.a = a_panel;
-                tile.a_k_stride = w;
-                tile.a_group_stride = (ptrdiff_t)w * kb;
+    const int outer_end = innermost ? m : 1;    /* innermost: row tiles outside, slices inside */
+    for (int outer = 0; outer < outer_end; outer += tile_rows) {
+        int pc = 0;
+        do {
+            const int kb = gemm_min_int(kc, k - pc);
+            tile.k = kb;
+            tile.continue_sums = pc > 0;
+            tile.finish = pc + kb >= k;
+            tile.b = g->b + (g->b_transposed ? (size_t)pc : (size_t)pc * g->ldb);
+            const int i_begin = innermost ? outer : 0;
+            const int i_end = innermost ? gemm_min_int(m, outer + tile_rows) : m;
+            for (int i = i_begin; i < i_end; i += tile_rows) {
+                tile.rows = gemm_min_int(tile_rows, m - i);
+                if (a_in_place) {
+                    const size_t offset = (size_t)pc * g->lda + (size_t)i;
+                    tile.a = g->a_u8 ? NULL : g->a + offset;
+                    tile.a_u8 = g->a_u8 ? g->a_u8 + offset : NULL;
+                    tile.a_k_stride = g->lda;
+                    tile.a_group_stride = w;
+                } else { /* W-row panels, one after another (one for a narrow tile) */
+                    for (int group = 0; group * w < tile.rows; group++)
+                        pack_a_panel(g, i + group * w, gemm_min_int(w, tile.rows - group * w),
+                                     pc, kb, w, a_panel + (size_t)group * w * kb);
+                    tile.a = a_panel;
+                    tile.a_k_stride = w;
+                    tile.a_group_stride = (ptrdiff_t)w * kb;
+                }
+                gemm_tile_place(&tile, g, i, 0, sums, n, 0, 0);
+                if (column_path)
+                    d->column_micro_kernel(&tile);
+                else
+                    d->narrow_micro_kernel(&tile);
             }
-            tile.c = g->c + (size_t)i * g->ldc;
-            tile.y = g->activation_output
-                         ? g->activation_output + (size_t)i * g->ld_activation_output
-                         : NULL;
-            if (column_path)
-                d->column_micro_kernel(&tile);
-            else
-                d->narrow_micro_kernel(&tile);
+            pc += kb;
+        } while (pc < k);
+    }
+}
+
+/* One MC × NC block of the tiles path over one k slice: A packed (or read in place), B's
+ * panels packed when pack_panels (else read from the packed block or in place), the
+ * micro-kernels over the block's tiles, column panel outer, row panel inner. sums: NULL, or
+ * the partial-sum block (ld nb) of gemm_slices_innermost. */
+static inline void gemm_driver_tiles_block(const gemm_problem *g, const gemm_driver *d,
+                                           const gemm_plan *plan,
+                                           void (*pack_a_panel)(const gemm_problem *, int, int,
+                                                                int, int, int, float *),
+                                           int jc, int nb, int pc, int kb, int ic, int mb,
+                                           int pack_panels, float *sums) {
+    const int k = g->k, mr = d->mr;
+    float *a_block = g->workspace;                    /* MC × KC */
+    float *b_block = a_block + (size_t)d->mc * d->kc; /* KC × NC */
+    float *b_edge = b_block + (size_t)d->nc * d->kc;  /* KC × NR */
+    const int pack_a = plan->pack_a, pack_b = plan->pack_b, balance = plan->balance;
+    void (*pack_b_panel)(const gemm_problem *, int, int, int, int, int, float *) =
+        d->pack_b_panel ? d->pack_b_panel : gemm_pack_b_panel;
+    const int first = pc == 0, last = pc + kb >= k;
+    if (pack_a)
+        for (int ir = 0; ir < mb; ir += mr)
+            pack_a_panel(g, ic + ir, gemm_min_int(mr, mb - ir), pc, kb, mr,
+                         a_block + (size_t)ir * kb);
+
+    for (int jr = 0, cols; jr < nb; jr += cols) {
+        cols = gemm_panel_columns(d, nb, jr, balance);
+        const int vectors = gemm_vectors_for(d, cols);
+        /* B panels are packed by the first row block, just before their first use (still in
+         * L1/L2 for its tiles), while its tiles prefetch the next panel's source rows, so the
+         * copy reads from cache rather than waiting on memory */
+        if (pack_panels)
+            pack_b_panel(g, pc, kb, jc + jr, cols, vectors * d->width,
+                         b_block + (size_t)jr * kb);
+        const int next_jr = jr + cols;
+        const int next_cols = next_jr < nb ? gemm_panel_columns(d, nb, next_jr, balance) : 0;
+        gemm_tile tile;
+        tile.a_group_stride = 0; /* column tiles only */
+        tile.a_u8 = NULL;
+        tile.k = kb;
+        tile.cols = cols;
+        tile.continue_sums = !first;
+        tile.finish = last;
+        gemm_tile_epilogue(&tile, g);
+        tile.bias = g->bias ? g->bias + jc + jr : NULL;
+        tile.b_column_stride = 1;
+        if (pack_b) {
+            tile.b = b_block + (size_t)jr * kb;
+            tile.b_k_stride = (ptrdiff_t)vectors * d->width;
+        } else if (cols % d->width != 0 && !d->masked_b_loads) {
+            pack_b_panel(g, pc, kb, jc + jr, cols, vectors * d->width, b_edge);
+            tile.b = b_edge;
+            tile.b_k_stride = (ptrdiff_t)vectors * d->width;
+        } else {
+            tile.b = g->b + (size_t)pc * g->ldb + (size_t)(jc + jr);
+            tile.b_k_stride = g->ldb;
         }
-        pc += kb;
-    } while (pc < k);
+        gemm_micro_kernel micro_kernel = d->micro_kernels[vectors - 1];
+        int tile_rows = mr;
+        if (!pack_a && d->tall_micro_kernels[vectors - 1]) {
+            micro_kernel = d->tall_micro_kernels[vectors - 1];
+            tile_rows = 2 * mr;
+        }
+        const int tiles = (mb + tile_rows - 1) / tile_rows;
+        for (int ir = 0; ir < mb; ir += tile_rows) {
+            const int i = ic + ir, j = jc + jr;
+            if (pack_panels && next_cols > 0)
+                gemm_prefetch_b_panel_part(g, pc, kb, jc + next_jr, next_cols, ir / tile_rows,
+                                           tiles);
+            tile.rows = gemm_min_int(tile_rows, mb - ir);
+            if (pack_a) {
+                tile.a = a_block + (size_t)ir * kb;
+                tile.a_row_stride = 1;
+                tile.a_k_stride = mr;
+            } else if (g->a_transposed) {
+                tile.a = g->a + (size_t)pc * g->lda + (size_t)i;
+                tile.a_row_stride = 1;
+                tile.a_k_stride = g->lda;
+            } else {
+                tile.a = g->a + (size_t)i * g->lda + (size_t)pc;
+                tile.a_row_stride = g->lda;
+                tile.a_k_stride = 1;
+            }
+            gemm_tile_place(&tile, g, i, j, sums, nb, ir, jr);
+            micro_kernel(&tile);
+        }
+    }
 }
 
 /* The tiles path: for each NC-wide column block and each k slice, for each MC-tall row block,
- * A packed (or read in place) and the micro-kernels over the block's tiles. */
+ * gemm_driver_tiles_block (B's panels packed by the first row block); with the slices
+ * innermost (gemm_slices_innermost), for each column block and row block, every slice (B's
+ * panels packed by every row block). */
 static inline void gemm_driver_run_tiles(const gemm_problem *g, const gemm_driver *d,
                                          const gemm_plan *plan,
                                          void (*pack_a_panel)(const gemm_problem *, int, int,
                                                               int, int, int, float *)) {
-    const int m = g->m, n = g->n, k = g->k;
-    const int mr = d->mr, mc = plan->mc, nc = plan->nc;
-    float *a_block = g->workspace;                                /* MC × KC */
-    float *b_block = a_block + (size_t)d->mc * d->kc;             /* KC × NC */
-    float *b_edge = b_block + (size_t)d->nc * d->kc;              /* KC × NR */
-    const int pack_a = plan->pack_a, pack_b = plan->pack_b, balance = plan->balance;
-    void (*pack_b_panel)(const gemm_problem *, int, int, int, int, int, float *) =
-        d->pack_b_panel ? d->pack_b_panel : gemm_pack_b_panel;
-
-    const int kc = plan->kc;
+    const int m = g->m, n = g->n, k = g->k, mc = plan->mc, nc = plan->nc, kc = plan->kc;
+    const int innermost = gemm_slices_innermost(g, plan);
+    float *sums = innermost ? gemm_partial_sums(g, d) : NULL; /* MC × NC */
     for (int jc = 0; jc < n; jc += nc) {
         const int nb = gemm_min_int(nc, n - jc);
+        if (innermost) {
+            for (int ic = 0; ic < m; ic += mc)
+                for (int pc = 0; pc < k; pc += kc)
+                    gemm_driver_tiles_block(g, d, plan, pack_a_panel, jc, nb, pc,
+                                            gemm_min_int(kc, k - pc), ic,
+                                            gemm_min_int(mc, m - ic), plan->pack_b, sums);
+            continue;
+        }
         int pc = 0;
         do { /* at least one slice, so K = 0 still writes C = epilogue(0) */
             const int kb = gemm_min_int(kc, k - pc);
-            const int first = pc == 0, last = pc + kb >= k;
-            for (int ic = 0; ic < m; ic += mc) {
-                const int mb = gemm_min_int(mc, m - ic);
-                if (pack_a)
-                    for (int ir = 0; ir < mb; ir += mr)
-                        pack_a_panel(g, ic + ir, gemm_min_int(mr, mb - ir), pc, kb, mr,
-                                     a_block + (size_t)ir * kb);
-
-                for (int jr = 0, cols; jr < nb; jr += cols) {
-                    cols = gemm_panel_columns(d, nb, jr, balance);
-                    const int vectors = gemm_vectors_for(d, cols);
-                    /* B panels are packed by the first row block, just before their first use
-                     * (still in L1/L2 for its tiles), while its tiles prefetch the next panel's
-                     * source rows, so the copy reads from cache rather than waiting on memory */
-                    const int pack_panels = pack_b && ic == 0;
-                    if (pack_panels)
-                        pack_b_panel(g, pc, kb, jc + jr, cols, vectors * d->width,
-                                     b_block + (size_t)jr * kb);
-                    const int next_jr = jr + cols;
-                    const int next_cols =
-                        next_jr < nb ? gemm_panel_columns(d, nb, next_jr, balance) : 0;
-                    gemm_tile tile;
-                    tile.a_group_stride = 0; /* column tiles only */
-                    tile.a_u8 = NULL;
-                    tile.k = kb;
-                    tile.cols = cols;
-                    tile.continue_sums = !first;
-                    tile.finish = last;
-                    tile.epilogue = g->epilogue;
-                    tile.activation = g->activation;
-                    tile.bias = g->bias ? g->bias + jc + jr : NULL;
-                    tile.ldc = g->ldc;
-                    tile.ldy = g->ld_activation_output;
-                    tile.b_column_stride = 1;
-                    if (pack_b) {
-                        tile.b = b_block + (size_t)jr * kb;
-                        tile.b_k_stride = (ptrdiff_t)vectors * d->width;
-                    } else if (cols % d->width != 0 && !d->masked_b_loads) {
-                        pack_b_panel(g, pc, kb, jc + jr, cols, vectors * d->width, b_edge);
-                        tile.b = b_edge;
-                        tile.b_k_stride = (ptrdiff_t)vectors * d->width;
-                    } else {
-                        tile.b = g->b + (size_t)pc * g->ldb + (size_t)(jc + jr);
-                        tile.b_k_stride = g->ldb;
-                    }
-                    gemm_micro_kernel micro_kernel = d->micro_kernels[vectors - 1];
-                    int tile_rows = mr;
-                    if (!pack_a && d->tall_micro_kernels[vectors - 1]) {
-                        micro_kernel = d->tall_micro_kernels[vectors - 1];
-                        tile_rows = 2 * mr;
-                    }
-                    const int tiles = (mb + tile_rows - 1) / tile_rows;
-                    for (int ir = 0; ir < mb; ir += tile_rows) {
-                        const int i = ic + ir, j = jc + jr;
-                        if (pack_panels && next_cols > 0)
-                            gemm_prefetch_b_panel_part(g, pc, kb, jc + next_jr, next_cols,
-                                                       ir / tile_rows, tiles);
-                        tile.rows = gemm_min_int(tile_rows, mb - ir);
-                        if (pack_a) {
-                            tile.a = a_block + (size_t)ir * kb;
-                            tile.a_row_stride = 1;
-                            tile.a_k_stride = mr;
-                        } else if (g->a_transposed) {
-                            tile.a = g->a + (size_t)pc * g->lda + (size_t)i;
-                            tile.a_row_stride = 1;
-                            tile.a_k_stride = g->lda;
-                        } else {
-                            tile.a = g->a + (size_t)i * g->lda + (size_t)pc;
-                            tile.a_row_stride = g->lda;
-                            tile.a_k_stride = 1;
-                        }
-                        tile.c = g->c + (size_t)i * g->ldc + (size_t)j;
-                        tile.y = g->activation_output ? g->activation_output +
-                                                            (size_t)i * g->ld_activation_output + j
-                                                      : NULL;
-                        micro_kernel(&tile);
-                    }
-                }
-            }
+            for (int ic = 0; ic < m; ic += mc)
+                gemm_driver_tiles_block(g, d, plan, pack_a_panel, jc, nb, pc, kb, ic,
+                                        gemm_min_int(mc, m - ic), plan->pack_b && ic == 0,
+                                        NULL);
             pc += kb;
         } while (pc < k);
     }

@@ -39,6 +39,9 @@
 void gemm_scalar(const gemm_problem *problem);
 void bias_add_scalar(float *c, int m, int n, int ldc, const float *bias);
 void bias_gradient_scalar(const float *dz, int m, int n, int ld, float *bias_gradient);
+void bias_gradient_update_scalar(const float *dz, int m, int n, int ld, float *bias,
+                                 float learning_rate);
+void scale_bytes_scalar(const uint8_t *x, float *y, size_t count, float scale);
 void relu_forward_scalar(const float *x, float *y, size_t count);
 void sigmoid_forward_scalar(const float *x, float *y, size_t count);
 void tanh_forward_scalar(const float *x, float *y, size_t count);

@@ -19,6 +19,11 @@
  *    scalar: K = 1, 7, 17, 63, full and ragged tiles, every epilogue, unaligned operands, K in
  *    two slices bitwise equal to one.
  *  - the variant registry: names, tables, --kernel choices, support = required features.
+ *  - the fused parameter update (GEMM_EPILOGUE_PARAMETER_UPDATE, SGD): bitwise gemm then
+ *    sgd_update, on every layout, A type and shape class (K of one and of several slices, K = 0),
+ *    through table->gemm, row/column blocks, every forced plan and every micro-kernel (whole and
+ *    in two slices); nothing written outside W. bias_gradient_update bitwise bias_gradient then
+ *    sgd_update; scale_bytes bitwise (float)byte · scale.
  *  - bias_add, bias_gradient, activations forward and backward (bounds from
  *    kernels/activation_error_bounds.h, tighter ones for scalar), saturation, +-0, tails 1..33,
  *    aliasing; softmax_cross_entropy; sgd_update.
@@ -731,6 +736,172 @@ static void test_gemm_forced_plans(void) {
            runs[GEMM_PATH_LOGITS]);
 }
 
+/* ---------------------------------------------------------------- fused parameter update */
+
+/* The parameter update epilogue (SGD) of t's problem (t's epilogue ignored) run through `run`
+ * against the unfused pair it replaces: P = op(A)·op(B) by table->gemm with no epilogue, then
+ * table->sgd_update(W, P) row by row. Bitwise, and nothing written outside W's m × n block. */
+static const float update_learning_rate = 0.0173f;
+
+static int check_update_case_with(const gemm_case *t, gemm_runner run, const void *context,
+                                  const char *what) {
+    gemm_case plain = *t;
+    plain.epilogue = GEMM_EPILOGUE_NONE;
+    plain.activation = MLP_ACTIVATION_NONE;
+    char text[224];
+    describe_case(&plain, text, sizeof text);
+    gemm_operands operands = gemm_operands_make(&plain);
+    gemm_problem g = operands.problem;
+    size_t count = (size_t)t->m * g.ldc;
+    guarded_buffer expected = guarded_alloc(count, t->misalign);
+    guarded_buffer fused = guarded_alloc(count, t->misalign);
+    for (int i = 0; i < t->m; i++)
+        for (int j = 0; j < t->n; j++)
+            expected.data[(size_t)i * g.ldc + j] = fused.data[(size_t)i * g.ldc + j] =
+                random_uniform(-1.0f, 1.0f);
+
+    guarded_buffer gradient = run_gemm(variant, &plain, g);
+    for (int i = 0; i < t->m; i++)
+        variant->sgd_update(expected.data + (size_t)i * g.ldc, gradient.data + (size_t)i * g.ldc,
+                            (size_t)t->n, update_learning_rate);
+
+    g.epilogue = GEMM_EPILOGUE_PARAMETER_UPDATE;
+    g.update.rule = GEMM_UPDATE_SGD;
+    g.update.learning_rate = update_learning_rate;
+    g.c = fused.data;
+    g.workspace = workspace_alloc(variant);
+    run(&g, context);
+    free(g.workspace);
+
+    int differ = 0;
+    for (int i = 0; i < t->m; i++)
+        differ += memcmp(fused.data + (size_t)i * g.ldc, expected.data + (size_t)i * g.ldc,
+                         (size_t)t->n * sizeof(float)) != 0;
+    CHECK(differ == 0, "%s [fused update%s%s]: %d rows differ from gemm + sgd_update", text,
+          what ? ", " : "", what ? what : "", differ);
+    int damaged = guard_damage(&fused, t->m, t->n, g.ldc);
+    CHECK(damaged == 0, "%s [fused update%s%s]: %d floats written outside W", text,
+          what ? ", " : "", what ? what : "", damaged);
+    free(expected.base);
+    free(fused.base);
+    free(gradient.base);
+    gemm_operands_free(&operands);
+    return differ + damaged;
+}
+
+/* The problem cut into row and column blocks at odd offsets (as threads cut a layer's columns),
+ * each block through table->gemm. */
+static void run_update_blocks(const gemm_problem *g, const void *context) {
+    (void)context;
+    int row_cuts[] = {0, (1 + g->m / 3) | 1, g->m};
+    int col_cuts[] = {0, 3, (3 + g->n / 3) | 1, (3 + (2 * g->n) / 3) | 1, g->n};
+    for (int r = 0; r < 2; r++)
+        for (int c = 0; c < 4; c++) {
+            int row0 = row_cuts[r] < g->m ? row_cuts[r] : g->m;
+            int row1 = row_cuts[r + 1] < g->m ? row_cuts[r + 1] : g->m;
+            int col0 = col_cuts[c] < g->n ? col_cuts[c] : g->n;
+            int col1 = col_cuts[c + 1] < g->n ? col_cuts[c + 1] : g->n;
+            if (row1 <= row0 || col1 <= col0) continue;
+            gemm_problem block = gemm_block(g, row0, row1 - row0, col0, col1 - col0);
+            variant->gemm(&block);
+        }
+}
+
+/* The fused update against gemm + sgd_update: every layout and A type on shapes from one
+ * element to bigger than the cache blocks, K of one slice and of several (the partial sums in
+ * the workspace: K > KC = 512 on x86, 256 on NEON), K = 0, the MLP's weight gradients; through
+ * table->gemm, in blocks, and (driver variants) through every plan the driver can execute. */
+static void test_fused_update(void) {
+    static const int shapes[][3] = {
+        {1, 1, 1},     {17, 65, 63},   {65, 7, 33},   {3, 1, 70},    {9, 17, 0},
+        {784, 128, 64}, {128, 64, 64}, {64, 10, 64},  {64, 10, 256}, {600, 400, 1},
+        {33, 48, 530}, {45, 50, 530},  {100, 1, 520}, {20, 12, 700}, {37, 16, 600},
+        {70, 130, 9},  {265, 1030, 520},
+    };
+    int cases = 0, plans = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int transposes = 0; transposes < 4; transposes++)
+            for (int u8 = 0; u8 < 2; u8++) {
+                const int big = shapes[s][0] * shapes[s][1] > 50000;
+                /* the big shapes once, in the weight gradient's layout (A^T, B plain) */
+                if (big && (transposes != 1 || (u8 && shapes[s][0] != 784))) continue;
+                gemm_case t = {shapes[s][0], shapes[s][1], shapes[s][2], transposes & 1,
+                               transposes >> 1, u8, GEMM_EPILOGUE_NONE, MLP_ACTIVATION_NONE,
+                               (int)((s + transposes) & 1), (int)((s + u8) % 3)};
+                check_update_case_with(&t, run_table_gemm, variant, NULL);
+                if (!big) check_update_case_with(&t, run_update_blocks, NULL, "blocks");
+                cases++;
+                const gemm_driver *d = variant->gemm_driver;
+                if (!d || big) continue;
+                for (int path = 0; path < PATH_COUNT; path++)
+                    for (int pack_a = 0; pack_a < 2; pack_a++)
+                        for (int pack_b = 0; pack_b < 2; pack_b++)
+                            for (int small = 0; small < 2; small++) {
+                                if (pack_b && path != GEMM_PATH_TILES) continue;
+                                forced_plan f = {(gemm_path)path, pack_a, pack_b, small};
+                                gemm_operands operands = gemm_operands_make(&t);
+                                gemm_problem g = operands.problem;
+                                g.epilogue = GEMM_EPILOGUE_PARAMETER_UPDATE;
+                                gemm_plan plan = forced_plan_for(&g, d, &f);
+                                int valid = gemm_plan_valid(&g, d, &plan);
+                                gemm_operands_free(&operands);
+                                if (!valid) continue;
+                                char what[96];
+                                snprintf(what, sizeof what, "plan %s pack_a %d pack_b %d%s",
+                                         path_names[path], pack_a, pack_b,
+                                         small ? " small blocks" : "");
+                                check_update_case_with(&t, run_forced_plan, &f, what);
+                                plans++;
+                            }
+            }
+    printf("fused update: %d cases, %d forced plans\n", cases, plans);
+}
+
+/* bias_gradient_update = bias_gradient then sgd_update, bitwise; nothing written past n. */
+static void test_bias_gradient_update(void) {
+    static const int shapes[][3] = {{1, 1, 0}, {3, 7, 2},  {5, 33, 1}, {64, 128, 0},
+                                    {2, 10, 5}, {0, 9, 0}, {256, 400, 3}, {17, 1, 4}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int m = shapes[s][0], n = shapes[s][1], ld = n + shapes[s][2];
+        int misalign = (int)(s & 1);
+        float *dz = aligned_floats((size_t)(m ? m : 1) * ld);
+        for (size_t i = 0; i < (size_t)m * ld; i++) dz[i] = random_uniform(-2.0f, 2.0f);
+        guarded_buffer fused = guarded_alloc((size_t)n, misalign);
+        float *expected = aligned_floats((size_t)n), *gradient = aligned_floats((size_t)n);
+        for (int j = 0; j < n; j++) fused.data[j] = expected[j] = random_uniform(-1.0f, 1.0f);
+        variant->bias_gradient(dz, m, n, ld, gradient);
+        variant->sgd_update(expected, gradient, (size_t)n, update_learning_rate);
+        variant->bias_gradient_update(dz, m, n, ld, fused.data, update_learning_rate);
+        CHECK(memcmp(fused.data, expected, (size_t)n * sizeof(float)) == 0,
+              "bias_gradient_update %dx%d ld %d differs from bias_gradient + sgd_update", m, n,
+              ld);
+        CHECK(guard_damage(&fused, 1, n, n) == 0, "bias_gradient_update wrote past n = %d", n);
+        free(dz);
+        free(fused.base);
+        free(expected);
+        free(gradient);
+    }
+}
+
+/* scale_bytes = (float)byte · scale, one rounding (what the uint8 GEMM path computes), every
+ * tail length, unaligned; nothing written past count. */
+static void test_scale_bytes(void) {
+    uint8_t bytes[80];
+    for (int i = 0; i < 80; i++) bytes[i] = (uint8_t)(i == 0 ? 255 : random_below(256));
+    for (size_t count = 0; count <= 70; count += count < 40 ? 1 : 15)
+        for (int misalign = 0; misalign < 2; misalign++) {
+            guarded_buffer y = guarded_alloc(count, misalign);
+            variant->scale_bytes(bytes + misalign, y.data, count, 1.0f / 255.0f);
+            int wrong = 0;
+            for (size_t i = 0; i < count; i++)
+                wrong += y.data[i] != (float)bytes[misalign + i] * (1.0f / 255.0f);
+            CHECK(wrong == 0, "scale_bytes count %zu: %d wrong", count, wrong);
+            CHECK(guard_damage(&y, 1, (int)count, (int)count) == 0,
+                  "scale_bytes count %zu wrote outside y", count);
+            free(y.base);
+        }
+}
+
 /* ---------------------------------------------------------------- micro-kernels by name */
 
 /* One named micro-kernel on a problem that is exactly one tile, called directly; `split`
@@ -752,6 +923,17 @@ static void run_micro_kernel(const gemm_problem *g, const void *context) {
     tile.cols = g->n;
     tile.c = g->c;
     tile.ldc = g->ldc;
+    tile.update = &g->update;
+    tile.w = g->c;
+    tile.ldw = g->ldc;
+    /* a parameter update's C holds W: the first slice's partial sums go elsewhere, as the
+     * driver's workspace block */
+    float *partial = NULL;
+    if (g->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE && call->split) {
+        partial = aligned_floats((size_t)g->m * g->n + 1);
+        tile.c = partial;
+        tile.ldc = g->n;
+    }
     tile.epilogue = g->epilogue;
     tile.activation = g->activation;
     tile.bias = g->bias;
@@ -774,6 +956,7 @@ static void run_micro_kernel(const gemm_problem *g, const void *context) {
         call->info->run(&tile);
         if (g->k == 0) break;
     }
+    free(partial);
 }
 
 /* Whether two runs of t's problem give bitwise the same C. */
@@ -841,6 +1024,10 @@ static void test_micro_kernels(void) {
                                    1 + 2 * (variant_index % 2), pad};
                     micro_call whole = {info, 0}, sliced = {info, 1};
                     check_gemm_case_with(&t, run_micro_kernel, &whole, info->name);
+                    if (info->kind != GEMM_MICRO_LOGITS) {
+                        check_update_case_with(&t, run_micro_kernel, &whole, info->name);
+                        if (k >= 2) check_update_case_with(&t, run_micro_kernel, &sliced, info->name);
+                    }
                     if (info->kind != GEMM_MICRO_LOGITS && k >= 2) {
                         char text[160];
                         describe_case(&t, text, sizeof text);
@@ -1375,6 +1562,9 @@ int main(int argc, char **argv) {
     test_gemm_packing_paths();
     test_gemm_logits_shapes();
     test_gemm_mlp_shapes();
+    test_bias_gradient_update();
+    test_scale_bytes();
+    test_fused_update();
     if (variant->gemm_driver) {
         test_gemm_forced_plans();
         test_micro_kernels();

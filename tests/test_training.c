@@ -13,7 +13,15 @@
  *   threads (threads_bitwise)    3,000 images (512 below the best variant), 784,128,64,10, 1 epoch, batch
  *                                64, with 1, 2, 3 and 7 threads: the saved model files are
  *                                identical byte for byte, for every kernel variant the CPU runs.
- * Usage: test_training subset|golden|threads MNIST_DIR [GOLDEN_FILE] */
+ *   fused   (training_fused)     the owner-computes step with the fused update against the unfused
+ *                                step (network.fused_update = 0), every variant the CPU runs, five
+ *                                networks (split and one-owner layers, odd widths, a batch deeper
+ *                                than one k slice), 1 and 2 threads (threads_bitwise covers 3 and
+ *                                7 with the same step): the parameters and every batch cost
+ *                                bitwise the same. Under qemu it joins the slow tests
+ *                                scripts/test_neon.sh leaves out (kernels_neon checks the fused
+ *                                kernels themselves).
+ * Usage: test_training subset|golden|threads|fused MNIST_DIR [GOLDEN_FILE] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +45,7 @@ typedef struct training_run {
     int epochs, batch, threads;
     float learning_rate;
     uint64_t seed;
+    int unfused; /* 1: the unfused step (network.fused_update = 0) */
 } training_run;
 
 /* Trains a fresh He-initialised model as described; the batch costs of every epoch are
@@ -60,6 +69,7 @@ static int train_model(const training_run *run, const mlp_dataset *data, mlp_mod
         free(indices);
         return -1;
     }
+    if (run->unfused) t.network.fused_update = 0;
     if (cost_count) *cost_count = 0;
     for (int epoch = 1; epoch <= run->epochs; epoch++) {
         epoch_metrics metrics;
@@ -230,9 +240,64 @@ static void test_threads(const mlp_dataset *train) {
     rmdir(folder);
 }
 
+/* ---- training_fused ---- */
+
+static void test_fused(const mlp_dataset *train) {
+    int compiled_count, variant_count = 0;
+    const kernel_table *const *compiled = kernels_compiled(&compiled_count);
+    const kernel_table *variants[8];
+    for (int i = 0; i < compiled_count && variant_count < 8; i++)
+        if (kernels_supported(compiled[i], NULL)) variants[variant_count++] = compiled[i];
+    /* layers, batch, images: the default network (both hidden layers split over 2 threads, the
+     * logits layer one owner), odd widths, one wide layer behind a narrow one, a batch of 600
+     * (the fused GEMM's K over two slices on x86, three on NEON), a single layer */
+    static const struct { const char *layers; int batch, images; } networks[] = {
+        {"784,128,64,10", 64, 1024}, {"784,37,19,10", 50, 600}, {"784,300,100,10", 100, 800},
+        {"784,40,600,10", 600, 1200}, {"784,10", 33, 400},
+    };
+    const int thread_counts[] = {1, 2};
+    for (int v = 0; v < variant_count; v++) {
+        double start = wall_seconds();
+        int compared = 0;
+        for (size_t w = 0; w < sizeof networks / sizeof networks[0]; w++)
+            for (int t = 0; t < 2; t++) {
+                /* the slow scalar variant: the first two networks only */
+                if (variants[v] == kernels_find("scalar") && w > 1) continue;
+                training_run run = {.kernels = variants[v], .layers = networks[w].layers,
+                                    .train_count = networks[w].images, .epochs = 1,
+                                    .batch = networks[w].batch, .threads = thread_counts[t],
+                                    .learning_rate = 0.1f, .seed = 7};
+                float costs[2][64];
+                int counts[2];
+                mlp_model models[2];
+                int failed = 0;
+                for (int unfused = 0; unfused < 2; unfused++) {
+                    run.unfused = unfused;
+                    failed |= train_model(&run, train, &models[unfused], costs[unfused],
+                                          &counts[unfused]) != 0;
+                }
+                if (failed) continue;
+                CHECK(models[0].parameter_count == models[1].parameter_count &&
+                          memcmp(models[0].parameters, models[1].parameters,
+                                 models[0].parameter_count * sizeof(float)) == 0,
+                      "%s %s batch %d, %d threads: fused and unfused steps give different "
+                      "parameters", variants[v]->name, run.layers, run.batch, run.threads);
+                CHECK(counts[0] == counts[1] &&
+                          memcmp(costs[0], costs[1], (size_t)counts[0] * sizeof(float)) == 0,
+                      "%s %s batch %d, %d threads: fused and unfused batch costs differ",
+                      variants[v]->name, run.layers, run.batch, run.threads);
+                model_free(&models[0]);
+                model_free(&models[1]);
+                compared++;
+            }
+        printf("%s: %d trainings fused == unfused, byte for byte (%.1f s)\n", variants[v]->name,
+               compared, wall_seconds() - start);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: test_training subset|golden|threads MNIST_DIR [GOLDEN_FILE]\n");
+        fprintf(stderr, "usage: test_training subset|golden|threads|fused MNIST_DIR [GOLDEN_FILE]\n");
         return 2;
     }
     const char *mode = argv[1], *mnist_dir = argv[2];
@@ -247,6 +312,7 @@ int main(int argc, char **argv) {
     if (strcmp(mode, "subset") == 0) test_subset(&train, mnist_dir);
     else if (strcmp(mode, "golden") == 0 && argc >= 4) test_golden(&train, argv[3]);
     else if (strcmp(mode, "threads") == 0) test_threads(&train);
+    else if (strcmp(mode, "fused") == 0) test_fused(&train);
     else CHECK(0, "unknown mode '%s' (or the golden file is missing from the arguments)", mode);
     dataset_free(&train);
     return test_exit_code();

@@ -35,13 +35,44 @@ typedef enum gemm_epilogue {
     GEMM_EPILOGUE_BIAS_ACTIVATION,       /* C = act(op(A)·op(B) + bias)       forward layer */
     GEMM_EPILOGUE_ACTIVATION_DERIVATIVE, /* C = (op(A)·op(B)) ⊙ act'(Y)       backward layer:
                                             Y = activation outputs, C has Y's shape          */
+    GEMM_EPILOGUE_PARAMETER_UPDATE,      /* C holds parameters W: W = rule(W, op(A)·op(B))
+                                            weight gradient + optimizer step (gemm_update)   */
 } gemm_epilogue;
+
+/* The optimizer rule of GEMM_EPILOGUE_PARAMETER_UPDATE. With P = op(A)·op(B) the gradient
+ * block (every P(i,j) the same float the unfused GEMM would have stored), each rule writes
+ * exactly what its unfused kernel writes from a stored gradient, operation by operation (no
+ * FMA contraction: the multiply and the subtraction round separately):
+ *   GEMM_UPDATE_SGD   W(i,j) = W(i,j) - (learning_rate · P(i,j))      (table->sgd_update)
+ * The optimizers of the next issue take the same path; their state lives in the descriptor:
+ *   momentum / Nesterov   m(i,j) = momentum · m(i,j) + P(i,j)          (state m)
+ *   Adam / AdamW          m, v moments (state m and v), bias corrections 1 - beta^t per step,
+ *                         weight_decay (decoupled for AdamW)
+ * Only SGD is implemented: the enum has no other value yet, and each variant's epilogue
+ * switch leaves W untouched for an unknown one. */
+typedef enum gemm_update_rule {
+    GEMM_UPDATE_SGD = 0,
+    GEMM_UPDATE_RULE_COUNT
+} gemm_update_rule;
+
+typedef struct gemm_update {
+    gemm_update_rule rule;
+    float learning_rate;
+    /* reserved for the next rules (unused by SGD) */
+    float momentum, beta1, beta2, epsilon, weight_decay;
+    float bias_correction1, bias_correction2; /* 1 - beta1^t, 1 - beta2^t of this step        */
+    /* Per-parameter state, m×n like C: element (i,j) at state[s][i*ld_state[s] + j]. A caller
+     * that cuts the GEMM into blocks offsets these with C (parallel_gemm_part does). */
+    float *state[2]; /* m (first moment / velocity), v (second moment)                   */
+    int ld_state[2];
+} gemm_update;
 
 /* One GEMM: C[m×n] = op(A)[m×k] · op(B)[k×n], followed by an epilogue. Row-major storage.
  * The three forms training needs:
  *   forward          Z  = X · W        A = X  [batch×in],               B = W  [in×out]
  *   weight gradient  dW = Xᵀ · dZ      A = X  stored [batch×in], a_transposed, B = dZ [batch×out]
  *   input gradient   dX = dZ · Wᵀ      A = dZ [batch×out],              B = W stored [in×out], b_transposed
+ *   fused update     W -= lr·Xᵀ·dZ     the weight gradient's A and B, C = W, GEMM_EPILOGUE_PARAMETER_UPDATE
  */
 typedef struct gemm_problem {
     int m, n, k;
@@ -69,6 +100,10 @@ typedef struct gemm_problem {
     const float *bias;           /* n floats, GEMM_EPILOGUE_BIAS_ACTIVATION              */
     const float *activation_output; /* Y, m×n, GEMM_EPILOGUE_ACTIVATION_DERIVATIVE        */
     int ld_activation_output;
+    /* GEMM_EPILOGUE_PARAMETER_UPDATE: the rule. C is then read and written once, on the last
+     * k slice (the partial sums of earlier slices go to the workspace, never to C), so the
+     * gradient never reaches memory. */
+    gemm_update update;
 
     float *workspace; /* at least table->gemm_workspace_floats floats, 64-byte aligned */
 } gemm_problem;
@@ -142,6 +177,15 @@ typedef struct kernel_table {
 
     /* params[i] -= learning_rate * gradients[i] */
     void (*sgd_update)(float *params, const float *gradients, size_t count, float learning_rate);
+    /* y[i] = (float)x[i] · scale: one rounded multiply, so bitwise what the GEMM's uint8 A
+     * path computes while packing (the first layer's pixels, converted once per step). */
+    void (*scale_bytes)(const uint8_t *x, float *y, size_t count, float scale);
+
+    /* The bias gradient and its SGD step in one pass (the fused update's bias half):
+     * bias[j] = bias[j] - (learning_rate · Σ_i dz[i][j]), the sum exactly bias_gradient's, so
+     * bitwise bias_gradient followed by sgd_update. */
+    void (*bias_gradient_update)(const float *dz, int m, int n, int ld, float *bias,
+                                 float learning_rate);
 
     /* One step of the optimizer `step` over count elements (see optimizer_step): params and
      * gradients always; moment1 (m) for MOMENTUM, NESTEROV, ADAM, ADAMW; moment2 (v) for ADAM

@@ -2,10 +2,23 @@
  * time, and the SGD update. All arithmetic goes through the kernel table.
  *
  * Threads: the step functions marked "collective" are called by every thread of one OpenMP team
- * (inside a `#pragma omp parallel` region) with the same arguments. Each thread computes its own
- * block of every GEMM (rows of the batch, or rows/columns of a weight gradient), and the kernels'
- * partition independence makes the result bitwise the same for any number of threads. Small GEMMs
- * are not split: see MLP_PARALLEL_MIN_FLOPS_PER_THREAD. Barriers separate the layer steps. */
+ * (inside a `#pragma omp parallel` region) with the same arguments, and the kernels' partition
+ * independence makes the result bitwise the same for any number of threads.
+ *
+ * The training step (network_step) is "owner computes": each thread owns a fixed slice of every
+ * layer's output columns (network_layer_columns; a layer too small to split,
+ * MLP_PARALLEL_MIN_FLOPS_PER_THREAD, belongs to the last thread) for the whole step. It computes
+ * those columns of the forward GEMM, the input gradient's columns that are its own in the layer
+ * below, and for its columns the weight gradient fused with the SGD update
+ * (GEMM_EPILOGUE_PARAMETER_UPDATE: W -= lr·Aᵀ·dZ with no dW in memory) and the bias's. So W, b
+ * and their gradients never leave the owning core; the activations and input gradients are the
+ * data that cross cores, and W_l's rows are read by every thread in the input gradient of layer
+ * l, which is why a barrier separates that from W_l's update. docs/threads.md has the schedule.
+ *
+ * The unfused collective functions (network_forward splits the larger of batch rows and columns,
+ * network_backward writes `gradients`, network_sgd_update applies them) remain for the
+ * data-parallel step (src/distributed), the gradient check and the tests, which compare the two
+ * step by step. Barriers separate the layer steps. */
 #ifndef MLP_NETWORK_H
 #define MLP_NETWORK_H
 
@@ -31,6 +44,10 @@ extern "C" {
 #define MLP_PARALLEL_MIN_FLOPS_PER_THREAD (1 << 19)
 #endif
 
+/* Owner computes: a split layer's output columns go to the threads in blocks of this many (one
+ * AVX-512 vector; the column blocks are register-tile friendly for every variant). */
+#define MLP_OWNER_COLUMN_GRANULARITY 16
+
 typedef struct mlp_network {
     const mlp_model *model;
     const kernel_table *kernels;
@@ -46,10 +63,19 @@ typedef struct mlp_network {
     float *row_loss;  /* batch_capacity per-example costs                  */
     uint8_t *input_pixels;  /* batch_capacity × sizes[0]: the batch being worked on */
     uint8_t *input_targets; /* batch_capacity labels (or 0/1 targets)               */
+    /* threads slabs of batch_capacity × sizes[0] floats, input_floats_stride apart: each
+     * first-layer owner's copy of the pixels × 1/255 (its A in the owner-computes step, written
+     * by network_forward_owned, read again by network_backward_update) */
+    float *input_floats;
+    size_t input_floats_stride;
     float *gemm_workspace; /* threads × workspace_stride floats            */
     size_t workspace_stride;
     network_profile *profile; /* NULL (the default): no timing at all        */
     struct network_dropout *dropout; /* NULL: no dropout (include/mlp/dropout.h) */
+    /* 1 (the default): network_step is the owner-computes step with the fused update; 0: the
+     * unfused step (forward, loss, backward into `gradients`, sgd_update), bitwise the same.
+     * MLP_UNFUSED_UPDATE=1 in the environment sets 0 at network_create (for measuring). */
+    int fused_update;
 } mlp_network;
 
 int network_create(mlp_network *network, const mlp_model *model, const kernel_table *kernels,
@@ -101,6 +127,35 @@ void network_sgd_update(mlp_network *network, mlp_model *model, float learning_r
  * does, once per batch, after it. */
 void network_optimizer_update(mlp_network *network, mlp_model *model, mlp_optimizer_state *optimizer,
                               float learning_rate);
+/* Collective. One training step on a batch: forward, loss, backward and SGD update; returns the
+ * mean cost. Owner computes with the fused update (network_forward_owned, network_loss,
+ * network_backward_update), or with fused_update = 0 or dropout on, the unfused functions above; the same
+ * bits either way. Ends with a barrier. */
+double network_step(mlp_network *network, mlp_model *model, const uint8_t *input,
+                    const uint8_t *targets, int n, float learning_rate);
+
+/* Collective. network_forward computed owner by owner: each thread its columns
+ * (network_layer_columns) of every layer, the first layer's owners from their own scaled copy of
+ * the pixels (input_floats, table->scale_bytes: bitwise what packing the uint8 A computes).
+ * Bitwise network_forward. */
+void network_forward_owned(mlp_network *network, const uint8_t *input, int n);
+
+/* Collective, after network_forward_owned and network_loss on the same n rows (the first
+ * layer's A is the thread's input_floats slab). Backpropagation and the SGD update fused, owner by owner, last
+ * layer first:
+ * for each layer l, the input gradient dZ_{l-1}[:, mine] = (dZ_l · W_lᵀ) ⊙ act'(A_{l-1}), a
+ * barrier, then W_l[:, mine] -= lr · A_{l-1}ᵀ · dZ_l[:, mine] in the GEMM's epilogue and
+ * b_l[mine] -= lr · Σ_rows dZ_l[:, mine]. Bitwise network_backward then network_sgd_update;
+ * `gradients` is not written. Ends with a barrier. */
+void network_backward_update(mlp_network *network, mlp_model *model, int n,
+                             float learning_rate);
+
+/* Owner computes: the output columns [*begin, *end) of layer l that thread `thread` of a team
+ * of `threads` owns in a step of n rows: blocks of MLP_OWNER_COLUMN_GRANULARITY over as many
+ * threads as parallel_gemm_workers gives the layer's GEMM, or all of them to the last thread
+ * when that is 1 (empty ranges for the others). */
+void network_layer_columns(const mlp_model *model, int l, int n, int thread, int threads,
+                           int *begin, int *end);
 
 /* The whole training step for one batch, with its own parallel region (of
  * network_useful_threads threads, at most network->threads); returns the mean cost.

@@ -20,6 +20,11 @@ typedef enum profile_kernel {
     PROFILE_INPUT_GRADIENT,  /* dA = dZ·Wᵀ ⊙ act'                              */
     PROFILE_SOFTMAX,         /* softmax + cross-entropy (output layer)         */
     PROFILE_UPDATE,          /* SGD over all parameters (reported on layer 0)  */
+    PROFILE_WEIGHT_GRADIENT_UPDATE, /* W -= lr·Aᵀ·dZ in one GEMM (owner computes); GFLOP/s
+                                       count the GEMM's 2·in·out·batch only     */
+    PROFILE_BIAS_GRADIENT_UPDATE,   /* b -= lr·Σ dZ in one pass                 */
+    PROFILE_GATHER,          /* the trainer's copy of the batch's rows, outside the step
+                                (reported on layer 0)                         */
     PROFILE_KERNEL_COUNT
 } profile_kernel;
 

@@ -37,6 +37,9 @@ extern const struct gemm_driver gemm_avx2_driver;
 void gemm_avx2(const gemm_problem *problem);
 void bias_add_avx2(float *c, int m, int n, int ldc, const float *bias);
 void bias_gradient_avx2(const float *dz, int m, int n, int ld, float *bias_gradient);
+void bias_gradient_update_avx2(const float *dz, int m, int n, int ld, float *bias,
+                               float learning_rate);
+void scale_bytes_avx2(const uint8_t *x, float *y, size_t count, float scale);
 void relu_forward_avx2(const float *x, float *y, size_t count);
 void sigmoid_forward_avx2(const float *x, float *y, size_t count);
 void tanh_forward_avx2(const float *x, float *y, size_t count);

@@ -18,5 +18,7 @@ const kernel_table kernel_table_avx2 = {
     .softmax_cross_entropy = softmax_cross_entropy_avx2,
     .sgd_update = sgd_update_avx2,
     .optimizer_update = optimizer_update_avx2,
+    .bias_gradient_update = bias_gradient_update_avx2,
+    .scale_bytes = scale_bytes_avx2,
     .gemm_driver = &gemm_avx2_driver,
 };

@@ -33,6 +33,32 @@ void bias_gradient_avx2(const float *dz, int m, int n, int ld, float *bias_gradi
     }
 }
 
+/* bias[j] -= learning_rate * (sum_i dz[i][j]): bias_gradient_avx2's sums and
+ * sgd_update_avx2's step in one pass (bitwise the two calls). */
+void bias_gradient_update_avx2(const float *dz, int m, int n, int ld, float *bias,
+                               float learning_rate) {
+    const __m256 rate = _mm256_set1_ps(learning_rate);
+    for (int j = 0; j < n; j += 8) {
+        __m256 sum = _mm256_setzero_ps();
+        for (int i = 0; i < m; i++)
+            sum = _mm256_add_ps(sum, load_lanes_avx2(dz + (size_t)i * ld + j, n - j));
+        __m256 step = _mm256_mul_ps(rate, sum);
+        store_lanes_avx2(bias + j, _mm256_sub_ps(load_lanes_avx2(bias + j, n - j), step), n - j);
+    }
+}
+
+/* 8 bytes at a time: widened to int32, converted exactly, one multiply; the tail scalar. */
+void scale_bytes_avx2(const uint8_t *x, float *y, size_t count, float scale) {
+    const __m256 factor = _mm256_set1_ps(scale);
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m128i bytes = _mm_loadl_epi64((const __m128i *)(x + i));
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)),
+                                              factor));
+    }
+    scale_bytes_scalar(x + i, y + i, count - i, scale);
+}
+
 /* y = f(x) for one activation; x and y may alias. */
 static void activation_forward_loop_avx2(mlp_activation activation, const float *x, float *y,
                                          size_t count) {

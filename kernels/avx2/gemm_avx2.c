@@ -19,11 +19,32 @@ static inline __m256 load_bias_avx2(const gemm_tile *t, int column) {
     return t->bias ? load_lanes_avx2(t->bias + column, t->cols - column) : _mm256_setzero_ps();
 }
 
+/* The parameter update epilogue on `lanes` parameters at w (the gradient in registers): the
+ * rule of t->update, with the operations of the unfused kernel (SGD: sgd_update_avx2's
+ * multiply, then subtract). */
+static inline __attribute__((always_inline)) void update_parameters_avx2(const gemm_tile *t,
+                                                                         float *w, long lanes,
+                                                                         __m256 gradient) {
+    switch (t->update->rule) {
+    case GEMM_UPDATE_SGD: {
+        __m256 step = _mm256_mul_ps(_mm256_set1_ps(t->update->learning_rate), gradient);
+        store_lanes_avx2(w, _mm256_sub_ps(load_lanes_avx2(w, lanes), step), lanes);
+        break;
+    }
+    default: break; /* no other rule yet (include/mlp/kernels.h) */
+    }
+}
+
 /* Row r, columns column .. column + 7 of the tile: on the last slice the epilogue,
- * act(sums + bias) or sums ⊙ act'(Y), then a store of the columns inside C. */
+ * act(sums + bias) or sums ⊙ act'(Y), then a store of the columns inside C; or the parameter
+ * update of W's row r. */
 static inline __attribute__((always_inline)) void store_sums_avx2(const gemm_tile *t, int r,
                                                                   int column, __m256 sums,
                                                                   __m256 bias) {
+    if (t->finish && t->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE) {
+        update_parameters_avx2(t, t->w + r * t->ldw + column, t->cols - column, sums);
+        return;
+    }
     if (t->finish && t->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION)
         sums = activation_forward_avx2(t->activation, _mm256_add_ps(sums, bias));
     else if (t->finish && t->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
@@ -47,6 +68,16 @@ gemm_avx2_tile(const gemm_tile *t, const int tile_rows, const int vectors, const
             acc[r][v] = t->continue_sums && r < t->rows
                             ? load_lanes_avx2(t->c + r * t->ldc + AVX2_W * v, t->cols - AVX2_W * v)
                             : _mm256_setzero_ps();
+
+    /* a parameter update reads its W tile after the last FMA: fetch it during the k loop */
+    if (t->finish && t->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE) {
+#pragma GCC unroll 16
+        for (int r = 0; r < tile_rows; r++)
+            if (r < t->rows) {
+                __builtin_prefetch(t->w + r * t->ldw, 1, 3);
+                __builtin_prefetch(t->w + r * t->ldw + t->cols - 1, 1, 3);
+            }
+    }
 
     /* Row r of A starts at a_base[r / MR] + a_offset[r]. A full tile uses two base pointers
      * (rows MR.. of a tall tile from the second) so the offsets repeat and stay in registers;
@@ -298,6 +329,15 @@ void gemm_avx2_micro_64x1_column(const gemm_tile *t) {
         else if (t->finish && t->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
             sums = activation_backward_avx2(
                 t->activation, load_column_avx2(t->y + AVX2_W * q * t->ldy, t->ldy, rows), sums);
+        if (t->finish && t->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE) {
+            /* W's column through a contiguous copy, updated as one vector */
+            float *w = t->w + AVX2_W * q * t->ldw;
+            float lanes[AVX2_W];
+            _mm256_storeu_ps(lanes, load_column_avx2(w, t->ldw, rows));
+            update_parameters_avx2(t, lanes, rows < AVX2_W ? rows : AVX2_W, sums);
+            store_column_avx2(w, t->ldw, rows, _mm256_loadu_ps(lanes));
+            continue;
+        }
         store_column_avx2(t->c + AVX2_W * q * t->ldc, t->ldc, rows, sums);
     }
 }

@@ -32,6 +32,9 @@ extern const struct gemm_driver gemm_avx512_driver;
 void gemm_avx512(const gemm_problem *problem);
 void bias_add_avx512(float *c, int m, int n, int ldc, const float *bias);
 void bias_gradient_avx512(const float *dz, int m, int n, int ld, float *bias_gradient);
+void bias_gradient_update_avx512(const float *dz, int m, int n, int ld, float *bias,
+                                 float learning_rate);
+void scale_bytes_avx512(const uint8_t *x, float *y, size_t count, float scale);
 void relu_forward_avx512(const float *x, float *y, size_t count);
 void sigmoid_forward_avx512(const float *x, float *y, size_t count);
 void tanh_forward_avx512(const float *x, float *y, size_t count);

@@ -18,5 +18,7 @@ const kernel_table kernel_table_avx512 = {
     .softmax_cross_entropy = softmax_cross_entropy_avx512,
     .sgd_update = sgd_update_avx512,
     .optimizer_update = optimizer_update_avx512,
+    .bias_gradient_update = bias_gradient_update_avx512,
+    .scale_bytes = scale_bytes_avx512,
     .gemm_driver = &gemm_avx512_driver,
 };

@@ -29,6 +29,34 @@ void bias_gradient_avx512(const float *dz, int m, int n, int ld, float *bias_gra
     }
 }
 
+/* bias[j] -= learning_rate * (sum_i dz[i][j]): bias_gradient_avx512's sums and
+ * sgd_update_avx512's step in one pass (bitwise the two calls). */
+void bias_gradient_update_avx512(const float *dz, int m, int n, int ld, float *bias,
+                                 float learning_rate) {
+    const __m512 rate = _mm512_set1_ps(learning_rate);
+    for (int j = 0; j < n; j += 16) {
+        __mmask16 mask = lanes_mask_avx512(n - j);
+        __m512 sum = _mm512_setzero_ps();
+        for (int i = 0; i < m; i++)
+            sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(mask, dz + (size_t)i * ld + j));
+        __m512 step = _mm512_mul_ps(rate, sum);
+        _mm512_mask_storeu_ps(bias + j, mask,
+                              _mm512_sub_ps(_mm512_maskz_loadu_ps(mask, bias + j), step));
+    }
+}
+
+/* 16 bytes at a time: widened to int32, converted exactly, one multiply; the tail scalar. */
+void scale_bytes_avx512(const uint8_t *x, float *y, size_t count, float scale) {
+    const __m512 factor = _mm512_set1_ps(scale);
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        __m128i bytes = _mm_loadu_si128((const __m128i *)(x + i));
+        _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes)),
+                                              factor));
+    }
+    scale_bytes_scalar(x + i, y + i, count - i, scale);
+}
+
 /* y = f(x) for one activation; x and y may alias. */
 static void activation_forward_loop_avx512(mlp_activation activation, const float *x, float *y,
                                            size_t count) {

@@ -24,12 +24,34 @@ static inline __m512 load_bias_avx512(const gemm_tile *t, int column, __mmask16 
     return t->bias ? _mm512_maskz_loadu_ps(column_mask, t->bias + column) : _mm512_setzero_ps();
 }
 
+/* The parameter update epilogue on `lanes` parameters at w (the gradient in registers): the
+ * rule of t->update, with the operations of the unfused kernel (SGD: sgd_update_avx512's
+ * multiply, then subtract). */
+static inline __attribute__((always_inline)) void update_parameters_avx512(const gemm_tile *t,
+                                                                           float *w,
+                                                                           __mmask16 lanes,
+                                                                           __m512 gradient) {
+    switch (t->update->rule) {
+    case GEMM_UPDATE_SGD: {
+        __m512 step = _mm512_mul_ps(_mm512_set1_ps(t->update->learning_rate), gradient);
+        _mm512_mask_storeu_ps(w, lanes, _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, w), step));
+        break;
+    }
+    default: break; /* no other rule yet (include/mlp/kernels.h) */
+    }
+}
+
 /* Row r, columns column .. column + 15 of the tile: on the last slice the epilogue,
- * act(sums + bias) or sums ⊙ act'(Y), then a masked store of the columns inside C. */
+ * act(sums + bias) or sums ⊙ act'(Y), then a masked store of the columns inside C; or the
+ * parameter update of W's row r. */
 static inline __attribute__((always_inline)) void store_sums_avx512(const gemm_tile *t, int r,
                                                                     int column,
                                                                     __mmask16 column_mask,
                                                                     __m512 sums, __m512 bias) {
+    if (t->finish && t->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE) {
+        update_parameters_avx512(t, t->w + r * t->ldw + column, column_mask, sums);
+        return;
+    }
     if (t->finish && t->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION)
         sums = activation_forward_avx512(t->activation, _mm512_add_ps(sums, bias));
     else if (t->finish && t->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
@@ -68,6 +90,15 @@ gemm_avx512_tile(const gemm_tile *t, const int tile_rows, const int vectors, con
     for (int r = 0; r < tile_rows; r++)
         a_offset[r] = full ? (r % AVX512_MR) * t->a_row_stride
                            : (r < t->rows ? r : t->rows - 1) * t->a_row_stride;
+
+    /* a parameter update reads its W tile after the last FMA: fetch it during the k loop */
+    if (t->finish && t->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE) {
+#pragma GCC unroll 16
+        for (int r = 0; r < tile_rows; r++)
+#pragma GCC unroll 4
+            for (int v = 0; v < vectors; v++)
+                if (r < t->rows) __builtin_prefetch(t->w + r * t->ldw + AVX512_W * v, 1, 3);
+    }
 
     /* acc[r][v] += A(r, p) · B(p, v-th 16 columns), p increasing: one FMA per p per element */
     const float *b = t->b;
@@ -313,6 +344,16 @@ void gemm_avx512_micro_64x1_column(const gemm_tile *t) {
             sums = activation_backward_avx512(
                 t->activation, load_column_avx512(t->y + AVX512_W * q * t->ldy, t->ldy, rows),
                 sums);
+        if (t->finish && t->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE) {
+            /* W's column through a contiguous copy, updated as one vector */
+            float *w = t->w + AVX512_W * q * t->ldw;
+            __m512 parameters = load_column_avx512(w, t->ldw, rows);
+            float lanes[AVX512_W];
+            _mm512_storeu_ps(lanes, parameters);
+            update_parameters_avx512(t, lanes, row_mask[q], sums);
+            store_column_avx512(w, t->ldw, rows, _mm512_loadu_ps(lanes));
+            continue;
+        }
         store_column_avx512(t->c + AVX512_W * q * t->ldc, t->ldc, rows, sums);
     }
 }

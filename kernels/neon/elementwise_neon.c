@@ -33,6 +33,33 @@ void bias_gradient_neon(const float *dz, int m, int n, int ld, float *bias_gradi
     }
 }
 
+/* bias[j] -= learning_rate * (sum_i dz[i][j]): bias_gradient_neon's sums and
+ * sgd_update_neon's step in one pass (bitwise the two calls). */
+void bias_gradient_update_neon(const float *dz, int m, int n, int ld, float *bias,
+                               float learning_rate) {
+    const float32x4_t rate = vdupq_n_f32(learning_rate);
+    for (int j = 0; j < n; j += 4) {
+        long lanes = lanes_left((size_t)n, (size_t)j);
+        float32x4_t sum = vdupq_n_f32(0.0f);
+        for (int i = 0; i < m; i++)
+            sum = vaddq_f32(sum, load_lanes_neon(dz + (size_t)i * ld + j, lanes, 0.0f));
+        float32x4_t step = vmulq_f32(rate, sum);
+        store_lanes_neon(bias + j, vsubq_f32(load_lanes_neon(bias + j, lanes, 0.0f), step), lanes);
+    }
+}
+
+/* 8 bytes at a time: widened to u32, converted exactly, one multiply; the tail scalar. */
+void scale_bytes_neon(const uint8_t *x, float *y, size_t count, float scale) {
+    const float32x4_t factor = vdupq_n_f32(scale);
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        uint16x8_t halves = vmovl_u8(vld1_u8(x + i));
+        vst1q_f32(y + i, vmulq_f32(vcvtq_f32_u32(vmovl_u16(vget_low_u16(halves))), factor));
+        vst1q_f32(y + i + 4, vmulq_f32(vcvtq_f32_u32(vmovl_u16(vget_high_u16(halves))), factor));
+    }
+    scale_bytes_scalar(x + i, y + i, count - i, scale);
+}
+
 /* y = f(x) for one activation; x and y may alias. */
 static inline void activation_forward_loop(mlp_activation activation, const float *x, float *y,
                                            size_t count) {

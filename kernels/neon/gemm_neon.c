@@ -67,6 +67,22 @@ static inline __attribute__((always_inline)) void accumulate_slice_neon(
     }
 }
 
+/* The parameter update epilogue on `lanes` parameters at w (the gradient in registers): the
+ * rule of t->update, with the operations of the unfused kernel (SGD: sgd_update_neon's
+ * multiply, then subtract). */
+static inline __attribute__((always_inline)) void update_parameters_neon(const gemm_tile *t,
+                                                                         float *w, long lanes,
+                                                                         float32x4_t gradient) {
+    switch (t->update->rule) {
+    case GEMM_UPDATE_SGD: {
+        float32x4_t step = vmulq_f32(vdupq_n_f32(t->update->learning_rate), gradient);
+        store_lanes_neon(w, vsubq_f32(load_lanes_neon(w, lanes, 0.0f), step), lanes);
+        break;
+    }
+    default: break; /* no other rule yet (include/mlp/kernels.h) */
+    }
+}
+
 /* One MR × (vectors·4) tile over one k slice; `vectors` is a constant in each caller. */
 static inline __attribute__((always_inline)) void gemm_neon_tile(const gemm_tile *t,
                                                                  const int vectors) {
@@ -83,6 +99,13 @@ static inline __attribute__((always_inline)) void gemm_neon_tile(const gemm_tile
             acc[r][v] = t->continue_sums && r < t->rows
                             ? load_lanes_neon(t->c + r * t->ldc + NEON_W * v, columns_left[v], 0.0f)
                             : vdupq_n_f32(0.0f);
+
+    /* a parameter update reads its W tile after the last FMA: fetch it during the k loop */
+    if (t->finish && t->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE)
+        for (int r = 0; r < t->rows; r++) {
+            __builtin_prefetch(t->w + r * t->ldw, 1, 3);
+            __builtin_prefetch(t->w + r * t->ldw + t->cols - 1, 1, 3);
+        }
 
     /* rows past the edge of C re-read the last row (computed, never stored), as the driver's
      * contract asks: they may not exist in A */
@@ -103,12 +126,17 @@ static inline __attribute__((always_inline)) void gemm_neon_tile(const gemm_tile
                           : vdupq_n_f32(0.0f);
     const int bias_activation = t->finish && t->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION;
     const int derivative = t->finish && t->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE;
+    const int update = t->finish && t->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE;
 #pragma GCC unroll 8
     for (int r = 0; r < NEON_MR; r++) {
         if (r >= t->rows) break;
 #pragma GCC unroll 4
         for (int v = 0; v < vectors; v++) {
             float32x4_t z = acc[r][v];
+            if (update) {
+                update_parameters_neon(t, t->w + r * t->ldw + NEON_W * v, columns_left[v], z);
+                continue;
+            }
             if (bias_activation)
                 z = activation_forward_neon(t->activation, vaddq_f32(z, bias[v]));
             else if (derivative)

@@ -26,6 +26,9 @@ extern const struct gemm_driver gemm_neon_driver;
 void gemm_neon(const gemm_problem *problem);
 void bias_add_neon(float *c, int m, int n, int ldc, const float *bias);
 void bias_gradient_neon(const float *dz, int m, int n, int ld, float *bias_gradient);
+void bias_gradient_update_neon(const float *dz, int m, int n, int ld, float *bias,
+                               float learning_rate);
+void scale_bytes_neon(const uint8_t *x, float *y, size_t count, float scale);
 void relu_forward_neon(const float *x, float *y, size_t count);
 void sigmoid_forward_neon(const float *x, float *y, size_t count);
 void tanh_forward_neon(const float *x, float *y, size_t count);

@@ -18,5 +18,7 @@ const kernel_table kernel_table_neon = {
     .softmax_cross_entropy = softmax_cross_entropy_neon,
     .sgd_update = sgd_update_neon,
     .optimizer_update = optimizer_update_neon,
+    .bias_gradient_update = bias_gradient_update_neon,
+    .scale_bytes = scale_bytes_neon,
     .gemm_driver = &gemm_neon_driver,
 };

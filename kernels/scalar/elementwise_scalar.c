@@ -15,6 +15,21 @@ void bias_gradient_scalar(const float *dz, int m, int n, int ld, float *bias_gra
         for (int j = 0; j < n; j++) bias_gradient[j] += dz[(size_t)i * ld + j];
 }
 
+/* b[j] -= learning_rate * (sum_i dz[i][j]): bias_gradient_scalar's sums, sgd_update_scalar's
+ * step, in one pass. */
+void bias_gradient_update_scalar(const float *dz, int m, int n, int ld, float *bias,
+                                 float learning_rate) {
+    for (int j = 0; j < n; j++) {
+        float sum = 0.0f;
+        for (int i = 0; i < m; i++) sum += dz[(size_t)i * ld + j];
+        bias[j] -= learning_rate * sum;
+    }
+}
+
+void scale_bytes_scalar(const uint8_t *x, float *y, size_t count, float scale) {
+    for (size_t i = 0; i < count; i++) y[i] = (float)x[i] * scale;
+}
+
 void relu_forward_scalar(const float *x, float *y, size_t count) {
     for (size_t i = 0; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }

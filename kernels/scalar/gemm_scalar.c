@@ -35,7 +35,26 @@ static float activation_derivative(mlp_activation activation, float y) {
     return 1.0f;
 }
 
+/* The parameter update epilogue: C holds W, and each gradient element is summed on its own
+ * (the same products in the same order as the loops below) and applied at once, so no
+ * gradient is stored. SGD: W - (learning_rate · P), as sgd_update_scalar. */
+static void gemm_scalar_parameter_update(const gemm_problem *g) {
+    if (g->update.rule != GEMM_UPDATE_SGD) return; /* no other rule yet */
+    for (int i = 0; i < g->m; i++) {
+        float *w_row = g->c + (size_t)i * g->ldc;
+        for (int j = 0; j < g->n; j++) {
+            float sum = 0.0f;
+            for (int p = 0; p < g->k; p++) sum += a_element(g, i, p) * b_element(g, p, j);
+            w_row[j] -= g->update.learning_rate * sum;
+        }
+    }
+}
+
 void gemm_scalar(const gemm_problem *g) {
+    if (g->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE) {
+        gemm_scalar_parameter_update(g);
+        return;
+    }
     for (int i = 0; i < g->m; i++) {
         float *c_row = g->c + (size_t)i * g->ldc;
         /* c[i][j] = sum of A(i,p) * B(p,j) for p = 0, 1, ..., k-1, one float accumulator:

@@ -16,4 +16,6 @@ const kernel_table kernel_table_scalar = {
     .softmax_cross_entropy = softmax_cross_entropy_scalar,
     .sgd_update = sgd_update_scalar,
     .optimizer_update = optimizer_update_scalar,
+    .bias_gradient_update = bias_gradient_update_scalar,
+    .scale_bytes = scale_bytes_scalar,
 };

@@ -3,7 +3,8 @@
 
 static const char *const kernel_names[PROFILE_KERNEL_COUNT] = {
     "forward_gemm", "weight_gradient", "bias_gradient", "input_gradient",
-    "softmax_cross_entropy", "sgd_update",
+    "softmax_cross_entropy", "sgd_update", "weight_gradient+sgd", "bias_gradient+sgd",
+    "gather_batch",
 };
 
 const char *profile_kernel_name(profile_kernel kernel) { return kernel_names[kernel]; }
@@ -18,7 +19,10 @@ static double total_seconds(const network_profile *profile, const mlp_model *mod
 void profile_print(const network_profile *profile, const mlp_model *model, const char *variant,
                    FILE *out) {
     double total = total_seconds(profile, model);
-    fprintf(out, "\nprofile (kernel variant %s; share of all profiled step time):\n", variant);
+    fprintf(out,
+            "\nprofile (kernel variant %s; share of all profiled time: the step's kernels and the "
+            "batch gather):\n",
+            variant);
     fprintf(out, "%-10s %-22s %10s %11s %7s %9s\n", "layer", "kernel", "calls", "seconds", "share",
             "GFLOP/s");
     for (int l = 0; l < model->layer_count; l++)

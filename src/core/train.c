@@ -152,11 +152,23 @@ int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *met
                 cost = sharding_train_step(t->sharding, network, t->model, n, rate, local_stop,
                                            &stop_agreed);
             } else {
+                double gather_start = network->profile ? wall_seconds() : 0.0;
                 gather_training_batch(t, epoch, b, begin, n, 0);
-                network_forward(network, network->input_pixels, n);
-                cost = network_loss(network, network->input_targets, n, 1);
-                network_backward(network, network->input_pixels, n);
-                network_optimizer_update(network, t->model, &t->optimizer, rate);
+#pragma omp master
+                if (network->profile) { /* outside the step: booked on layer 0 */
+                    profile_entry *entry = &network->profile->entries[0][PROFILE_GATHER];
+                    entry->calls++;
+                    entry->seconds += wall_seconds() - gather_start;
+                }
+                if (mlp_optimizer_is_plain_sgd(&t->optimizer.options)) { /* owner computes, fused */
+                    cost = network_step(network, t->model, network->input_pixels, network->input_targets,
+                                        n, rate);
+                } else { /* an optimizer with state: the gradients, then its update */
+                    network_forward(network, network->input_pixels, n);
+                    cost = network_loss(network, network->input_targets, n, 1);
+                    network_backward(network, network->input_pixels, n);
+                    network_optimizer_update(network, t->model, &t->optimizer, rate);
+                }
             }
 #pragma omp master
             {
