@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "bench_shim.h"
-#include "mlp/affinity.h"
+#include "core/affinity.h"
 #include "mlp/kernels.h"
 #include "mlp/network.h" /* MLP_PARALLEL_MIN_FLOPS_PER_THREAD */
 

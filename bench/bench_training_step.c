@@ -34,7 +34,7 @@
 
 #include "bench_shim.h"
 #include "fma_peak.h"
-#include "mlp/affinity.h"
+#include "core/affinity.h"
 #include "mlp/common.h"
 #include "mlp/model.h"
 #include "mlp/network.h"

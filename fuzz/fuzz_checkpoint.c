@@ -7,7 +7,7 @@
 #include "fuzz_target.h"
 
 #include "mlp/checkpoint.h"
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 
 static void parse_and_check(const uint8_t *data, size_t size) {
     static checkpoint c; /* 12 KiB of paths */

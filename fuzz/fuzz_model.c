@@ -6,7 +6,7 @@
 
 #include "fuzz_target.h"
 
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 #include "mlp/model.h"
 
 static void parse_and_check(const uint8_t *data, size_t size) {

@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

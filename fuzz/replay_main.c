@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mlp/affinity.h"
+#include "core/affinity.h"
 #include "test_util.h"
 
 static int near(double a, double b) { return fabs(a - b) < 1e-9; }

@@ -9,7 +9,7 @@
 #include <zlib.h>
 
 #include "mlp/checkpoint.h"
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 #include "mlp/model.h"
 #include "mlp/optimizer.h"
 #include "test_util.h"

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 #include "mlp/model.h"
 #include "test_util.h"
 

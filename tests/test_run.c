@@ -24,7 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 #include "mlp/optimizer.h"
 #include "mlp/run.h"
 #include "test_util.h"

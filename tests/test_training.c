@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "mlp/data.h"
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 #include "mlp/model.h"
 #include "mlp/train.h"
 #include "test_util.h"

@@ -6,7 +6,7 @@
  * whole batch (not in a thread's or an MPI rank's share of it):
  *   key  = rng_key(rng_key(rng_key(rng_key(rng_key(seed ^ DROPOUT_DOMAIN, epoch), batch), l), row)
  *   keep = (32-bit half j mod 2 of rng_counter(key, ⌊j/2⌋)) >= round(p_l · 2^32)
- * (include/mlp/rng.h: splitmix64's output stream keyed by a hash of the coordinates). So the mask
+ * (src/core/rng.h: splitmix64's output stream keyed by a hash of the coordinates). So the mask
  * is the same for any thread count, any MPI rank count and after a resume, with no stored state.
  *
  * The network (include/mlp/network.h) applies it in two elementwise passes, each thread over its

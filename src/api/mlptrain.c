@@ -16,7 +16,7 @@
 
 #include <omp.h>
 
-#include "mlp/affinity.h"
+#include "core/affinity.h"
 #include "mlp/data.h"
 #include "mlp/kernels.h"
 #include "mlp/model.h"

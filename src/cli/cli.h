@@ -73,7 +73,7 @@ void cli_options_add(cli_option_table *table, cli_option option);
 
 /* ---- options shared by the subcommands (src/cli_common.c) ---- */
 
-#include "mlp/affinity.h"
+#include "core/affinity.h"
 #include "mlp/data.h"
 #include "mlp/kernels.h"
 

@@ -9,7 +9,7 @@
 
 #include "cli.h"
 #include "mlp/distributed.h"
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 #include "mlp/optimizer.h"
 #include "train_safeguards.h"
 

@@ -9,7 +9,7 @@
 #include "commands.h"
 #include "experiment_cli.h"
 #include "mlp/binary.h"
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 #include "mlp/plot.h"
 
 typedef struct binary_command_options {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 #include "train_safeguards.h"
 
 /* Rows per forward pass: evaluate's chunk (train.c), so the GEMM shapes are the same. */

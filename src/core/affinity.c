@@ -1,6 +1,6 @@
 /* hwloc-based core counting and thread pinning (MLP_HAVE_HWLOC), with a portable fallback. */
 #define _GNU_SOURCE
-#include "mlp/affinity.h"
+#include "core/affinity.h"
 
 #include <math.h>
 #include <omp.h>

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 
 /* ---- writing: a growing buffer ---- */
 

@@ -1,5 +1,5 @@
 #define _POSIX_C_SOURCE 200809L
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 
 int image_decode_png_gray(const uint8_t *bytes, size_t size, const char *name, uint8_t **pixels,
                           int *width, int *height, mlp_error *error) {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 #include "mlp/rng.h"
 
 int model_parse_layers(const char *text, int *sizes, int *count, mlp_error *error) {

@@ -15,7 +15,7 @@
 
 #include "mlp/augment.h"
 #include "mlp/dropout.h"
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 
 const char *mlp_run_status_name(mlp_run_status status) {
     switch (status) {

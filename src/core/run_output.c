@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mlp/affinity.h"
-#include "mlp/file_util.h"
+#include "core/affinity.h"
+#include "core/file_util.h"
 #include "mlp/optimizer.h"
 
 /* A growable text buffer for building a file before writing it atomically. */

@@ -3,6 +3,7 @@
  * no-op single-process version in distributed_single.c. */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, CLOCK_THREAD_CPUTIME_ID */
 #include "mlp/distributed.h"
+#include "distributed/transport.h"
 
 #include <limits.h>
 #include <omp.h>

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mlp/distributed.h"
+#include "distributed/transport.h"
 
 static int joined; /* distributed_start called MPI_Init_thread */
 static int world_rank, world_size = 1, local_size = 1;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mlp/distributed.h"
+#include "distributed/transport.h"
 
 typedef struct single_transport {
     int local_stop;

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "interop_layers.h"
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 
 int interop_save(const mlp_model *model, interop_format format, interop_onnx_input onnx_input,
                  const char *path, mlp_error *error) {

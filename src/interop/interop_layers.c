@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 
 static const char *const format_names[] = {"onnx", "safetensors", "npz"};
 

@@ -15,7 +15,7 @@
 #include <zip.h>
 
 #include "interop_layers.h"
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 
 /* Two arrays per layer; a larger archive is not one of ours. */
 #define NPZ_MAX_MEMBERS (2 * MLP_MAX_LAYERS)

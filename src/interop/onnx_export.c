@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "interop_layers.h"
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 #include "onnx.pb-c.h"
 
 #define ONNX_IR_VERSION 8

@@ -13,7 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "interop_layers.h"
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 
 #define SAFETENSORS_MAX_HEADER ((uint64_t)100 << 20) /* the reference reader's limit */
 /* __metadata__ plus a weight and a bias per layer; more entries cannot be an MLP of ours. */

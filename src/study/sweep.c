@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 #include "mlp/plot.h"
 
 void sweep_row_from_history(const char *layers, const epoch_metrics *history, int count,

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mlp/file_util.h"
+#include "core/file_util.h"
 #include "mlp/interop.h"
 #include "test_util.h"
 

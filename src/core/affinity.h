@@ -1,7 +1,7 @@
 /* Threads and cores: how many physical cores there are, and pinning each OpenMP thread to its
  * own core with hwloc (one socket's cores before the next; more threads than cores wrap round). */
-#ifndef MLP_AFFINITY_H
-#define MLP_AFFINITY_H
+#ifndef MLP_INTERNAL_AFFINITY_H
+#define MLP_INTERNAL_AFFINITY_H
 
 #include <stdio.h>
 

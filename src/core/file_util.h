@@ -1,8 +1,8 @@
 /* Files written safely: a temporary file beside the target, fsync, rename over the target, then
  * fsync of the directory, so that readers see either the old complete file or the new complete
  * one, never a torn one. */
-#ifndef MLP_FILE_UTIL_H
-#define MLP_FILE_UTIL_H
+#ifndef MLP_INTERNAL_FILE_UTIL_H
+#define MLP_INTERNAL_FILE_UTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
