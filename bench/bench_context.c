@@ -129,7 +129,7 @@ static void add_caches(void) {
 
 static void add_plan(void) {
     char reason[256];
-    const kernel_table *chosen = kernels_select("auto", reason, sizeof reason);
+    const mlp_kernel_table *chosen = mlp_kernels_select("auto", reason, sizeof reason);
     const char *env = getenv("MLP_KERNEL");
     char text[320];
     if (chosen)
@@ -139,7 +139,7 @@ static void add_plan(void) {
         snprintf(text, sizeof text, "none: %s", reason);
     bench_add_context("kernel_default", text);
 
-    const affinity_limits *limits = affinity_available();
+    const affinity_limits *limits = mlp_affinity_available();
     add_int("available_cores", limits->cores);
     snprintf(text, sizeof text, "%s (physical cores %d, cores in the affinity mask %d)", limits->limit,
              limits->physical_cores, limits->mask_cores);

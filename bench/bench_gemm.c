@@ -39,7 +39,7 @@ typedef enum gemm_form {
 
 typedef struct gemm_case {
     char name[96];
-    const kernel_table *table; /* NULL: the OpenBLAS reference */
+    const mlp_kernel_table *table; /* NULL: the OpenBLAS reference */
     gemm_form form;
     int a_uint8;               /* A is uint8 pixels scaled by 1/255 */
     int m, n, k;
@@ -65,39 +65,39 @@ typedef struct gemm_operands {
 } gemm_operands;
 
 static void operands_free(gemm_operands *o) {
-    aligned_free(o->a);
-    aligned_free(o->a_u8);
-    aligned_free(o->b);
-    aligned_free(o->c);
-    aligned_free(o->workspace);
+    mlp_aligned_free(o->a);
+    mlp_aligned_free(o->a_u8);
+    mlp_aligned_free(o->b);
+    mlp_aligned_free(o->c);
+    mlp_aligned_free(o->workspace);
 }
 
 /* Random A (uniform [-1, 1) or bytes) and B (uniform [-1, 1)); returns -1 when memory is short. */
 static int operands_create(gemm_operands *o, const gemm_case *c, size_t workspace_floats) {
     memset(o, 0, sizeof *o);
     size_t a_count = (size_t)c->m * c->k, b_count = (size_t)c->k * c->n;
-    if (c->a_uint8) o->a_u8 = aligned_calloc(a_count, 1);
-    else o->a = aligned_calloc(a_count, sizeof(float));
-    o->b = aligned_calloc(b_count, sizeof(float));
-    o->c = aligned_calloc((size_t)c->m * c->n, sizeof(float));
-    o->workspace = aligned_calloc(workspace_floats > 0 ? workspace_floats : 1, sizeof(float));
+    if (c->a_uint8) o->a_u8 = mlp_aligned_calloc(a_count, 1);
+    else o->a = mlp_aligned_calloc(a_count, sizeof(float));
+    o->b = mlp_aligned_calloc(b_count, sizeof(float));
+    o->c = mlp_aligned_calloc((size_t)c->m * c->n, sizeof(float));
+    o->workspace = mlp_aligned_calloc(workspace_floats > 0 ? workspace_floats : 1, sizeof(float));
     if ((o->a == NULL && o->a_u8 == NULL) || o->b == NULL || o->c == NULL || o->workspace == NULL) {
         operands_free(o);
         return -1;
     }
-    rng_state rng;
-    rng_seed(&rng, 42);
+    mlp_rng_state rng;
+    mlp_rng_seed(&rng, 42);
     for (size_t i = 0; i < a_count; i++) {
-        if (c->a_uint8) o->a_u8[i] = (uint8_t)rng_below(&rng, 256);
-        else o->a[i] = (float)(2.0 * rng_uniform(&rng) - 1.0);
+        if (c->a_uint8) o->a_u8[i] = (uint8_t)mlp_rng_below(&rng, 256);
+        else o->a[i] = (float)(2.0 * mlp_rng_uniform(&rng) - 1.0);
     }
-    for (size_t i = 0; i < b_count; i++) o->b[i] = (float)(2.0 * rng_uniform(&rng) - 1.0);
+    for (size_t i = 0; i < b_count; i++) o->b[i] = (float)(2.0 * mlp_rng_uniform(&rng) - 1.0);
     return 0;
 }
 
 /* The gemm_problem of a case: storage as training lays it out (row-major, no padding). */
-static gemm_problem problem_for(const gemm_case *c, const gemm_operands *o) {
-    gemm_problem p = {0};
+static mlp_gemm_problem problem_for(const gemm_case *c, const gemm_operands *o) {
+    mlp_gemm_problem p = {0};
     p.m = c->m;
     p.n = c->n;
     p.k = c->k;
@@ -111,12 +111,12 @@ static gemm_problem problem_for(const gemm_case *c, const gemm_operands *o) {
     p.ldb = p.b_transposed ? c->k : c->n;
     p.c = o->c;
     p.ldc = c->n;
-    p.epilogue = GEMM_EPILOGUE_NONE;
+    p.epilogue = MLP_GEMM_EPILOGUE_NONE;
     p.workspace = o->workspace;
     return p;
 }
 
-static void run_gemm(const gemm_case *c, const gemm_problem *p) {
+static void run_gemm(const gemm_case *c, const mlp_gemm_problem *p) {
 #ifdef MLP_BENCH_HAVE_OPENBLAS
     if (c->table == NULL) {
         reference_blas_gemm(p);
@@ -126,18 +126,18 @@ static void run_gemm(const gemm_case *c, const gemm_problem *p) {
     c->table->gemm(p);
 }
 
-static double a_element(const gemm_problem *p, int i, int q) {
+static double a_element(const mlp_gemm_problem *p, int i, int q) {
     size_t index = p->a_transposed ? (size_t)q * p->lda + i : (size_t)i * p->lda + q;
     return p->a_u8 ? p->a_u8[index] * (double)p->a_scale : p->a[index];
 }
 
-static double b_element(const gemm_problem *p, int q, int j) {
+static double b_element(const mlp_gemm_problem *p, int q, int j) {
     return p->b_transposed ? p->b[(size_t)j * p->ldb + q] : p->b[(size_t)q * p->ldb + j];
 }
 
 /* Whether C[i][j] matches a double-precision dot product within float rounding of a k-term sum:
  * |error| <= 4·k·eps·sum|a·b|. */
-static int element_correct(const gemm_problem *p, int i, int j) {
+static int element_correct(const mlp_gemm_problem *p, int i, int j) {
     double exact = 0.0, magnitude = 0.0;
     for (int q = 0; q < p->k; q++) {
         double term = a_element(p, i, q) * b_element(p, q, j);
@@ -148,7 +148,7 @@ static int element_correct(const gemm_problem *p, int i, int j) {
     return error <= 4.0 * p->k * FLT_EPSILON * magnitude + FLT_MIN;
 }
 
-static int spot_check(const gemm_problem *p, char *message, size_t message_size) {
+static int spot_check(const mlp_gemm_problem *p, char *message, size_t message_size) {
     const int rows[] = {0, p->m / 2, p->m - 1}, columns[] = {0, p->n / 3, p->n - 1};
     for (int s = 0; s < 3; s++) {
         if (!element_correct(p, rows[s], columns[s])) {
@@ -163,7 +163,7 @@ static int spot_check(const gemm_problem *p, char *message, size_t message_size)
 static void bench_gemm(bench_state *state, void *argument) {
     const gemm_case *c = argument;
     const char *reason;
-    if (c->table && !kernels_supported(c->table, &reason)) {
+    if (c->table && !mlp_kernels_supported(c->table, &reason)) {
         bench_skip(state, reason);
         return;
     }
@@ -172,7 +172,7 @@ static void bench_gemm(bench_state *state, void *argument) {
         bench_fail(state, "out of memory for the operands");
         return;
     }
-    gemm_problem problem = problem_for(c, &operands);
+    mlp_gemm_problem problem = problem_for(c, &operands);
 
     while (bench_keep_running(state)) run_gemm(c, &problem);
 
@@ -196,7 +196,7 @@ static void bench_gemm(bench_state *state, void *argument) {
     operands_free(&operands);
 }
 
-static void add_case(const char *variant, const kernel_table *table, gemm_form form, int a_uint8,
+static void add_case(const char *variant, const mlp_kernel_table *table, gemm_form form, int a_uint8,
                      int m, int n, int k, const char *shape) {
     static const char *const form_names[] = {"forward", "weight_gradient", "input_gradient",
                                              "square"};
@@ -216,7 +216,7 @@ static void add_case(const char *variant, const kernel_table *table, gemm_form f
 static void add_case_for_variants(gemm_form form, int a_uint8, int m, int n, int k,
                                   const char *shape) {
     int count;
-    const kernel_table *const *tables = kernels_compiled(&count);
+    const mlp_kernel_table *const *tables = mlp_kernels_compiled(&count);
     for (int v = 0; v < count && v < MAX_VARIANTS - 1; v++)
         add_case(tables[v]->name, tables[v], form, a_uint8, m, n, k, shape);
 #ifdef MLP_BENCH_HAVE_OPENBLAS

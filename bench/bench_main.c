@@ -22,7 +22,7 @@ static void append(char *text, size_t size, const char *word) {
 }
 
 static void add_cpu_context(void) {
-    const cpu_features *f = kernels_cpu_features();
+    const mlp_cpu_features *f = mlp_kernels_cpu_features();
     bench_add_context("cpu_model", f->model[0] ? f->model : "unknown");
     char features[256] = "";
     const struct { int present; const char *name; } flags[] = {
@@ -52,11 +52,11 @@ static void add_build_context(void) {
 static void add_kernel_context(void) {
     char variants[512] = "";
     int count;
-    const kernel_table *const *tables = kernels_compiled(&count);
+    const mlp_kernel_table *const *tables = mlp_kernels_compiled(&count);
     for (int v = 0; v < count; v++) {
         const char *reason;
         char word[160];
-        if (kernels_supported(tables[v], &reason)) snprintf(word, sizeof word, "%s", tables[v]->name);
+        if (mlp_kernels_supported(tables[v], &reason)) snprintf(word, sizeof word, "%s", tables[v]->name);
         else snprintf(word, sizeof word, "%s(unsupported: %s)", tables[v]->name, reason);
         append(variants, sizeof variants, word);
     }
@@ -66,7 +66,7 @@ static void add_kernel_context(void) {
 /* The per-ISA FMA peaks the GEMM rows' peak_fraction divides by, measured now, once. */
 static void add_peak_context(void) {
     int count;
-    const kernel_variant *variants = kernels_variants(&count);
+    const mlp_kernel_variant *variants = mlp_kernels_variants(&count);
     for (int i = 0; i < count; i++) {
         char key[64], value[160];
         const char *reason;

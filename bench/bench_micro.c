@@ -21,7 +21,7 @@ enum { MICRO_DEPTH = 256, LOGITS_ROWS_BENCHED = 64, MAX_MICRO_CASES = 64 };
 
 typedef struct micro_case {
     char name[128];
-    const kernel_table *table;
+    const mlp_kernel_table *table;
     const gemm_micro_kernel_info *info;
 } micro_case;
 
@@ -32,7 +32,7 @@ static int case_count;
 typedef struct micro_operands {
     float *a, *b, *c;
     gemm_tile tile;
-    gemm_problem problem; /* the logits kernel's */
+    mlp_gemm_problem problem; /* the logits kernel's */
     int rows, cols;
 } micro_operands;
 
@@ -42,9 +42,9 @@ static int operands_create(micro_operands *o, const micro_case *m) {
     memset(o, 0, sizeof *o);
     o->rows = info->kind == GEMM_MICRO_LOGITS ? LOGITS_ROWS_BENCHED : info->rows;
     o->cols = info->cols;
-    o->a = aligned_calloc((size_t)o->rows * k, sizeof(float));
-    o->b = aligned_calloc((size_t)k * o->cols + 64, sizeof(float));
-    o->c = aligned_calloc((size_t)o->rows * o->cols, sizeof(float));
+    o->a = mlp_aligned_calloc((size_t)o->rows * k, sizeof(float));
+    o->b = mlp_aligned_calloc((size_t)k * o->cols + 64, sizeof(float));
+    o->c = mlp_aligned_calloc((size_t)o->rows * o->cols, sizeof(float));
     if (!o->a || !o->b || !o->c) return -1;
     for (size_t i = 0; i < (size_t)o->rows * k; i++) o->a[i] = (float)((i * 7 % 13) - 6) / 8.0f;
     for (size_t i = 0; i < (size_t)k * o->cols; i++) o->b[i] = (float)((i * 5 % 11) - 5) / 8.0f;
@@ -56,7 +56,7 @@ static int operands_create(micro_operands *o, const micro_case *m) {
     t->rows = o->rows;
     t->cols = o->cols;
     t->finish = 1;
-    t->epilogue = GEMM_EPILOGUE_NONE;
+    t->epilogue = MLP_GEMM_EPILOGUE_NONE;
     t->b = o->b;
     t->b_k_stride = o->cols; /* a packed B panel (narrow, column: B read in place) */
     t->b_column_stride = 1;
@@ -64,16 +64,16 @@ static int operands_create(micro_operands *o, const micro_case *m) {
     t->a_row_stride = 1;
     t->a_k_stride = info->kind == GEMM_MICRO_NARROW ? w : o->rows;
     t->a_group_stride = w;
-    gemm_problem *g = &o->problem;
+    mlp_gemm_problem *g = &o->problem;
     g->m = o->rows, g->n = o->cols, g->k = k;
     g->a = o->a, g->lda = k, g->b = o->b, g->ldb = o->cols, g->c = o->c, g->ldc = o->cols;
     return 0;
 }
 
 static void operands_free(micro_operands *o) {
-    aligned_free(o->a);
-    aligned_free(o->b);
-    aligned_free(o->c);
+    mlp_aligned_free(o->a);
+    mlp_aligned_free(o->b);
+    mlp_aligned_free(o->c);
 }
 
 static void run_once(const micro_case *m, const micro_operands *o) {
@@ -100,7 +100,7 @@ static void bench_micro(bench_state *state, void *argument) {
     const micro_case *m = argument;
     const char *reason = NULL;
     micro_operands o;
-    const int runs_here = kernels_supported(m->table, &reason);
+    const int runs_here = mlp_kernels_supported(m->table, &reason);
     if (runs_here && operands_create(&o, m) == 0) {
         while (bench_keep_running(state)) run_once(m, &o);
         const double flops = 2.0 * o.rows * o.cols * MICRO_DEPTH * (double)bench_iterations(state);
@@ -119,7 +119,7 @@ static void bench_micro(bench_state *state, void *argument) {
 
 void bench_register_micro(void) {
     int count;
-    const kernel_table *const *tables = kernels_compiled(&count);
+    const mlp_kernel_table *const *tables = mlp_kernels_compiled(&count);
     for (int v = 0; v < count; v++) {
         const gemm_driver *d = tables[v]->gemm_driver;
         for (int i = 0; d && i < d->micro_kernel_count && case_count < MAX_MICRO_CASES; i++) {

@@ -5,7 +5,7 @@
  *       the fused SGD update, owner computes (MLP_UNFUSED_UPDATE=1: the unfused step) of one
  *       batch, by a team that lives for the whole benchmark run: one parallel region, the master
  *       asks Google Benchmark for the next iteration and a barrier passes the answer on. This is
- *       how the trainer runs (one team per epoch). The team has network_useful_threads(T)
+ *       how the trainer runs (one team per epoch). The team has mlp_network_useful_threads(T)
  *       threads: T unless the step's GEMMs are too small to split (the label says "team N").
  *   step_fork/<variant>/<layers>/batch<B>/threads<T>  the same step through network_train_step,
  *       which opens a parallel region per step: the difference is the fork/join cost.
@@ -58,7 +58,7 @@ typedef enum step_mode { STEP_PERSISTENT_TEAM, STEP_FORK_PER_STEP } step_mode;
 
 typedef struct step_case {
     char name[128];
-    const kernel_table *table;
+    const mlp_kernel_table *table;
     int sizes[MLP_MAX_LAYERS + 1];
     int size_count;
     int batch, threads;
@@ -71,7 +71,7 @@ typedef enum split_form { SPLIT_FORWARD, SPLIT_WEIGHT_GRADIENT } split_form;
 
 typedef struct split_case {
     char name[128];
-    const kernel_table *table;
+    const mlp_kernel_table *table;
     split_form form;
     int m, n, k;
     int parts, threads; /* the GEMM in `parts` parts, by a team of `threads` */
@@ -117,35 +117,35 @@ typedef struct step_setup {
 } step_setup;
 
 static void step_setup_free(step_setup *s) {
-    network_free(&s->network);
-    model_free(&s->model);
-    aligned_free(s->pixels);
-    aligned_free(s->labels);
+    mlp_network_free(&s->network);
+    mlp_model_free(&s->model);
+    mlp_aligned_free(s->pixels);
+    mlp_aligned_free(s->labels);
 }
 
 static int step_setup_create(step_setup *s, const step_case *c, mlp_error *error) {
     memset(s, 0, sizeof *s);
     s->c = c;
-    if (model_create(&s->model, c->sizes, c->size_count, MLP_ACTIVATION_RELU, MLP_OUTPUT_SOFTMAX,
+    if (mlp_model_create(&s->model, c->sizes, c->size_count, MLP_ACTIVATION_RELU, MLP_OUTPUT_SOFTMAX,
                      error) != 0)
         return -1;
-    model_init_he(&s->model, 42);
-    if (network_create(&s->network, &s->model, c->table, c->batch, c->threads, error) != 0) {
-        model_free(&s->model);
+    mlp_model_init_he(&s->model, 42);
+    if (mlp_network_create(&s->network, &s->model, c->table, c->batch, c->threads, error) != 0) {
+        mlp_model_free(&s->model);
         return -1;
     }
     size_t rows = (size_t)POOL_BATCHES * c->batch, features = (size_t)c->sizes[0];
-    s->pixels = aligned_calloc(rows * features, 1);
-    s->labels = aligned_calloc(rows, 1);
+    s->pixels = mlp_aligned_calloc(rows * features, 1);
+    s->labels = mlp_aligned_calloc(rows, 1);
     if (!s->pixels || !s->labels) {
         step_setup_free(s);
-        return error_set(error, "out of memory for %zu random examples", rows);
+        return mlp_error_set(error, "out of memory for %zu random examples", rows);
     }
-    rng_state rng;
-    rng_seed(&rng, 7);
-    for (size_t i = 0; i < rows * features; i++) s->pixels[i] = (uint8_t)rng_below(&rng, 256);
+    mlp_rng_state rng;
+    mlp_rng_seed(&rng, 7);
+    for (size_t i = 0; i < rows * features; i++) s->pixels[i] = (uint8_t)mlp_rng_below(&rng, 256);
     int classes = c->sizes[c->size_count - 1];
-    for (size_t i = 0; i < rows; i++) s->labels[i] = (uint8_t)rng_below(&rng, (uint64_t)classes);
+    for (size_t i = 0; i < rows; i++) s->labels[i] = (uint8_t)mlp_rng_below(&rng, (uint64_t)classes);
     return 0;
 }
 
@@ -161,7 +161,7 @@ static const uint8_t *pool_labels(const step_setup *s, long iteration) {
 static void step_collective(void *argument, long iteration) {
     step_setup *s = argument;
     const uint8_t *pixels = pool_pixels(s, iteration), *labels = pool_labels(s, iteration);
-    double cost = network_step(&s->network, &s->model, pixels, labels, s->c->batch,
+    double cost = mlp_network_step(&s->network, &s->model, pixels, labels, s->c->batch,
                                STEP_LEARNING_RATE); /* ends with a barrier */
 #pragma omp master
     s->last_cost = cost;
@@ -178,7 +178,7 @@ static double step_flops(const step_case *c) {
 
 /* peak_fraction is relative to `threads` cores (what was asked for); the label names the team
  * that really ran. */
-static void set_throughput_counters(bench_state *state, const kernel_table *table, int threads,
+static void set_throughput_counters(bench_state *state, const mlp_kernel_table *table, int threads,
                                     int team, double samples, double flops) {
     double peak = fma_peak_flops(table->name) * threads;
     if (samples > 0.0) bench_set_counter(state, "samples/s", samples, BENCH_RATE);
@@ -191,13 +191,13 @@ static void set_throughput_counters(bench_state *state, const kernel_table *tabl
 
 /* Binds the team as the trainer does (--bind core); without binding the run goes on. */
 static void bind_team(int threads) {
-    affinity_bind_team(threads, AFFINITY_CORE, NULL);
+    mlp_affinity_bind_team(threads, AFFINITY_CORE, NULL);
 }
 
 static void bench_step(bench_state *state, void *argument) {
     const step_case *c = argument;
     const char *reason;
-    if (!kernels_supported(c->table, &reason)) {
+    if (!mlp_kernels_supported(c->table, &reason)) {
         bench_skip(state, reason);
         return;
     }
@@ -210,14 +210,14 @@ static void bench_step(bench_state *state, void *argument) {
     bind_team(c->threads);
 
     /* As the trainer does: no more threads than the step's GEMMs can use (network.h). */
-    int team = network_useful_threads(&setup.model, c->batch, c->threads);
+    int team = mlp_network_useful_threads(&setup.model, c->batch, c->threads);
     long steps = 0;
     if (c->mode == STEP_PERSISTENT_TEAM) {
         run_in_persistent_team(state, team, step_collective, &setup);
         steps = (long)bench_iterations(state);
     } else {
         while (bench_keep_running(state)) {
-            setup.last_cost = network_train_step(&setup.network, &setup.model,
+            setup.last_cost = mlp_network_train_step(&setup.network, &setup.model,
                                                  pool_pixels(&setup, steps), pool_labels(&setup, steps),
                                                  c->batch, STEP_LEARNING_RATE);
             steps++;
@@ -234,36 +234,36 @@ static void bench_step(bench_state *state, void *argument) {
 
 typedef struct split_setup {
     const split_case *c;
-    gemm_problem whole;
+    mlp_gemm_problem whole;
     float *a, *b, *c_matrix, *workspace; /* workspace: threads × stride floats */
     size_t stride;
 } split_setup;
 
 static void split_setup_free(split_setup *s) {
-    aligned_free(s->a);
-    aligned_free(s->b);
-    aligned_free(s->c_matrix);
-    aligned_free(s->workspace);
+    mlp_aligned_free(s->a);
+    mlp_aligned_free(s->b);
+    mlp_aligned_free(s->c_matrix);
+    mlp_aligned_free(s->workspace);
 }
 
 static int split_setup_create(split_setup *s, const split_case *c) {
     memset(s, 0, sizeof *s);
     s->c = c;
     s->stride = (c->table->gemm_workspace_floats + 15) & ~(size_t)15;
-    s->a = aligned_calloc((size_t)c->m * c->k, sizeof(float));
-    s->b = aligned_calloc((size_t)c->k * c->n, sizeof(float));
-    s->c_matrix = aligned_calloc((size_t)c->m * c->n, sizeof(float));
-    s->workspace = aligned_calloc(s->stride * c->threads + 16, sizeof(float));
+    s->a = mlp_aligned_calloc((size_t)c->m * c->k, sizeof(float));
+    s->b = mlp_aligned_calloc((size_t)c->k * c->n, sizeof(float));
+    s->c_matrix = mlp_aligned_calloc((size_t)c->m * c->n, sizeof(float));
+    s->workspace = mlp_aligned_calloc(s->stride * c->threads + 16, sizeof(float));
     if (!s->a || !s->b || !s->c_matrix || !s->workspace) {
         split_setup_free(s);
         return -1;
     }
-    rng_state rng;
-    rng_seed(&rng, 11);
-    for (size_t i = 0; i < (size_t)c->m * c->k; i++) s->a[i] = (float)(2.0 * rng_uniform(&rng) - 1.0);
-    for (size_t i = 0; i < (size_t)c->k * c->n; i++) s->b[i] = (float)(2.0 * rng_uniform(&rng) - 1.0);
+    mlp_rng_state rng;
+    mlp_rng_seed(&rng, 11);
+    for (size_t i = 0; i < (size_t)c->m * c->k; i++) s->a[i] = (float)(2.0 * mlp_rng_uniform(&rng) - 1.0);
+    for (size_t i = 0; i < (size_t)c->k * c->n; i++) s->b[i] = (float)(2.0 * mlp_rng_uniform(&rng) - 1.0);
     int transposed = c->form == SPLIT_WEIGHT_GRADIENT; /* A stored k×m, as X is batch×in */
-    s->whole = (gemm_problem){
+    s->whole = (mlp_gemm_problem){
         .m = c->m, .n = c->n, .k = c->k,
         .a = s->a, .lda = transposed ? c->m : c->k, .a_transposed = transposed,
         .b = s->b, .ldb = c->n,
@@ -278,8 +278,8 @@ static void split_collective(void *argument, long iteration) {
     (void)iteration;
     split_setup *s = argument;
     int thread = omp_get_thread_num();
-    gemm_problem part;
-    if (thread < s->c->parts && parallel_gemm_part(&s->whole, thread, s->c->parts, &part)) {
+    mlp_gemm_problem part;
+    if (thread < s->c->parts && mlp_parallel_gemm_part(&s->whole, thread, s->c->parts, &part)) {
         part.workspace = s->workspace + s->stride * thread;
         s->c->table->gemm(&part);
     }
@@ -289,7 +289,7 @@ static void split_collective(void *argument, long iteration) {
 static void bench_split(bench_state *state, void *argument) {
     const split_case *c = argument;
     const char *reason;
-    if (!kernels_supported(c->table, &reason)) {
+    if (!mlp_kernels_supported(c->table, &reason)) {
         bench_skip(state, reason);
         return;
     }
@@ -310,14 +310,14 @@ static void bench_split(bench_state *state, void *argument) {
 /* "784,128,64,10" -> sizes, and "784-128-64-10" for the benchmark name. */
 static int parse_configuration(const char *text, step_case *c, char *dashed, size_t dashed_size) {
     mlp_error error;
-    if (model_parse_layers(text, c->sizes, &c->size_count, &error) != 0) return -1;
+    if (mlp_model_parse_layers(text, c->sizes, &c->size_count, &error) != 0) return -1;
     snprintf(dashed, dashed_size, "%s", text);
     for (char *p = dashed; *p; p++)
         if (*p == ',') *p = '-';
     return 0;
 }
 
-static void register_step_cases(const kernel_table *const *tables, int variant_count, int cores) {
+static void register_step_cases(const mlp_kernel_table *const *tables, int variant_count, int cores) {
     static const char *const mode_names[] = {"step", "step_fork"};
     int capacity = 2 * variant_count * CONFIGURATION_COUNT * BATCH_COUNT * cores;
     step_cases = calloc((size_t)capacity, sizeof *step_cases);
@@ -343,7 +343,7 @@ static void register_step_cases(const kernel_table *const *tables, int variant_c
 
 /* The ladders: forward 64×32×k (batch 64, 32 outputs, k inputs) and weight gradient m×16×64
  * (m inputs, 16 outputs, batch 64), 32 Kflop to 8 Mflop, in 1, 2 (and all cores) parts. */
-static void register_split_cases(const kernel_table *const *tables, int variant_count, int cores) {
+static void register_split_cases(const mlp_kernel_table *const *tables, int variant_count, int cores) {
     enum { LADDER = 9 };
     int capacity = variant_count * 2 * LADDER * 3;
     split_cases = calloc((size_t)capacity, sizeof *split_cases);
@@ -378,7 +378,7 @@ static void add_topology_context(int cores) {
     bench_add_context("physical_cores", text);
     FILE *captured = tmpfile();
     if (!captured) return;
-    affinity_print_topology(captured);
+    mlp_affinity_print_topology(captured);
     rewind(captured);
     char caches[512] = "", line[256];
     while (fgets(line, sizeof line, captured)) {
@@ -401,9 +401,9 @@ static int has_min_time_option(int argc, char **argv) {
 
 void bench_register_training_step(int argc, char **argv) {
     /* Thread counts up to the available cores (the trainer's cap: affinity mask, cgroup quota). */
-    int cores = affinity_available_cores(), variant_count;
-    const kernel_table *const *tables = kernels_compiled(&variant_count);
-    add_topology_context(affinity_physical_cores());
+    int cores = mlp_affinity_available_cores(), variant_count;
+    const mlp_kernel_table *const *tables = mlp_kernels_compiled(&variant_count);
+    add_topology_context(mlp_affinity_physical_cores());
     register_step_cases(tables, variant_count, cores);
     register_split_cases(tables, variant_count, cores);
 

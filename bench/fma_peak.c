@@ -44,10 +44,10 @@ int fma_peak_supported(const char *isa, const char **reason) {
     }
     /* the CPU must have what the variant of the same name requires (its loop uses no more) */
     int count;
-    const kernel_variant *variants = kernels_variants(&count);
+    const mlp_kernel_variant *variants = mlp_kernels_variants(&count);
     for (int i = 0; i < count; i++)
         if (strcmp(variants[i].name, isa) == 0)
-            return kernels_cpu_supports(variants[i].required_cpu_features, reason);
+            return mlp_kernels_cpu_supports(variants[i].required_cpu_features, reason);
     if (reason) *reason = "not a kernel variant";
     return 0;
 }
@@ -57,7 +57,7 @@ int fma_peak_supported(const char *isa, const char **reason) {
  * divide by CPU time too). */
 static double thread_cpu_seconds(void) {
     struct timespec now;
-    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) != 0) return wall_seconds();
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) != 0) return mlp_wall_seconds();
     return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
 }
 

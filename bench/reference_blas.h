@@ -13,6 +13,6 @@ const char *reference_blas_core(void);
 /* OpenBLAS's build description ("OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY ..."). */
 const char *reference_blas_config(void);
 /* C = op(A)·op(B) for a problem with float A and no epilogue (what sgemm computes). */
-void reference_blas_gemm(const gemm_problem *problem);
+void reference_blas_gemm(const mlp_gemm_problem *problem);
 
 #endif

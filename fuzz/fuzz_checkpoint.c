@@ -10,22 +10,22 @@
 #include "core/file_util.h"
 
 static void parse_and_check(const uint8_t *data, size_t size) {
-    static checkpoint c; /* 12 KiB of paths */
+    static mlp_checkpoint c; /* 12 KiB of paths */
     mlp_error error;
-    if (checkpoint_deserialize(&c, data, size, "fuzz.mlpc", &error) != 0) {
+    if (mlp_checkpoint_deserialize(&c, data, size, "fuzz.mlpc", &error) != 0) {
         fuzz_sink += error.message[0];
         return;
     }
     uint8_t *again;
     size_t again_size;
-    if (checkpoint_serialize(&c, &again, &again_size, &error) != 0) abort();
-    checkpoint_free(&c);
-    if (get_u32_le(data + 8) != CHECKPOINT_FORMAT_VERSION) { /* upgraded: a fixed point from here */
-        if (checkpoint_deserialize(&c, again, again_size, "upgraded.mlpc", &error) != 0) abort();
+    if (mlp_checkpoint_serialize(&c, &again, &again_size, &error) != 0) abort();
+    mlp_checkpoint_free(&c);
+    if (get_u32_le(data + 8) != MLP_CHECKPOINT_FORMAT_VERSION) { /* upgraded: a fixed point from here */
+        if (mlp_checkpoint_deserialize(&c, again, again_size, "upgraded.mlpc", &error) != 0) abort();
         uint8_t *third;
         size_t third_size;
-        if (checkpoint_serialize(&c, &third, &third_size, &error) != 0) abort();
-        checkpoint_free(&c);
+        if (mlp_checkpoint_serialize(&c, &third, &third_size, &error) != 0) abort();
+        mlp_checkpoint_free(&c);
         if (third_size != again_size || memcmp(third, again, again_size) != 0) abort();
         free(third);
     } else if (again_size != size || memcmp(again, data, size) != 0) {

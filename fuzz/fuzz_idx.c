@@ -11,13 +11,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *labels = fuzz_scratch_file("labels", data + 2 + split, size - 2 - split);
     mlp_dataset set;
     mlp_error error;
-    if (dataset_load_idx(images, labels, &set, &error) == 0) {
+    if (mlp_dataset_load_idx(images, labels, &set, &error) == 0) {
         /* a loaded set is consistent: every label is a class, every pixel readable */
         for (int i = 0; i < set.count; i++) {
             if (set.labels[i] >= MLP_CLASSES) abort();
             fuzz_sink += set.pixels[(size_t)i * set.features + set.features - 1];
         }
-        dataset_free(&set);
+        mlp_dataset_free(&set);
     } else {
         fuzz_sink += error.message[0];
     }

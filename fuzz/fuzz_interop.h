@@ -11,13 +11,13 @@
 typedef int (*fuzz_interop_serialize)(const mlp_model *model, uint8_t **bytes, size_t *size,
                                       mlp_error *error);
 typedef int (*fuzz_interop_deserialize)(mlp_model *model, const uint8_t *bytes, size_t size,
-                                        const char *name, const interop_import_options *options,
+                                        const char *name, const mlp_interop_import_options *options,
                                         mlp_error *error);
 
 /* Aborts unless model serialises and parses back to the same parameters; frees model. */
 static inline void fuzz_interop_round_trip(mlp_model *model, fuzz_interop_serialize serialize,
                                            fuzz_interop_deserialize deserialize,
-                                           const interop_import_options *options) {
+                                           const mlp_interop_import_options *options) {
     mlp_model again;
     mlp_error error;
     uint8_t *bytes;
@@ -28,8 +28,8 @@ static inline void fuzz_interop_round_trip(mlp_model *model, fuzz_interop_serial
         memcmp(again.parameters, model->parameters, model->parameter_count * sizeof(float)) != 0)
         abort(); /* not a faithful round trip */
     free(bytes);
-    model_free(&again);
-    model_free(model);
+    mlp_model_free(&again);
+    mlp_model_free(model);
 }
 
 #endif

@@ -12,16 +12,16 @@
 static void parse_and_check(const uint8_t *data, size_t size) {
     mlp_model model;
     mlp_error error;
-    if (model_deserialize(&model, data, size, "fuzz.mlp", &error) != 0) {
+    if (mlp_model_deserialize(&model, data, size, "fuzz.mlp", &error) != 0) {
         fuzz_sink += error.message[0];
         return;
     }
     uint8_t *again;
     size_t again_size;
-    if (model_serialize(&model, &again, &again_size, &error) != 0) abort();
+    if (mlp_model_serialize(&model, &again, &again_size, &error) != 0) abort();
     if (again_size != size || memcmp(again, data, size) != 0) abort(); /* not a faithful round trip */
     free(again);
-    model_free(&model);
+    mlp_model_free(&model);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

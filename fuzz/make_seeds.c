@@ -96,23 +96,23 @@ static void model_and_checkpoint_seeds(void) {
     mlp_model model, sigmoid;
     mlp_error error;
     const int sizes[] = {4, 3, 10}, binary[] = {5, 2, 1};
-    if (model_create(&model, sizes, 3, MLP_ACTIVATION_RELU, MLP_OUTPUT_SOFTMAX, &error) != 0 ||
-        model_create(&sigmoid, binary, 3, MLP_ACTIVATION_TANH, MLP_OUTPUT_SIGMOID, &error) != 0) {
+    if (mlp_model_create(&model, sizes, 3, MLP_ACTIVATION_RELU, MLP_OUTPUT_SOFTMAX, &error) != 0 ||
+        mlp_model_create(&sigmoid, binary, 3, MLP_ACTIVATION_TANH, MLP_OUTPUT_SIGMOID, &error) != 0) {
         fprintf(stderr, "%s\n", error.message);
         exit(1);
     }
-    model_init_he(&model, 1);
-    model_init_he(&sigmoid, 2);
+    mlp_model_init_he(&model, 1);
+    mlp_model_init_he(&sigmoid, 2);
     uint8_t *bytes;
     size_t size;
-    model_serialize(&model, &bytes, &size, &error);
+    mlp_model_serialize(&model, &bytes, &size, &error);
     write_seed("model", "softmax_4_3_10.mlp", bytes, size);
     free(bytes);
-    model_serialize(&sigmoid, &bytes, &size, &error);
+    mlp_model_serialize(&sigmoid, &bytes, &size, &error);
     write_seed("model", "sigmoid_5_2_1.mlp", bytes, size);
     free(bytes);
 
-    static checkpoint c;
+    static mlp_checkpoint c;
     memset(&c, 0, sizeof c);
     snprintf(c.kernel, sizeof c.kernel, "scalar");
     snprintf(c.data_dir, sizeof c.data_dir, "data/mnist");
@@ -133,7 +133,7 @@ static void model_and_checkpoint_seeds(void) {
     float costs[2] = {2.0f, 1.5f};
     c.batch_cost_count = 2;
     c.batch_costs = costs;
-    epoch_metrics history[1];
+    mlp_epoch_metrics history[1];
     memset(history, 0, sizeof history);
     history[0].epoch = 1;
     history[0].train_cost = 1.7;
@@ -167,7 +167,7 @@ static void model_and_checkpoint_seeds(void) {
     c.moment_count = model.parameter_count;
     c.moment1 = m;
     c.moment2 = v;
-    checkpoint_serialize(&c, &bytes, &size, &error);
+    mlp_checkpoint_serialize(&c, &bytes, &size, &error);
     write_seed("checkpoint", "mid_epoch.mlpc", bytes, size);
     free(bytes);
     memset(&c.best_model, 0, sizeof c.best_model);
@@ -180,11 +180,11 @@ static void model_and_checkpoint_seeds(void) {
     c.recipe.schedule.step_epochs = 1;
     c.moment_arrays = 1;
     c.moment2 = NULL;
-    checkpoint_serialize(&c, &bytes, &size, &error);
+    mlp_checkpoint_serialize(&c, &bytes, &size, &error);
     write_seed("checkpoint", "epoch_end.mlpc", bytes, size);
     free(bytes);
-    model_free(&model);
-    model_free(&sigmoid);
+    mlp_model_free(&model);
+    mlp_model_free(&sigmoid);
 }
 
 static void png_seed(const char *name, int format, int width, int height) {

@@ -16,7 +16,7 @@ static int run_file(const char *path) {
     uint8_t *bytes;
     size_t size;
     mlp_error error;
-    if (file_read_all(path, (size_t)1 << 26, &bytes, &size, &error) != 0) {
+    if (mlp_file_read_all(path, (size_t)1 << 26, &bytes, &size, &error) != 0) {
         fprintf(stderr, "%s\n", error.message);
         return -1;
     }

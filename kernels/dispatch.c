@@ -24,7 +24,7 @@
 #endif
 #endif
 
-static cpu_features detected;
+static mlp_cpu_features detected;
 static int detected_done;
 
 #ifdef MLP_X86
@@ -36,7 +36,7 @@ static unsigned long long read_xcr0(void) {
     return ((unsigned long long)edx << 32) | eax;
 }
 
-static void detect_x86(cpu_features *f) {
+static void detect_x86(mlp_cpu_features *f) {
     unsigned int eax, ebx, ecx, edx;
     if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return;
     f->sse2 = (edx >> 26) & 1;
@@ -77,21 +77,21 @@ static const struct cpu_feature_name {
     const char *name;
     int os_state; /* 1: register state the OS must save, not an instruction set */
 } feature_names[] = {
-    {MLP_CPU_SSE2, offsetof(cpu_features, sse2), "SSE2", 0},
-    {MLP_CPU_AVX, offsetof(cpu_features, avx), "AVX", 0},
-    {MLP_CPU_AVX2, offsetof(cpu_features, avx2), "AVX2", 0},
-    {MLP_CPU_FMA, offsetof(cpu_features, fma), "FMA", 0},
-    {MLP_CPU_AVX512F, offsetof(cpu_features, avx512f), "AVX-512F", 0},
-    {MLP_CPU_AVX512BW, offsetof(cpu_features, avx512bw), "AVX-512BW", 0},
-    {MLP_CPU_AVX512VL, offsetof(cpu_features, avx512vl), "AVX-512VL", 0},
-    {MLP_CPU_AVX512DQ, offsetof(cpu_features, avx512dq), "AVX-512DQ", 0},
-    {MLP_CPU_OS_YMM, offsetof(cpu_features, os_saves_ymm), "AVX (YMM)", 1},
-    {MLP_CPU_OS_ZMM, offsetof(cpu_features, os_saves_zmm), "AVX-512 (ZMM)", 1},
-    {MLP_CPU_NEON, offsetof(cpu_features, neon), "AArch64 Advanced SIMD", 0},
+    {MLP_CPU_SSE2, offsetof(mlp_cpu_features, sse2), "SSE2", 0},
+    {MLP_CPU_AVX, offsetof(mlp_cpu_features, avx), "AVX", 0},
+    {MLP_CPU_AVX2, offsetof(mlp_cpu_features, avx2), "AVX2", 0},
+    {MLP_CPU_FMA, offsetof(mlp_cpu_features, fma), "FMA", 0},
+    {MLP_CPU_AVX512F, offsetof(mlp_cpu_features, avx512f), "AVX-512F", 0},
+    {MLP_CPU_AVX512BW, offsetof(mlp_cpu_features, avx512bw), "AVX-512BW", 0},
+    {MLP_CPU_AVX512VL, offsetof(mlp_cpu_features, avx512vl), "AVX-512VL", 0},
+    {MLP_CPU_AVX512DQ, offsetof(mlp_cpu_features, avx512dq), "AVX-512DQ", 0},
+    {MLP_CPU_OS_YMM, offsetof(mlp_cpu_features, os_saves_ymm), "AVX (YMM)", 1},
+    {MLP_CPU_OS_ZMM, offsetof(mlp_cpu_features, os_saves_zmm), "AVX-512 (ZMM)", 1},
+    {MLP_CPU_NEON, offsetof(mlp_cpu_features, neon), "AArch64 Advanced SIMD", 0},
 };
 enum { FEATURE_COUNT = sizeof feature_names / sizeof feature_names[0] };
 
-const cpu_features *kernels_cpu_features(void) {
+const mlp_cpu_features *mlp_kernels_cpu_features(void) {
     if (!detected_done) {
         memset(&detected, 0, sizeof detected);
 #ifdef MLP_X86
@@ -111,14 +111,14 @@ const cpu_features *kernels_cpu_features(void) {
 }
 
 /* The registry (variants.def): every variant, its required features, its table where built. */
-static const kernel_variant variants[] = {
+static const mlp_kernel_variant variants[] = {
 #define MLP_KERNEL_VARIANT(name, arch, required, flags)                                        \
     {#name, (required), MLP_KERNEL_BUILT_OR(arch, &kernel_table_##name, NULL)},
 #include "variants.def"
 };
 enum { VARIANT_COUNT = sizeof variants / sizeof variants[0] };
 
-static const kernel_table *const compiled_tables[] = {
+static const mlp_kernel_table *const compiled_tables[] = {
 #define MLP_KERNEL_VARIANT(name, arch, required, flags)                                        \
     MLP_KERNEL_IF_BUILT(arch, &kernel_table_##name, )
 #include "variants.def"
@@ -130,14 +130,14 @@ static const char choices[] = "auto"
 #include "variants.def"
     ;
 
-const kernel_variant *kernels_variants(int *count) {
+const mlp_kernel_variant *mlp_kernels_variants(int *count) {
     *count = VARIANT_COUNT;
     return variants;
 }
 
-const char *kernels_variant_choices(void) { return choices; }
+const char *mlp_kernels_variant_choices(void) { return choices; }
 
-const kernel_table *const *kernels_compiled(int *count) {
+const mlp_kernel_table *const *mlp_kernels_compiled(int *count) {
     *count = (int)(sizeof compiled_tables / sizeof compiled_tables[0]);
     return compiled_tables;
 }
@@ -155,9 +155,9 @@ static int append_feature_names(char *text, size_t size, unsigned missing, int o
     return named;
 }
 
-int kernels_cpu_supports(unsigned required, const char **reason) {
+int mlp_kernels_cpu_supports(unsigned required, const char **reason) {
     static _Thread_local char why[160];
-    const unsigned missing = required & ~kernels_cpu_features()->mask;
+    const unsigned missing = required & ~mlp_kernels_cpu_features()->mask;
     if (missing == 0) {
         if (reason) *reason = NULL;
         return 1;
@@ -174,25 +174,25 @@ int kernels_cpu_supports(unsigned required, const char **reason) {
     return 0;
 }
 
-int kernels_supported(const kernel_table *table, const char **reason) {
+int mlp_kernels_supported(const mlp_kernel_table *table, const char **reason) {
     for (int i = 0; i < VARIANT_COUNT; i++)
         if (variants[i].table == table && table != NULL)
-            return kernels_cpu_supports(variants[i].required_cpu_features, reason);
+            return mlp_kernels_cpu_supports(variants[i].required_cpu_features, reason);
     if (reason) *reason = "not a kernel variant of this binary";
     return 0;
 }
 
-const kernel_table *kernels_best(void) {
+const mlp_kernel_table *mlp_kernels_best(void) {
     int count;
-    const kernel_table *const *tables = kernels_compiled(&count);
+    const mlp_kernel_table *const *tables = mlp_kernels_compiled(&count);
     for (int i = count - 1; i >= 0; i--)
-        if (kernels_supported(tables[i], NULL)) return tables[i];
+        if (mlp_kernels_supported(tables[i], NULL)) return tables[i];
     return &kernel_table_scalar;
 }
 
-const kernel_table *kernels_find(const char *name) {
+const mlp_kernel_table *mlp_kernels_find(const char *name) {
     int count;
-    const kernel_table *const *tables = kernels_compiled(&count);
+    const mlp_kernel_table *const *tables = mlp_kernels_compiled(&count);
     for (int i = 0; i < count; i++)
         if (strcmp(tables[i]->name, name) == 0) return tables[i];
     return NULL;
@@ -208,14 +208,14 @@ static void variant_list_text(char *text, size_t size) {
     }
 }
 
-const kernel_table *kernels_select(const char *name, char *error, size_t error_size) {
+const mlp_kernel_table *mlp_kernels_select(const char *name, char *error, size_t error_size) {
     const char *source = "--kernel";
     if (name == NULL || name[0] == '\0' || strcmp(name, "auto") == 0) {
         name = getenv("MLP_KERNEL");
         source = "MLP_KERNEL";
-        if (name == NULL || name[0] == '\0' || strcmp(name, "auto") == 0) return kernels_best();
+        if (name == NULL || name[0] == '\0' || strcmp(name, "auto") == 0) return mlp_kernels_best();
     }
-    const kernel_table *table = kernels_find(name);
+    const mlp_kernel_table *table = mlp_kernels_find(name);
     if (table == NULL) {
         int known = 0;
         for (int i = 0; i < VARIANT_COUNT; i++) known |= strcmp(variants[i].name, name) == 0;
@@ -231,7 +231,7 @@ const kernel_table *kernels_select(const char *name, char *error, size_t error_s
         return NULL;
     }
     const char *reason;
-    if (!kernels_supported(table, &reason)) {
+    if (!mlp_kernels_supported(table, &reason)) {
         snprintf(error, error_size, "%s: kernel variant '%s' cannot run here: %s", source, name,
                  reason);
         return NULL;
@@ -239,7 +239,7 @@ const kernel_table *kernels_select(const char *name, char *error, size_t error_s
     return table;
 }
 
-void kernels_activation_forward(const kernel_table *table, mlp_activation activation,
+void mlp_kernels_activation_forward(const mlp_kernel_table *table, mlp_activation activation,
                                 const float *x, float *y, size_t count) {
     switch (activation) {
     case MLP_ACTIVATION_RELU: table->relu_forward(x, y, count); return;
@@ -250,7 +250,7 @@ void kernels_activation_forward(const kernel_table *table, mlp_activation activa
     if (x != y) memmove(y, x, count * sizeof *y);
 }
 
-void kernels_activation_backward(const kernel_table *table, mlp_activation activation,
+void mlp_kernels_activation_backward(const mlp_kernel_table *table, mlp_activation activation,
                                  const float *y, const float *dy, float *dx, size_t count) {
     switch (activation) {
     case MLP_ACTIVATION_RELU: table->relu_backward(y, dy, dx, count); return;

@@ -74,7 +74,7 @@ typedef struct gemm_tile {
     int rows, cols;            /* the part of the tile inside C                            */
     int continue_sums;         /* 1: sums start from C (not the first slice)               */
     int finish;                /* 1: last slice, apply the epilogue                        */
-    gemm_epilogue epilogue;
+    mlp_gemm_epilogue epilogue;
     mlp_activation activation;
     const float *bias;         /* bias of the tile's column 0, or NULL                     */
     const float *y;            /* Y(r, c) at y[r * ldy + c] (activation-derivative epilogue) */
@@ -83,7 +83,7 @@ typedef struct gemm_tile {
      * w[r * ldw + c], read and written on the last slice (tile->c then holds only the partial
      * sums of earlier slices). row0, col0: the tile's origin in the problem's C, where the
      * rule's state arrays (update->state) are indexed. */
-    const gemm_update *update;
+    const mlp_gemm_update *update;
     float *w;
     ptrdiff_t ldw;
     int row0, col0;
@@ -136,7 +136,7 @@ typedef struct gemm_micro_kernel_info {
     gemm_micro_kind kind;
     int rows, cols;   /* the tile: rows × at most cols columns of C                         */
     gemm_micro_kernel run;                 /* TILE, NARROW, COLUMN                          */
-    void (*run_gemm)(const gemm_problem *); /* LOGITS                                       */
+    void (*run_gemm)(const mlp_gemm_problem *); /* LOGITS                                       */
 } gemm_micro_kernel_info;
 
 #define GEMM_MICRO_KERNEL(function, kind, rows, cols) {#function, kind, rows, cols, function, NULL}
@@ -200,16 +200,16 @@ typedef struct gemm_driver {
     /* Optional (NULL: the generic loops): pack a B or an A panel, with the same result as
      * gemm_pack_b_panel and gemm_pack_a_panel; an ISA can copy with vector loads and stores
      * and transpose blocks in registers instead. */
-    void (*pack_b_panel)(const gemm_problem *g, int p0, int kb, int j0, int cols, int width,
+    void (*pack_b_panel)(const mlp_gemm_problem *g, int p0, int kb, int j0, int cols, int width,
                          float *panel);
-    void (*pack_a_panel)(const gemm_problem *g, int i0, int rows, int p0, int kb, int mr,
+    void (*pack_a_panel)(const mlp_gemm_problem *g, int i0, int rows, int p0, int kb, int mr,
                          float *panel);
     /* Optional (NULL: none): the logits path, a whole-GEMM kernel for N in
      * [logits_min_columns, logits_max_columns] with plain float A and plain B */
-    void (*logits_kernel)(const gemm_problem *g);
+    void (*logits_kernel)(const mlp_gemm_problem *g);
     int logits_min_columns, logits_max_columns;
     /* Runs a plan with this driver (gemm_driver_execute compiled with the ISA's flags). */
-    void (*run_plan)(const gemm_problem *g, const gemm_plan *plan);
+    void (*run_plan)(const mlp_gemm_problem *g, const gemm_plan *plan);
     /* Every micro-kernel above (and the logits kernel) by name. */
     const gemm_micro_kernel_info *micro_kernel_list;
     int micro_kernel_count;
@@ -231,7 +231,7 @@ static inline int gemm_min_int(int a, int b) { return a < b ? a : b; }
 
 /* Packs rows [i0, i0 + rows) of op(A), depths [p0, p0 + kb), into one MR-tall panel:
  * panel[p * mr + r] = op(A)(i0 + r, p0 + p), rows >= `rows` zero. uint8 A is scaled here. */
-static inline void gemm_pack_a_panel(const gemm_problem *g, int i0, int rows, int p0, int kb,
+static inline void gemm_pack_a_panel(const mlp_gemm_problem *g, int i0, int rows, int p0, int kb,
                                      int mr, float *panel) {
     const size_t lda = (size_t)g->lda;
     if (rows < mr)
@@ -263,7 +263,7 @@ static inline void gemm_pack_a_panel(const gemm_problem *g, int i0, int rows, in
 
 /* Packs columns [j0, j0 + cols) of op(B), depths [p0, p0 + kb), into one panel `width` floats
  * wide: panel[p * width + c] = op(B)(p0 + p, j0 + c), columns >= `cols` zero. */
-static inline void gemm_pack_b_panel(const gemm_problem *g, int p0, int kb, int j0, int cols,
+static inline void gemm_pack_b_panel(const mlp_gemm_problem *g, int p0, int kb, int j0, int cols,
                                      int width, float *panel) {
     const size_t ldb = (size_t)g->ldb;
     if (g->b_transposed) {
@@ -322,7 +322,7 @@ static inline int gemm_vectors_for(const gemm_driver *d, int cols) {
 /* Prefetches part `part` of `parts` of the source of the B panel at depths [p0, p0 + kb),
  * columns [j0, j0 + cols) into L2: plain B, a run of cols floats from each of a share of the kb
  * rows; transposed B, a share of the cols source rows, kb floats each. */
-static inline void gemm_prefetch_b_panel_part(const gemm_problem *g, int p0, int kb, int j0,
+static inline void gemm_prefetch_b_panel_part(const mlp_gemm_problem *g, int p0, int kb, int j0,
                                               int cols, int part, int parts) {
     const int floats_per_run = g->b_transposed ? kb : cols; /* a contiguous run of floats */
     const int runs = g->b_transposed ? cols : kb;
@@ -341,15 +341,15 @@ static inline void gemm_prefetch_b_panel_part(const gemm_problem *g, int p0, int
 /* ---- the plan: which path, which packing, which blocking (pure: reads only its arguments) */
 
 /* 1 when the logits kernel can compute g (plain float A, plain B, N in its range). */
-static inline int gemm_logits_fits(const gemm_problem *g, const gemm_driver *d) {
-    return d->logits_kernel != NULL && g->epilogue != GEMM_EPILOGUE_PARAMETER_UPDATE &&
+static inline int gemm_logits_fits(const mlp_gemm_problem *g, const gemm_driver *d) {
+    return d->logits_kernel != NULL && g->epilogue != MLP_GEMM_EPILOGUE_PARAMETER_UPDATE &&
            g->m > 0 && g->n >= d->logits_min_columns && g->n <= d->logits_max_columns &&
            !g->a_transposed && g->a_u8 == NULL && !g->b_transposed;
 }
 
 /* The plan for `path` with the given packing, the rest derived as the driver needs it: the
  * slice depth and count, the blocks, the panel balancing. Check it with gemm_plan_valid. */
-static inline gemm_plan gemm_plan_make(const gemm_problem *g, const gemm_driver *d,
+static inline gemm_plan gemm_plan_make(const mlp_gemm_problem *g, const gemm_driver *d,
                                        gemm_path path, int pack_a, int pack_b) {
     gemm_plan plan;
     plan.path = path;
@@ -365,7 +365,7 @@ static inline gemm_plan gemm_plan_make(const gemm_problem *g, const gemm_driver 
 
 /* The plan gemm_driver_run follows: the paths and thresholds described at the top of this
  * file, as a function of the problem's shape, layout and A type and the driver alone. */
-static inline gemm_plan gemm_plan_choose(const gemm_problem *g, const gemm_driver *d) {
+static inline gemm_plan gemm_plan_choose(const mlp_gemm_problem *g, const gemm_driver *d) {
     const int m = g->m, n = g->n;
     if (m <= 0 || n <= 0) return gemm_plan_make(g, d, GEMM_PATH_EMPTY, 0, 0);
     if (gemm_logits_fits(g, d)) return gemm_plan_make(g, d, GEMM_PATH_LOGITS, 0, 0);
@@ -385,7 +385,7 @@ static inline gemm_plan gemm_plan_choose(const gemm_problem *g, const gemm_drive
 /* 1 when the driver can execute `plan` on g (whatever its speed): the path's kernel exists
  * and takes the shape; A and B are read in place only in a form the tiles can read; the
  * blocking fits the workspace. */
-static inline int gemm_plan_valid(const gemm_problem *g, const gemm_driver *d,
+static inline int gemm_plan_valid(const mlp_gemm_problem *g, const gemm_driver *d,
                                   const gemm_plan *plan) {
     const int w = d->width, nr = d->max_vectors * w;
     if (plan->kc < 1 || plan->kc > d->kc) return 0;
@@ -414,18 +414,18 @@ static inline int gemm_plan_valid(const gemm_problem *g, const gemm_driver *d,
 /* 1 when the k slices run innermost (each block of C finished before the next is started):
  * a parameter update deeper than one slice, whose C holds the parameters, so its partial sums
  * go to the workspace (an MC × NC block, GEMM_DRIVER_WORKSPACE_FLOATS) rather than to C. */
-static inline int gemm_slices_innermost(const gemm_problem *g, const gemm_plan *plan) {
-    return g->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE && plan->slices > 1;
+static inline int gemm_slices_innermost(const mlp_gemm_problem *g, const gemm_plan *plan) {
+    return g->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE && plan->slices > 1;
 }
 
 /* The partial-sum block of gemm_slices_innermost, after the packing buffers. */
-static inline float *gemm_partial_sums(const gemm_problem *g, const gemm_driver *d) {
+static inline float *gemm_partial_sums(const mlp_gemm_problem *g, const gemm_driver *d) {
     return g->workspace + (size_t)d->kc * ((size_t)d->mc + (size_t)d->nc +
                                            (size_t)d->max_vectors * d->width);
 }
 
 /* The tile's epilogue fields that do not change from tile to tile. */
-static inline void gemm_tile_epilogue(gemm_tile *tile, const gemm_problem *g) {
+static inline void gemm_tile_epilogue(gemm_tile *tile, const mlp_gemm_problem *g) {
     tile->epilogue = g->epilogue;
     tile->activation = g->activation;
     tile->ldy = g->ld_activation_output;
@@ -436,7 +436,7 @@ static inline void gemm_tile_epilogue(gemm_tile *tile, const gemm_problem *g) {
 /* Points the tile at C(i, j): where its results go (or, for a parameter update, the
  * parameters W(i, j)), and where partial sums go: C itself, or with the slices innermost the
  * block `sums` (ld_sums floats a row) at (sum_row, sum_col). */
-static inline void gemm_tile_place(gemm_tile *tile, const gemm_problem *g, int i, int j,
+static inline void gemm_tile_place(gemm_tile *tile, const mlp_gemm_problem *g, int i, int j,
                                    float *sums, ptrdiff_t ld_sums, int sum_row, int sum_col) {
     float *c = g->c + (size_t)i * g->ldc + (size_t)j;
     tile->w = c;
@@ -457,9 +457,9 @@ static inline void gemm_tile_place(gemm_tile *tile, const gemm_problem *g, int i
 /* The narrow and column paths: W-row (narrow) or column_tile_rows-row (column) tiles over KC
  * slices, A read in place (transposed) or packed into W-row panels. Slices outermost, or
  * innermost (gemm_slices_innermost: one row tile's partial sums in the workspace). */
-static inline void gemm_driver_run_narrow(const gemm_problem *g, const gemm_driver *d,
+static inline void gemm_driver_run_narrow(const mlp_gemm_problem *g, const gemm_driver *d,
                                           const gemm_plan *plan,
-                                          void (*pack_a_panel)(const gemm_problem *, int, int,
+                                          void (*pack_a_panel)(const mlp_gemm_problem *, int, int,
                                                                int, int, int, float *)) {
     const int m = g->m, n = g->n, k = g->k, w = d->width;
     float *a_panel = g->workspace; /* W × KC, or column_tile_rows × KC */
@@ -520,9 +520,9 @@ static inline void gemm_driver_run_narrow(const gemm_problem *g, const gemm_driv
  * panels packed when pack_panels (else read from the packed block or in place), the
  * micro-kernels over the block's tiles, column panel outer, row panel inner. sums: NULL, or
  * the partial-sum block (ld nb) of gemm_slices_innermost. */
-static inline void gemm_driver_tiles_block(const gemm_problem *g, const gemm_driver *d,
+static inline void gemm_driver_tiles_block(const mlp_gemm_problem *g, const gemm_driver *d,
                                            const gemm_plan *plan,
-                                           void (*pack_a_panel)(const gemm_problem *, int, int,
+                                           void (*pack_a_panel)(const mlp_gemm_problem *, int, int,
                                                                 int, int, int, float *),
                                            int jc, int nb, int pc, int kb, int ic, int mb,
                                            int pack_panels, float *sums) {
@@ -531,7 +531,7 @@ static inline void gemm_driver_tiles_block(const gemm_problem *g, const gemm_dri
     float *b_block = a_block + (size_t)d->mc * d->kc; /* KC × NC */
     float *b_edge = b_block + (size_t)d->nc * d->kc;  /* KC × NR */
     const int pack_a = plan->pack_a, pack_b = plan->pack_b, balance = plan->balance;
-    void (*pack_b_panel)(const gemm_problem *, int, int, int, int, int, float *) =
+    void (*pack_b_panel)(const mlp_gemm_problem *, int, int, int, int, int, float *) =
         d->pack_b_panel ? d->pack_b_panel : gemm_pack_b_panel;
     const int first = pc == 0, last = pc + kb >= k;
     if (pack_a)
@@ -607,9 +607,9 @@ static inline void gemm_driver_tiles_block(const gemm_problem *g, const gemm_dri
  * gemm_driver_tiles_block (B's panels packed by the first row block); with the slices
  * innermost (gemm_slices_innermost), for each column block and row block, every slice (B's
  * panels packed by every row block). */
-static inline void gemm_driver_run_tiles(const gemm_problem *g, const gemm_driver *d,
+static inline void gemm_driver_run_tiles(const mlp_gemm_problem *g, const gemm_driver *d,
                                          const gemm_plan *plan,
-                                         void (*pack_a_panel)(const gemm_problem *, int, int,
+                                         void (*pack_a_panel)(const mlp_gemm_problem *, int, int,
                                                               int, int, int, float *)) {
     const int m = g->m, n = g->n, k = g->k, mc = plan->mc, nc = plan->nc, kc = plan->kc;
     const int innermost = gemm_slices_innermost(g, plan);
@@ -637,9 +637,9 @@ static inline void gemm_driver_run_tiles(const gemm_problem *g, const gemm_drive
 }
 
 /* Executes a plan gemm_plan_valid accepts. */
-static inline void gemm_driver_execute(const gemm_problem *g, const gemm_driver *d,
+static inline void gemm_driver_execute(const mlp_gemm_problem *g, const gemm_driver *d,
                                        const gemm_plan *plan) {
-    void (*pack_a_panel)(const gemm_problem *, int, int, int, int, int, float *) =
+    void (*pack_a_panel)(const mlp_gemm_problem *, int, int, int, int, int, float *) =
         d->pack_a_panel ? d->pack_a_panel : gemm_pack_a_panel;
     switch (plan->path) {
     case GEMM_PATH_EMPTY: return;
@@ -651,7 +651,7 @@ static inline void gemm_driver_execute(const gemm_problem *g, const gemm_driver 
 }
 
 /* C = epilogue(op(A) · op(B)) for the whole problem, single threaded: the chosen plan. */
-static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) {
+static inline void gemm_driver_run(const mlp_gemm_problem *g, const gemm_driver *d) {
     const gemm_plan plan = gemm_plan_choose(g, d);
     gemm_driver_execute(g, d, &plan);
 }
@@ -661,10 +661,10 @@ static inline void gemm_driver_run(const gemm_problem *g, const gemm_driver *d) 
  * gemm_<isa>_run_plan (a given plan). GEMM_DRIVER_NAMED(isa) then fills the driver's
  * run_plan and its named list, gemm_<isa>_micro_kernels. */
 #define GEMM_DRIVER_ENTRY_POINTS(isa)                                                           \
-    void gemm_##isa(const gemm_problem *problem) {                                              \
+    void gemm_##isa(const mlp_gemm_problem *problem) {                                              \
         gemm_driver_run(problem, &gemm_##isa##_driver);                                         \
     }                                                                                           \
-    static void gemm_##isa##_run_plan(const gemm_problem *problem, const gemm_plan *plan) {     \
+    static void gemm_##isa##_run_plan(const mlp_gemm_problem *problem, const gemm_plan *plan) {     \
         gemm_driver_execute(problem, &gemm_##isa##_driver, plan);                               \
     }
 #define GEMM_DRIVER_NAMED(isa)                                                                  \

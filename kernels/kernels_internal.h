@@ -31,12 +31,12 @@
 #define MLP_KERNEL_BUILT_OR(arch, yes, no) MLP_KERNEL_SELECT(MLP_KERNEL_ARCH_##arch, yes, no)
 
 /* One table per variant, defined in kernels/<name>/<name>_table.c. */
-#define MLP_KERNEL_VARIANT(name, arch, required, flags) extern const kernel_table kernel_table_##name;
+#define MLP_KERNEL_VARIANT(name, arch, required, flags) extern const mlp_kernel_table kernel_table_##name;
 #include "variants.def"
 
 /* Scalar reference kernels (kernels/scalar/). The SIMD variants may call the cheap ones
  * (bias_gradient tails and the like) where that keeps their results identical. */
-void gemm_scalar(const gemm_problem *problem);
+void gemm_scalar(const mlp_gemm_problem *problem);
 void bias_add_scalar(float *c, int m, int n, int ldc, const float *bias);
 void bias_gradient_scalar(const float *dz, int m, int n, int ld, float *bias_gradient);
 void bias_gradient_update_scalar(const float *dz, int m, int n, int ld, float *bias,
@@ -53,7 +53,7 @@ void softmax_cross_entropy_scalar(int rows, int classes, const float *logits, in
                                   int ld_probabilities, float *row_loss, float *logit_gradient,
                                   int ld_gradient, float gradient_scale);
 void sgd_update_scalar(float *params, const float *gradients, size_t count, float learning_rate);
-void optimizer_update_scalar(const optimizer_step *step, float *params, const float *gradients,
+void optimizer_update_scalar(const mlp_optimizer_step *step, float *params, const float *gradients,
                              float *moment1, float *moment2, size_t count);
 
 #endif

@@ -17,12 +17,12 @@
 static void check_set(const char *folder, const char *prefix, int expected_count) {
     mlp_dataset data;
     mlp_error error = {{0}};
-    double start = wall_seconds();
-    int status = dataset_load_idx_folder(folder, prefix, &data, &error);
+    double start = mlp_wall_seconds();
+    int status = mlp_dataset_load_idx_folder(folder, prefix, &data, &error);
     CHECK(status == 0, "load %s/%s: %s", folder, prefix, error.message);
     if (status != 0) return;
     printf("%s/%s: %d images of %dx%d in %.3f s\n", folder, prefix, data.count, data.rows,
-           data.cols, wall_seconds() - start);
+           data.cols, mlp_wall_seconds() - start);
     CHECK(data.count == expected_count, "%s %s: %d images, expected %d", folder, prefix,
           data.count, expected_count);
     CHECK(data.rows == 28 && data.cols == 28 && data.features == 784, "%s %s: %dx%d", folder,
@@ -43,18 +43,18 @@ static void check_set(const char *folder, const char *prefix, int expected_count
     }
     CHECK(black > 0 && white > 0, "%s %s: %d black, %d white pixels", folder, prefix, black,
           white);
-    dataset_free(&data);
+    mlp_dataset_free(&data);
 }
 
 int main(void) {
     const char *mnist = MLP_MNIST_DIR;
-    if (!dataset_idx_folder_has(mnist, "train") || !dataset_idx_folder_has(mnist, "t10k"))
+    if (!mlp_dataset_idx_folder_has(mnist, "train") || !mlp_dataset_idx_folder_has(mnist, "t10k"))
         TEST_SKIP("MNIST not fetched (run scripts/fetch_data.sh)");
     check_set(mnist, "train", 60000);
     check_set(mnist, "t10k", 10000);
 
     const char *fashion = MLP_FASHION_MNIST_DIR;
-    if (dataset_idx_folder_has(fashion, "train") && dataset_idx_folder_has(fashion, "t10k")) {
+    if (mlp_dataset_idx_folder_has(fashion, "train") && mlp_dataset_idx_folder_has(fashion, "t10k")) {
         check_set(fashion, "train", 60000);
         check_set(fashion, "t10k", 10000);
     } else {

@@ -4,17 +4,17 @@
 #include <math.h>
 #include <stdlib.h>
 
-double reference_a_element(const gemm_problem *g, int i, int p) {
+double reference_a_element(const mlp_gemm_problem *g, int i, int p) {
     size_t index = g->a_transposed ? (size_t)p * g->lda + i : (size_t)i * g->lda + p;
     return g->a_u8 ? (double)g->a_u8[index] * (double)g->a_scale : (double)g->a[index];
 }
 
-double reference_b_element(const gemm_problem *g, int p, int j) {
+double reference_b_element(const mlp_gemm_problem *g, int p, int j) {
     return g->b_transposed ? (double)g->b[(size_t)j * g->ldb + p]
                            : (double)g->b[(size_t)p * g->ldb + j];
 }
 
-void reference_gemm(const gemm_problem *g, double *product, double *magnitude) {
+void reference_gemm(const mlp_gemm_problem *g, double *product, double *magnitude) {
     /* Row i of op(A) is gathered once, then each column j is a dot product over p. */
     double *a_row = malloc((size_t)(g->k > 0 ? g->k : 1) * sizeof *a_row);
     double *b_col = malloc((size_t)(g->k > 0 ? g->k : 1) * (size_t)(g->n > 0 ? g->n : 1) *

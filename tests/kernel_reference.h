@@ -8,12 +8,12 @@
 
 /* op(A)(i, p) and op(B)(p, j) of a gemm_problem, read exactly as the contract describes
  * (the u8 path multiplies by a_scale in double). */
-double reference_a_element(const gemm_problem *problem, int i, int p);
-double reference_b_element(const gemm_problem *problem, int p, int j);
+double reference_a_element(const mlp_gemm_problem *problem, int i, int p);
+double reference_b_element(const mlp_gemm_problem *problem, int p, int j);
 
 /* product[i*n + j] = sum_p op(A)(i,p) op(B)(p,j) (before any epilogue) and
  * magnitude[i*n + j] = sum_p |op(A)(i,p)| |op(B)(p,j)|, the scale of float's rounding error. */
-void reference_gemm(const gemm_problem *problem, double *product, double *magnitude);
+void reference_gemm(const mlp_gemm_problem *problem, double *product, double *magnitude);
 
 double reference_activation(mlp_activation activation, double z);
 /* f'(z) written in terms of y = f(z), as the backward epilogue uses it. */

@@ -17,7 +17,7 @@
 #define HELD_OUT 1000
 
 /* ‖(XᵀX + λI)β − Xᵀy‖ / ‖Xᵀy‖ with XᵀX and Xᵀy summed in double here (no ridge on the bias). */
-static double independent_residual(const binary_problem *p, const float *beta, double l2) {
+static double independent_residual(const mlp_binary_problem *p, const float *beta, double l2) {
     int f = p->features, d = f + 1;
     double *x = malloc((size_t)d * sizeof *x), *product = calloc((size_t)d, sizeof *product);
     double *moment = calloc((size_t)d, sizeof *moment);
@@ -49,12 +49,12 @@ static double max_abs(const float *v, int n) {
     return m;
 }
 
-static void check_gd_equals_neuron(const binary_problem *train) {
-    binary_options options = {.learning_rate = 0.5f, .iterations = 100};
-    binary_model gd, neuron;
+static void check_gd_equals_neuron(const mlp_binary_problem *train) {
+    mlp_binary_options options = {.learning_rate = 0.5f, .iterations = 100};
+    mlp_binary_model gd, neuron;
     mlp_error error;
-    CHECK(binary_fit_gd(train, &options, &gd, &error) == 0, "%s", error.message);
-    CHECK(binary_fit_neuron(train, &options, &neuron, &error) == 0, "%s", error.message);
+    CHECK(mlp_binary_fit_gd(train, &options, &gd, &error) == 0, "%s", error.message);
+    CHECK(mlp_binary_fit_neuron(train, &options, &neuron, &error) == 0, "%s", error.message);
     if (!gd.parameters || !neuron.parameters) return;
     int n = train->features + 1;
     double largest = max_abs(gd.parameters, n), difference = 0.0;
@@ -72,21 +72,21 @@ static void check_gd_equals_neuron(const binary_problem *train) {
               "cost at step %d: gd %.8f, neuron %.8f", t, gd.cost_history[t], neuron.cost_history[t]);
     CHECK(gd.cost_history[99] < gd.cost_history[0], "gd lowers the cost (%.4f -> %.4f)",
           gd.cost_history[0], gd.cost_history[99]);
-    binary_model_free(&gd);
-    binary_model_free(&neuron);
+    mlp_binary_model_free(&gd);
+    mlp_binary_model_free(&neuron);
 }
 
-static void check_normal_equations(const binary_problem *train, const binary_problem *held_out) {
+static void check_normal_equations(const mlp_binary_problem *train, const mlp_binary_problem *held_out) {
     mlp_error error;
-    binary_model model;
-    binary_options singular = {0};
-    int status = binary_fit_normal(train, &singular, &model, &error);
+    mlp_binary_model model;
+    mlp_binary_options singular = {0};
+    int status = mlp_binary_fit_normal(train, &singular, &model, &error);
     CHECK(status == -1 && strstr(error.message, "singular") && strstr(error.message, "--l2"),
           "without ridge or noise: a 'singular' error suggesting --l2 (got status %d: %s)", status,
           status ? error.message : "");
 
-    binary_options ridge = {.l2 = 0.01};
-    CHECK(binary_fit_normal(train, &ridge, &model, &error) == 0, "%s", error.message);
+    mlp_binary_options ridge = {.l2 = 0.01};
+    CHECK(mlp_binary_fit_normal(train, &ridge, &model, &error) == 0, "%s", error.message);
     if (!model.parameters) return;
     /* The solve in double: the residual of the system it factored. */
     CHECK(model.residual < 1e-9, "ridge: solver residual %.3g < 1e-9", model.residual);
@@ -95,33 +95,33 @@ static void check_normal_equations(const binary_problem *train, const binary_pro
     printf("normal, λ = 0.01: solver residual %.3g, residual against double sums %.3g\n",
            model.residual, residual);
     CHECK(residual < 1e-4, "ridge: independent residual %.3g < 1e-4", residual);
-    binary_scores scores;
-    binary_evaluate(&model, held_out, 0.5, &scores);
+    mlp_binary_scores scores;
+    mlp_binary_evaluate(&model, held_out, 0.5, &scores);
     double negatives = (double)(scores.true_negative + scores.false_positive) / held_out->count;
     CHECK(scores.accuracy > negatives, "regression accuracy %.4f beats 'never a 3' (%.4f)",
           scores.accuracy, negatives);
-    binary_model_free(&model);
+    mlp_binary_model_free(&model);
 
-    binary_options noise = {.noise = 0.02, .seed = 7};
-    CHECK(binary_fit_normal(train, &noise, &model, &error) == 0, "noise: %s", error.message);
+    mlp_binary_options noise = {.noise = 0.02, .seed = 7};
+    CHECK(mlp_binary_fit_normal(train, &noise, &model, &error) == 0, "noise: %s", error.message);
     if (model.parameters) CHECK(model.residual < 1e-9, "noise: solver residual %.3g", model.residual);
-    binary_model_free(&model);
+    mlp_binary_model_free(&model);
 }
 
-static void check_lbfgs_beats_gd(const binary_problem *train, const binary_problem *held_out) {
+static void check_lbfgs_beats_gd(const mlp_binary_problem *train, const mlp_binary_problem *held_out) {
     mlp_error error;
-    binary_model gd, lbfgs;
-    binary_options gd_defaults = {.learning_rate = 0.01f, .iterations = 1000};
-    binary_options lbfgs_defaults = {.iterations = 200};
-    CHECK(binary_fit_gd(train, &gd_defaults, &gd, &error) == 0, "%s", error.message);
-    CHECK(binary_fit_lbfgs(train, &lbfgs_defaults, &lbfgs, &error) == 0, "%s", error.message);
+    mlp_binary_model gd, lbfgs;
+    mlp_binary_options gd_defaults = {.learning_rate = 0.01f, .iterations = 1000};
+    mlp_binary_options lbfgs_defaults = {.iterations = 200};
+    CHECK(mlp_binary_fit_gd(train, &gd_defaults, &gd, &error) == 0, "%s", error.message);
+    CHECK(mlp_binary_fit_lbfgs(train, &lbfgs_defaults, &lbfgs, &error) == 0, "%s", error.message);
     if (!gd.parameters || !lbfgs.parameters) return;
     printf("cost after the default iterations: lbfgs %.5f (%s), gd %.5f\n", lbfgs.final_cost,
            lbfgs.status, gd.final_cost);
     CHECK(lbfgs.final_cost < gd.final_cost, "lbfgs cost %.5f < gd cost %.5f (%s)", lbfgs.final_cost,
           gd.final_cost, lbfgs.status);
-    binary_scores scores;
-    binary_evaluate(&lbfgs, held_out, 0.5, &scores);
+    mlp_binary_scores scores;
+    mlp_binary_evaluate(&lbfgs, held_out, 0.5, &scores);
     long total = scores.true_positive + scores.false_positive + scores.true_negative + scores.false_negative;
     CHECK(total == held_out->count, "confusion counts add up (%ld of %d)", total, held_out->count);
     double negatives = (double)(scores.true_negative + scores.false_positive) / held_out->count;
@@ -129,25 +129,25 @@ static void check_lbfgs_beats_gd(const binary_problem *train, const binary_probl
           scores.accuracy, negatives);
     double f1 = 2.0 * scores.precision * scores.recall / (scores.precision + scores.recall);
     CHECK(fabs(scores.f1 - f1) < 1e-12, "F1 is the harmonic mean of precision and recall");
-    binary_model_free(&gd);
-    binary_model_free(&lbfgs);
+    mlp_binary_model_free(&gd);
+    mlp_binary_model_free(&lbfgs);
 }
 
 int main(void) {
-    if (!dataset_idx_folder_has(MLP_MNIST_DIR, "train"))
+    if (!mlp_dataset_idx_folder_has(MLP_MNIST_DIR, "train"))
         TEST_SKIP("MNIST not found in %s (scripts/fetch_data.sh fetches it)", MLP_MNIST_DIR);
     mlp_dataset data;
     mlp_error error;
-    if (dataset_load_idx_folder(MLP_MNIST_DIR, "train", &data, &error) != 0) {
+    if (mlp_dataset_load_idx_folder(MLP_MNIST_DIR, "train", &data, &error) != 0) {
         fprintf(stderr, "%s\n", error.message);
         return 1;
     }
-    const kernel_table *kernels = kernels_best();
+    const mlp_kernel_table *kernels = mlp_kernels_best();
     int indices[SUBSET + HELD_OUT];
     for (int i = 0; i < SUBSET + HELD_OUT; i++) indices[i] = i;
-    binary_problem train, held_out;
-    if (binary_problem_create(&train, &data, indices, SUBSET, 3, kernels, 2, &error) != 0 ||
-        binary_problem_create(&held_out, &data, indices + SUBSET, HELD_OUT, 3, kernels, 2, &error) != 0) {
+    mlp_binary_problem train, held_out;
+    if (mlp_binary_problem_create(&train, &data, indices, SUBSET, 3, kernels, 2, &error) != 0 ||
+        mlp_binary_problem_create(&held_out, &data, indices + SUBSET, HELD_OUT, 3, kernels, 2, &error) != 0) {
         fprintf(stderr, "%s\n", error.message);
         return 1;
     }
@@ -163,8 +163,8 @@ int main(void) {
     (void)check_normal_equations, (void)check_lbfgs_beats_gd;
     printf("built without LAPACKE and liblbfgs (MLP_WITH_EXPERIMENTS=OFF): normal, lbfgs not checked\n");
 #endif
-    binary_problem_free(&train);
-    binary_problem_free(&held_out);
-    dataset_free(&data);
+    mlp_binary_problem_free(&train);
+    mlp_binary_problem_free(&held_out);
+    mlp_dataset_free(&data);
     return test_exit_code();
 }

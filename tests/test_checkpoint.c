@@ -19,12 +19,12 @@ static const int small_sizes[] = {12, 7, 10};
 /* A small model with He weights and non-zero biases. */
 static void make_model(mlp_model *model, uint64_t seed) {
     mlp_error error;
-    int status = model_create(model, small_sizes, 3, MLP_ACTIVATION_TANH, MLP_OUTPUT_SOFTMAX, &error);
+    int status = mlp_model_create(model, small_sizes, 3, MLP_ACTIVATION_TANH, MLP_OUTPUT_SOFTMAX, &error);
     CHECK(status == 0, "%s", error.message);
     if (status != 0) exit(test_exit_code());
-    model_init_he(model, seed);
+    mlp_model_init_he(model, seed);
     for (int l = 0; l < model->layer_count; l++)
-        for (int j = 0; j < model->sizes[l + 1]; j++) model_biases(model, l)[j] = 0.01f * (float)(j - 3);
+        for (int j = 0; j < model->sizes[l + 1]; j++) mlp_model_biases(model, l)[j] = 0.01f * (float)(j - 3);
 }
 
 /* A checkpoint in the middle of epoch 3 of 5, with a history of two epochs and a best model,
@@ -32,8 +32,8 @@ static void make_model(mlp_model *model, uint64_t seed) {
  * parameter). */
 enum { MOMENT_CAPACITY = 1024 };
 static float moment1[MOMENT_CAPACITY], moment2[MOMENT_CAPACITY];
-static void make_checkpoint(checkpoint *c, mlp_model *model, mlp_model *best, float *costs,
-                            epoch_metrics *history) {
+static void make_checkpoint(mlp_checkpoint *c, mlp_model *model, mlp_model *best, float *costs,
+                            mlp_epoch_metrics *history) {
     memset(c, 0, sizeof *c);
     mlp_recipe_init(&c->recipe);
     c->recipe.optimizer.kind = MLP_OPTIMIZER_ADAMW;
@@ -113,10 +113,10 @@ static void rewrite_crc(uint8_t *bytes, size_t size) {
     put_u32_le(bytes + size - 4, (uint32_t)crc32_z(0L, bytes, size - 4));
 }
 
-static void test_checkpoint_round_trip(const uint8_t *bytes, size_t size, const checkpoint *c) {
-    checkpoint back;
+static void test_checkpoint_round_trip(const uint8_t *bytes, size_t size, const mlp_checkpoint *c) {
+    mlp_checkpoint back;
     mlp_error error;
-    int status = checkpoint_deserialize(&back, bytes, size, "test.mlpc", &error);
+    int status = mlp_checkpoint_deserialize(&back, bytes, size, "test.mlpc", &error);
     CHECK(status == 0, "%s", error.message);
     if (status != 0) return;
     CHECK(strcmp(back.kernel, "scalar") == 0 && strcmp(back.data_dir, "data/mnist") == 0 &&
@@ -143,21 +143,21 @@ static void test_checkpoint_round_trip(const uint8_t *bytes, size_t size, const 
     CHECK(back.history[1].learning_rate == 0.05, "history learning rate %g", back.history[1].learning_rate);
     uint8_t *again;
     size_t again_size;
-    CHECK(checkpoint_serialize(&back, &again, &again_size, &error) == 0, "%s", error.message);
+    CHECK(mlp_checkpoint_serialize(&back, &again, &again_size, &error) == 0, "%s", error.message);
     CHECK(again_size == size && memcmp(again, bytes, size) == 0, "re-serialised bytes differ");
     free(again);
-    checkpoint_free(&back);
+    mlp_checkpoint_free(&back);
 }
 
 /* Every prefix of the file is rejected. */
 static void test_checkpoint_truncations(const uint8_t *bytes, size_t size) {
     int accepted = 0;
     for (size_t length = 0; length < size; length++) {
-        checkpoint back;
+        mlp_checkpoint back;
         mlp_error error;
-        if (checkpoint_deserialize(&back, bytes, length, "cut.mlpc", &error) == 0) {
+        if (mlp_checkpoint_deserialize(&back, bytes, length, "cut.mlpc", &error) == 0) {
             accepted++;
-            checkpoint_free(&back);
+            mlp_checkpoint_free(&back);
         }
     }
     CHECK(accepted == 0, "%d truncated checkpoints were accepted", accepted);
@@ -172,11 +172,11 @@ static void test_checkpoint_bit_flips(const uint8_t *bytes, size_t size) {
         for (int bit = 0; bit < 8; bit++) {
             memcpy(copy, bytes, size);
             copy[i] ^= (uint8_t)(1u << bit);
-            checkpoint back;
+            mlp_checkpoint back;
             mlp_error error;
-            if (checkpoint_deserialize(&back, copy, size, "flip.mlpc", &error) == 0) {
+            if (mlp_checkpoint_deserialize(&back, copy, size, "flip.mlpc", &error) == 0) {
                 accepted++;
-                checkpoint_free(&back);
+                mlp_checkpoint_free(&back);
             } else if (strstr(error.message, "checksum")) {
                 checksum_messages++;
             }
@@ -190,31 +190,31 @@ static void test_checkpoint_bit_flips(const uint8_t *bytes, size_t size) {
 /* Fields that lie behind a valid checksum: another version, absurd counts. */
 static void test_checkpoint_lying_fields(const uint8_t *bytes, size_t size) {
     uint8_t *copy = malloc(size);
-    checkpoint back;
+    mlp_checkpoint back;
     mlp_error error;
 
     memcpy(copy, bytes, size);
-    put_u32_le(copy + 8, CHECKPOINT_FORMAT_VERSION + 1);
+    put_u32_le(copy + 8, MLP_CHECKPOINT_FORMAT_VERSION + 1);
     rewrite_crc(copy, size);
-    CHECK(checkpoint_deserialize(&back, copy, size, "v3.mlpc", &error) != 0 &&
+    CHECK(mlp_checkpoint_deserialize(&back, copy, size, "v3.mlpc", &error) != 0 &&
               strstr(error.message, "version 3") && strstr(error.message, "v3.mlpc"),
           "version 3: %s", error.message);
     put_u32_le(copy + 8, 0);
     rewrite_crc(copy, size);
-    CHECK(checkpoint_deserialize(&back, copy, size, "v0.mlpc", &error) != 0 && strstr(error.message, "version 0"),
+    CHECK(mlp_checkpoint_deserialize(&back, copy, size, "v0.mlpc", &error) != 0 && strstr(error.message, "version 0"),
           "version 0: %s", error.message);
 
     /* The same file claiming version 1 (no recipe, no moments) does not parse as one. */
     memcpy(copy, bytes, size);
     put_u32_le(copy + 8, 1);
     rewrite_crc(copy, size);
-    CHECK(checkpoint_deserialize(&back, copy, size, "as_v1.mlpc", &error) != 0, "a version-2 body read as version 1");
+    CHECK(mlp_checkpoint_deserialize(&back, copy, size, "as_v1.mlpc", &error) != 0, "a version-2 body read as version 1");
 
     /* The kernel name's length (the first field after the version) claims 4 GiB. */
     memcpy(copy, bytes, size);
     put_u32_le(copy + 12, 0xffffffffu);
     rewrite_crc(copy, size);
-    CHECK(checkpoint_deserialize(&back, copy, size, "name.mlpc", &error) != 0, "a huge name length was accepted");
+    CHECK(mlp_checkpoint_deserialize(&back, copy, size, "name.mlpc", &error) != 0, "a huge name length was accepted");
 
     /* Every u32 position in turn set to 0xffffffff and to 0x7fffffff, checksum fixed: no crash,
      * no huge allocation (ASan would report it), and whatever is accepted still round-trips. */
@@ -223,14 +223,14 @@ static void test_checkpoint_lying_fields(const uint8_t *bytes, size_t size) {
             memcpy(copy, bytes, size);
             put_u32_le(copy + at, v ? 0x7fffffffu : 0xffffffffu);
             rewrite_crc(copy, size);
-            if (checkpoint_deserialize(&back, copy, size, "lie.mlpc", &error) == 0) checkpoint_free(&back);
+            if (mlp_checkpoint_deserialize(&back, copy, size, "lie.mlpc", &error) == 0) mlp_checkpoint_free(&back);
         }
 
     /* Padding after a valid body. */
     uint8_t *padded = calloc(size + 8, 1);
     memcpy(padded, bytes, size - 4);
     rewrite_crc(padded, size + 8);
-    CHECK(checkpoint_deserialize(&back, padded, size + 8, "pad.mlpc", &error) != 0, "padding was accepted");
+    CHECK(mlp_checkpoint_deserialize(&back, padded, size + 8, "pad.mlpc", &error) != 0, "padding was accepted");
     free(padded);
     free(copy);
 }
@@ -243,9 +243,9 @@ static void test_checkpoint_version_1(void) {
     for (int i = 0; i < 2; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/checkpoint/%s", MLP_FUZZ_CORPUS_DIR, names[i]);
-        checkpoint c;
+        mlp_checkpoint c;
         mlp_error error;
-        int status = checkpoint_load(&c, path, &error);
+        int status = mlp_checkpoint_load(&c, path, &error);
         CHECK(status == 0, "%s", error.message);
         if (status != 0) continue;
         mlp_recipe plain;
@@ -257,48 +257,48 @@ static void test_checkpoint_version_1(void) {
         CHECK(c.history_count == 0 || c.history[0].learning_rate == c.learning_rate, "%s: history rate", names[i]);
         uint8_t *bytes;
         size_t size;
-        CHECK(checkpoint_serialize(&c, &bytes, &size, &error) == 0, "%s", error.message);
-        checkpoint again;
-        status = checkpoint_deserialize(&again, bytes, size, "upgraded.mlpc", &error);
-        CHECK(status == 0 && get_u32_le(bytes + 8) == CHECKPOINT_FORMAT_VERSION, "upgraded %s: %s", names[i],
+        CHECK(mlp_checkpoint_serialize(&c, &bytes, &size, &error) == 0, "%s", error.message);
+        mlp_checkpoint again;
+        status = mlp_checkpoint_deserialize(&again, bytes, size, "upgraded.mlpc", &error);
+        CHECK(status == 0 && get_u32_le(bytes + 8) == MLP_CHECKPOINT_FORMAT_VERSION, "upgraded %s: %s", names[i],
               error.message);
         if (status == 0) {
             CHECK(models_equal(&again.model, &c.model) && again.epoch == c.epoch && again.first_batch == c.first_batch,
                   "upgraded %s differs", names[i]);
-            checkpoint_free(&again);
+            mlp_checkpoint_free(&again);
         }
         free(bytes);
-        checkpoint_free(&c);
+        mlp_checkpoint_free(&c);
     }
 }
 
-static void test_checkpoint_files(const checkpoint *c) {
+static void test_checkpoint_files(const mlp_checkpoint *c) {
     char folder[] = "/tmp/mlp_checkpoint_XXXXXX";
     CHECK(mkdtemp(folder) != NULL, "mkdtemp");
     char path[128];
-    snprintf(path, sizeof path, "%s/%s", folder, CHECKPOINT_FILE_NAME);
+    snprintf(path, sizeof path, "%s/%s", folder, MLP_CHECKPOINT_FILE_NAME);
     mlp_error error;
-    CHECK(checkpoint_save(c, path, &error) == 0, "%s", error.message);
-    checkpoint back;
-    int status = checkpoint_load(&back, path, &error);
+    CHECK(mlp_checkpoint_save(c, path, &error) == 0, "%s", error.message);
+    mlp_checkpoint back;
+    int status = mlp_checkpoint_load(&back, path, &error);
     CHECK(status == 0, "%s", error.message);
     if (status == 0) {
         CHECK(models_equal(&back.model, &c->model), "model differs after save/load");
-        checkpoint_free(&back);
+        mlp_checkpoint_free(&back);
     }
     char missing[160];
     snprintf(missing, sizeof missing, "%s/none.mlpc", folder);
-    CHECK(checkpoint_load(&back, missing, &error) != 0 && strstr(error.message, "none.mlpc"),
+    CHECK(mlp_checkpoint_load(&back, missing, &error) != 0 && strstr(error.message, "none.mlpc"),
           "missing file: %s", error.message);
     /* A model file is not a checkpoint. */
     mlp_model model;
     make_model(&model, 3);
     char model_path[160];
     snprintf(model_path, sizeof model_path, "%s/model.mlp", folder);
-    CHECK(model_save(&model, model_path, &error) == 0, "%s", error.message);
-    CHECK(checkpoint_load(&back, model_path, &error) != 0 && strstr(error.message, "bad magic"),
+    CHECK(mlp_model_save(&model, model_path, &error) == 0, "%s", error.message);
+    CHECK(mlp_checkpoint_load(&back, model_path, &error) != 0 && strstr(error.message, "bad magic"),
           "model as checkpoint: %s", error.message);
-    model_free(&model);
+    mlp_model_free(&model);
     unlink(path);
     unlink(model_path);
     CHECK(rmdir(folder) == 0, "the folder holds leftovers (a temporary file?)");
@@ -311,13 +311,13 @@ static void test_model_file_hostile(void) {
     uint8_t *bytes;
     size_t size;
     mlp_error error;
-    CHECK(model_serialize(&model, &bytes, &size, &error) == 0, "%s", error.message);
+    CHECK(mlp_model_serialize(&model, &bytes, &size, &error) == 0, "%s", error.message);
     int accepted = 0;
     for (size_t length = 0; length < size; length++) {
         mlp_model back;
-        if (model_deserialize(&back, bytes, length, "cut.mlp", &error) == 0) {
+        if (mlp_model_deserialize(&back, bytes, length, "cut.mlp", &error) == 0) {
             accepted++;
-            model_free(&back);
+            mlp_model_free(&back);
         } else if (!strstr(error.message, "cut.mlp")) {
             accepted += 1000; /* the message must name the file */
         }
@@ -330,9 +330,9 @@ static void test_model_file_hostile(void) {
             memcpy(copy, bytes, size);
             copy[i] ^= (uint8_t)(1u << bit);
             mlp_model back;
-            if (model_deserialize(&back, copy, size, "flip.mlp", &error) == 0) {
+            if (mlp_model_deserialize(&back, copy, size, "flip.mlp", &error) == 0) {
                 accepted++;
-                model_free(&back);
+                mlp_model_free(&back);
             }
         }
     CHECK(accepted == 0, "%d bit-flipped model files were accepted", accepted);
@@ -340,26 +340,26 @@ static void test_model_file_hostile(void) {
     put_u32_le(copy + 8, 99);
     rewrite_crc(copy, size);
     mlp_model back;
-    CHECK(model_deserialize(&back, copy, size, "v99.mlp", &error) != 0 && strstr(error.message, "version 99"),
+    CHECK(mlp_model_deserialize(&back, copy, size, "v99.mlp", &error) != 0 && strstr(error.message, "version 99"),
           "version 99: %s", error.message);
     /* Layer sizes whose parameter count overflows 32 bits, behind a valid checksum. */
     memcpy(copy, bytes, size);
     put_u32_le(copy + 24, MLP_MAX_WIDTH);
     put_u32_le(copy + 28, MLP_MAX_WIDTH);
     rewrite_crc(copy, size);
-    CHECK(model_deserialize(&back, copy, size, "huge.mlp", &error) != 0, "huge layer sizes were accepted");
+    CHECK(mlp_model_deserialize(&back, copy, size, "huge.mlp", &error) != 0, "huge layer sizes were accepted");
     /* Regression (fuzz_model, tests/regressions/model/oom-*): sizes of a billion parameters, within
      * the limit, in a file that holds a few: refused before model_create allocates 4 GB. */
     memcpy(copy, bytes, size);
     put_u32_le(copy + 24, 327680);
     put_u32_le(copy + 28, 3055);
     rewrite_crc(copy, size);
-    CHECK(model_deserialize(&back, copy, size, "claims.mlp", &error) != 0 &&
+    CHECK(mlp_model_deserialize(&back, copy, size, "claims.mlp", &error) != 0 &&
               strstr(error.message, "does not match the layer sizes"),
           "sizes of 1e9 parameters in a small file: %s", error.message);
     free(copy);
     free(bytes);
-    model_free(&model);
+    mlp_model_free(&model);
 }
 
 /* --layers 784,1000000,1000000,10: refused before allocating. */
@@ -367,24 +367,24 @@ static void test_parameter_overflow(void) {
     mlp_model model;
     mlp_error error;
     const int sizes[] = {784, 1000000, 1000000, 10};
-    CHECK(model_create(&model, sizes, 4, MLP_ACTIVATION_RELU, MLP_OUTPUT_SOFTMAX, &error) != 0 &&
+    CHECK(mlp_model_create(&model, sizes, 4, MLP_ACTIVATION_RELU, MLP_OUTPUT_SOFTMAX, &error) != 0 &&
               strstr(error.message, "too many parameters"),
           "784,1000000,1000000,10: %s", error.message);
     const int widest[] = {MLP_MAX_WIDTH, MLP_MAX_WIDTH, MLP_MAX_WIDTH};
-    CHECK(model_create(&model, widest, 3, MLP_ACTIVATION_RELU, MLP_OUTPUT_SOFTMAX, &error) != 0,
+    CHECK(mlp_model_create(&model, widest, 3, MLP_ACTIVATION_RELU, MLP_OUTPUT_SOFTMAX, &error) != 0,
           "2^20 x 2^20 layers were accepted");
 }
 
 int main(void) {
-    checkpoint c;
+    mlp_checkpoint c;
     mlp_model model, best;
     float costs[4];
-    epoch_metrics history[2];
+    mlp_epoch_metrics history[2];
     make_checkpoint(&c, &model, &best, costs, history);
     uint8_t *bytes;
     size_t size;
     mlp_error error;
-    int status = checkpoint_serialize(&c, &bytes, &size, &error);
+    int status = mlp_checkpoint_serialize(&c, &bytes, &size, &error);
     CHECK(status == 0, "%s", error.message);
     if (status != 0) return test_exit_code();
     test_checkpoint_round_trip(bytes, size, &c);
@@ -397,7 +397,7 @@ int main(void) {
     test_parameter_overflow();
     printf("checkpoint of %zu bytes: %zu truncations, %zu bit flips rejected\n", size, size, 8 * size);
     free(bytes);
-    model_free(&model);
-    model_free(&best);
+    mlp_model_free(&model);
+    mlp_model_free(&best);
     return test_exit_code();
 }

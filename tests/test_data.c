@@ -126,10 +126,10 @@ static void test_idx_round_trip(void) {
         write_idx_labels(labels, 2049, TEST_COUNT, TEST_COUNT, -1, 0, gzip);
         mlp_dataset data;
         mlp_error error = {{0}};
-        int status = dataset_load_idx(images, labels, &data, &error);
+        int status = mlp_dataset_load_idx(images, labels, &data, &error);
         CHECK(status == 0, "load %s: %s", images, error.message);
         if (status == 0) check_synthetic(&data, gzip ? "idx .gz" : "idx raw");
-        dataset_free(&data);
+        mlp_dataset_free(&data);
         CHECK(data.pixels == NULL && data.count == 0, "dataset_free clears the struct");
     }
 }
@@ -146,19 +146,19 @@ static void test_idx_errors(void) {
     const char *bad_gz = temp_path("bad-idx.gz");
 
     write_idx_images(bad, 0x00000903, TEST_COUNT, payload, 0);
-    check_error(dataset_load_idx(bad, labels, &data, &error), &error, bad, "bad magic",
+    check_error(mlp_dataset_load_idx(bad, labels, &data, &error), &error, bad, "bad magic",
                 "bad magic");
     write_idx_images(bad, 0x00000802, TEST_COUNT, payload, 0);
-    check_error(dataset_load_idx(bad, labels, &data, &error), &error, bad,
+    check_error(mlp_dataset_load_idx(bad, labels, &data, &error), &error, bad,
                 "2 dimensions (magic 0x00000802), expected 3", "images with 2 dimensions");
     write_idx_images(bad, 2051, TEST_COUNT, payload, 0);
-    check_error(dataset_load_idx(images, bad, &data, &error), &error, bad,
+    check_error(mlp_dataset_load_idx(images, bad, &data, &error), &error, bad,
                 "3 dimensions (magic 0x00000803), expected 1", "images file as labels");
 
     write_idx_labels(bad, 2049, TEST_COUNT - 1, TEST_COUNT - 1, -1, 0, 0);
     char counts[64];
     snprintf(counts, sizeof counts, "holds %d labels", TEST_COUNT - 1);
-    check_error(dataset_load_idx(images, bad, &data, &error), &error, bad, counts,
+    check_error(mlp_dataset_load_idx(images, bad, &data, &error), &error, bad, counts,
                 "count mismatch");
     snprintf(counts, sizeof counts, "holds %d images", TEST_COUNT);
     CHECK(strstr(error.message, images) != NULL && strstr(error.message, counts) != NULL,
@@ -167,21 +167,21 @@ static void test_idx_errors(void) {
     for (int gzip = 0; gzip <= 1; gzip++) {
         const char *path = gzip ? bad_gz : bad;
         write_idx_images(path, 2051, TEST_COUNT, payload - 1, gzip);
-        check_error(dataset_load_idx(path, labels, &data, &error), &error, path, "truncated",
+        check_error(mlp_dataset_load_idx(path, labels, &data, &error), &error, path, "truncated",
                     gzip ? "truncated payload .gz" : "truncated payload");
         write_idx_images(path, 2051, TEST_COUNT, payload + 3, gzip);
-        check_error(dataset_load_idx(path, labels, &data, &error), &error, path, "trailing",
+        check_error(mlp_dataset_load_idx(path, labels, &data, &error), &error, path, "trailing",
                     gzip ? "trailing bytes .gz" : "trailing bytes");
         /* 2^31 images (75 GB of 5x7) and 10^8 images (3.5 GB): rejected from the header
          * alone, before anything is allocated or read */
         write_idx_images(path, 2051, 0x80000000u, payload, gzip);
-        check_error(dataset_load_idx(path, labels, &data, &error), &error, path,
+        check_error(mlp_dataset_load_idx(path, labels, &data, &error), &error, path,
                     "2147483648 images", gzip ? "2^31 images .gz" : "2^31 images");
         write_idx_images(path, 2051, 100000000u, payload, gzip);
-        check_error(dataset_load_idx(path, labels, &data, &error), &error, path, "limit",
+        check_error(mlp_dataset_load_idx(path, labels, &data, &error), &error, path, "limit",
                     gzip ? "3.5 GB of images .gz" : "3.5 GB of images");
         write_idx_labels(path, 2049, 0x80000000u, TEST_COUNT, -1, 0, gzip);
-        check_error(dataset_load_idx(images, path, &data, &error), &error, path, "2147483648",
+        check_error(mlp_dataset_load_idx(images, path, &data, &error), &error, path, "2147483648",
                     gzip ? "2^31 labels .gz" : "2^31 labels");
     }
     /* a plausible but false claim (40 million images, 1.4 GB) in a tiny .gz: read in chunks,
@@ -189,17 +189,17 @@ static void test_idx_errors(void) {
     const char *bad_labels_gz = temp_path("bad-labels.gz");
     write_idx_images(bad_gz, 2051, 40000000u, payload, 1);
     write_idx_labels(bad_labels_gz, 2049, 40000000u, TEST_COUNT, -1, 0, 1);
-    check_error(dataset_load_idx(bad_gz, bad_labels_gz, &data, &error), &error, bad_gz,
+    check_error(mlp_dataset_load_idx(bad_gz, bad_labels_gz, &data, &error), &error, bad_gz,
                 "truncated", "false large claim .gz");
 
     write_idx_labels(bad, 2049, TEST_COUNT, TEST_COUNT, 11, MLP_CLASSES, 0);
-    check_error(dataset_load_idx(images, bad, &data, &error), &error, bad, "label 10 at index 11",
+    check_error(mlp_dataset_load_idx(images, bad, &data, &error), &error, bad, "label 10 at index 11",
                 "label 10");
     write_text(bad, "");
-    check_error(dataset_load_idx(bad, labels, &data, &error), &error, bad, "too short",
+    check_error(mlp_dataset_load_idx(bad, labels, &data, &error), &error, bad, "too short",
                 "empty file");
     const char *missing = temp_path("no-such-file");
-    check_error(dataset_load_idx(missing, labels, &data, &error), &error, missing,
+    check_error(mlp_dataset_load_idx(missing, labels, &data, &error), &error, missing,
                 "cannot open", "missing file");
 }
 
@@ -226,7 +226,7 @@ static void test_csv_round_trip(void) {
         free(text);
         mlp_dataset data;
         mlp_error error = {{0}};
-        int status = dataset_load_csv(path, &data, &error);
+        int status = mlp_dataset_load_csv(path, &data, &error);
         CHECK(status == 0, "csv variant %d: %s", variant, error.message);
         if (status == 0) {
             /* a CSV with other than 784 columns loads as 1 x n images */
@@ -236,7 +236,7 @@ static void test_csv_round_trip(void) {
             data.cols = TEST_COLS;
             check_synthetic(&data, variant & 1 ? "csv \\r\\n" : "csv \\n");
         }
-        dataset_free(&data);
+        mlp_dataset_free(&data);
     }
     /* .csv.gz through gzopen */
     char *text = synthetic_csv("\n", 1);
@@ -245,14 +245,14 @@ static void test_csv_round_trip(void) {
     free(text);
     mlp_dataset data;
     mlp_error error = {{0}};
-    int status = dataset_load_csv(gz_path, &data, &error);
+    int status = mlp_dataset_load_csv(gz_path, &data, &error);
     CHECK(status == 0, "csv.gz: %s", error.message);
     if (status == 0) {
         data.rows = TEST_ROWS;
         data.cols = TEST_COLS;
         check_synthetic(&data, "csv.gz");
     }
-    dataset_free(&data);
+    mlp_dataset_free(&data);
 
     /* 784 pixel columns are 28x28 images */
     size_t size = 3 * 784 * 4 + 784 * 10 + 64;
@@ -265,7 +265,7 @@ static void test_csv_round_trip(void) {
     }
     write_text(path, wide);
     free(wide);
-    status = dataset_load_csv(path, &data, &error);
+    status = mlp_dataset_load_csv(path, &data, &error);
     CHECK(status == 0, "csv 784: %s", error.message);
     if (status == 0) {
         CHECK(data.count == 3 && data.rows == 28 && data.cols == 28 && data.features == 784,
@@ -273,7 +273,7 @@ static void test_csv_round_trip(void) {
         CHECK(data.labels[2] == 2 && data.pixels[2 * 784 + 783] == (2 + 783) % 256,
               "csv 784 values");
     }
-    dataset_free(&data);
+    mlp_dataset_free(&data);
 }
 
 static void check_csv_error(const char *text, const char *problem, const char *what) {
@@ -281,7 +281,7 @@ static void check_csv_error(const char *text, const char *problem, const char *w
     write_text(path, text);
     mlp_dataset data;
     mlp_error error;
-    check_error(dataset_load_csv(path, &data, &error), &error, path, problem, what);
+    check_error(mlp_dataset_load_csv(path, &data, &error), &error, path, problem, what);
     CHECK(data.pixels == NULL && data.count == 0, "%s: output left empty", what);
 }
 
@@ -323,31 +323,31 @@ static void test_csv_errors(void) {
     const char *missing = temp_path("missing.csv");
     mlp_dataset data;
     mlp_error error;
-    check_error(dataset_load_csv(missing, &data, &error), &error, missing, "cannot open",
+    check_error(mlp_dataset_load_csv(missing, &data, &error), &error, missing, "cannot open",
                 "csv missing file");
 }
 
 static void test_idx_folder(void) {
     const size_t payload = (size_t)TEST_COUNT * TEST_FEATURES;
-    CHECK(!dataset_idx_folder_has(temp_dir, "train"), "empty folder has no train set");
+    CHECK(!mlp_dataset_idx_folder_has(temp_dir, "train"), "empty folder has no train set");
     write_idx_images(temp_path("train-images-idx3-ubyte.gz"), 2051, TEST_COUNT, payload, 1);
-    CHECK(!dataset_idx_folder_has(temp_dir, "train"), "images alone are not a set");
+    CHECK(!mlp_dataset_idx_folder_has(temp_dir, "train"), "images alone are not a set");
     mlp_dataset data;
     mlp_error error;
-    check_error(dataset_load_idx_folder(temp_dir, "train", &data, &error), &error,
+    check_error(mlp_dataset_load_idx_folder(temp_dir, "train", &data, &error), &error,
                 "train-labels-idx1-ubyte.gz", "looked for", "folder without labels");
     /* a .gz labels file that disagrees with the raw one: the raw one must win */
     write_idx_labels(temp_path("train-labels-idx1-ubyte.gz"), 2049, TEST_COUNT, TEST_COUNT, 0,
                      9, 1);
     write_idx_labels(temp_path("train-labels-idx1-ubyte"), 2049, TEST_COUNT, TEST_COUNT, -1, 0,
                      0);
-    CHECK(dataset_idx_folder_has(temp_dir, "train"), "folder has train");
-    CHECK(!dataset_idx_folder_has(temp_dir, "t10k"), "folder has no t10k");
-    int status = dataset_load_idx_folder(temp_dir, "train", &data, &error);
+    CHECK(mlp_dataset_idx_folder_has(temp_dir, "train"), "folder has train");
+    CHECK(!mlp_dataset_idx_folder_has(temp_dir, "t10k"), "folder has no t10k");
+    int status = mlp_dataset_load_idx_folder(temp_dir, "train", &data, &error);
     CHECK(status == 0, "folder load: %s", error.message);
     if (status == 0) check_synthetic(&data, "folder (raw preferred over .gz)");
-    dataset_free(&data);
-    check_error(dataset_load_idx_folder(temp_dir, "t10k", &data, &error), &error,
+    mlp_dataset_free(&data);
+    check_error(mlp_dataset_load_idx_folder(temp_dir, "t10k", &data, &error), &error,
                 "t10k-images-idx3-ubyte", "looked for", "folder without t10k");
 }
 
@@ -370,7 +370,7 @@ static void test_split_and_gather(void) {
     const uint64_t seeds[3] = {42, 42, 43};
     mlp_error error;
     for (int k = 0; k < 3; k++) {
-        int status = dataset_split(count, 0.1, seeds[k], &train[k], &train_count[k],
+        int status = mlp_dataset_split(count, 0.1, seeds[k], &train[k], &train_count[k],
                                    &validation[k], &validation_count[k], &error);
         CHECK(status == 0, "split: %s", error.message);
         if (status != 0) return;
@@ -393,17 +393,17 @@ static void test_split_and_gather(void) {
 
     /* round(count * fraction): 7 * 0.5 = 3.5 rounds to 4; fraction 0 gives no validation */
     int *t, *v, tn, vn;
-    CHECK(dataset_split(7, 0.5, 1, &t, &tn, &v, &vn, &error) == 0 && vn == 4 && tn == 3,
+    CHECK(mlp_dataset_split(7, 0.5, 1, &t, &tn, &v, &vn, &error) == 0 && vn == 4 && tn == 3,
           "7 x 0.5 -> %d validation", vn);
     free(t);
     free(v);
-    CHECK(dataset_split(7, 0.0, 1, &t, &tn, &v, &vn, &error) == 0 && vn == 0 && tn == 7,
+    CHECK(mlp_dataset_split(7, 0.0, 1, &t, &tn, &v, &vn, &error) == 0 && vn == 0 && tn == 7,
           "fraction 0 -> %d validation", vn);
     free(t);
     free(v);
     const double bad_fractions[3] = {1.0, -0.1, NAN};
     for (int k = 0; k < 3; k++) {
-        int status = dataset_split(count, bad_fractions[k], 1, &t, &tn, &v, &vn, &error);
+        int status = mlp_dataset_split(count, bad_fractions[k], 1, &t, &tn, &v, &vn, &error);
         CHECK(status == -1 && strstr(error.message, "fraction") != NULL,
               "fraction %g rejected: %s", bad_fractions[k], error.message);
     }
@@ -413,10 +413,10 @@ static void test_split_and_gather(void) {
     write_idx_images(temp_path("g-images"), 2051, TEST_COUNT, payload, 0);
     write_idx_labels(temp_path("g-labels"), 2049, TEST_COUNT, TEST_COUNT, -1, 0, 0);
     mlp_dataset data;
-    if (dataset_load_idx(temp_path("g-images"), temp_path("g-labels"), &data, &error) == 0) {
+    if (mlp_dataset_load_idx(temp_path("g-images"), temp_path("g-labels"), &data, &error) == 0) {
         const int rows[4] = {36, 0, 17, 17};
         uint8_t pixels[4 * TEST_FEATURES], labels[4];
-        dataset_gather(&data, rows, 4, pixels, labels);
+        mlp_dataset_gather(&data, rows, 4, pixels, labels);
         int errors = 0;
         for (int i = 0; i < 4; i++) {
             errors += labels[i] != test_label(rows[i]);
@@ -424,7 +424,7 @@ static void test_split_and_gather(void) {
                 errors += pixels[i * TEST_FEATURES + f] != test_pixel(rows[i], f);
         }
         CHECK(errors == 0, "gather: %d bytes differ", errors);
-        dataset_free(&data);
+        mlp_dataset_free(&data);
     } else {
         CHECK(0, "gather setup: %s", error.message);
     }

@@ -54,8 +54,8 @@ static const mlp_activation activations[] = {MLP_ACTIVATION_RELU, MLP_ACTIVATION
 
 /* The mean cost of the batch at the current parameters (forward pass and loss only). */
 static double batch_cost(mlp_network *network, const uint8_t *pixels, const uint8_t *targets) {
-    network_forward(network, pixels, BATCH);
-    return network_loss(network, targets, BATCH, 0);
+    mlp_network_forward(network, pixels, BATCH);
+    return mlp_network_loss(network, targets, BATCH, 0);
 }
 
 /* Which hidden units are active (output > 0) for every example: the ReLU kink pattern. */
@@ -85,37 +85,37 @@ static int is_real_parameter(const mlp_model *model, size_t index) {
 }
 
 /* Checks one network shape with one activation and kernel variant; returns the worst error. */
-static double check_case(const kernel_table *kernels, const gradient_case *c, mlp_activation activation,
+static double check_case(const mlp_kernel_table *kernels, const gradient_case *c, mlp_activation activation,
                          uint64_t seed) {
     mlp_error error;
     mlp_model model;
-    if (model_create(&model, c->sizes, c->size_count, activation, c->output, &error) != 0) {
+    if (mlp_model_create(&model, c->sizes, c->size_count, activation, c->output, &error) != 0) {
         CHECK(0, "model_create: %s", error.message);
         return INFINITY;
     }
-    model_init_he(&model, seed);
-    rng_state rng;
-    rng_seed(&rng, seed + 1000);
+    mlp_model_init_he(&model, seed);
+    mlp_rng_state rng;
+    mlp_rng_seed(&rng, seed + 1000);
     /* Non-zero biases, so their gradients and the kinks are not at special points. */
     for (int l = 0; l < model.layer_count; l++)
         for (int j = 0; j < model.sizes[l + 1]; j++)
-            model_biases(&model, l)[j] = (float)(0.1 * rng_normal(&rng));
+            mlp_model_biases(&model, l)[j] = (float)(0.1 * mlp_rng_normal(&rng));
 
     uint8_t pixels[BATCH * 12], targets[BATCH];
-    for (int i = 0; i < BATCH * c->sizes[0]; i++) pixels[i] = (uint8_t)rng_below(&rng, 256);
+    for (int i = 0; i < BATCH * c->sizes[0]; i++) pixels[i] = (uint8_t)mlp_rng_below(&rng, 256);
     int classes = c->output == MLP_OUTPUT_SIGMOID ? 2 : c->sizes[c->size_count - 1];
-    for (int i = 0; i < BATCH; i++) targets[i] = (uint8_t)rng_below(&rng, (uint64_t)classes);
+    for (int i = 0; i < BATCH; i++) targets[i] = (uint8_t)mlp_rng_below(&rng, (uint64_t)classes);
 
     mlp_network network;
-    if (network_create(&network, &model, kernels, BATCH, 1, &error) != 0) {
+    if (mlp_network_create(&network, &model, kernels, BATCH, 1, &error) != 0) {
         CHECK(0, "network_create: %s", error.message);
-        model_free(&model);
+        mlp_model_free(&model);
         return INFINITY;
     }
     /* The analytic gradient. */
-    network_forward(&network, pixels, BATCH);
-    network_loss(&network, targets, BATCH, 1);
-    network_backward(&network, pixels, BATCH);
+    mlp_network_forward(&network, pixels, BATCH);
+    mlp_network_loss(&network, targets, BATCH, 1);
+    mlp_network_backward(&network, pixels, BATCH);
     float *analytic = malloc(model.parameter_count * sizeof *analytic);
     memcpy(analytic, network.gradients, model.parameter_count * sizeof *analytic);
 
@@ -158,7 +158,7 @@ static double check_case(const kernel_table *kernels, const gradient_case *c, ml
         if (relative > GRADIENT_TOLERANCE && failed <= 5) /* the first few, then a count */
             CHECK(relative <= GRADIENT_TOLERANCE,
                   "%s, %d layers, %s, %s output: parameter %zu analytic %.6g numeric %.6g (error %.3g)",
-                  kernels->name, model.layer_count, model_activation_name(activation),
+                  kernels->name, model.layer_count, mlp_model_activation_name(activation),
                   c->output == MLP_OUTPUT_SIGMOID ? "sigmoid" : "softmax", i, a, numeric, relative);
         if (relative > worst) worst = relative;
         if (fabs(a) > largest_gradient) largest_gradient = fabs(a);
@@ -167,13 +167,13 @@ static double check_case(const kernel_table *kernels, const gradient_case *c, ml
     }
     size_t real = checked + skipped;
     CHECK(failed == 0, "%s %s: %zu of %zu parameters beyond the tolerance", kernels->name,
-          model_activation_name(activation), failed, checked);
+          mlp_model_activation_name(activation), failed, checked);
     CHECK(skipped <= MAX_KINK_FRACTION * real, "%s %s: %zu of %zu parameters skipped at ReLU kinks",
-          kernels->name, model_activation_name(activation), skipped, real);
+          kernels->name, mlp_model_activation_name(activation), skipped, real);
     CHECK(largest_gradient > 1e-4 && nonzero > real / 4,
           "%s %s: the gradient is (nearly) all zeros: largest %.3g, %zu of %zu non-zero", kernels->name,
-          model_activation_name(activation), largest_gradient, nonzero, real);
-    printf("  %-6s %-7s %-7s sizes", kernels->name, model_activation_name(activation),
+          mlp_model_activation_name(activation), largest_gradient, nonzero, real);
+    printf("  %-6s %-7s %-7s sizes", kernels->name, mlp_model_activation_name(activation),
            c->output == MLP_OUTPUT_SIGMOID ? "sigmoid" : "softmax");
     for (int l = 0; l < c->size_count; l++) printf("%s%d", l ? "," : " ", c->sizes[l]);
     printf(": %zu parameters checked (%zu with the small step), %zu skipped (ReLU kink), worst error %.2e\n",
@@ -182,19 +182,19 @@ static double check_case(const kernel_table *kernels, const gradient_case *c, ml
     free(base_pattern);
     free(pattern);
     free(analytic);
-    network_free(&network);
-    model_free(&model);
+    mlp_network_free(&network);
+    mlp_model_free(&model);
     return worst;
 }
 
 int main(void) {
     /* The scalar reference and every other variant this CPU runs (the best among them). */
     int compiled_count, variant_count = 0;
-    const kernel_table *const *compiled = kernels_compiled(&compiled_count);
-    const kernel_table *variants[8];
+    const mlp_kernel_table *const *compiled = mlp_kernels_compiled(&compiled_count);
+    const mlp_kernel_table *variants[8];
     for (int i = 0; i < compiled_count && variant_count < 8; i++)
-        if (kernels_supported(compiled[i], NULL)) variants[variant_count++] = compiled[i];
-    CHECK(kernels_find("scalar") != NULL && variants[0] == kernels_find("scalar"),
+        if (mlp_kernels_supported(compiled[i], NULL)) variants[variant_count++] = compiled[i];
+    CHECK(mlp_kernels_find("scalar") != NULL && variants[0] == mlp_kernels_find("scalar"),
           "the scalar kernels are not compiled in, or not listed first");
     double worst = 0.0;
     for (int v = 0; v < variant_count; v++)

@@ -45,8 +45,8 @@
 #include "mlp/kernels.h"
 #include "test_util.h"
 
-static const kernel_table *variant;        /* the variant under test */
-static const kernel_table *scalar;         /* the reference variant   */
+static const mlp_kernel_table *variant;        /* the variant under test */
+static const mlp_kernel_table *scalar;         /* the reference variant   */
 static int variant_is_scalar;
 
 /* ---------------------------------------------------------------- random numbers */
@@ -115,7 +115,7 @@ static int guard_damage(const guarded_buffer *buffer, int m, int n, int ld) {
 /* The workspace, allocated with exactly the advertised size (posix_memalign keeps the exact
  * byte count, so ASan reports a kernel that writes past it; aligned_calloc would round up to a
  * whole cache line and hide an overrun of up to 15 floats). */
-static float *workspace_alloc(const kernel_table *table) {
+static float *workspace_alloc(const mlp_kernel_table *table) {
     if (table->gemm_workspace_floats == 0) return NULL;
     void *pointer = NULL;
     if (posix_memalign(&pointer, 64, table->gemm_workspace_floats * sizeof(float)) != 0) abort();
@@ -127,7 +127,7 @@ static float *workspace_alloc(const kernel_table *table) {
 typedef struct gemm_case {
     int m, n, k;
     int a_transposed, b_transposed, a_is_u8;
-    gemm_epilogue epilogue;
+    mlp_gemm_epilogue epilogue;
     mlp_activation activation;
     int misalign; /* every operand starts this many elements past a 64-byte boundary */
     int pad;      /* lda, ldb, ldc and ld_activation_output exceed the row width by this */
@@ -135,7 +135,7 @@ typedef struct gemm_case {
 
 /* The operands of one case, filled with random data; `problem` points into them (c unset). */
 typedef struct gemm_operands {
-    gemm_problem problem;
+    mlp_gemm_problem problem;
     float *a_storage, *b_storage, *bias_storage, *y_storage;
     uint8_t *a_u8_storage;
 } gemm_operands;
@@ -162,7 +162,7 @@ static float random_activation_output(mlp_activation activation) {
 static gemm_operands gemm_operands_make(const gemm_case *t) {
     gemm_operands o;
     memset(&o, 0, sizeof o);
-    gemm_problem *g = &o.problem;
+    mlp_gemm_problem *g = &o.problem;
     g->m = t->m;
     g->n = t->n;
     g->k = t->k;
@@ -192,13 +192,13 @@ static gemm_operands gemm_operands_make(const gemm_case *t) {
 
     g->epilogue = t->epilogue;
     g->activation = t->activation;
-    if (t->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION) {
+    if (t->epilogue == MLP_GEMM_EPILOGUE_BIAS_ACTIVATION) {
         o.bias_storage = aligned_floats((size_t)t->n + 1 + (size_t)t->misalign);
         for (int j = 0; j <= t->n + t->misalign; j++)
             o.bias_storage[j] = random_uniform(-1.0f, 1.0f);
         g->bias = o.bias_storage + t->misalign;
     }
-    if (t->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE) {
+    if (t->epilogue == MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE) {
         g->ld_activation_output = t->n + t->pad;
         size_t y_count = (size_t)t->m * g->ld_activation_output + 1 + (size_t)t->misalign;
         o.y_storage = aligned_floats(y_count);
@@ -220,16 +220,16 @@ static void gemm_operands_free(gemm_operands *o) {
 
 /* Computes C = epilogue(op(A) op(B)) of `problem` (c and workspace set) some way: the table's
  * gemm, the driver with a forced plan, or a micro-kernel called directly. */
-typedef void (*gemm_runner)(const gemm_problem *problem, const void *context);
+typedef void (*gemm_runner)(const mlp_gemm_problem *problem, const void *context);
 
-static void run_table_gemm(const gemm_problem *problem, const void *context) {
-    ((const kernel_table *)context)->gemm(problem);
+static void run_table_gemm(const mlp_gemm_problem *problem, const void *context) {
+    ((const mlp_kernel_table *)context)->gemm(problem);
 }
 
 /* Runs `run` into a fresh guarded C with a workspace of the table's size; returns the buffer
  * (caller frees base). */
-static guarded_buffer run_gemm_with(const kernel_table *table, const gemm_case *t,
-                                    gemm_problem problem, gemm_runner run, const void *context) {
+static guarded_buffer run_gemm_with(const mlp_kernel_table *table, const gemm_case *t,
+                                    mlp_gemm_problem problem, gemm_runner run, const void *context) {
     guarded_buffer c = guarded_alloc((size_t)t->m * problem.ldc, t->misalign);
     problem.c = c.data;
     problem.workspace = workspace_alloc(table);
@@ -239,8 +239,8 @@ static guarded_buffer run_gemm_with(const kernel_table *table, const gemm_case *
 }
 
 /* Runs table->gemm into a fresh guarded C; returns the buffer (caller frees base). */
-static guarded_buffer run_gemm(const kernel_table *table, const gemm_case *t,
-                               gemm_problem problem) {
+static guarded_buffer run_gemm(const mlp_kernel_table *table, const gemm_case *t,
+                               mlp_gemm_problem problem) {
     return run_gemm_with(table, t, problem, run_table_gemm, table);
 }
 
@@ -254,19 +254,19 @@ static double activation_error_bound(mlp_activation activation) {
 }
 
 /* Expected C(i,j) and its tolerance, from the exact product s and magnitude sum|a||b|. */
-static void gemm_expected(const gemm_problem *g, int i, int j, double s, double magnitude,
+static void gemm_expected(const mlp_gemm_problem *g, int i, int j, double s, double magnitude,
                           double *expected, double *tolerance) {
     /* float summation of k products: |error| <= k * eps * sum|a||b| (two extra for the u8
      * scaling and slack); FLT_MIN absorbs underflow. */
     double sum_tolerance = (g->k + 2) * (double)FLT_EPSILON * magnitude + FLT_MIN;
-    if (g->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION) {
+    if (g->epilogue == MLP_GEMM_EPILOGUE_BIAS_ACTIVATION) {
         double bias = g->bias ? g->bias[j] : 0.0;
         double z = s + bias;
         double z_tolerance = sum_tolerance + FLT_EPSILON * (fabs(s) + fabs(bias));
         *expected = reference_activation(g->activation, z);
         *tolerance = reference_activation_lipschitz(g->activation) * z_tolerance +
                      activation_error_bound(g->activation);
-    } else if (g->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE) {
+    } else if (g->epilogue == MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE) {
         double y = g->activation_output[(size_t)i * g->ld_activation_output + j];
         double derivative = reference_activation_derivative(g->activation, y);
         *expected = s * derivative;
@@ -290,7 +290,7 @@ static int check_gemm_case_with(const gemm_case *t, gemm_runner run, const void 
         snprintf(text + used, sizeof text - used, " [%s]", what);
     }
     gemm_operands operands = gemm_operands_make(t);
-    const gemm_problem *g = &operands.problem;
+    const mlp_gemm_problem *g = &operands.problem;
 
     size_t cells = (size_t)t->m * t->n;
     double *product = malloc((cells ? cells : 1) * sizeof *product);
@@ -350,10 +350,10 @@ static void test_gemm_all_options(void) {
             for (int u8 = 0; u8 < 2; u8++)
                 for (int epilogue = 0; epilogue < 3; epilogue++)
                     for (int activation = 0; activation < 4; activation++) {
-                        if (epilogue == GEMM_EPILOGUE_NONE && activation != 0) continue;
+                        if (epilogue == MLP_GEMM_EPILOGUE_NONE && activation != 0) continue;
                         gemm_case t = {shapes[s][0], shapes[s][1], shapes[s][2],
                                        transposes & 1, transposes >> 1, u8,
-                                       (gemm_epilogue)epilogue, (mlp_activation)activation,
+                                       (mlp_gemm_epilogue)epilogue, (mlp_activation)activation,
                                        (int)(s & 1), (int)(s % 3) * 3};
                         check_gemm_case(&t);
                     }
@@ -374,7 +374,7 @@ static void test_gemm_packing_paths(void) {
             for (int u8 = 0; u8 < 2; u8++) {
                 gemm_case t = {shapes[s][0], shapes[s][1], shapes[s][2],
                                transposes & 1, transposes >> 1, u8,
-                               (gemm_epilogue)(s % 3), (mlp_activation)(1 + s % 3),
+                               (mlp_gemm_epilogue)(s % 3), (mlp_activation)(1 + s % 3),
                                (int)(s & 1), 0};
                 check_gemm_case(&t);
             }
@@ -387,9 +387,9 @@ static void test_gemm_logits_shapes(void) {
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int epilogue = 0; epilogue < 3; epilogue++)
             for (int activation = 0; activation < 4; activation++) {
-                if (epilogue == GEMM_EPILOGUE_NONE && activation != 0) continue;
+                if (epilogue == MLP_GEMM_EPILOGUE_NONE && activation != 0) continue;
                 gemm_case t = {shapes[s][0], shapes[s][1], shapes[s][2], 0, 0, 0,
-                               (gemm_epilogue)epilogue, (mlp_activation)activation,
+                               (mlp_gemm_epilogue)epilogue, (mlp_activation)activation,
                                (int)(s % 2) * 3, (int)(s % 3)};
                 check_gemm_case(&t);
             }
@@ -408,7 +408,7 @@ static void test_gemm_awkward_shapes(void) {
                 /* all the small ones, a third of the medium ones, none of the huge ones */
                 if (work > 700000.0 || (work > 30000.0 && (mi + ni + ki) % 3 != 0)) continue;
                 gemm_case t = {m, n, k, random_below(2), random_below(2), random_below(2),
-                               (gemm_epilogue)random_below(3),
+                               (mlp_gemm_epilogue)random_below(3),
                                (mlp_activation)random_below(4), random_below(2),
                                random_below(2) * (1 + random_below(5))};
                 check_gemm_case(&t);
@@ -426,16 +426,16 @@ static void test_gemm_mlp_shapes(void) {
             mlp_activation hidden = (mlp_activation)(1 + (layer + b) % 3);
             mlp_activation act = last ? MLP_ACTIVATION_NONE : hidden;
             /* forward Z = X W (+ bias, activation); the first layer reads u8 pixels */
-            gemm_case forward = {batch, out, in, 0, 0, first, GEMM_EPILOGUE_BIAS_ACTIVATION,
+            gemm_case forward = {batch, out, in, 0, 0, first, MLP_GEMM_EPILOGUE_BIAS_ACTIVATION,
                                  act, 0, 0};
             check_gemm_case(&forward);
             /* weight gradient dW = X^T dZ */
-            gemm_case weight = {in, out, batch, 1, 0, first, GEMM_EPILOGUE_NONE,
+            gemm_case weight = {in, out, batch, 1, 0, first, MLP_GEMM_EPILOGUE_NONE,
                                 MLP_ACTIVATION_NONE, 0, 0};
             check_gemm_case(&weight);
             /* input gradient dX = (dZ W^T) * f'(Y) of the previous layer (not for the input) */
             if (!first) {
-                gemm_case input = {batch, in, out, 0, 1, 0, GEMM_EPILOGUE_ACTIVATION_DERIVATIVE,
+                gemm_case input = {batch, in, out, 0, 1, 0, MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE,
                                    (mlp_activation)(1 + (layer + b + 1) % 3), 1, 3};
                 check_gemm_case(&input);
             }
@@ -443,8 +443,8 @@ static void test_gemm_mlp_shapes(void) {
 }
 
 /* A sub-problem of g: rows [row0, row0 + rows) and columns [col0, col0 + cols) of C. */
-static gemm_problem gemm_block(const gemm_problem *g, int row0, int rows, int col0, int cols) {
-    gemm_problem block = *g;
+static mlp_gemm_problem gemm_block(const mlp_gemm_problem *g, int row0, int rows, int col0, int cols) {
+    mlp_gemm_problem block = *g;
     block.m = rows;
     block.n = cols;
     size_t a_offset = g->a_transposed ? (size_t)row0 : (size_t)row0 * g->lda;
@@ -464,7 +464,7 @@ static void check_partition_independence(const gemm_case *t) {
     char text[160];
     describe_case(t, text, sizeof text);
     gemm_operands operands = gemm_operands_make(t);
-    gemm_problem g = operands.problem;
+    mlp_gemm_problem g = operands.problem;
     float *workspace = workspace_alloc(variant);
     g.workspace = workspace;
     size_t c_count = (size_t)t->m * g.ldc;
@@ -482,7 +482,7 @@ static void check_partition_independence(const gemm_case *t) {
         int start = row_cuts[b] < t->m ? row_cuts[b] : t->m;
         int end = row_cuts[b + 1] < t->m ? row_cuts[b + 1] : t->m;
         if (end <= start) continue;
-        gemm_problem block = gemm_block(&g, start, end - start, 0, t->n);
+        mlp_gemm_problem block = gemm_block(&g, start, end - start, 0, t->n);
         variant->gemm(&block);
     }
     CHECK(memcmp(whole, pieces, c_count * sizeof *whole) == 0,
@@ -494,7 +494,7 @@ static void check_partition_independence(const gemm_case *t) {
         int start = col_cuts[b] < t->n ? col_cuts[b] : t->n;
         int end = col_cuts[b + 1] < t->n ? col_cuts[b + 1] : t->n;
         if (end <= start) continue;
-        gemm_problem block = gemm_block(&g, 0, t->m, start, end - start);
+        mlp_gemm_problem block = gemm_block(&g, 0, t->m, start, end - start);
         variant->gemm(&block);
     }
     CHECK(memcmp(whole, pieces, c_count * sizeof *whole) == 0,
@@ -508,18 +508,18 @@ static void check_partition_independence(const gemm_case *t) {
 
 static void test_gemm_partition_independence(void) {
     for (int transposes = 0; transposes < 4; transposes++) {
-        gemm_case plain = {37, 45, 300, transposes & 1, transposes >> 1, 0, GEMM_EPILOGUE_NONE,
+        gemm_case plain = {37, 45, 300, transposes & 1, transposes >> 1, 0, MLP_GEMM_EPILOGUE_NONE,
                            MLP_ACTIVATION_NONE, 1, 2};
         gemm_case forward = {37, 45, 300, transposes & 1, transposes >> 1, 1,
-                             GEMM_EPILOGUE_BIAS_ACTIVATION, MLP_ACTIVATION_SIGMOID, 0, 0};
+                             MLP_GEMM_EPILOGUE_BIAS_ACTIVATION, MLP_ACTIVATION_SIGMOID, 0, 0};
         gemm_case backward = {37, 45, 300, transposes & 1, transposes >> 1, 0,
-                              GEMM_EPILOGUE_ACTIVATION_DERIVATIVE, MLP_ACTIVATION_TANH, 1, 1};
+                              MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE, MLP_ACTIVATION_TANH, 1, 1};
         check_partition_independence(&plain);
         check_partition_independence(&forward);
         check_partition_independence(&backward);
     }
     /* bigger than the usual cache blocks in m and n */
-    gemm_case large = {131, 401, 70, 0, 0, 0, GEMM_EPILOGUE_BIAS_ACTIVATION, MLP_ACTIVATION_TANH,
+    gemm_case large = {131, 401, 70, 0, 0, 0, MLP_GEMM_EPILOGUE_BIAS_ACTIVATION, MLP_ACTIVATION_TANH,
                        0, 0};
     check_partition_independence(&large);
 }
@@ -530,11 +530,11 @@ static const char *const path_names[] = {"empty", "logits", "column", "narrow", 
 enum { PATH_COUNT = 5 };
 
 /* A problem's shape and layout, no data: what gemm_plan_choose reads. */
-static gemm_problem plan_problem(int m, int n, int k, int a_transposed, int a_u8, int b_transposed,
+static mlp_gemm_problem plan_problem(int m, int n, int k, int a_transposed, int a_u8, int b_transposed,
                                  int lda_pad, int ldb_pad) {
     static const float dummy[1];
     static const uint8_t dummy_u8[1];
-    gemm_problem g = {0};
+    mlp_gemm_problem g = {0};
     g.m = m;
     g.n = n;
     g.k = k;
@@ -550,7 +550,7 @@ static gemm_problem plan_problem(int m, int n, int k, int a_transposed, int a_u8
 }
 
 /* gemm_plan_choose picks `path` with packing pack_a / pack_b (-1: either) for g. */
-static void expect_plan(const gemm_driver *d, const char *what, gemm_problem g, gemm_path path,
+static void expect_plan(const gemm_driver *d, const char *what, mlp_gemm_problem g, gemm_path path,
                         int pack_a, int pack_b, int chosen[PATH_COUNT]) {
     gemm_plan plan = gemm_plan_choose(&g, d);
     CHECK(plan.path == path, "%s (m=%d n=%d k=%d): path %s, expected %s", what, g.m, g.n, g.k,
@@ -629,13 +629,13 @@ static void test_gemm_plan_choice(const gemm_driver *d) {
     for (size_t e = 0; e < sizeof plan_expectations / sizeof plan_expectations[0]; e++) {
         const plan_expectation *x = &plan_expectations[e];
         if (!has[x->needs]) continue;
-        gemm_problem g = plan_problem(threshold_size(d, x->m), threshold_size(d, x->n), x->k,
+        mlp_gemm_problem g = plan_problem(threshold_size(d, x->m), threshold_size(d, x->n), x->k,
                                       x->a_transposed, x->a_u8, x->b_transposed, 0, 0);
         expect_plan(d, x->what, g, (gemm_path)threshold_size(d, x->path), x->pack_a, x->pack_b,
                     chosen);
     }
     /* K = 784 over KC = 512 goes as 2 equal slices */
-    gemm_problem deep = plan_problem(64, 128, 784, 0, 0, 0, 0, 0);
+    mlp_gemm_problem deep = plan_problem(64, 128, 784, 0, 0, 0, 0, 0);
     gemm_plan plan = gemm_plan_choose(&deep, d);
     if (d->kc == 512) CHECK(plan.kc == 392 && plan.slices == 2, "K = 784: %d x %d", plan.slices, plan.kc);
     for (int path = 0; path < PATH_COUNT; path++)
@@ -654,7 +654,7 @@ typedef struct forced_plan {
     int small_blocks; /* KC = 8, MC = one tile, NC = one panel: every blocking loop turns */
 } forced_plan;
 
-static gemm_plan forced_plan_for(const gemm_problem *g, const gemm_driver *d,
+static gemm_plan forced_plan_for(const mlp_gemm_problem *g, const gemm_driver *d,
                                  const forced_plan *f) {
     gemm_plan plan = gemm_plan_make(g, d, f->path, f->pack_a, f->pack_b);
     if (f->small_blocks) {
@@ -666,7 +666,7 @@ static gemm_plan forced_plan_for(const gemm_problem *g, const gemm_driver *d,
     return plan;
 }
 
-static void run_forced_plan(const gemm_problem *g, const void *context) {
+static void run_forced_plan(const mlp_gemm_problem *g, const void *context) {
     const gemm_driver *d = variant->gemm_driver;
     gemm_plan plan = forced_plan_for(g, d, context);
     d->run_plan(g, &plan);
@@ -680,7 +680,7 @@ static void check_gemm_plans(const gemm_case *t, int runs[PATH_COUNT]) {
     describe_case(t, text, sizeof text);
     check_gemm_case(t);
     gemm_operands operands = gemm_operands_make(t);
-    const gemm_problem *g = &operands.problem;
+    const mlp_gemm_problem *g = &operands.problem;
     guarded_buffer expected = run_gemm(variant, t, *g);
     for (int path = 0; path < PATH_COUNT; path++)
         for (int pack_a = 0; pack_a < 2; pack_a++)
@@ -722,7 +722,7 @@ static void test_gemm_forced_plans(void) {
         for (int transposes = 0; transposes < 4; transposes++)
             for (int u8 = 0; u8 < 2; u8++) {
                 gemm_case t = {shapes[s][0], shapes[s][1], shapes[s][2], transposes & 1,
-                               transposes >> 1, u8, (gemm_epilogue)(s % 3),
+                               transposes >> 1, u8, (mlp_gemm_epilogue)(s % 3),
                                (mlp_activation)(1 + (s + transposes) % 3), (int)(s & 1),
                                (int)(s % 3)};
                 check_gemm_plans(&t, runs);
@@ -746,12 +746,12 @@ static const float update_learning_rate = 0.0173f;
 static int check_update_case_with(const gemm_case *t, gemm_runner run, const void *context,
                                   const char *what) {
     gemm_case plain = *t;
-    plain.epilogue = GEMM_EPILOGUE_NONE;
+    plain.epilogue = MLP_GEMM_EPILOGUE_NONE;
     plain.activation = MLP_ACTIVATION_NONE;
     char text[224];
     describe_case(&plain, text, sizeof text);
     gemm_operands operands = gemm_operands_make(&plain);
-    gemm_problem g = operands.problem;
+    mlp_gemm_problem g = operands.problem;
     size_t count = (size_t)t->m * g.ldc;
     guarded_buffer expected = guarded_alloc(count, t->misalign);
     guarded_buffer fused = guarded_alloc(count, t->misalign);
@@ -765,8 +765,8 @@ static int check_update_case_with(const gemm_case *t, gemm_runner run, const voi
         variant->sgd_update(expected.data + (size_t)i * g.ldc, gradient.data + (size_t)i * g.ldc,
                             (size_t)t->n, update_learning_rate);
 
-    g.epilogue = GEMM_EPILOGUE_PARAMETER_UPDATE;
-    g.update.rule = GEMM_UPDATE_SGD;
+    g.epilogue = MLP_GEMM_EPILOGUE_PARAMETER_UPDATE;
+    g.update.rule = MLP_GEMM_UPDATE_SGD;
     g.update.learning_rate = update_learning_rate;
     g.c = fused.data;
     g.workspace = workspace_alloc(variant);
@@ -791,7 +791,7 @@ static int check_update_case_with(const gemm_case *t, gemm_runner run, const voi
 
 /* The problem cut into row and column blocks at odd offsets (as threads cut a layer's columns),
  * each block through table->gemm. */
-static void run_update_blocks(const gemm_problem *g, const void *context) {
+static void run_update_blocks(const mlp_gemm_problem *g, const void *context) {
     (void)context;
     int row_cuts[] = {0, (1 + g->m / 3) | 1, g->m};
     int col_cuts[] = {0, 3, (3 + g->n / 3) | 1, (3 + (2 * g->n) / 3) | 1, g->n};
@@ -802,7 +802,7 @@ static void run_update_blocks(const gemm_problem *g, const void *context) {
             int col0 = col_cuts[c] < g->n ? col_cuts[c] : g->n;
             int col1 = col_cuts[c + 1] < g->n ? col_cuts[c + 1] : g->n;
             if (row1 <= row0 || col1 <= col0) continue;
-            gemm_problem block = gemm_block(g, row0, row1 - row0, col0, col1 - col0);
+            mlp_gemm_problem block = gemm_block(g, row0, row1 - row0, col0, col1 - col0);
             variant->gemm(&block);
         }
 }
@@ -826,7 +826,7 @@ static void test_fused_update(void) {
                 /* the big shapes once, in the weight gradient's layout (A^T, B plain) */
                 if (big && (transposes != 1 || (u8 && shapes[s][0] != 784))) continue;
                 gemm_case t = {shapes[s][0], shapes[s][1], shapes[s][2], transposes & 1,
-                               transposes >> 1, u8, GEMM_EPILOGUE_NONE, MLP_ACTIVATION_NONE,
+                               transposes >> 1, u8, MLP_GEMM_EPILOGUE_NONE, MLP_ACTIVATION_NONE,
                                (int)((s + transposes) & 1), (int)((s + u8) % 3)};
                 check_update_case_with(&t, run_table_gemm, variant, NULL);
                 if (!big) check_update_case_with(&t, run_update_blocks, NULL, "blocks");
@@ -840,8 +840,8 @@ static void test_fused_update(void) {
                                 if (pack_b && path != GEMM_PATH_TILES) continue;
                                 forced_plan f = {(gemm_path)path, pack_a, pack_b, small};
                                 gemm_operands operands = gemm_operands_make(&t);
-                                gemm_problem g = operands.problem;
-                                g.epilogue = GEMM_EPILOGUE_PARAMETER_UPDATE;
+                                mlp_gemm_problem g = operands.problem;
+                                g.epilogue = MLP_GEMM_EPILOGUE_PARAMETER_UPDATE;
                                 gemm_plan plan = forced_plan_for(&g, d, &f);
                                 int valid = gemm_plan_valid(&g, d, &plan);
                                 gemm_operands_free(&operands);
@@ -911,7 +911,7 @@ typedef struct micro_call {
     int split;
 } micro_call;
 
-static void run_micro_kernel(const gemm_problem *g, const void *context) {
+static void run_micro_kernel(const mlp_gemm_problem *g, const void *context) {
     const micro_call *call = context;
     if (call->info->kind == GEMM_MICRO_LOGITS) {
         call->info->run_gemm(g);
@@ -929,7 +929,7 @@ static void run_micro_kernel(const gemm_problem *g, const void *context) {
     /* a parameter update's C holds W: the first slice's partial sums go elsewhere, as the
      * driver's workspace block */
     float *partial = NULL;
-    if (g->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE && call->split) {
+    if (g->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE && call->split) {
         partial = aligned_floats((size_t)g->m * g->n + 1);
         tile.c = partial;
         tile.ldc = g->n;
@@ -1018,7 +1018,7 @@ static void test_micro_kernels(void) {
                     const int pad = info->kind == GEMM_MICRO_TILE ? info->cols - cols + 1 + di % 2
                                                                   : di % 3;
                     gemm_case t = {rows, cols, k, a_transposed, b_transposed, a_u8,
-                                   (gemm_epilogue)epilogue,
+                                   (mlp_gemm_epilogue)epilogue,
                                    epilogue ? (mlp_activation)(1 + variant_index % 3)
                                             : MLP_ACTIVATION_NONE,
                                    1 + 2 * (variant_index % 2), pad};
@@ -1070,7 +1070,7 @@ static void test_micro_kernel_list(const gemm_driver *d) {
 
 static void test_registry(void) {
     int count;
-    const kernel_variant *variants = kernels_variants(&count);
+    const mlp_kernel_variant *variants = mlp_kernels_variants(&count);
     CHECK(count >= 1 && strcmp(variants[0].name, "scalar") == 0 && variants[0].table &&
               variants[0].required_cpu_features == 0,
           "the registry does not start with the scalar reference");
@@ -1080,25 +1080,25 @@ static void test_registry(void) {
                  variants[i].name);
         CHECK(variants[i].table == NULL || strcmp(variants[i].table->name, variants[i].name) == 0,
               "variant %s: its table is named %s", variants[i].name, variants[i].table->name);
-        CHECK(kernels_find(variants[i].name) == variants[i].table, "kernels_find(%s)",
+        CHECK(mlp_kernels_find(variants[i].name) == variants[i].table, "kernels_find(%s)",
               variants[i].name);
         if (variants[i].table) {
             const char *reason = NULL;
-            int supported = kernels_supported(variants[i].table, &reason);
-            CHECK(supported == kernels_cpu_supports(variants[i].required_cpu_features, NULL),
+            int supported = mlp_kernels_supported(variants[i].table, &reason);
+            CHECK(supported == mlp_kernels_cpu_supports(variants[i].required_cpu_features, NULL),
                   "variant %s: support is not its required features", variants[i].name);
         }
     }
-    CHECK(strcmp(choices, kernels_variant_choices()) == 0, "choices '%s', expected '%s'",
-          kernels_variant_choices(), choices);
+    CHECK(strcmp(choices, mlp_kernels_variant_choices()) == 0, "choices '%s', expected '%s'",
+          mlp_kernels_variant_choices(), choices);
     /* a feature this CPU lacks is named in the reason */
-    const unsigned mask = kernels_cpu_features()->mask;
+    const unsigned mask = mlp_kernels_cpu_features()->mask;
     const unsigned absent = (mask & MLP_CPU_NEON) ? MLP_CPU_AVX2 : MLP_CPU_NEON;
     const char *reason = NULL;
-    CHECK(!kernels_cpu_supports(absent, &reason) && reason &&
+    CHECK(!mlp_kernels_cpu_supports(absent, &reason) && reason &&
               strstr(reason, absent == MLP_CPU_NEON ? "lacks AArch64 Advanced SIMD" : "lacks AVX2"),
           "missing feature reason: %s", reason ? reason : "(none)");
-    CHECK(kernels_cpu_supports(0, NULL), "no requirement is not supported");
+    CHECK(mlp_kernels_cpu_supports(0, NULL), "no requirement is not supported");
 }
 
 /* ---------------------------------------------------------------- bias */
@@ -1198,7 +1198,7 @@ static int relative_bound_applies(mlp_activation activation, float x) {
 static void check_activation_forward(mlp_activation activation, const float *x, size_t count,
                                      int misalign) {
     guarded_buffer y = guarded_alloc(count, misalign);
-    kernels_activation_forward(variant, activation, x, y.data, count);
+    mlp_kernels_activation_forward(variant, activation, x, y.data, count);
     double absolute, relative;
     activation_bounds(activation, &absolute, &relative);
     size_t bad = 0, first_bad = 0;
@@ -1221,7 +1221,7 @@ static void check_activation_forward(mlp_activation activation, const float *x, 
     /* in place (x and y alias) gives the same bits */
     float *in_place = aligned_floats(count);
     memcpy(in_place, x, count * sizeof *x);
-    kernels_activation_forward(variant, activation, in_place, in_place, count);
+    mlp_kernels_activation_forward(variant, activation, in_place, in_place, count);
     CHECK(memcmp(in_place, y.data, count * sizeof *x) == 0, "%s forward in place differs",
           activation_name(activation));
     free(in_place);
@@ -1236,7 +1236,7 @@ static void check_activation_backward(mlp_activation activation, const float *x,
         dy[i] = random_uniform(-2.0f, 2.0f);
     }
     guarded_buffer dx = guarded_alloc(count, misalign);
-    kernels_activation_backward(variant, activation, y, dy, dx.data, count);
+    mlp_kernels_activation_backward(variant, activation, y, dy, dx.data, count);
     size_t bad = 0, first_bad = 0;
     for (size_t i = 0; i < count; i++) {
         double expected = dy[i] * reference_activation_derivative(activation, y[i]);
@@ -1254,7 +1254,7 @@ static void check_activation_backward(mlp_activation activation, const float *x,
           activation_name(activation), count);
 
     /* dx aliasing dy gives the same bits */
-    kernels_activation_backward(variant, activation, y, dy, dy, count);
+    mlp_kernels_activation_backward(variant, activation, y, dy, dy, count);
     CHECK(memcmp(dy, dx.data, count * sizeof *dy) == 0, "%s backward in place differs",
           activation_name(activation));
     free(dx.base);
@@ -1419,35 +1419,35 @@ static void test_sgd_update(void) {
 /* ---------------------------------------------------------------- optimizer */
 
 /* The descriptor of step t (1-based), derived in double as optimizer_step_prepare does. */
-static optimizer_step test_optimizer_step(optimizer_rule rule, float lr, float lambda, int t) {
-    optimizer_step s = {.rule = rule, .learning_rate = lr, .momentum = 0.9f, .beta1 = 0.9f,
+static mlp_optimizer_step test_optimizer_step(mlp_optimizer_rule rule, float lr, float lambda, int t) {
+    mlp_optimizer_step s = {.rule = rule, .learning_rate = lr, .momentum = 0.9f, .beta1 = 0.9f,
                         .beta2 = 0.999f, .eps = 1e-8f, .decay = 1.0f};
-    s.weight_decay = rule == OPTIMIZER_RULE_ADAMW ? 0.0f : lambda;
+    s.weight_decay = rule == MLP_OPTIMIZER_RULE_ADAMW ? 0.0f : lambda;
     s.one_minus_beta1 = (float)(1.0 - (double)s.beta1);
     s.one_minus_beta2 = (float)(1.0 - (double)s.beta2);
     s.step_size = (float)((double)lr / (1.0 - pow((double)s.beta1, t)));
     s.bias_correction2_sqrt = (float)sqrt(1.0 - pow((double)s.beta2, t));
-    if (rule == OPTIMIZER_RULE_ADAMW) s.decay = (float)(1.0 - (double)lr * (double)lambda);
+    if (rule == MLP_OPTIMIZER_RULE_ADAMW) s.decay = (float)(1.0 - (double)lr * (double)lambda);
     return s;
 }
 
 /* PyTorch's rules in double (include/mlp/kernels.h), one step over n elements. */
-static void reference_optimizer_step(optimizer_rule rule, double lr, double lambda, int t,
+static void reference_optimizer_step(mlp_optimizer_rule rule, double lr, double lambda, int t,
                                      double *w, const double *gradient, double *m, double *v, int n) {
     const double mu = 0.9f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
     for (int i = 0; i < n; i++) {
         double g = gradient[i];
-        if (rule != OPTIMIZER_RULE_ADAMW) g += lambda * w[i];
+        if (rule != MLP_OPTIMIZER_RULE_ADAMW) g += lambda * w[i];
         switch (rule) {
-        case OPTIMIZER_RULE_SGD: w[i] -= lr * g; break;
-        case OPTIMIZER_RULE_MOMENTUM:
-        case OPTIMIZER_RULE_NESTEROV:
+        case MLP_OPTIMIZER_RULE_SGD: w[i] -= lr * g; break;
+        case MLP_OPTIMIZER_RULE_MOMENTUM:
+        case MLP_OPTIMIZER_RULE_NESTEROV:
             m[i] = mu * m[i] + g;
-            w[i] -= lr * (rule == OPTIMIZER_RULE_NESTEROV ? g + mu * m[i] : m[i]);
+            w[i] -= lr * (rule == MLP_OPTIMIZER_RULE_NESTEROV ? g + mu * m[i] : m[i]);
             break;
-        case OPTIMIZER_RULE_ADAM:
-        case OPTIMIZER_RULE_ADAMW:
-            if (rule == OPTIMIZER_RULE_ADAMW) w[i] *= 1.0 - lr * lambda;
+        case MLP_OPTIMIZER_RULE_ADAM:
+        case MLP_OPTIMIZER_RULE_ADAMW:
+            if (rule == MLP_OPTIMIZER_RULE_ADAMW) w[i] *= 1.0 - lr * lambda;
             m[i] = b1 * m[i] + (1.0 - b1) * g;
             v[i] = b2 * v[i] + (1.0 - b2) * g * g;
             w[i] -= lr / (1.0 - pow(b1, t)) * m[i] / (sqrt(v[i]) / sqrt(1.0 - pow(b2, t)) + eps);
@@ -1460,11 +1460,11 @@ static void test_optimizer_update(void) {
     static const int lengths[] = {1, 7, 17, 63, 100};
     static const char *names[] = {"sgd", "momentum", "nesterov", "adam", "adamw"};
     enum { STEPS = 6 };
-    for (int rule = OPTIMIZER_RULE_SGD; rule <= OPTIMIZER_RULE_ADAMW; rule++)
+    for (int rule = MLP_OPTIMIZER_RULE_SGD; rule <= MLP_OPTIMIZER_RULE_ADAMW; rule++)
         for (int decay = 0; decay < 2; decay++)
             for (size_t c = 0; c < sizeof lengths / sizeof lengths[0]; c++) {
                 int n = lengths[c];
-                float lambda = decay ? 0.05f : 0.0f, lr = rule >= OPTIMIZER_RULE_ADAM ? 0.01f : 0.05f;
+                float lambda = decay ? 0.05f : 0.0f, lr = rule >= MLP_OPTIMIZER_RULE_ADAM ? 0.01f : 0.05f;
                 /* one float past a 64-byte boundary: every pointer unaligned */
                 float *w = aligned_floats((size_t)n + 1) + 1, *g = aligned_floats((size_t)n + 1) + 1;
                 float *m = aligned_floats((size_t)n + 1) + 1, *v = aligned_floats((size_t)n + 1) + 1;
@@ -1484,22 +1484,22 @@ static void test_optimizer_update(void) {
                         g[i] = (i % 5 == 3) ? 0.0f : random_uniform(-2.0f, 2.0f) * (i % 3 ? 1.0f : 1e-3f);
                         rg[i] = g[i];
                     }
-                    optimizer_step step = test_optimizer_step((optimizer_rule)rule, lr, lambda, t);
+                    mlp_optimizer_step step = test_optimizer_step((mlp_optimizer_rule)rule, lr, lambda, t);
                     variant->optimizer_update(&step, w, g, m, v, (size_t)n);
-                    reference_optimizer_step((optimizer_rule)rule, lr, lambda, t, rw, rg, rm, rv, n);
+                    reference_optimizer_step((mlp_optimizer_rule)rule, lr, lambda, t, rw, rg, rm, rv, n);
                     if (!variant_is_scalar) {
                         scalar->optimizer_update(&step, sw, g, sm, sv, (size_t)n);
                         for (int i = 0; i < n; i++)
                             mismatches += memcmp(&w[i], &sw[i], 4) != 0 || memcmp(&m[i], &sm[i], 4) != 0 ||
-                                          (rule >= OPTIMIZER_RULE_ADAM && memcmp(&v[i], &sv[i], 4) != 0);
+                                          (rule >= MLP_OPTIMIZER_RULE_ADAM && memcmp(&v[i], &sv[i], 4) != 0);
                     }
                     for (int i = 0; i < n; i++) {
                         double error = fabs((double)w[i] - rw[i]) / (1.0 + fabs(rw[i]));
-                        if (rule >= OPTIMIZER_RULE_MOMENTUM) {
+                        if (rule >= MLP_OPTIMIZER_RULE_MOMENTUM) {
                             double e = fabs((double)m[i] - rm[i]) / (1.0 + fabs(rm[i]));
                             if (e > error) error = e;
                         }
-                        if (rule >= OPTIMIZER_RULE_ADAM) {
+                        if (rule >= MLP_OPTIMIZER_RULE_ADAM) {
                             double e = fabs((double)v[i] - rv[i]) / (1e-3 + fabs(rv[i]));
                             if (e > error) error = e;
                         }
@@ -1517,7 +1517,7 @@ static void test_optimizer_update(void) {
     /* Adam's bias correction on step 1: m̂ = g and v̂ = g², so the step is lr·g/(|g| + eps) =
      * ±lr (within rounding) whatever the gradient's scale. */
     float w[3] = {0.5f, 0.5f, 0.5f}, g[3] = {1e-4f, -3.0f, 250.0f}, m[3] = {0}, v[3] = {0};
-    optimizer_step step = test_optimizer_step(OPTIMIZER_RULE_ADAM, 0.01f, 0.0f, 1);
+    mlp_optimizer_step step = test_optimizer_step(MLP_OPTIMIZER_RULE_ADAM, 0.01f, 0.0f, 1);
     variant->optimizer_update(&step, w, g, m, v, 3);
     for (int i = 0; i < 3; i++) {
         double expected = 0.5 - 0.01 * (g[i] > 0 ? 1.0 : -1.0) * fabs(g[i]) / (fabs(g[i]) + 1e-8);
@@ -1527,11 +1527,11 @@ static void test_optimizer_update(void) {
 
 int main(int argc, char **argv) {
     if (argc != 2) {
-        fprintf(stderr, "usage: %s %s\n", argv[0], kernels_variant_choices() + 5);
+        fprintf(stderr, "usage: %s %s\n", argv[0], mlp_kernels_variant_choices() + 5);
         return 2;
     }
     test_registry();
-    variant = kernels_find(argv[1]);
+    variant = mlp_kernels_find(argv[1]);
     if (variant == NULL) TEST_SKIP("kernel variant '%s' is not compiled into this binary", argv[1]);
     /* the plan is pure: checked even where the CPU cannot run the variant */
     if (variant->gemm_driver) {
@@ -1544,9 +1544,9 @@ int main(int argc, char **argv) {
     }
     if (test_failures) return test_exit_code();
     const char *reason = NULL;
-    if (!kernels_supported(variant, &reason))
+    if (!mlp_kernels_supported(variant, &reason))
         TEST_SKIP("kernel variant '%s' cannot run on this CPU: %s", argv[1], reason);
-    scalar = kernels_find("scalar");
+    scalar = mlp_kernels_find("scalar");
     variant_is_scalar = variant == scalar;
     printf("testing kernel variant '%s' (workspace %zu floats)\n", variant->name,
            variant->gemm_workspace_floats);

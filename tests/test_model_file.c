@@ -25,10 +25,10 @@ static void check_message(const mlp_error *error, const char *name, const char *
 static void check_rejected(const uint8_t *bytes, size_t size, const char *expected, const char *what) {
     mlp_model model;
     mlp_error error = {{0}};
-    int status = model_deserialize(&model, bytes, size, "damaged.mlp", &error);
+    int status = mlp_model_deserialize(&model, bytes, size, "damaged.mlp", &error);
     CHECK(status == -1, "%s: accepted", what);
     if (status == 0) {
-        model_free(&model);
+        mlp_model_free(&model);
         return;
     }
     check_message(&error, "damaged.mlp", expected, what);
@@ -45,8 +45,8 @@ static int same_model(const mlp_model *a, const mlp_model *b) {
         if (a->sizes[l] != b->sizes[l]) return 0;
     for (int l = 0; l < a->layer_count; l++) {
         size_t weights = (size_t)a->sizes[l] * a->sizes[l + 1];
-        if (memcmp(model_weights(a, l), model_weights(b, l), weights * sizeof(float)) != 0 ||
-            memcmp(model_biases(a, l), model_biases(b, l), (size_t)a->sizes[l + 1] * sizeof(float)) != 0)
+        if (memcmp(mlp_model_weights(a, l), mlp_model_weights(b, l), weights * sizeof(float)) != 0 ||
+            memcmp(mlp_model_biases(a, l), mlp_model_biases(b, l), (size_t)a->sizes[l + 1] * sizeof(float)) != 0)
             return 0;
     }
     return 1;
@@ -56,38 +56,38 @@ static void test_round_trip(const char *folder, mlp_activation activation, mlp_o
     int sizes[] = {28, 17, 9, output == MLP_OUTPUT_SIGMOID ? 1 : 10};
     mlp_error error;
     mlp_model model, loaded;
-    CHECK(model_create(&model, sizes, 4, activation, output, &error) == 0, "%s", error.message);
-    model_init_he(&model, 1234);
-    for (int l = 0; l < model.layer_count; l++) model_biases(&model, l)[0] = -0.25f * (float)(l + 1);
+    CHECK(mlp_model_create(&model, sizes, 4, activation, output, &error) == 0, "%s", error.message);
+    mlp_model_init_he(&model, 1234);
+    for (int l = 0; l < model.layer_count; l++) mlp_model_biases(&model, l)[0] = -0.25f * (float)(l + 1);
     char path[4200];
     snprintf(path, sizeof path, "%s/model.mlp", folder);
-    CHECK(model_save(&model, path, &error) == 0, "save: %s", error.message);
-    CHECK(model_load(&loaded, path, &error) == 0, "load: %s", error.message);
+    CHECK(mlp_model_save(&model, path, &error) == 0, "save: %s", error.message);
+    CHECK(mlp_model_load(&loaded, path, &error) == 0, "load: %s", error.message);
     CHECK(same_model(&model, &loaded), "the loaded model differs from the saved one");
     /* The file is the serialisation, byte for byte, and saving the loaded model reproduces it. */
     uint8_t *file_bytes, *bytes_again;
     size_t file_size, size_again;
-    CHECK(file_read_all(path, 1 << 24, &file_bytes, &file_size, &error) == 0, "%s", error.message);
-    CHECK(model_serialize(&loaded, &bytes_again, &size_again, &error) == 0, "%s", error.message);
+    CHECK(mlp_file_read_all(path, 1 << 24, &file_bytes, &file_size, &error) == 0, "%s", error.message);
+    CHECK(mlp_model_serialize(&loaded, &bytes_again, &size_again, &error) == 0, "%s", error.message);
     CHECK(file_size == size_again && memcmp(file_bytes, bytes_again, file_size) == 0,
           "re-serialising the loaded model gives other bytes");
     free(file_bytes);
     free(bytes_again);
-    model_free(&loaded);
-    model_free(&model);
+    mlp_model_free(&loaded);
+    mlp_model_free(&model);
 }
 
 static void test_damaged(const char *folder) {
     int sizes[] = {12, 7, 10};
     mlp_error error;
     mlp_model model;
-    CHECK(model_create(&model, sizes, 3, MLP_ACTIVATION_TANH, MLP_OUTPUT_SOFTMAX, &error) == 0, "%s",
+    CHECK(mlp_model_create(&model, sizes, 3, MLP_ACTIVATION_TANH, MLP_OUTPUT_SOFTMAX, &error) == 0, "%s",
           error.message);
-    model_init_he(&model, 7);
+    mlp_model_init_he(&model, 7);
     uint8_t *good;
     size_t size;
-    CHECK(model_serialize(&model, &good, &size, &error) == 0, "%s", error.message);
-    model_free(&model);
+    CHECK(mlp_model_serialize(&model, &good, &size, &error) == 0, "%s", error.message);
+    mlp_model_free(&model);
     uint8_t *bytes = malloc(size + 8);
 
     memcpy(bytes, good, size);
@@ -128,12 +128,12 @@ static void test_damaged(const char *folder) {
     snprintf(path, sizeof path, "%s/damaged.mlp", folder);
     memcpy(bytes, good, size);
     bytes[size / 2] ^= 0x10;
-    CHECK(file_write_atomic(path, bytes, size, &error) == 0, "%s", error.message);
+    CHECK(mlp_file_write_atomic(path, bytes, size, &error) == 0, "%s", error.message);
     mlp_model loaded;
-    CHECK(model_load(&loaded, path, &error) == -1, "a damaged file loaded");
+    CHECK(mlp_model_load(&loaded, path, &error) == -1, "a damaged file loaded");
     check_message(&error, path, "checksum", "model_load of a damaged file");
     snprintf(path, sizeof path, "%s/missing.mlp", folder);
-    CHECK(model_load(&loaded, path, &error) == -1, "a missing file loaded");
+    CHECK(mlp_model_load(&loaded, path, &error) == -1, "a missing file loaded");
     check_message(&error, path, "", "model_load of a missing file");
 
     free(bytes);

@@ -96,14 +96,14 @@ static void test_plateau(void) {
 
 /* One element through the scalar kernel. */
 static float one_step(const mlp_optimizer_options *o, float lr, uint64_t t, float w, float g, float *m, float *v) {
-    optimizer_step step;
+    mlp_optimizer_step step;
     mlp_optimizer_step_prepare(o, lr, t, &step);
-    kernels_find("scalar")->optimizer_update(&step, &w, &g, m, v, 1);
+    mlp_kernels_find("scalar")->optimizer_update(&step, &w, &g, m, v, 1);
     return w;
 }
 
 static void test_updates(void) {
-    const kernel_table *best = kernels_best();
+    const mlp_kernel_table *best = mlp_kernels_best();
     mlp_recipe r;
     mlp_recipe_init(&r);
     /* Adam, step 1: m = (1-β1) g, v = (1-β2) g², bias-corrected to g and g²: w moves by lr·g/(|g|+eps) */
@@ -167,9 +167,9 @@ static void test_updates(void) {
         a[i] = b[i] = 0.1f * (float)(i - 18);
         g[i] = 0.01f * (float)((i * 7) % 13 - 6);
     }
-    optimizer_step step;
+    mlp_optimizer_step step;
     mlp_optimizer_step_prepare(&adamw, lr, 3, &step);
-    kernels_find("scalar")->optimizer_update(&step, a, g, ma, va, 37);
+    mlp_kernels_find("scalar")->optimizer_update(&step, a, g, ma, va, 37);
     best->optimizer_update(&step, b, g, mb, vb, 37);
     CHECK(memcmp(a, b, sizeof a) == 0 && memcmp(ma, mb, sizeof ma) == 0 && memcmp(va, vb, sizeof va) == 0,
           "%s's optimizer_update differs from scalar's", best->name);

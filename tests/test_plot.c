@@ -13,7 +13,7 @@
 #include "test_util.h"
 
 /* Curves that fall like a training run's: cost 2/epoch, accuracy rising. */
-static void fake_history(epoch_metrics *history, int count, double offset) {
+static void fake_history(mlp_epoch_metrics *history, int count, double offset) {
     memset(history, 0, (size_t)count * sizeof *history);
     for (int i = 0; i < count; i++) {
         history[i].epoch = i + 1;
@@ -27,8 +27,8 @@ static void check_png(const char *path, const char *what, int blue_orange, int v
     test_png png = test_png_read(path);
     CHECK(png.rgb != NULL, "%s: %s decodes as a PNG", what, path);
     if (!png.rgb) return;
-    CHECK(png.width == PLOT_WIDTH && png.height == PLOT_HEIGHT, "%s: %d×%d, expected %d×%d", what,
-          png.width, png.height, PLOT_WIDTH, PLOT_HEIGHT);
+    CHECK(png.width == MLP_PLOT_WIDTH && png.height == MLP_PLOT_HEIGHT, "%s: %d×%d, expected %d×%d", what,
+          png.width, png.height, MLP_PLOT_WIDTH, MLP_PLOT_HEIGHT);
     long white = test_png_count_near(&png, 255, 255, 255, 0);
     CHECK(white > (long)png.width * png.height / 4, "%s: white background (%ld white pixels)", what, white);
     if (blue_orange) {
@@ -46,28 +46,28 @@ static void check_png(const char *path, const char *what, int blue_orange, int v
 
 int main(void) {
     mlp_error error;
-    if (plot_available(&error) != 0) TEST_SKIP("%s", error.message);
+    if (mlp_plot_available(&error) != 0) TEST_SKIP("%s", error.message);
     char folder[] = "/tmp/mlp_test_plot_XXXXXX";
     if (!mkdtemp(folder)) {
         perror("mkdtemp");
         return 1;
     }
     char path[256];
-    epoch_metrics a[8], b[8];
+    mlp_epoch_metrics a[8], b[8];
     fake_history(a, 8, 0.0);
     fake_history(b, 5, 0.3);
 
-    plot_run one = {"784,16,10", a, 8};
+    mlp_plot_run one = {"784,16,10", a, 8};
     snprintf(path, sizeof path, "%s/curves.png", folder);
-    CHECK(plot_learning_curves(path, &one, 1, "one run", &error) == 0, "%s", error.message);
+    CHECK(mlp_plot_learning_curves(path, &one, 1, "one run", &error) == 0, "%s", error.message);
     check_png(path, "learning curves", 1, 0);
 
-    plot_run two[2] = {{"a", a, 8}, {"b", b, 5}};
+    mlp_plot_run two[2] = {{"a", a, 8}, {"b", b, 5}};
     snprintf(path, sizeof path, "%s/panels.png", folder);
-    CHECK(plot_cost_panels(path, two, 2, "two panels", &error) == 0, "%s", error.message);
+    CHECK(mlp_plot_cost_panels(path, two, 2, "two panels", &error) == 0, "%s", error.message);
     check_png(path, "cost panels", 1, 0);
     snprintf(path, sizeof path, "%s/two.png", folder);
-    CHECK(plot_learning_curves(path, two, 2, NULL, &error) == 0, "%s", error.message);
+    CHECK(mlp_plot_learning_curves(path, two, 2, NULL, &error) == 0, "%s", error.message);
     check_png(path, "two runs", 0, 0);
 
     /* A 28×28 ramp of both signs: −1 in the top-left corner to +1 in the bottom-right. */
@@ -77,10 +77,10 @@ int main(void) {
         for (int u = 0; u < 3; u++) weights[p * 3 + u] = u == 1 ? -v : v;
     }
     snprintf(path, sizeof path, "%s/heatmap.png", folder);
-    CHECK(plot_heatmap(path, weights, 28, 28, 3, "ramp", &error) == 0, "%s", error.message);
+    CHECK(mlp_plot_heatmap(path, weights, 28, 28, 3, "ramp", &error) == 0, "%s", error.message);
     check_png(path, "heatmap", 0, 1);
     snprintf(path, sizeof path, "%s/grid.png", folder);
-    CHECK(plot_heatmap_grid(path, weights, 3, 1, 28, 28, 3, "grid", &error) == 0, "%s", error.message);
+    CHECK(mlp_plot_heatmap_grid(path, weights, 3, 1, 28, 28, 3, "grid", &error) == 0, "%s", error.message);
     check_png(path, "heatmap grid", 0, 1);
 
     /* Zero is the middle of the scale whatever the data's range: top half 0, bottom half −1 gives
@@ -88,17 +88,17 @@ int main(void) {
     float half[28 * 28];
     for (int p = 0; p < 28 * 28; p++) half[p] = p < 14 * 28 ? 0.0f : -1.0f;
     snprintf(path, sizeof path, "%s/half.png", folder);
-    CHECK(plot_heatmap(path, half, 28, 28, 1, "half", &error) == 0, "%s", error.message);
+    CHECK(mlp_plot_heatmap(path, half, 28, 28, 1, "half", &error) == 0, "%s", error.message);
     test_png png = test_png_read(path);
     long teal = test_png_count_near(&png, 33, 145, 140, 12);
     CHECK(teal > 20000, "zero drawn in the middle colour of the scale (%ld teal pixels)", teal);
     free(png.rgb);
 
     /* An unwritable place: an error naming it, and the process still here. */
-    int status = plot_heatmap("/nonexistent-folder/x.png", weights, 28, 28, 3, NULL, &error);
+    int status = mlp_plot_heatmap("/nonexistent-folder/x.png", weights, 28, 28, 3, NULL, &error);
     CHECK(status == -1 && strstr(error.message, "/nonexistent-folder/x.png"),
           "unwritable path reported (status %d: %s)", status, status ? error.message : "");
-    CHECK(plot_learning_curves(path, &one, 0, NULL, &error) == -1, "no runs is an error");
+    CHECK(mlp_plot_learning_curves(path, &one, 0, NULL, &error) == -1, "no runs is an error");
 
     const char *names[] = {"curves.png", "panels.png", "two.png", "heatmap.png", "grid.png", "half.png"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {

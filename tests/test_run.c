@@ -51,7 +51,7 @@ static mlp_run_config small_config(const char *folder) {
     config.size_count = 3;
     config.batch = 32;
     config.epochs = 3;
-    config.kernels = kernels_best();
+    config.kernels = mlp_kernels_best();
     config.kernel = config.kernels->name;
     config.train_set = &mnist;
     config.data_dir = "mnist";
@@ -63,7 +63,7 @@ static mlp_run_config small_config(const char *folder) {
 
 /* Opens and executes a run (with the given observers); returns its status, -1 or MLP_RUN_INVALID
  * when it does not open. The run is closed. */
-static int run_once(const mlp_run_config *config, checkpoint *resume, const mlp_run_observer *observers,
+static int run_once(const mlp_run_config *config, mlp_checkpoint *resume, const mlp_run_observer *observers,
                     int count, mlp_error *error) {
     mlp_run run;
     int status = mlp_run_open(&run, config, resume, error);
@@ -77,15 +77,15 @@ static int run_once(const mlp_run_config *config, checkpoint *resume, const mlp_
 static int resume_once(const char *folder, mlp_error *error) {
     mlp_run_config config = small_config(folder);
     char path[600];
-    snprintf(path, sizeof path, "%s/%s", config.folder, CHECKPOINT_FILE_NAME);
-    checkpoint c;
-    if (checkpoint_load(&c, path, error) != 0) return -1;
+    snprintf(path, sizeof path, "%s/%s", config.folder, MLP_CHECKPOINT_FILE_NAME);
+    mlp_checkpoint c;
+    if (mlp_checkpoint_load(&c, path, error) != 0) return -1;
     int status = mlp_run_config_resume(&config, &c, path, 0, error);
     if (status == 0) {
-        config.kernels = kernels_find(config.kernel);
+        config.kernels = mlp_kernels_find(config.kernel);
         status = run_once(&config, &c, NULL, 0, error);
     }
-    checkpoint_free(&c);
+    mlp_checkpoint_free(&c);
     return status;
 }
 
@@ -94,7 +94,7 @@ static int same_file(const char *a, const char *b) {
     uint8_t *x = NULL, *y = NULL;
     size_t nx = 0, ny = 0;
     mlp_error error;
-    int same = file_read_all(a, 1 << 30, &x, &nx, &error) == 0 && file_read_all(b, 1 << 30, &y, &ny, &error) == 0 &&
+    int same = mlp_file_read_all(a, 1 << 30, &x, &nx, &error) == 0 && mlp_file_read_all(b, 1 << 30, &y, &ny, &error) == 0 &&
                nx == ny && memcmp(x, y, nx) == 0;
     free(x);
     free(y);
@@ -111,7 +111,7 @@ static int file_exists(const char *path) {
 static void check_lock(void) {
     const char *folder = folder_path("locked");
     mlp_error error;
-    CHECK(file_make_directories(folder, &error) == 0, "%s", error.message);
+    CHECK(mlp_file_make_directories(folder, &error) == 0, "%s", error.message);
     int ready[2];
     CHECK(pipe(ready) == 0, "pipe");
     pid_t child = fork();
@@ -147,7 +147,7 @@ static void check_lock(void) {
 /* ---- exact resume after stop requests ---- */
 
 /* An observer that asks the run to stop after epoch `*context`. */
-static int stop_after_epoch(void *context, const mlp_run *run, const epoch_metrics *m, mlp_error *error) {
+static int stop_after_epoch(void *context, const mlp_run *run, const mlp_epoch_metrics *m, mlp_error *error) {
     (void)run;
     (void)error;
     if (m->epoch == *(int *)context) stop_flag = SIGTERM;
@@ -192,9 +192,9 @@ static void check_resume(void) {
           "the resumed model.mlp equals the uninterrupted one byte for byte");
 
     /* The same costs and accuracies in every epoch (the timings differ). */
-    checkpoint a, b;
-    int loaded = checkpoint_load(&a, folder_path("reference/" CHECKPOINT_FILE_NAME), &error) == 0 &&
-                 checkpoint_load(&b, folder_path("stopped/" CHECKPOINT_FILE_NAME), &error) == 0;
+    mlp_checkpoint a, b;
+    int loaded = mlp_checkpoint_load(&a, folder_path("reference/" MLP_CHECKPOINT_FILE_NAME), &error) == 0 &&
+                 mlp_checkpoint_load(&b, folder_path("stopped/" MLP_CHECKPOINT_FILE_NAME), &error) == 0;
     CHECK(loaded && a.history_count == 3 && b.history_count == 3, "both checkpoints hold 3 epochs");
     for (int i = 0; loaded && i < 3; i++)
         CHECK(a.history[i].train_cost == b.history[i].train_cost &&
@@ -203,8 +203,8 @@ static void check_resume(void) {
               "epoch %d: train cost %.9f vs %.9f, validation cost %.9f vs %.9f", i + 1, a.history[i].train_cost,
               b.history[i].train_cost, a.history[i].validation.cost, b.history[i].validation.cost);
     if (loaded) {
-        checkpoint_free(&a);
-        checkpoint_free(&b);
+        mlp_checkpoint_free(&a);
+        mlp_checkpoint_free(&b);
     }
 }
 
@@ -265,7 +265,7 @@ static void check_statuses(void) {
     /* Failed: metrics.csv cannot be written (a folder stands in its place). */
     config = small_config("failed");
     config.epochs = 1;
-    CHECK(file_make_directories(folder_path("failed/metrics.csv"), &error) == 0, "%s", error.message);
+    CHECK(mlp_file_make_directories(folder_path("failed/metrics.csv"), &error) == 0, "%s", error.message);
     mlp_run_observer metrics = mlp_run_metrics_observer();
     status = run_once(&config, NULL, &metrics, 1, &error);
     CHECK(status == MLP_RUN_FAILED && strstr(error.message, "metrics.csv"), "failed: %s (%s)",
@@ -287,9 +287,9 @@ static void check_statuses(void) {
     CHECK(!file_exists(folder_path("invalid")), "an invalid run creates no folder");
 
     /* --resume with an explicit setting that contradicts the checkpoint. */
-    checkpoint c;
-    const char *path = folder_path("reference/" CHECKPOINT_FILE_NAME);
-    if (checkpoint_load(&c, path, &error) == 0) {
+    mlp_checkpoint c;
+    const char *path = folder_path("reference/" MLP_CHECKPOINT_FILE_NAME);
+    if (mlp_checkpoint_load(&c, path, &error) == 0) {
         config = small_config("reference");
         config.learning_rate = 0.5f;
         status = mlp_run_config_resume(&config, &c, path, MLP_RUN_GIVEN_LEARNING_RATE, &error);
@@ -308,7 +308,7 @@ static void check_statuses(void) {
             status = run_once(&config, &c, NULL, 0, &error);
             CHECK(status == MLP_RUN_COMPLETED, "a 4th epoch: %s", error.message);
         }
-        checkpoint_free(&c);
+        mlp_checkpoint_free(&c);
     } else {
         CHECK(0, "%s", error.message);
     }
@@ -323,15 +323,15 @@ static int resume_like(const mlp_run_config *base, const char *folder, mlp_error
     config.folder = folder_path(folder);
     mlp_recipe_init(&config.recipe); /* the checkpoint's recipe replaces it */
     char path[600];
-    snprintf(path, sizeof path, "%s/%s", config.folder, CHECKPOINT_FILE_NAME);
-    checkpoint c;
-    if (checkpoint_load(&c, path, error) != 0) return -1;
+    snprintf(path, sizeof path, "%s/%s", config.folder, MLP_CHECKPOINT_FILE_NAME);
+    mlp_checkpoint c;
+    if (mlp_checkpoint_load(&c, path, error) != 0) return -1;
     int status = mlp_run_config_resume(&config, &c, path, 0, error);
     if (status == 0) {
-        config.kernels = kernels_find(config.kernel);
+        config.kernels = mlp_kernels_find(config.kernel);
         status = run_once(&config, &c, NULL, 0, error);
     }
-    checkpoint_free(&c);
+    mlp_checkpoint_free(&c);
     return status;
 }
 
@@ -405,9 +405,9 @@ static void check_optimizers(void) {
         CHECK(same_file(a, b), "%s: the resumed model.mlp equals the uninterrupted one byte for byte", cases[i].name);
 
         /* The checkpoint holds the recipe, the moments and the step count. */
-        checkpoint c;
-        snprintf(b, sizeof b, "%s/%s", folder_path(one), CHECKPOINT_FILE_NAME);
-        if (checkpoint_load(&c, b, &error) == 0) {
+        mlp_checkpoint c;
+        snprintf(b, sizeof b, "%s/%s", folder_path(one), MLP_CHECKPOINT_FILE_NAME);
+        if (mlp_checkpoint_load(&c, b, &error) == 0) {
             CHECK(memcmp(&c.recipe, &config.recipe, sizeof c.recipe) == 0, "%s: the checkpoint's recipe", cases[i].name);
             CHECK(c.optimizer_step == 100 && c.moment_arrays == mlp_optimizer_moment_count(cases[i].kind),
                   "%s: %llu updates, %d moment arrays", cases[i].name, (unsigned long long)c.optimizer_step,
@@ -422,7 +422,7 @@ static void check_optimizers(void) {
             status = mlp_run_config_resume(&clash, &c, b, MLP_RUN_GIVEN_OPTIMIZER | MLP_RUN_GIVEN_WEIGHT_DECAY |
                                                               MLP_RUN_GIVEN_LR_SCHEDULE, &error);
             CHECK(status == 0, "%s: agreeing recipe options: %s", cases[i].name, error.message);
-            checkpoint_free(&c);
+            mlp_checkpoint_free(&c);
         } else {
             CHECK(0, "%s", error.message);
         }
@@ -435,8 +435,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     mlp_error error;
-    if (!dataset_idx_folder_has(argv[1], "train")) TEST_SKIP("MNIST not found in %s", argv[1]);
-    if (dataset_load_idx_folder(argv[1], "train", &mnist, &error) != 0) {
+    if (!mlp_dataset_idx_folder_has(argv[1], "train")) TEST_SKIP("MNIST not found in %s", argv[1]);
+    if (mlp_dataset_load_idx_folder(argv[1], "train", &mnist, &error) != 0) {
         fprintf(stderr, "%s\n", error.message);
         return 1;
     }
@@ -456,7 +456,7 @@ int main(int argc, char **argv) {
     check_patience();
     check_statuses();
     check_optimizers();
-    dataset_free(&mnist);
+    mlp_dataset_free(&mnist);
     int code = test_exit_code();
     char command[600];
     snprintf(command, sizeof command, "rm -rf '%s'", root);

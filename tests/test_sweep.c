@@ -34,24 +34,24 @@ static void check_png_size(const char *relative) {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", folder, relative);
     test_png png = test_png_read(path);
-    CHECK(png.rgb && png.width == PLOT_WIDTH && png.height == PLOT_HEIGHT,
-          "%s decodes to %d×%d (got %s %d×%d)", relative, PLOT_WIDTH, PLOT_HEIGHT,
+    CHECK(png.rgb && png.width == MLP_PLOT_WIDTH && png.height == MLP_PLOT_HEIGHT,
+          "%s decodes to %d×%d (got %s %d×%d)", relative, MLP_PLOT_WIDTH, MLP_PLOT_HEIGHT,
           png.rgb ? "" : "nothing,", png.width, png.height);
     free(png.rgb);
 }
 
 /* Reads the sweep table: a header, then "layers",numbers per line. */
-static int read_table(const char *path, sweep_row *rows, int capacity) {
+static int read_table(const char *path, mlp_sweep_row *rows, int capacity) {
     FILE *file = fopen(path, "r");
     if (!file) return -1;
     char line[1024];
     int count = 0;
-    if (!fgets(line, sizeof line, file) || strncmp(line, SWEEP_TABLE_HEADER, strlen(SWEEP_TABLE_HEADER)) != 0) {
+    if (!fgets(line, sizeof line, file) || strncmp(line, MLP_SWEEP_TABLE_HEADER, strlen(MLP_SWEEP_TABLE_HEADER)) != 0) {
         fclose(file);
         return -1;
     }
     while (count < capacity && fgets(line, sizeof line, file)) {
-        sweep_row *r = &rows[count];
+        mlp_sweep_row *r = &rows[count];
         memset(r, 0, sizeof *r);
         if (sscanf(line, "\"%255[^\"]\",%lf,%lf,%d,%lf,%lf", r->layers, &r->final_validation_cost,
                    &r->min_validation_cost, &r->min_validation_epoch,
@@ -64,14 +64,14 @@ static int read_table(const char *path, sweep_row *rows, int capacity) {
 
 /* The row of the run whose metrics.csv is at path, and its epoch count; -1 (a failed check)
  * when the file does not read. */
-static int row_from_metrics(const char *path, const char *layers, sweep_row *row, int *epochs) {
-    epoch_metrics *history;
+static int row_from_metrics(const char *path, const char *layers, mlp_sweep_row *row, int *epochs) {
+    mlp_epoch_metrics *history;
     mlp_error error;
-    if (metrics_csv_read(path, &history, epochs, &error) != 0) {
+    if (mlp_metrics_csv_read(path, &history, epochs, &error) != 0) {
         CHECK(0, "%s", error.message);
         return -1;
     }
-    sweep_row_from_history(layers, history, *epochs, row);
+    mlp_sweep_row_from_history(layers, history, *epochs, row);
     free(history);
     return 0;
 }
@@ -84,17 +84,17 @@ static void check_sweep(void) {
     CHECK(run_trainer(arguments, "sweep.log") == 0, "trainer sweep exits 0 (see %s/sweep.log)", folder);
     char path[512];
     snprintf(path, sizeof path, "%s/sweep/sweep.csv", folder);
-    sweep_row table[4];
+    mlp_sweep_row table[4];
     int count = read_table(path, table, 4);
     CHECK(count == 2, "%s has 2 rows (got %d)", path, count);
     for (int i = 0; i < count && i < 2; i++) {
         char name[64];
-        sweep_folder_name(layers[i], name, sizeof name);
+        mlp_sweep_folder_name(layers[i], name, sizeof name);
         snprintf(path, sizeof path, "%s/sweep/%s/metrics.csv", folder, name);
-        sweep_row expected;
+        mlp_sweep_row expected;
         int epochs;
         if (row_from_metrics(path, layers[i], &expected, &epochs) != 0) continue;
-        const sweep_row *got = &table[i];
+        const mlp_sweep_row *got = &table[i];
         CHECK(epochs == 3, "%s: 3 epochs (got %d)", path, epochs);
         CHECK(strcmp(got->layers, layers[i]) == 0, "row %d is %s (got %s)", i, layers[i], got->layers);
         CHECK(fabs(got->final_validation_cost - expected.final_validation_cost) <= 2e-6,
@@ -131,7 +131,7 @@ static void check_sweep_patience(void) {
     for (int i = 0; i < 2; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/patience/%s/metrics.csv", folder, names[i]);
-        sweep_row row;
+        mlp_sweep_row row;
         int epochs;
         if (row_from_metrics(path, names[i], &row, &epochs) != 0) continue;
         CHECK(epochs < 40 && epochs == row.min_validation_epoch + 2,
@@ -191,8 +191,8 @@ int main(int argc, char **argv) {
     trainer_path = argv[1];
     mnist = argv[2];
     mlp_error error;
-    if (!dataset_idx_folder_has(mnist, "train")) TEST_SKIP("MNIST not found in %s", mnist);
-    if (plot_available(&error) != 0) TEST_SKIP("%s", error.message);
+    if (!mlp_dataset_idx_folder_has(mnist, "train")) TEST_SKIP("MNIST not found in %s", mnist);
+    if (mlp_plot_available(&error) != 0) TEST_SKIP("%s", error.message);
     if (!mkdtemp(folder)) {
         perror("mkdtemp");
         return 1;

@@ -39,7 +39,7 @@
 #define GOLDEN_MAX_COSTS 4096
 
 typedef struct training_run {
-    const kernel_table *kernels;
+    const mlp_kernel_table *kernels;
     const char *layers;
     int train_count; /* the first train_count images of the dataset */
     int epochs, batch, threads;
@@ -54,16 +54,16 @@ static int train_model(const training_run *run, const mlp_dataset *data, mlp_mod
                        float *costs, int *cost_count) {
     mlp_error error;
     int sizes[MLP_MAX_LAYERS + 1], size_count;
-    CHECK(model_parse_layers(run->layers, sizes, &size_count, &error) == 0, "%s", error.message);
-    CHECK(model_create(model, sizes, size_count, MLP_ACTIVATION_RELU, MLP_OUTPUT_SOFTMAX, &error) == 0,
+    CHECK(mlp_model_parse_layers(run->layers, sizes, &size_count, &error) == 0, "%s", error.message);
+    CHECK(mlp_model_create(model, sizes, size_count, MLP_ACTIVATION_RELU, MLP_OUTPUT_SOFTMAX, &error) == 0,
           "%s", error.message);
-    model_init_he(model, run->seed);
+    mlp_model_init_he(model, run->seed);
     int *indices = malloc((size_t)run->train_count * sizeof *indices);
     for (int i = 0; i < run->train_count; i++) indices[i] = i;
-    train_options options = {.batch = run->batch, .learning_rate = run->learning_rate,
+    mlp_train_options options = {.batch = run->batch, .learning_rate = run->learning_rate,
                              .epochs = run->epochs, .seed = run->seed, .threads = run->threads};
-    trainer t;
-    if (trainer_init(&t, model, run->kernels, data, indices, run->train_count, NULL, 0, &options,
+    mlp_trainer t;
+    if (mlp_trainer_init(&t, model, run->kernels, data, indices, run->train_count, NULL, 0, &options,
                      &error) != 0) {
         CHECK(0, "trainer_init: %s", error.message);
         free(indices);
@@ -72,15 +72,15 @@ static int train_model(const training_run *run, const mlp_dataset *data, mlp_mod
     if (run->unfused) t.network.fused_update = 0;
     if (cost_count) *cost_count = 0;
     for (int epoch = 1; epoch <= run->epochs; epoch++) {
-        epoch_metrics metrics;
-        CHECK(trainer_run_epoch(&t, epoch, 0, &metrics) == 0, "epoch %d stopped early", epoch);
+        mlp_epoch_metrics metrics;
+        CHECK(mlp_trainer_run_epoch(&t, epoch, 0, &metrics) == 0, "epoch %d stopped early", epoch);
         CHECK(isfinite(metrics.train_cost), "epoch %d: cost %g", epoch, metrics.train_cost);
         if (costs) {
             memcpy(costs + *cost_count, t.batch_costs, (size_t)t.batches_per_epoch * sizeof *costs);
             *cost_count += t.batches_per_epoch;
         }
     }
-    trainer_free(&t);
+    mlp_trainer_free(&t);
     free(indices);
     return 0;
 }
@@ -90,26 +90,26 @@ static int train_model(const training_run *run, const mlp_dataset *data, mlp_mod
 static void test_subset(const mlp_dataset *train, const char *mnist_dir) {
     mlp_dataset test;
     mlp_error error;
-    if (dataset_load_idx_folder(mnist_dir, "t10k", &test, &error) != 0)
+    if (mlp_dataset_load_idx_folder(mnist_dir, "t10k", &test, &error) != 0)
         TEST_SKIP("no MNIST test set: %s", error.message);
-    training_run run = {.kernels = kernels_best(), .layers = "784,128,64,10", .train_count = 2000,
+    training_run run = {.kernels = mlp_kernels_best(), .layers = "784,128,64,10", .train_count = 2000,
                         .epochs = 10, .batch = 32, .threads = 2, .learning_rate = 0.1f, .seed = 42};
     mlp_model model;
     if (train_model(&run, train, &model, NULL, NULL) == 0) {
         mlp_network network;
-        CHECK(network_create(&network, &model, run.kernels, 256, run.threads, &error) == 0, "%s",
+        CHECK(mlp_network_create(&network, &model, run.kernels, 256, run.threads, &error) == 0, "%s",
               error.message);
-        evaluation result;
-        evaluate(&network, &test, NULL, test.count, &result);
+        mlp_evaluation result;
+        mlp_evaluate(&network, &test, NULL, test.count, &result);
         printf("%s, %d images, %d epochs: test accuracy %.4f, cost %.4f on %d images\n", run.layers,
                run.train_count, run.epochs, result.accuracy, result.cost, result.count);
         CHECK(result.accuracy >= SUBSET_MIN_ACCURACY, "test accuracy %.4f < %.2f", result.accuracy,
               SUBSET_MIN_ACCURACY);
         CHECK(result.cost < 0.6, "test cost %.4f after training (ln 10 = 2.30 untrained)", result.cost);
-        network_free(&network);
-        model_free(&model);
+        mlp_network_free(&network);
+        mlp_model_free(&model);
     }
-    dataset_free(&test);
+    mlp_dataset_free(&test);
 }
 
 /* ---- golden_trajectory ---- */
@@ -140,14 +140,14 @@ static void write_golden(const char *path, const training_run *run, const float 
 }
 
 static void test_golden(const mlp_dataset *train, const char *golden_path) {
-    training_run run = {.kernels = kernels_find("scalar"), .layers = "784,64,10", .train_count = 1000,
+    training_run run = {.kernels = mlp_kernels_find("scalar"), .layers = "784,64,10", .train_count = 1000,
                         .epochs = 2, .batch = 50, .threads = 1, .learning_rate = 0.1f, .seed = 42};
     static float first[GOLDEN_MAX_COSTS], second[GOLDEN_MAX_COSTS], golden[GOLDEN_MAX_COSTS];
     int first_count = 0, second_count = 0, golden_count = 0;
     mlp_model model;
-    if (train_model(&run, train, &model, first, &first_count) == 0) model_free(&model);
+    if (train_model(&run, train, &model, first, &first_count) == 0) mlp_model_free(&model);
     run.threads = 2;
-    if (train_model(&run, train, &model, second, &second_count) == 0) model_free(&model);
+    if (train_model(&run, train, &model, second, &second_count) == 0) mlp_model_free(&model);
     CHECK(first_count == 40 && second_count == first_count, "%d and %d batch costs, expected 40",
           first_count, second_count);
     CHECK(memcmp(first, second, (size_t)first_count * sizeof *first) == 0,
@@ -186,7 +186,7 @@ static void test_golden(const mlp_dataset *train, const char *golden_path) {
 
 static int read_file_bytes(const char *path, uint8_t **bytes, size_t *size) {
     mlp_error error;
-    int status = file_read_all(path, (size_t)1 << 28, bytes, size, &error);
+    int status = mlp_file_read_all(path, (size_t)1 << 28, bytes, size, &error);
     CHECK(status == 0, "%s", error.message);
     return status;
 }
@@ -196,20 +196,20 @@ static void test_threads(const mlp_dataset *train) {
     if (!mkdtemp(folder)) TEST_SKIP("cannot create a temporary folder under /tmp");
     /* Every variant this CPU runs (scalar, avx2, avx512 on x86-64 with AVX-512). */
     int compiled_count, variant_count = 0;
-    const kernel_table *const *compiled = kernels_compiled(&compiled_count);
-    const kernel_table *variants[8];
+    const mlp_kernel_table *const *compiled = mlp_kernels_compiled(&compiled_count);
+    const mlp_kernel_table *variants[8];
     for (int i = 0; i < compiled_count && variant_count < 8; i++)
-        if (kernels_supported(compiled[i], NULL)) variants[variant_count++] = compiled[i];
+        if (mlp_kernels_supported(compiled[i], NULL)) variants[variant_count++] = compiled[i];
     const int thread_counts[] = {1, 2, 3, 7};
     char path[4200];
     for (int v = 0; v < variant_count; v++) {
         uint8_t *reference = NULL;
         size_t reference_size = 0;
-        double start = wall_seconds();
+        double start = mlp_wall_seconds();
         for (int t = 0; t < 4; t++) {
             /* The issue's 3,000 images for the best variant; 512 (8 batches) for the others, to
              * keep the test fast under the sanitizers (scalar takes 19 s under TSan with 1,024). */
-            int images = variants[v] == kernels_best() ? 3000 : 512;
+            int images = variants[v] == mlp_kernels_best() ? 3000 : 512;
             training_run run = {.kernels = variants[v], .layers = "784,128,64,10", .train_count = images,
                                 .epochs = 1, .batch = 64, .threads = thread_counts[t],
                                 .learning_rate = 0.1f, .seed = 42};
@@ -217,8 +217,8 @@ static void test_threads(const mlp_dataset *train) {
             mlp_error error;
             if (train_model(&run, train, &model, NULL, NULL) != 0) continue;
             snprintf(path, sizeof path, "%s/%s-%d.mlp", folder, variants[v]->name, run.threads);
-            CHECK(model_save(&model, path, &error) == 0, "%s", error.message);
-            model_free(&model);
+            CHECK(mlp_model_save(&model, path, &error) == 0, "%s", error.message);
+            mlp_model_free(&model);
             uint8_t *bytes;
             size_t size;
             if (read_file_bytes(path, &bytes, &size) != 0) continue;
@@ -234,7 +234,7 @@ static void test_threads(const mlp_dataset *train) {
             free(bytes);
         }
         printf("%s: models trained with 1, 2, 3 and 7 threads compared byte for byte (%.1f s)\n",
-               variants[v]->name, wall_seconds() - start);
+               variants[v]->name, mlp_wall_seconds() - start);
         free(reference);
     }
     rmdir(folder);
@@ -244,10 +244,10 @@ static void test_threads(const mlp_dataset *train) {
 
 static void test_fused(const mlp_dataset *train) {
     int compiled_count, variant_count = 0;
-    const kernel_table *const *compiled = kernels_compiled(&compiled_count);
-    const kernel_table *variants[8];
+    const mlp_kernel_table *const *compiled = mlp_kernels_compiled(&compiled_count);
+    const mlp_kernel_table *variants[8];
     for (int i = 0; i < compiled_count && variant_count < 8; i++)
-        if (kernels_supported(compiled[i], NULL)) variants[variant_count++] = compiled[i];
+        if (mlp_kernels_supported(compiled[i], NULL)) variants[variant_count++] = compiled[i];
     /* layers, batch, images: the default network (both hidden layers split over 2 threads, the
      * logits layer one owner), odd widths, one wide layer behind a narrow one, a batch of 600
      * (the fused GEMM's K over two slices on x86, three on NEON), a single layer */
@@ -257,12 +257,12 @@ static void test_fused(const mlp_dataset *train) {
     };
     const int thread_counts[] = {1, 2};
     for (int v = 0; v < variant_count; v++) {
-        double start = wall_seconds();
+        double start = mlp_wall_seconds();
         int compared = 0;
         for (size_t w = 0; w < sizeof networks / sizeof networks[0]; w++)
             for (int t = 0; t < 2; t++) {
                 /* the slow scalar variant: the first two networks only */
-                if (variants[v] == kernels_find("scalar") && w > 1) continue;
+                if (variants[v] == mlp_kernels_find("scalar") && w > 1) continue;
                 training_run run = {.kernels = variants[v], .layers = networks[w].layers,
                                     .train_count = networks[w].images, .epochs = 1,
                                     .batch = networks[w].batch, .threads = thread_counts[t],
@@ -286,12 +286,12 @@ static void test_fused(const mlp_dataset *train) {
                           memcmp(costs[0], costs[1], (size_t)counts[0] * sizeof(float)) == 0,
                       "%s %s batch %d, %d threads: fused and unfused batch costs differ",
                       variants[v]->name, run.layers, run.batch, run.threads);
-                model_free(&models[0]);
-                model_free(&models[1]);
+                mlp_model_free(&models[0]);
+                mlp_model_free(&models[1]);
                 compared++;
             }
         printf("%s: %d trainings fused == unfused, byte for byte (%.1f s)\n", variants[v]->name,
-               compared, wall_seconds() - start);
+               compared, mlp_wall_seconds() - start);
     }
 }
 
@@ -303,9 +303,9 @@ int main(int argc, char **argv) {
     const char *mode = argv[1], *mnist_dir = argv[2];
     mlp_dataset train;
     mlp_error error;
-    if (!dataset_idx_folder_has(mnist_dir, "train"))
+    if (!mlp_dataset_idx_folder_has(mnist_dir, "train"))
         TEST_SKIP("no MNIST training set in %s (run scripts/fetch_data.sh)", mnist_dir);
-    if (dataset_load_idx_folder(mnist_dir, "train", &train, &error) != 0) {
+    if (mlp_dataset_load_idx_folder(mnist_dir, "train", &train, &error) != 0) {
         CHECK(0, "%s", error.message);
         return test_exit_code();
     }
@@ -314,6 +314,6 @@ int main(int argc, char **argv) {
     else if (strcmp(mode, "threads") == 0) test_threads(&train);
     else if (strcmp(mode, "fused") == 0) test_fused(&train);
     else CHECK(0, "unknown mode '%s' (or the golden file is missing from the arguments)", mode);
-    dataset_free(&train);
+    mlp_dataset_free(&train);
     return test_exit_code();
 }

@@ -4,7 +4,7 @@
  *
  * The transform of example e in epoch t is a pure function of (seed, t, e), e the example's index
  * in the data set:
- *   key = rng_key(rng_key(seed ^ AUGMENT_DOMAIN, t), e);  draw i = rng_counter(key, i)
+ *   key = mlp_rng_key(mlp_rng_key(seed ^ AUGMENT_DOMAIN, t), e);  draw i = mlp_rng_counter(key, i)
  *   draws 0..3: shift x and y uniform in [-shift, shift] pixels, rotation uniform in
  *   [-rotate, rotate] degrees, scale uniform in [1 - scale, 1 + scale];
  *   draws 4.. : the elastic displacement fields (x then y), uniform in [-1, 1) per pixel
@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 /* Images up to this many rows and columns (the elastic fields live on the thread's stack). */
-#define AUGMENT_MAX_SIDE 64
+#define MLP_AUGMENT_MAX_SIDE 64
 
 /* ---- the options ---- */
 
@@ -41,66 +41,66 @@ extern "C" {
  * any order; "none" or "off": nothing). One-line errors name --augment: an unknown key, a
  * missing or non-numeric value, a negative one, rotate > 180, scale >= 1, elastic without :sigma
  * or with sigma <= 0. */
-int augment_parse(const char *text, mlp_augment_options *options, mlp_error *error);
+int mlp_augment_parse(const char *text, mlp_augment_options *options, mlp_error *error);
 /* Whether the options change any image. */
-int augment_active(const mlp_augment_options *options);
+int mlp_augment_active(const mlp_augment_options *options);
 /* The same checks as augment_parse, for options that come from elsewhere (a run's recipe). */
-int augment_check(const mlp_augment_options *options, mlp_error *error);
+int mlp_augment_check(const mlp_augment_options *options, mlp_error *error);
 /* Whether images of rows × cols can be augmented (2..AUGMENT_MAX_SIDE each); else a one-line
  * error naming `source` (a CSV of another size loads as one row of pixels). */
-int augment_check_images(int rows, int cols, const char *source, mlp_error *error);
+int mlp_augment_check_images(int rows, int cols, const char *source, mlp_error *error);
 /* "shift=2,rotate=10,scale=0.1,elastic=34:4" (only the active parts), or "off". */
-void augment_format(const mlp_augment_options *options, char *text, size_t size);
+void mlp_augment_format(const mlp_augment_options *options, char *text, size_t size);
 
 /* ---- the transform ---- */
 
-typedef struct augment_plan {
+typedef struct mlp_augment_plan {
     mlp_augment_options options;
     uint64_t seed;
     int rows, cols;
     int radius;    /* the Gaussian's half width ⌈3σ⌉ (0 without elastic)           */
     float *kernel; /* its 2·radius + 1 taps, summing to 1 (computed once)           */
-} augment_plan;
+} mlp_augment_plan;
 
 /* The plan for images of rows × cols (checked) under this seed. */
-int augment_plan_create(augment_plan *plan, const mlp_augment_options *options, uint64_t seed,
+int mlp_augment_plan_create(mlp_augment_plan *plan, const mlp_augment_options *options, uint64_t seed,
                         int rows, int cols, mlp_error *error);
-void augment_plan_free(augment_plan *plan);
+void mlp_augment_plan_free(mlp_augment_plan *plan);
 /* The same on the heap, for a training run: *plan NULL when the options change nothing. */
-int augment_plan_new(augment_plan **plan, const mlp_augment_options *options, uint64_t seed, int rows,
+int mlp_augment_plan_new(mlp_augment_plan **plan, const mlp_augment_options *options, uint64_t seed, int rows,
                      int cols, mlp_error *error);
-void augment_plan_delete(augment_plan *plan);
+void mlp_augment_plan_delete(mlp_augment_plan *plan);
 
 /* One example's transform. */
-typedef struct augment_transform {
+typedef struct mlp_augment_transform {
     float shift_x, shift_y; /* t, pixels: the picture moves right and down by these */
     float degrees;          /* θ; positive turns clockwise as displayed (y down)    */
     float scale;            /* s                                                    */
     float elastic_alpha;    /* α (0: no elastic field)                              */
     uint64_t key;           /* the elastic field's draws                            */
-} augment_transform;
+} mlp_augment_transform;
 
 /* The transform of example `example` in epoch `epoch`. */
-void augment_draw(const augment_plan *plan, int epoch, int example, augment_transform *transform);
+void mlp_augment_draw(const mlp_augment_plan *plan, int epoch, int example, mlp_augment_transform *transform);
 /* out = the transform of in (both rows × cols). */
-void augment_apply(const augment_plan *plan, const augment_transform *transform, const uint8_t *in,
+void mlp_augment_apply(const mlp_augment_plan *plan, const mlp_augment_transform *transform, const uint8_t *in,
                    uint8_t *out);
 /* augment_draw then augment_apply. */
-void augment_example(const augment_plan *plan, int epoch, int example, const uint8_t *in,
+void mlp_augment_example(const mlp_augment_plan *plan, int epoch, int example, const uint8_t *in,
                      uint8_t *out);
 
 /* Collective: copies the examples indices[first .. first+n-1] (indices NULL: first .. first+n-1)
  * of data into the network's input buffers, each augmented for `epoch`, each thread its share of
  * rows (the rows train.c's gather gives it); ends with a barrier. */
-void augment_gather_batch(const augment_plan *plan, int epoch, mlp_network *network,
+void mlp_augment_gather_batch(const mlp_augment_plan *plan, int epoch, mlp_network *network,
                           const mlp_dataset *data, const int *indices, int first, int n);
 
 /* A PNG of `count` examples (the data set's first ones) in rows: the original, a gap, then
  * their transforms in epochs 1..columns, each pixel drawn as zoom × zoom. */
-int augment_grid_png(const char *path, const augment_plan *plan, const mlp_dataset *data,
+int mlp_augment_grid_png(const char *path, const mlp_augment_plan *plan, const mlp_dataset *data,
                      int count, int columns, int zoom, mlp_error *error);
 /* Its size in pixels. */
-void augment_grid_size(const augment_plan *plan, int count, int columns, int zoom, int *width,
+void mlp_augment_grid_size(const mlp_augment_plan *plan, int count, int columns, int zoom, int *width,
                        int *height);
 
 #ifdef __cplusplus

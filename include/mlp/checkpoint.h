@@ -20,11 +20,11 @@
 extern "C" {
 #endif
 
-#define CHECKPOINT_FILE_NAME "checkpoint.mlpc"
-#define CHECKPOINT_FORMAT_VERSION 2u
-#define CHECKPOINT_OLDEST_VERSION 1u  /* version 1 (no recipe) still loads, as plain SGD       */
-#define CHECKPOINT_MAX_PATH 4096      /* stored data paths, NUL included                 */
-#define CHECKPOINT_MAX_EPOCHS 1000000 /* same bound as --epochs                          */
+#define MLP_CHECKPOINT_FILE_NAME "checkpoint.mlpc"
+#define MLP_CHECKPOINT_FORMAT_VERSION 2u
+#define MLP_CHECKPOINT_OLDEST_VERSION 1u  /* version 1 (no recipe) still loads, as plain SGD       */
+#define MLP_CHECKPOINT_MAX_PATH 4096      /* stored data paths, NUL included                 */
+#define MLP_CHECKPOINT_MAX_EPOCHS 1000000 /* same bound as --epochs                          */
 
 /* The file (format version 2, integers and floats little-endian, floats as their IEEE bits):
  *   8 bytes  magic "MLPCHKPT", u32 version
@@ -52,11 +52,11 @@ extern "C" {
  *            count, 0 when M = 0), then M × n f32: m, then v
  *   u32      CRC-32 (zlib) of every byte before it
  * Written with file_write_atomic: temporary file, fsync, rename, directory fsync. */
-typedef struct checkpoint {
+typedef struct mlp_checkpoint {
     char kernel[32];
-    char data_dir[CHECKPOINT_MAX_PATH];
-    char train_csv[CHECKPOINT_MAX_PATH];
-    char test_csv[CHECKPOINT_MAX_PATH];
+    char data_dir[MLP_CHECKPOINT_MAX_PATH];
+    char train_csv[MLP_CHECKPOINT_MAX_PATH];
+    char test_csv[MLP_CHECKPOINT_MAX_PATH];
     int train_limit;
     uint32_t data_count, data_features, data_checksum;
 
@@ -78,7 +78,7 @@ typedef struct checkpoint {
     float *batch_costs;
 
     int history_count;            /* completed epochs                                     */
-    epoch_metrics *history;
+    mlp_epoch_metrics *history;
 
     int best_epoch;               /* 0: none yet                                           */
     double best_cost;
@@ -90,22 +90,22 @@ typedef struct checkpoint {
     int moment_arrays;            /* mlp_optimizer_moment_count(recipe.optimizer.kind)    */
     size_t moment_count;          /* floats in each: the model's parameter count (0: none) */
     float *moment1, *moment2;     /* m and v (NULL when not kept)                          */
-} checkpoint;
+} mlp_checkpoint;
 
 /* Serialises a checkpoint (which may borrow its arrays and models) into a malloc'ed buffer. */
-int checkpoint_serialize(const checkpoint *c, uint8_t **bytes, size_t *size, mlp_error *error);
+int mlp_checkpoint_serialize(const mlp_checkpoint *c, uint8_t **bytes, size_t *size, mlp_error *error);
 /* Parses a buffer: every length is checked against what remains before anything is allocated,
  * then the CRC; one-line errors naming `name`. On success c owns its arrays and models (free
  * with checkpoint_free); on failure nothing is left allocated. */
-int checkpoint_deserialize(checkpoint *c, const uint8_t *bytes, size_t size, const char *name,
+int mlp_checkpoint_deserialize(mlp_checkpoint *c, const uint8_t *bytes, size_t size, const char *name,
                            mlp_error *error);
-int checkpoint_save(const checkpoint *c, const char *path, mlp_error *error);
-int checkpoint_load(checkpoint *c, const char *path, mlp_error *error);
+int mlp_checkpoint_save(const mlp_checkpoint *c, const char *path, mlp_error *error);
+int mlp_checkpoint_load(mlp_checkpoint *c, const char *path, mlp_error *error);
 /* Frees what checkpoint_deserialize/checkpoint_load allocated. */
-void checkpoint_free(checkpoint *c);
+void mlp_checkpoint_free(mlp_checkpoint *c);
 
 /* CRC-32 of the labels then the pixels: the data's identity for --resume. */
-uint32_t checkpoint_data_checksum(const mlp_dataset *data);
+uint32_t mlp_checkpoint_data_checksum(const mlp_dataset *data);
 
 #ifdef __cplusplus
 }

@@ -18,15 +18,15 @@ typedef struct mlp_error {
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-int error_set(mlp_error *error, const char *format, ...); /* always returns -1 */
+int mlp_error_set(mlp_error *error, const char *format, ...); /* always returns -1 */
 
 /* Allocation aligned to 64 bytes (a cache line, a ZMM register); free with aligned_free.
  * Returns NULL when count * size overflows or memory is short. */
-void *aligned_calloc(size_t count, size_t size);
-void aligned_free(void *pointer);
+void *mlp_aligned_calloc(size_t count, size_t size);
+void mlp_aligned_free(void *pointer);
 
 /* Monotonic wall clock in seconds. */
-double wall_seconds(void);
+double mlp_wall_seconds(void);
 
 #ifdef __cplusplus
 }

@@ -25,32 +25,32 @@ typedef struct mlp_dataset {
 /* IDX: images (magic 2051, 3 dimensions) and labels (magic 2049, 1 dimension), big-endian
  * headers, each raw or gzip (zlib reads both). Validates the magic, the dimensions, equal counts,
  * a complete payload (no more, no less), and rejects absurd headers before allocating. */
-int dataset_load_idx(const char *images_path, const char *labels_path, mlp_dataset *out,
+int mlp_dataset_load_idx(const char *images_path, const char *labels_path, mlp_dataset *out,
                      mlp_error *error);
 
 /* CSV: a header row, then `label,pixel0,...,pixelN-1` per line. Errors name the file, the line
  * and the column: not a number, outside 0..255, wrong number of columns, label outside 0..9. */
-int dataset_load_csv(const char *path, mlp_dataset *out, mlp_error *error);
+int mlp_dataset_load_csv(const char *path, mlp_dataset *out, mlp_error *error);
 
 /* A folder holding <prefix>-images-idx3-ubyte and <prefix>-labels-idx1-ubyte, each optionally
  * with .gz; prefix is "train" or "t10k". */
-int dataset_load_idx_folder(const char *folder, const char *prefix, mlp_dataset *out,
+int mlp_dataset_load_idx_folder(const char *folder, const char *prefix, mlp_dataset *out,
                             mlp_error *error);
 /* Whether that folder holds the pair (either form); used to decide if a test set exists. */
-int dataset_idx_folder_has(const char *folder, const char *prefix);
+int mlp_dataset_idx_folder_has(const char *folder, const char *prefix);
 
-void dataset_free(mlp_dataset *dataset);
+void mlp_dataset_free(mlp_dataset *dataset);
 
 /* The seeded split: a random permutation of 0..count-1 (rng seeded with `seed`), of which the
  * first round(count * validation_fraction) indices are validation and the rest training.
  * Both arrays are malloc'ed; free them with free(). */
-int dataset_split(int count, double validation_fraction, uint64_t seed, int **train_indices,
+int mlp_dataset_split(int count, double validation_fraction, uint64_t seed, int **train_indices,
                   int *train_count, int **validation_indices, int *validation_count,
                   mlp_error *error);
 
 /* Copies the rows named by indices[0..n-1] into batch_pixels (n × features) and their labels
  * into batch_labels. */
-void dataset_gather(const mlp_dataset *dataset, const int *indices, int n, uint8_t *batch_pixels,
+void mlp_dataset_gather(const mlp_dataset *dataset, const int *indices, int n, uint8_t *batch_pixels,
                     uint8_t *batch_labels);
 
 #ifdef __cplusplus

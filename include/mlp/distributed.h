@@ -31,26 +31,26 @@ extern "C" {
 /* ---- the process group (src/distributed_mpi.c, or src/distributed_single.c) ---- */
 
 /* Whether this binary was built with MPI. */
-int distributed_compiled(void);
+int mlp_distributed_compiled(void);
 /* Joins the MPI job when the process was started by an MPI launcher (mpirun sets
  * OMPI_COMM_WORLD_SIZE or PMIX_RANK / PMI_RANK); otherwise, and without MPI, does nothing: one
  * rank. Asks for MPI_THREAD_FUNNELED (only the OpenMP master thread calls MPI). */
-int distributed_start(mlp_error *error);
+int mlp_distributed_start(mlp_error *error);
 /* Leaves the job (MPI_Finalize) when distributed_start joined one. */
-void distributed_stop(void);
-int distributed_rank(void);  /* 0 without MPI */
-int distributed_ranks(void); /* 1 without MPI */
-int distributed_local_ranks(void); /* ranks on this machine (shared memory), 1 without MPI */
+void mlp_distributed_stop(void);
+int mlp_distributed_rank(void);  /* 0 without MPI */
+int mlp_distributed_ranks(void); /* 1 without MPI */
+int mlp_distributed_local_ranks(void); /* ranks on this machine (shared memory), 1 without MPI */
 /* Collective over the ranks: whether flag is non-zero on any of them (the flag itself with one
  * rank). */
-int distributed_any(int flag);
+int mlp_distributed_any(int flag);
 /* Ends every rank of the job with this exit code (MPI_Abort), or exits this process. */
-void distributed_abort(int exit_code);
+void mlp_distributed_abort(int exit_code);
 
 /* ---- sharded gradient step (src/distributed.c) ---- */
 
 /* The shard layout and the buffers of one training run. */
-typedef struct gradient_sharding {
+typedef struct mlp_gradient_sharding {
     int shards;       /* G                                                         */
     int rank, ranks;
     int *first_shard; /* ranks + 1 entries: rank r owns shards [first_shard[r], first_shard[r+1]) */
@@ -76,20 +76,20 @@ typedef struct gradient_sharding {
     double total_received_floats, total_wait_seconds, total_step_seconds;
     double min_wait_seconds, min_step_seconds;
     double min_step_cpu_seconds; /* the master thread's CPU time: not inflated by preemption */
-} gradient_sharding;
+} mlp_gradient_sharding;
 
 /* Sets up G shards over the ranks of the job for this model and batch size. Fails (one-line
  * error) when G < the number of ranks, G > the batch size, the buffers would not fit, or the
  * ranks run different kernel variants (their updates would round differently and the replicas
  * of the model drift apart). */
-int sharding_create(gradient_sharding *sharding, const mlp_model *model, const char *kernel_name,
+int mlp_sharding_create(mlp_gradient_sharding *sharding, const mlp_model *model, const char *kernel_name,
                     int shards, int batch_capacity, mlp_error *error);
-void sharding_free(gradient_sharding *sharding);
+void mlp_sharding_free(mlp_gradient_sharding *sharding);
 
 /* First row of shard k of a batch of batch_rows rows (k = 0..G; shard k ends where k+1 begins). */
-int sharding_shard_row(const gradient_sharding *sharding, int batch_rows, int k);
+int mlp_sharding_shard_row(const mlp_gradient_sharding *sharding, int batch_rows, int k);
 /* The rows of a batch of batch_rows this rank works on: [*first_row, *first_row + *rows). */
-void sharding_local_rows(const gradient_sharding *sharding, int batch_rows, int *first_row,
+void mlp_sharding_local_rows(const mlp_gradient_sharding *sharding, int batch_rows, int *first_row,
                          int *rows);
 
 /* Collective (every thread of the OpenMP team; MPI calls on the master thread only). One step
@@ -100,7 +100,7 @@ void sharding_local_rows(const gradient_sharding *sharding, int batch_rows, int 
  * local_stop: this rank wants to stop after this step; *stop_agreed (written by the master
  * thread, visible after the step's final barrier) is whether any rank does, so all ranks stop
  * after the same batch. */
-double sharding_train_step(gradient_sharding *sharding, mlp_network *network, mlp_model *model,
+double mlp_sharding_train_step(mlp_gradient_sharding *sharding, mlp_network *network, mlp_model *model,
                            int batch_rows, float learning_rate, int local_stop, int *stop_agreed);
 
 #ifdef __cplusplus

@@ -30,53 +30,53 @@
 extern "C" {
 #endif
 
-typedef enum interop_format {
-    INTEROP_ONNX = 0,
-    INTEROP_SAFETENSORS = 1,
-    INTEROP_NPZ = 2,
-} interop_format;
+typedef enum mlp_interop_format {
+    MLP_INTEROP_ONNX = 0,
+    MLP_INTEROP_SAFETENSORS = 1,
+    MLP_INTEROP_NPZ = 2,
+} mlp_interop_format;
 
 /* "onnx", "safetensors", "npz"; interop_parse_format returns -1 for anything else. */
-const char *interop_format_name(interop_format format);
-int interop_parse_format(const char *text, interop_format *format);
+const char *mlp_interop_format_name(mlp_interop_format format);
+int mlp_interop_parse_format(const char *text, mlp_interop_format *format);
 
-typedef enum interop_onnx_input {
-    INTEROP_ONNX_INPUT_FLOAT = 0, /* float32 pixels already scaled to 0..1           */
-    INTEROP_ONNX_INPUT_UINT8 = 1, /* uint8 pixels 0..255: Cast + Mul(1/255) in the graph */
-} interop_onnx_input;
+typedef enum mlp_interop_onnx_input {
+    MLP_INTEROP_ONNX_INPUT_FLOAT = 0, /* float32 pixels already scaled to 0..1           */
+    MLP_INTEROP_ONNX_INPUT_UINT8 = 1, /* uint8 pixels 0..255: Cast + Mul(1/255) in the graph */
+} mlp_interop_onnx_input;
 
 /* What an imported file may not say. */
-typedef struct interop_import_options {
+typedef struct mlp_interop_import_options {
     /* The hidden activation. MLP_ACTIVATION_NONE: the file's (safetensors __metadata__); an
      * error when it has none and the model has hidden layers. Given and different from the
      * file's: an error. */
     mlp_activation activation;
     /* -1: the file's __metadata__ output, else softmax. */
     int output;
-} interop_import_options;
+} mlp_interop_import_options;
 
 /* Serialisers: a malloc'ed buffer in *bytes (free with free()). */
-int interop_onnx_serialize(const mlp_model *model, interop_onnx_input input, uint8_t **bytes,
+int mlp_interop_onnx_serialize(const mlp_model *model, mlp_interop_onnx_input input, uint8_t **bytes,
                            size_t *size, mlp_error *error);
-int interop_safetensors_serialize(const mlp_model *model, uint8_t **bytes, size_t *size,
+int mlp_interop_safetensors_serialize(const mlp_model *model, uint8_t **bytes, size_t *size,
                                   mlp_error *error);
-int interop_npz_serialize(const mlp_model *model, uint8_t **bytes, size_t *size, mlp_error *error);
+int mlp_interop_npz_serialize(const mlp_model *model, uint8_t **bytes, size_t *size, mlp_error *error);
 
 /* Parsers: `name` (the file name) starts every error message. On success *model is created
  * (model_free it); on failure nothing is left allocated. */
-int interop_safetensors_deserialize(mlp_model *model, const uint8_t *bytes, size_t size,
-                                    const char *name, const interop_import_options *options,
+int mlp_interop_safetensors_deserialize(mlp_model *model, const uint8_t *bytes, size_t size,
+                                    const char *name, const mlp_interop_import_options *options,
                                     mlp_error *error);
-int interop_npz_deserialize(mlp_model *model, const uint8_t *bytes, size_t size, const char *name,
-                            const interop_import_options *options, mlp_error *error);
+int mlp_interop_npz_deserialize(mlp_model *model, const uint8_t *bytes, size_t size, const char *name,
+                            const mlp_interop_import_options *options, mlp_error *error);
 
 /* Serialise and write atomically (file_write_atomic: temporary file, fsync, rename). onnx_input
  * matters only for INTEROP_ONNX. */
-int interop_save(const mlp_model *model, interop_format format, interop_onnx_input onnx_input,
+int mlp_interop_save(const mlp_model *model, mlp_interop_format format, mlp_interop_onnx_input onnx_input,
                  const char *path, mlp_error *error);
 /* Read and parse a safetensors or npz file (ONNX is not read back). */
-int interop_load(mlp_model *model, interop_format format, const char *path,
-                 const interop_import_options *options, mlp_error *error);
+int mlp_interop_load(mlp_model *model, mlp_interop_format format, const char *path,
+                 const mlp_interop_import_options *options, mlp_error *error);
 
 #ifdef __cplusplus
 }

@@ -1,12 +1,12 @@
 /* The compute kernels and their dispatch table.
  *
- * Every numeric inner loop of training lives behind `kernel_table`: the network code in src/
+ * Every numeric inner loop of training lives behind `mlp_kernel_table`: the network code in src/
  * never does arithmetic on whole tensors itself, it calls these functions. One table exists per
- * instruction set (scalar reference, avx2, avx512, neon); `kernels_select` picks one at run time.
+ * instruction set (scalar reference, avx2, avx512, neon); `mlp_kernels_select` picks one at run time.
  *
  * Contract shared by every variant (the tests check it):
  *  - No allocation, no I/O, no OpenMP inside a kernel. Scratch memory comes from the caller
- *    (`gemm_problem.workspace`, `gemm_workspace_floats` floats, 64-byte aligned).
+ *    (`mlp_gemm_problem.workspace`, `gemm_workspace_floats` floats, 64-byte aligned).
  *  - Partition independence: the value written to C[i][j] depends only on row i of op(A),
  *    column j of op(B) and K, never on M, N, or where (i, j) sits inside a tile. The caller may
  *    split a GEMM into row or column blocks (one per thread) and get bitwise the same result.
@@ -30,14 +30,14 @@ typedef enum mlp_activation {
     MLP_ACTIVATION_TANH,     /* tanh(z)            derivative: 1 - y^2      */
 } mlp_activation;
 
-typedef enum gemm_epilogue {
-    GEMM_EPILOGUE_NONE = 0,              /* C = op(A)·op(B)                                 */
-    GEMM_EPILOGUE_BIAS_ACTIVATION,       /* C = act(op(A)·op(B) + bias)       forward layer */
-    GEMM_EPILOGUE_ACTIVATION_DERIVATIVE, /* C = (op(A)·op(B)) ⊙ act'(Y)       backward layer:
+typedef enum mlp_gemm_epilogue {
+    MLP_GEMM_EPILOGUE_NONE = 0,              /* C = op(A)·op(B)                                 */
+    MLP_GEMM_EPILOGUE_BIAS_ACTIVATION,       /* C = act(op(A)·op(B) + bias)       forward layer */
+    MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE, /* C = (op(A)·op(B)) ⊙ act'(Y)       backward layer:
                                             Y = activation outputs, C has Y's shape          */
-    GEMM_EPILOGUE_PARAMETER_UPDATE,      /* C holds parameters W: W = rule(W, op(A)·op(B))
+    MLP_GEMM_EPILOGUE_PARAMETER_UPDATE,      /* C holds parameters W: W = rule(W, op(A)·op(B))
                                             weight gradient + optimizer step (gemm_update)   */
-} gemm_epilogue;
+} mlp_gemm_epilogue;
 
 /* The optimizer rule of GEMM_EPILOGUE_PARAMETER_UPDATE. With P = op(A)·op(B) the gradient
  * block (every P(i,j) the same float the unfused GEMM would have stored), each rule writes
@@ -50,13 +50,13 @@ typedef enum gemm_epilogue {
  *                         weight_decay (decoupled for AdamW)
  * Only SGD is implemented: the enum has no other value yet, and each variant's epilogue
  * switch leaves W untouched for an unknown one. */
-typedef enum gemm_update_rule {
-    GEMM_UPDATE_SGD = 0,
-    GEMM_UPDATE_RULE_COUNT
-} gemm_update_rule;
+typedef enum mlp_gemm_update_rule {
+    MLP_GEMM_UPDATE_SGD = 0,
+    MLP_GEMM_UPDATE_RULE_COUNT
+} mlp_gemm_update_rule;
 
-typedef struct gemm_update {
-    gemm_update_rule rule;
+typedef struct mlp_gemm_update {
+    mlp_gemm_update_rule rule;
     float learning_rate;
     /* reserved for the next rules (unused by SGD) */
     float momentum, beta1, beta2, epsilon, weight_decay;
@@ -65,7 +65,7 @@ typedef struct gemm_update {
      * that cuts the GEMM into blocks offsets these with C (parallel_gemm_part does). */
     float *state[2]; /* m (first moment / velocity), v (second moment)                   */
     int ld_state[2];
-} gemm_update;
+} mlp_gemm_update;
 
 /* One GEMM: C[m×n] = op(A)[m×k] · op(B)[k×n], followed by an epilogue. Row-major storage.
  * The three forms training needs:
@@ -74,7 +74,7 @@ typedef struct gemm_update {
  *   input gradient   dX = dZ · Wᵀ      A = dZ [batch×out],              B = W stored [in×out], b_transposed
  *   fused update     W -= lr·Xᵀ·dZ     the weight gradient's A and B, C = W, GEMM_EPILOGUE_PARAMETER_UPDATE
  */
-typedef struct gemm_problem {
+typedef struct mlp_gemm_problem {
     int m, n, k;
 
     /* A, logical m×k. Not transposed: element (i,p) at a[i*lda + p]; transposed: a[p*lda + i].
@@ -95,7 +95,7 @@ typedef struct gemm_problem {
     float *c;
     int ldc;
 
-    gemm_epilogue epilogue;
+    mlp_gemm_epilogue epilogue;
     mlp_activation activation;   /* for both epilogues                                   */
     const float *bias;           /* n floats, GEMM_EPILOGUE_BIAS_ACTIVATION              */
     const float *activation_output; /* Y, m×n, GEMM_EPILOGUE_ACTIVATION_DERIVATIVE        */
@@ -103,10 +103,10 @@ typedef struct gemm_problem {
     /* GEMM_EPILOGUE_PARAMETER_UPDATE: the rule. C is then read and written once, on the last
      * k slice (the partial sums of earlier slices go to the workspace, never to C), so the
      * gradient never reaches memory. */
-    gemm_update update;
+    mlp_gemm_update update;
 
     float *workspace; /* at least table->gemm_workspace_floats floats, 64-byte aligned */
-} gemm_problem;
+} mlp_gemm_problem;
 
 /* One optimizer step for kernel_table.optimizer_update: PyTorch's update rules
  * (torch.optim.SGD with momentum / nesterov, Adam, AdamW; dampening 0, amsgrad off). The rule
@@ -122,16 +122,16 @@ typedef struct gemm_problem {
  *   ADAMW     the same with λ = 0 in g and decay = 1 - lr·λ (decoupled weight decay)
  * Moments start at 0 (PyTorch's first momentum step sets m = g: μ·0 + g is the same).
  * Plain SGD without weight decay is sgd_update, which a run keeps using (its exact bits). */
-typedef enum optimizer_rule {
-    OPTIMIZER_RULE_SGD = 0, /* same values as mlp_optimizer (include/mlp/recipe.h) */
-    OPTIMIZER_RULE_MOMENTUM,
-    OPTIMIZER_RULE_NESTEROV,
-    OPTIMIZER_RULE_ADAM,
-    OPTIMIZER_RULE_ADAMW,
-} optimizer_rule;
+typedef enum mlp_optimizer_rule {
+    MLP_OPTIMIZER_RULE_SGD = 0, /* same values as mlp_optimizer (include/mlp/recipe.h) */
+    MLP_OPTIMIZER_RULE_MOMENTUM,
+    MLP_OPTIMIZER_RULE_NESTEROV,
+    MLP_OPTIMIZER_RULE_ADAM,
+    MLP_OPTIMIZER_RULE_ADAMW,
+} mlp_optimizer_rule;
 
-typedef struct optimizer_step {
-    optimizer_rule rule;
+typedef struct mlp_optimizer_step {
+    mlp_optimizer_rule rule;
     float learning_rate;         /* lr of this step (after the schedule)                     */
     float weight_decay;          /* λ added to the gradient (0 for ADAMW, which uses decay)  */
     float momentum;              /* μ: MOMENTUM, NESTEROV                                     */
@@ -141,15 +141,15 @@ typedef struct optimizer_step {
     float step_size;             /* lr / (1 - β1^t) at step t (1-based)                       */
     float bias_correction2_sqrt; /* sqrt(1 - β2^t)                                            */
     float decay;                 /* ADAM: 1; ADAMW: 1 - lr·λ                                  */
-} optimizer_step;
+} mlp_optimizer_step;
 
-typedef struct kernel_table {
+typedef struct mlp_kernel_table {
     const char *name; /* as in kernels/variants.def: "scalar", "avx2", "avx512", "neon" */
 
     /* Floats of scratch space one gemm() call needs (packing buffers), whatever the shape. */
     size_t gemm_workspace_floats;
 
-    void (*gemm)(const gemm_problem *problem);
+    void (*gemm)(const mlp_gemm_problem *problem);
 
     /* c[i][j] += bias[j] for an m×n block. */
     void (*bias_add)(float *c, int m, int n, int ldc, const float *bias);
@@ -190,7 +190,7 @@ typedef struct kernel_table {
     /* One step of the optimizer `step` over count elements (see optimizer_step): params and
      * gradients always; moment1 (m) for MOMENTUM, NESTEROV, ADAM, ADAMW; moment2 (v) for ADAM
      * and ADAMW (NULL where unused). Elementwise: any split of the range gives the same bits. */
-    void (*optimizer_update)(const optimizer_step *step, float *params, const float *gradients,
+    void (*optimizer_update)(const mlp_optimizer_step *step, float *params, const float *gradients,
                              float *moment1, float *moment2, size_t count);
 
     /* The GEMM's parts, for the kernel tests and bench (kernels/gemm_driver.h defines it): the
@@ -198,7 +198,7 @@ typedef struct kernel_table {
      * given plan, and every micro-kernel by name. NULL where gemm is not built on the driver
      * (scalar). */
     const struct gemm_driver *gemm_driver;
-} kernel_table;
+} mlp_kernel_table;
 
 /* ---- dispatch (kernels/dispatch.c) ---- */
 
@@ -219,47 +219,47 @@ enum {
     MLP_CPU_NEON = 1u << 10,
 };
 
-typedef struct cpu_features {
+typedef struct mlp_cpu_features {
     int sse2, avx, avx2, fma, avx512f, avx512bw, avx512vl, avx512dq, os_saves_ymm, os_saves_zmm;
     int neon;
     unsigned mask;  /* the same, as MLP_CPU_* bits */
     char model[64]; /* CPU brand string, or "" */
-} cpu_features;
+} mlp_cpu_features;
 
 /* One entry of kernels/variants.def. */
-typedef struct kernel_variant {
+typedef struct mlp_kernel_variant {
     const char *name;
     unsigned required_cpu_features; /* MLP_CPU_* bits */
-    const kernel_table *table;      /* NULL: not built into this binary (another arch) */
-} kernel_variant;
+    const mlp_kernel_table *table;      /* NULL: not built into this binary (another arch) */
+} mlp_kernel_variant;
 
-const cpu_features *kernels_cpu_features(void);
+const mlp_cpu_features *mlp_kernels_cpu_features(void);
 
 /* Every variant of the registry (kernels/variants.def), compiled in or not, in its order. */
-const kernel_variant *kernels_variants(int *count);
+const mlp_kernel_variant *mlp_kernels_variants(int *count);
 /* "auto|scalar|avx2|...": the --kernel / MLP_KERNEL choices, every variant of the registry. */
-const char *kernels_variant_choices(void);
+const char *mlp_kernels_variant_choices(void);
 /* Whether this CPU has every feature in `required` (MLP_CPU_* bits); when not, *reason (if
  * non-NULL) names the missing ones (valid until this thread's next call). */
-int kernels_cpu_supports(unsigned required, const char **reason);
+int mlp_kernels_cpu_supports(unsigned required, const char **reason);
 /* All variants compiled into this binary, best last; *count receives how many. */
-const kernel_table *const *kernels_compiled(int *count);
+const mlp_kernel_table *const *mlp_kernels_compiled(int *count);
 /* Whether this CPU can run the variant (its required features, kernels_cpu_supports); when
  * not, *reason (if non-NULL) says why. */
-int kernels_supported(const kernel_table *table, const char **reason);
+int mlp_kernels_supported(const mlp_kernel_table *table, const char **reason);
 /* The best supported variant. */
-const kernel_table *kernels_best(void);
+const mlp_kernel_table *mlp_kernels_best(void);
 /* By name (kernels_variants); NULL and an explanation in error when unknown
  * or unsupported here. name NULL or "" or "auto": MLP_KERNEL from the environment if set, else
  * the best. */
-const kernel_table *kernels_select(const char *name, char *error, size_t error_size);
+const mlp_kernel_table *mlp_kernels_select(const char *name, char *error, size_t error_size);
 /* By name without checking support (tests use it to report skips). NULL when not compiled in. */
-const kernel_table *kernels_find(const char *name);
+const mlp_kernel_table *mlp_kernels_find(const char *name);
 
 /* Applies an activation (forward) through the table's per-activation functions. */
-void kernels_activation_forward(const kernel_table *table, mlp_activation activation,
+void mlp_kernels_activation_forward(const mlp_kernel_table *table, mlp_activation activation,
                                 const float *x, float *y, size_t count);
-void kernels_activation_backward(const kernel_table *table, mlp_activation activation,
+void mlp_kernels_activation_backward(const mlp_kernel_table *table, mlp_activation activation,
                                  const float *y, const float *dy, float *dx, size_t count);
 
 #ifdef __cplusplus

@@ -37,24 +37,24 @@ typedef struct mlp_model {
 
 /* Parses "784,128,64,10" into sizes; one-line error on an empty field, a non-number, a size < 1
  * or > MLP_MAX_WIDTH, fewer than two sizes or more than MLP_MAX_LAYERS + 1. */
-int model_parse_layers(const char *text, int *sizes, int *count, mlp_error *error);
-int model_parse_activation(const char *text, mlp_activation *activation, mlp_error *error);
-const char *model_activation_name(mlp_activation activation);
+int mlp_model_parse_layers(const char *text, int *sizes, int *count, mlp_error *error);
+int mlp_model_parse_activation(const char *text, mlp_activation *activation, mlp_error *error);
+const char *mlp_model_activation_name(mlp_activation activation);
 
 /* Allocates parameters (zeroed) for the given shape; checks the parameter count for overflow and
  * against MLP_MAX_PARAMETERS before allocating. */
-int model_create(mlp_model *model, const int *sizes, int count, mlp_activation hidden_activation,
+int mlp_model_create(mlp_model *model, const int *sizes, int count, mlp_activation hidden_activation,
                  mlp_output output, mlp_error *error);
-void model_free(mlp_model *model);
+void mlp_model_free(mlp_model *model);
 
 /* He initialisation: W ~ N(0, 2 / fan_in), biases 0, drawn layer by layer, row by row, from
  * rng_normal seeded with `seed`. */
-void model_init_he(mlp_model *model, uint64_t seed);
+void mlp_model_init_he(mlp_model *model, uint64_t seed);
 
-static inline float *model_weights(const mlp_model *model, int layer) {
+static inline float *mlp_model_weights(const mlp_model *model, int layer) {
     return model->parameters + model->weight_offset[layer];
 }
-static inline float *model_biases(const mlp_model *model, int layer) {
+static inline float *mlp_model_biases(const mlp_model *model, int layer) {
     return model->parameters + model->bias_offset[layer];
 }
 
@@ -71,15 +71,15 @@ static inline float *model_biases(const mlp_model *model, int layer) {
  * Written to a temporary file beside the target, fsynced, renamed over it, directory fsynced:
  * a crash or a failed run never leaves a half-written model in place of a good one. */
 #define MLP_MODEL_FORMAT_VERSION 1u
-int model_save(const mlp_model *model, const char *path, mlp_error *error);
+int mlp_model_save(const mlp_model *model, const char *path, mlp_error *error);
 /* Loads and checks magic, version, sizes, parameter count, length and checksum; one-line errors
  * naming the file ("model.mlp: checksum mismatch (file damaged)"). */
-int model_load(mlp_model *model, const char *path, mlp_error *error);
+int mlp_model_load(mlp_model *model, const char *path, mlp_error *error);
 
 /* Serialises into / parses from a memory buffer (used by model_save/model_load, checkpoints and
  * the fuzzer). model_serialize returns a malloc'ed buffer. */
-int model_serialize(const mlp_model *model, uint8_t **bytes, size_t *size, mlp_error *error);
-int model_deserialize(mlp_model *model, const uint8_t *bytes, size_t size, const char *name,
+int mlp_model_serialize(const mlp_model *model, uint8_t **bytes, size_t *size, mlp_error *error);
+int mlp_model_deserialize(mlp_model *model, const uint8_t *bytes, size_t size, const char *name,
                       mlp_error *error);
 
 #ifdef __cplusplus

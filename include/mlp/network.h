@@ -50,7 +50,7 @@ extern "C" {
 
 typedef struct mlp_network {
     const mlp_model *model;
-    const kernel_table *kernels;
+    const mlp_kernel_table *kernels;
     int batch_capacity; /* rows the buffers hold                                     */
     int threads;        /* the team size the collective functions will be called with */
 
@@ -70,40 +70,40 @@ typedef struct mlp_network {
     size_t input_floats_stride;
     float *gemm_workspace; /* threads × workspace_stride floats            */
     size_t workspace_stride;
-    network_profile *profile; /* NULL (the default): no timing at all        */
-    struct network_dropout *dropout; /* NULL: no dropout (include/mlp/dropout.h) */
+    mlp_network_profile *profile; /* NULL (the default): no timing at all        */
+    struct mlp_network_dropout *dropout; /* NULL: no dropout (include/mlp/dropout.h) */
     /* 1 (the default): network_step is the owner-computes step with the fused update; 0: the
      * unfused step (forward, loss, backward into `gradients`, sgd_update), bitwise the same.
      * MLP_UNFUSED_UPDATE=1 in the environment sets 0 at network_create (for measuring). */
     int fused_update;
 } mlp_network;
 
-int network_create(mlp_network *network, const mlp_model *model, const kernel_table *kernels,
+int mlp_network_create(mlp_network *network, const mlp_model *model, const mlp_kernel_table *kernels,
                    int batch_capacity, int threads, mlp_error *error);
-void network_free(mlp_network *network);
+void mlp_network_free(mlp_network *network);
 
 /* Collective. Z_l = A_{l-1} · W_l + b_l, A_l = act(Z_l) for every layer, the last without
  * activation (its outputs are the logits). input: n × sizes[0] pixels, scaled by 1/255.
  * While training with dropout (network->dropout), the hidden A_l are then masked, and the
  * backward pass masks their dZ the same way (include/mlp/dropout.h). */
-void network_forward(mlp_network *network, const uint8_t *input, int n);
+void mlp_network_forward(mlp_network *network, const uint8_t *input, int n);
 
 /* Collective. The cost of the batch from the logits: softmax + cross-entropy (or sigmoid + binary
  * cross-entropy), the per-example costs into row_loss, the gradient of the mean cost w.r.t. the
  * logits into deltas[L] when want_gradient. Leaves the output probabilities in activations[L].
  * Returns the mean cost (every thread gets it). */
-double network_loss(mlp_network *network, const uint8_t *targets, int n, int want_gradient);
+double mlp_network_loss(mlp_network *network, const uint8_t *targets, int n, int want_gradient);
 
 /* Collective. The per-row part of network_loss for rows [0, n) of a batch of batch_rows rows
  * (n <= batch_rows; a process of a data-parallel run holds only some rows): the costs into
  * row_loss[0..n), and with want_gradient dCost/dZ of the mean over batch_rows (scaled by
  * 1/batch_rows) into deltas[L]. Ends with a barrier. */
-void network_row_costs(mlp_network *network, const uint8_t *targets, int n, int batch_rows,
+void mlp_network_row_costs(mlp_network *network, const uint8_t *targets, int n, int batch_rows,
                        int want_gradient);
 
 /* Collective. Backpropagation, last layer first:
  *   dW_l = A_{l-1}ᵀ · dZ_l,   db_l = Σ_rows dZ_l,   dZ_{l-1} = (dZ_l · W_lᵀ) ⊙ act'(A_{l-1}) */
-void network_backward(mlp_network *network, const uint8_t *input, int n);
+void mlp_network_backward(mlp_network *network, const uint8_t *input, int n);
 
 /* The two halves of one layer's backward step (collective, no barrier), for callers that split
  * the parameter gradient by rows (src/distributed.c):
@@ -111,13 +111,13 @@ void network_backward(mlp_network *network, const uint8_t *input, int n);
  *   dW_l = A_{l-1}[rows]ᵀ · dZ_l[rows],  db_l = Σ_rows dZ_l[rows]
  * into layer_gradient (the layer's block in the parameter layout: W at 0, b at
  * bias_offset[l] - weight_offset[l]); */
-void network_layer_parameter_gradient(mlp_network *network, int l, const uint8_t *input,
+void mlp_network_layer_parameter_gradient(mlp_network *network, int l, const uint8_t *input,
                                       int first_row, int rows, float *layer_gradient);
 /* and the input gradient dZ_{l-1} = (dZ_l · W_lᵀ) ⊙ act'(A_{l-1}) for rows [0, n), l > 0. */
-void network_layer_input_gradient(mlp_network *network, int l, int n);
+void mlp_network_layer_input_gradient(mlp_network *network, int l, int n);
 
 /* Collective. θ ← θ − learning_rate · ∇θ over all parameters. */
-void network_sgd_update(mlp_network *network, mlp_model *model, float learning_rate);
+void mlp_network_sgd_update(mlp_network *network, mlp_model *model, float learning_rate);
 
 /* Collective. The optimizer's update of all parameters from network->gradients at this
  * learning_rate (the schedule's): network_sgd_update itself (the same bits) when optimizer is
@@ -125,20 +125,20 @@ void network_sgd_update(mlp_network *network, mlp_model *model, float learning_r
  * moments as update t = optimizer->step + 1, each thread its own range (elementwise: the same
  * bits for any team size). Ends with a barrier. Does not advance optimizer->step: the caller
  * does, once per batch, after it. */
-void network_optimizer_update(mlp_network *network, mlp_model *model, mlp_optimizer_state *optimizer,
+void mlp_network_optimizer_update(mlp_network *network, mlp_model *model, mlp_optimizer_state *optimizer,
                               float learning_rate);
 /* Collective. One training step on a batch: forward, loss, backward and SGD update; returns the
  * mean cost. Owner computes with the fused update (network_forward_owned, network_loss,
  * network_backward_update), or with fused_update = 0 or dropout on, the unfused functions above; the same
  * bits either way. Ends with a barrier. */
-double network_step(mlp_network *network, mlp_model *model, const uint8_t *input,
+double mlp_network_step(mlp_network *network, mlp_model *model, const uint8_t *input,
                     const uint8_t *targets, int n, float learning_rate);
 
 /* Collective. network_forward computed owner by owner: each thread its columns
  * (network_layer_columns) of every layer, the first layer's owners from their own scaled copy of
  * the pixels (input_floats, table->scale_bytes: bitwise what packing the uint8 A computes).
  * Bitwise network_forward. */
-void network_forward_owned(mlp_network *network, const uint8_t *input, int n);
+void mlp_network_forward_owned(mlp_network *network, const uint8_t *input, int n);
 
 /* Collective, after network_forward_owned and network_loss on the same n rows (the first
  * layer's A is the thread's input_floats slab). Backpropagation and the SGD update fused, owner by owner, last
@@ -147,38 +147,38 @@ void network_forward_owned(mlp_network *network, const uint8_t *input, int n);
  * barrier, then W_l[:, mine] -= lr · A_{l-1}ᵀ · dZ_l[:, mine] in the GEMM's epilogue and
  * b_l[mine] -= lr · Σ_rows dZ_l[:, mine]. Bitwise network_backward then network_sgd_update;
  * `gradients` is not written. Ends with a barrier. */
-void network_backward_update(mlp_network *network, mlp_model *model, int n,
+void mlp_network_backward_update(mlp_network *network, mlp_model *model, int n,
                              float learning_rate);
 
 /* Owner computes: the output columns [*begin, *end) of layer l that thread `thread` of a team
  * of `threads` owns in a step of n rows: blocks of MLP_OWNER_COLUMN_GRANULARITY over as many
  * threads as parallel_gemm_workers gives the layer's GEMM, or all of them to the last thread
  * when that is 1 (empty ranges for the others). */
-void network_layer_columns(const mlp_model *model, int l, int n, int thread, int threads,
+void mlp_network_layer_columns(const mlp_model *model, int l, int n, int thread, int threads,
                            int *begin, int *end);
 
 /* The whole training step for one batch, with its own parallel region (of
  * network_useful_threads threads, at most network->threads); returns the mean cost.
  * Convenient for tests and experiments; the trainer's loop uses the collective functions inside
  * one persistent team instead. */
-double network_train_step(mlp_network *network, mlp_model *model, const uint8_t *input,
+double mlp_network_train_step(mlp_network *network, mlp_model *model, const uint8_t *input,
                           const uint8_t *targets, int n, float learning_rate);
 
 /* Per-thread [begin, end) share of `total` items cut in chunks of `granularity`, for thread
  * `thread` of `threads`. */
-void parallel_range(int total, int granularity, int thread, int threads, int *begin, int *end);
+void mlp_parallel_range(int total, int granularity, int thread, int threads, int *begin, int *end);
 
 /* The GEMM split policy (the bench measures it): how many of `threads` threads share a GEMM,
  * one per MLP_PARALLEL_MIN_FLOPS_PER_THREAD flops, at least 1 and at most threads. */
-int parallel_gemm_workers(const gemm_problem *whole, int threads);
+int mlp_parallel_gemm_workers(const mlp_gemm_problem *whole, int threads);
 /* The team size worth starting for training steps of this model at this batch: the most threads
  * any of its GEMMs would use (at most `threads`). 1 means no GEMM is split, and a team of more
  * threads would only add barriers: small networks then run on one thread, never slower than it
  * (the results are bitwise the same for any team size). */
-int network_useful_threads(const mlp_model *model, int batch, int threads);
+int mlp_network_useful_threads(const mlp_model *model, int batch, int threads);
 /* Part `part` of `parts` of a GEMM cut into row or column blocks: *piece gets the block's
  * problem (workspace still whole's). Returns 0 when that part is empty. */
-int parallel_gemm_part(const gemm_problem *whole, int part, int parts, gemm_problem *piece);
+int mlp_parallel_gemm_part(const mlp_gemm_problem *whole, int part, int parts, mlp_gemm_problem *piece);
 
 #ifdef __cplusplus
 }

@@ -58,7 +58,7 @@ void mlp_optimizer_state_free(mlp_optimizer_state *state);
 /* The kernel descriptor of update t (1-based) at rate learning_rate: Adam's bias corrections
  * 1 - β1^t and sqrt(1 - β2^t) and AdamW's decay 1 - lr·λ computed in double, then rounded. */
 void mlp_optimizer_step_prepare(const mlp_optimizer_options *options, float learning_rate,
-                                uint64_t t, optimizer_step *step);
+                                uint64_t t, mlp_optimizer_step *step);
 
 /* ---- the learning-rate schedule ---- */
 

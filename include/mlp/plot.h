@@ -16,50 +16,50 @@ extern "C" {
 #endif
 
 /* Every figure is PLOT_WIDTH × PLOT_HEIGHT pixels. */
-#define PLOT_WIDTH 800
-#define PLOT_HEIGHT 600
+#define MLP_PLOT_WIDTH 800
+#define MLP_PLOT_HEIGHT 600
 
 /* 0 when figures can be drawn here; -1 and the reason otherwise. */
-int plot_available(mlp_error *error);
+int mlp_plot_available(mlp_error *error);
 
 /* The learning curves of one training run. */
-typedef struct plot_run {
+typedef struct mlp_plot_run {
     const char *name;               /* legend label (a folder, a layer list)   */
-    const epoch_metrics *history;   /* one entry per epoch                     */
+    const mlp_epoch_metrics *history;   /* one entry per epoch                     */
     int count;
-} plot_run;
+} mlp_plot_run;
 
 /* Two panels: left, the training cost (solid) and validation cost (dashed) per epoch; right, the
  * validation accuracy per epoch. With one run the costs are blue (training) and orange
  * (validation), as in the study; with several, each run gets its own colour. */
-int plot_learning_curves(const char *path, const plot_run *runs, int run_count, const char *title,
+int mlp_plot_learning_curves(const char *path, const mlp_plot_run *runs, int run_count, const char *title,
                          mlp_error *error);
 
 /* One panel per run (a sweep's configurations), each with its training and validation cost on a
  * shared cost axis, so the panels compare at a glance. */
-int plot_cost_panels(const char *path, const plot_run *runs, int run_count, const char *title,
+int mlp_plot_cost_panels(const char *path, const mlp_plot_run *runs, int run_count, const char *title,
                      mlp_error *error);
 
 /* A rows × cols heatmap of values[(r * cols + c) * stride] (row 0 at the top) with a colour bar:
  * viridis over a scale symmetric around zero, from −max|v| (dark blue) through 0 (green) to
  * +max|v| (yellow), so negative and positive weights read apart at a glance. */
-int plot_heatmap(const char *path, const float *values, int rows, int cols, int stride,
+int mlp_plot_heatmap(const char *path, const float *values, int rows, int cols, int stride,
                  const char *title, mlp_error *error);
 
 /* A grid of `count` heatmaps, heatmap u reading values[u * unit_stride + (r * cols + c) * stride]:
  * for a first layer W [inputs × units], unit_stride = 1 and stride = units. All share one colour
  * scale, symmetric around zero, shown by one colour bar. */
-int plot_heatmap_grid(const char *path, const float *values, int count, int unit_stride,
+int mlp_plot_heatmap_grid(const char *path, const float *values, int count, int unit_stride,
                       int rows, int cols, int stride, const char *title, mlp_error *error);
 
 /* curves.png in a run's folder as an observer of the run (include/mlp/run.h): the learning
  * curves redrawn after every epoch, labelled `name` and titled `title`. A figure that cannot be
  * drawn is one warning on stderr (the first time), never a failed run. */
-typedef struct plot_curves_context {
+typedef struct mlp_plot_curves_context {
     const char *name, *title;
     int warned;
-} plot_curves_context;
-mlp_run_observer plot_curves_observer(plot_curves_context *context);
+} mlp_plot_curves_context;
+mlp_run_observer mlp_plot_curves_observer(mlp_plot_curves_context *context);
 
 #ifdef __cplusplus
 }

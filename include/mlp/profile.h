@@ -13,39 +13,39 @@
 extern "C" {
 #endif
 
-typedef enum profile_kernel {
-    PROFILE_FORWARD_GEMM,    /* Z = A·W + b, act(Z) fused                     */
-    PROFILE_WEIGHT_GRADIENT, /* dW = Aᵀ·dZ                                     */
-    PROFILE_BIAS_GRADIENT,   /* db = Σ dZ                                      */
-    PROFILE_INPUT_GRADIENT,  /* dA = dZ·Wᵀ ⊙ act'                              */
-    PROFILE_SOFTMAX,         /* softmax + cross-entropy (output layer)         */
-    PROFILE_UPDATE,          /* SGD over all parameters (reported on layer 0)  */
-    PROFILE_WEIGHT_GRADIENT_UPDATE, /* W -= lr·Aᵀ·dZ in one GEMM (owner computes); GFLOP/s
+typedef enum mlp_profile_kernel {
+    MLP_PROFILE_FORWARD_GEMM,    /* Z = A·W + b, act(Z) fused                     */
+    MLP_PROFILE_WEIGHT_GRADIENT, /* dW = Aᵀ·dZ                                     */
+    MLP_PROFILE_BIAS_GRADIENT,   /* db = Σ dZ                                      */
+    MLP_PROFILE_INPUT_GRADIENT,  /* dA = dZ·Wᵀ ⊙ act'                              */
+    MLP_PROFILE_SOFTMAX,         /* softmax + cross-entropy (output layer)         */
+    MLP_PROFILE_UPDATE,          /* SGD over all parameters (reported on layer 0)  */
+    MLP_PROFILE_WEIGHT_GRADIENT_UPDATE, /* W -= lr·Aᵀ·dZ in one GEMM (owner computes); GFLOP/s
                                        count the GEMM's 2·in·out·batch only     */
-    PROFILE_BIAS_GRADIENT_UPDATE,   /* b -= lr·Σ dZ in one pass                 */
-    PROFILE_GATHER,          /* the trainer's copy of the batch's rows, outside the step
+    MLP_PROFILE_BIAS_GRADIENT_UPDATE,   /* b -= lr·Σ dZ in one pass                 */
+    MLP_PROFILE_GATHER,          /* the trainer's copy of the batch's rows, outside the step
                                 (reported on layer 0)                         */
-    PROFILE_KERNEL_COUNT
-} profile_kernel;
+    MLP_PROFILE_KERNEL_COUNT
+} mlp_profile_kernel;
 
-typedef struct profile_entry {
+typedef struct mlp_profile_entry {
     long calls;
     double seconds;
     double flops;
-} profile_entry;
+} mlp_profile_entry;
 
-typedef struct network_profile {
-    profile_entry entries[MLP_MAX_LAYERS][PROFILE_KERNEL_COUNT];
-} network_profile;
+typedef struct mlp_network_profile {
+    mlp_profile_entry entries[MLP_MAX_LAYERS][MLP_PROFILE_KERNEL_COUNT];
+} mlp_network_profile;
 
-const char *profile_kernel_name(profile_kernel kernel);
+const char *mlp_profile_kernel_name(mlp_profile_kernel kernel);
 
 /* The table: one row per layer and kernel with calls, total seconds, share of all profiled time,
  * GFLOP/s and the variant. */
-void profile_print(const network_profile *profile, const mlp_model *model, const char *variant,
+void mlp_profile_print(const mlp_network_profile *profile, const mlp_model *model, const char *variant,
                    FILE *out);
 /* The same rows as a JSON array (no trailing newline), for summary.json. */
-void profile_write_json(const network_profile *profile, const mlp_model *model,
+void mlp_profile_write_json(const mlp_network_profile *profile, const mlp_model *model,
                         const char *variant, FILE *out);
 
 #ifdef __cplusplus

@@ -76,7 +76,7 @@ typedef struct mlp_run_config {
     /* How it runs. */
     int threads;
     const char *kernel;            /* the variant asked for, checked against a checkpoint */
-    const kernel_table *kernels;   /* the variant that runs                             */
+    const mlp_kernel_table *kernels;   /* the variant that runs                             */
     int progress;                  /* progress bar on stderr (only on a terminal)       */
     int profile;                   /* time every layer's kernels (run.profile)          */
     /* The data: the sets (the caller loads them; the test set may be NULL or empty) and the
@@ -137,7 +137,7 @@ enum {
  * in `given` (MLP_RUN_GIVEN_*), which must agree with it. Returns MLP_RUN_INVALID with a one-line
  * message naming the first contradicting flag and the checkpoint's settings. config's strings
  * then point into c: keep c until the run is closed. */
-int mlp_run_config_resume(mlp_run_config *config, const checkpoint *c, const char *path,
+int mlp_run_config_resume(mlp_run_config *config, const mlp_checkpoint *c, const char *path,
                           unsigned given, mlp_error *error);
 
 /* ---- the run ---- */
@@ -152,11 +152,11 @@ typedef struct mlp_run {
     int *train_indices, *validation_indices; /* the seeded split                          */
     int train_count, validation_count;
     mlp_model model;             /* the model being trained                                */
-    trainer trainer;
-    gradient_sharding sharding;  /* used when trainer.sharding points to it                */
-    network_profile profile;     /* filled when config.profile                             */
+    mlp_trainer trainer;
+    mlp_gradient_sharding sharding;  /* used when trainer.sharding points to it                */
+    mlp_network_profile profile;     /* filled when config.profile                             */
     /* The epochs done so far (history_count of them) and the best one for --patience. */
-    epoch_metrics *history;      /* history_capacity entries                               */
+    mlp_epoch_metrics *history;      /* history_capacity entries                               */
     int history_count, history_capacity;
     int best_epoch;              /* 0: none yet                                            */
     double best_cost;
@@ -171,7 +171,7 @@ typedef struct mlp_run {
     int stopped_batch;           /* stopped (0: after the whole epoch)                     */
     int kept_epoch;              /* the epoch whose model is saved (the best with --patience) */
     int has_test;                /* test evaluated after training (a non-empty test set)   */
-    evaluation test;
+    mlp_evaluation test;
     double start_seconds;        /* wall clock when the loop started                       */
     double seconds;              /* the whole run, test evaluation included                */
 } mlp_run;
@@ -181,7 +181,7 @@ typedef struct mlp_run {
  * initialisation from the seed) or takes the checkpoint's (resume; its models are moved into the
  * run), the trainer and the data-parallel step (with gradient_shards > 1 or several MPI ranks).
  * Returns 0, MLP_RUN_INVALID or -1 with a one-line message. On failure nothing is left to close. */
-int mlp_run_open(mlp_run *run, const mlp_run_config *config, checkpoint *resume,
+int mlp_run_open(mlp_run *run, const mlp_run_config *config, mlp_checkpoint *resume,
                  mlp_error *error);
 void mlp_run_close(mlp_run *run);
 
@@ -194,7 +194,7 @@ void mlp_run_close(mlp_run *run);
 typedef struct mlp_run_observer {
     void *context;
     int (*on_start)(void *context, const mlp_run *run, mlp_error *error);
-    int (*on_epoch)(void *context, const mlp_run *run, const epoch_metrics *metrics,
+    int (*on_epoch)(void *context, const mlp_run *run, const mlp_epoch_metrics *metrics,
                     mlp_error *error);
     int (*on_finish)(void *context, const mlp_run *run, mlp_error *error);
 } mlp_run_observer;

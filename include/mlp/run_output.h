@@ -11,18 +11,18 @@
 extern "C" {
 #endif
 
-#define METRICS_CSV_HEADER                                                                  \
+#define MLP_METRICS_CSV_HEADER                                                                  \
     "epoch,train_cost,val_cost,val_accuracy,val_confidence_predicted,val_confidence_true," \
     "seconds,samples_per_second,lr"
 
 /* Writes every epoch so far (atomically: a crash leaves the previous complete file). */
-int metrics_csv_write(const char *path, const epoch_metrics *history, int count, mlp_error *error);
+int mlp_metrics_csv_write(const char *path, const mlp_epoch_metrics *history, int count, mlp_error *error);
 /* Reads a metrics.csv back (for `trainer plot` and the sweep table); *history is malloc'ed. The
  * lr column (the rate of each epoch's last batch, appended last) may be missing (older files):
  * learning_rate is then 0. */
-int metrics_csv_read(const char *path, epoch_metrics **history, int *count, mlp_error *error);
+int mlp_metrics_csv_read(const char *path, mlp_epoch_metrics **history, int *count, mlp_error *error);
 
-typedef struct run_summary {
+typedef struct mlp_run_summary {
     const mlp_model *model;
     const char *kernel;
     int threads;
@@ -34,21 +34,21 @@ typedef struct run_summary {
     int epochs;                 /* epochs completed                                  */
     double seconds;             /* the whole run                                     */
     double samples_per_second;  /* median over epochs of the training loop's rate    */
-    evaluation validation;      /* after the last epoch                              */
+    mlp_evaluation validation;      /* after the last epoch                              */
     int has_test;
-    evaluation test;
-    const network_profile *profile; /* NULL unless --profile                          */
+    mlp_evaluation test;
+    const mlp_network_profile *profile; /* NULL unless --profile                          */
     const struct mlp_recipe *recipe; /* optimizer and schedule; NULL: not written     */
-} run_summary;
+} mlp_run_summary;
 
-int summary_json_write(const char *path, const run_summary *summary, mlp_error *error);
+int mlp_summary_json_write(const char *path, const mlp_run_summary *summary, mlp_error *error);
 
 /* The median of the epochs' training rates. */
-double metrics_median_samples_per_second(const epoch_metrics *history, int count);
+double mlp_metrics_median_samples_per_second(const mlp_epoch_metrics *history, int count);
 
 /* One line per epoch on stdout: the table the README shows. */
-void metrics_print_header(void);
-void metrics_print_epoch(const epoch_metrics *metrics);
+void mlp_metrics_print_header(void);
+void mlp_metrics_print_epoch(const mlp_epoch_metrics *metrics);
 
 #ifdef __cplusplus
 }

@@ -16,28 +16,28 @@
 extern "C" {
 #endif
 
-#define SWEEP_TABLE_HEADER \
+#define MLP_SWEEP_TABLE_HEADER \
     "layers,final_val_cost,min_val_cost,min_val_cost_epoch,final_val_accuracy,seconds"
 
 /* One configuration's row of the table, computed from its epochs. */
-typedef struct sweep_row {
+typedef struct mlp_sweep_row {
     char layers[256];             /* "784,16,32,10"                                         */
     double final_validation_cost;
     double min_validation_cost;
     int min_validation_epoch;     /* 1-based: where the validation cost stops falling        */
     double final_validation_accuracy;
     double seconds;               /* Σ of the epochs' seconds (training and evaluation)      */
-} sweep_row;
+} mlp_sweep_row;
 
 /* The row of a run from its history (the test recomputes rows from each metrics.csv with it). */
-void sweep_row_from_history(const char *layers, const epoch_metrics *history, int count,
-                            sweep_row *row);
+void mlp_sweep_row_from_history(const char *layers, const mlp_epoch_metrics *history, int count,
+                            mlp_sweep_row *row);
 
 /* What every configuration of a sweep shares: a run's recipe, data, kernels and stop request
  * (include/mlp/run.h); its sizes, activation and folder are set per configuration. */
-typedef struct sweep_setup {
+typedef struct mlp_sweep_setup {
     mlp_run_config run;
-} sweep_setup;
+} mlp_sweep_setup;
 
 /* Trains the network "784,...,10" as a run (He initialisation from the seed, checkpoints,
  * --patience), printing each epoch, and writes folder/metrics.csv and folder/curves.png (after
@@ -46,16 +46,16 @@ typedef struct sweep_setup {
  * line says so, no model.mlp is written and the sweep goes on). *status is the run's. Returns -1
  * (error says why) when the run could not start, failed, or was interrupted (then error says
  * where it stopped: a checkpoint in folder continues it). */
-int sweep_train_configuration(const sweep_setup *setup, const char *layers, const char *folder,
-                              epoch_metrics **history, int *count, mlp_run_status *status,
+int mlp_sweep_train_configuration(const mlp_sweep_setup *setup, const char *layers, const char *folder,
+                              mlp_epoch_metrics **history, int *count, mlp_run_status *status,
                               mlp_error *error);
 
 /* "784,16,32,10" -> "784-16-32-10", the configuration's folder name. */
-void sweep_folder_name(const char *layers, char *name, size_t size);
+void mlp_sweep_folder_name(const char *layers, char *name, size_t size);
 
 /* The table as CSV (SWEEP_TABLE_HEADER, %.6f numbers like metrics.csv) and as aligned text. */
-int sweep_table_write(const char *path, const sweep_row *rows, int count, mlp_error *error);
-void sweep_table_print(FILE *out, const sweep_row *rows, int count);
+int mlp_sweep_table_write(const char *path, const mlp_sweep_row *rows, int count, mlp_error *error);
+void mlp_sweep_table_print(FILE *out, const mlp_sweep_row *rows, int count);
 
 #ifdef __cplusplus
 }

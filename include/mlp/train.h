@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-typedef struct train_options {
+typedef struct mlp_train_options {
     int batch;            /* examples per step (default 64)                     */
     float learning_rate;  /* SGD step (default 0.1)                             */
     int epochs;           /* default 10                                         */
@@ -25,30 +25,30 @@ typedef struct train_options {
     int progress;         /* draw a progress bar on stderr (only on a terminal) */
     mlp_recipe recipe;    /* optimizer, schedule, dropout, augmentation (recipe.h); all zero
                              or mlp_recipe_init: plain SGD at learning_rate          */
-} train_options;
+} mlp_train_options;
 
 /* Accuracy, cost and confidence of a model on a set of examples. */
-typedef struct evaluation {
+typedef struct mlp_evaluation {
     int count;
     double cost;                  /* mean cross-entropy                                    */
     double accuracy;              /* fraction predicted right                              */
     double confidence_predicted;  /* mean softmax probability of the predicted class       */
     double confidence_true;       /* mean softmax probability of the true class            */
     long confusion[MLP_CLASSES][MLP_CLASSES]; /* [true][predicted]                          */
-} evaluation;
+} mlp_evaluation;
 
-typedef struct epoch_metrics {
+typedef struct mlp_epoch_metrics {
     int epoch;                 /* 1-based                                            */
     double train_cost;         /* mean of the batch costs over the epoch             */
-    evaluation validation;
+    mlp_evaluation validation;
     double seconds;            /* the whole epoch, evaluation included               */
     double train_seconds;      /* the training loop alone                            */
     double samples_per_second; /* training examples / train_seconds                  */
     double learning_rate;      /* the rate of the epoch's last batch (the schedule's)  */
-} epoch_metrics;
+} mlp_epoch_metrics;
 
-typedef struct trainer {
-    train_options options;
+typedef struct mlp_trainer {
+    mlp_train_options options;
     mlp_model *model;
     mlp_network network;
     const mlp_dataset *data;
@@ -64,9 +64,9 @@ typedef struct trainer {
     int stopped_at_batch;      /* -1, or the batch after which the last epoch stopped */
     /* NULL: the plain step. Else the data-parallel step over gradient shards (set by the caller
      * after trainer_init; include/mlp/distributed.h). */
-    struct gradient_sharding *sharding;
+    struct mlp_gradient_sharding *sharding;
     /* The recipe's augmentation of training batches (include/mlp/augment.h); NULL: none. */
-    struct augment_plan *augment;
+    struct mlp_augment_plan *augment;
     /* In: the sums of batches 0..first_batch-1 when an epoch is resumed mid-way; out: the sums
      * of the batches the epoch ran (a checkpoint stores them). */
     double partial_cost_sum;   /* Σ batch cost × batch size, in batch order           */
@@ -79,33 +79,33 @@ typedef struct trainer {
      * mlp_plateau_factor(plateau.reductions)). A checkpoint stores both. */
     mlp_optimizer_state optimizer;
     mlp_plateau_state plateau;
-} trainer;
+} mlp_trainer;
 
-int trainer_init(trainer *trainer, mlp_model *model, const kernel_table *kernels,
+int mlp_trainer_init(mlp_trainer *trainer, mlp_model *model, const mlp_kernel_table *kernels,
                  const mlp_dataset *data, const int *train_indices, int train_count,
                  const int *validation_indices, int validation_count,
-                 const train_options *options, mlp_error *error);
-void trainer_free(trainer *trainer);
+                 const mlp_train_options *options, mlp_error *error);
+void mlp_trainer_free(mlp_trainer *trainer);
 
 /* The order of epoch `epoch` (1-based): the training indices shuffled by an RNG seeded from
  * (seed, epoch) alone, so any epoch can be replayed or resumed without the ones before it. */
-void trainer_epoch_order(const trainer *trainer, int epoch, int *order);
+void mlp_trainer_epoch_order(const mlp_trainer *trainer, int epoch, int *order);
 
 /* The learning rate of batch `batch` (0-based) of epoch `epoch`: the schedule at the recipe's
  * --lr, times the plateau factor. */
-float trainer_learning_rate(const trainer *trainer, int epoch, int batch);
+float mlp_trainer_learning_rate(const mlp_trainer *trainer, int epoch, int batch);
 
 /* Trains one epoch, from batch first_batch (0 normally; later when resuming mid-epoch, with
  * partial_cost_sum/partial_examples restored), then evaluates on the validation examples. Fills
  * metrics. Returns 0; 1 when stop_requested cut the epoch short (stopped_at_batch tells where;
  * metrics then cover only the batches run); 2 when training diverged (diverged_at_batch: a cost
  * or a parameter is NaN or infinite; the epoch stops there, without evaluation). */
-int trainer_run_epoch(trainer *trainer, int epoch, int first_batch, epoch_metrics *metrics);
+int mlp_trainer_run_epoch(mlp_trainer *trainer, int epoch, int first_batch, mlp_epoch_metrics *metrics);
 
 /* Evaluates the model on the examples named by indices (all examples when indices is NULL),
  * with the network's buffers, in chunks of its batch capacity. */
-void evaluate(mlp_network *network, const mlp_dataset *data, const int *indices, int count,
-              evaluation *result);
+void mlp_evaluate(mlp_network *network, const mlp_dataset *data, const int *indices, int count,
+              mlp_evaluation *result);
 
 #ifdef __cplusplus
 }

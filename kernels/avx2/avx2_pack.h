@@ -38,7 +38,7 @@ static inline void transpose_8x8_avx2(__m256 row[8]) {
 /* Eight values of op(A) source row starting at `index` (count <= 8 of them valid, the rest 0),
  * as floats: uint8 bytes are converted and multiplied by a_scale (exactly the reference's
  * (float)byte * a_scale), floats are copied. */
-static inline __m256 load_a_row_avx2(const gemm_problem *g, size_t index, int count) {
+static inline __m256 load_a_row_avx2(const mlp_gemm_problem *g, size_t index, int count) {
     if (g->a_u8) {
         /* the bytes, little-endian in one 64-bit word (fixed-size copies: no memcpy call) */
         const uint8_t *source = g->a_u8 + index;
@@ -83,7 +83,7 @@ static inline __m256 load_eight_bytes_scaled_avx2(__m128i bytes, __m256 scale) {
  * transpose (unpack, shuffle, then 128-bit halves paired), 4 stores. Depths past the last
  * whole group (8 or 2) go through the general loop of pack_a_panel_avx2. Returns the depths
  * packed. */
-static inline int pack_u8_a_panel_4_rows_avx2(const gemm_problem *g, int i0, int p0, int kb,
+static inline int pack_u8_a_panel_4_rows_avx2(const mlp_gemm_problem *g, int i0, int p0, int kb,
                                               float *panel) {
     const size_t lda = (size_t)g->lda;
     const __m256 scale = _mm256_set1_ps(g->a_scale);
@@ -128,7 +128,7 @@ static inline int pack_u8_a_panel_4_rows_avx2(const gemm_problem *g, int i0, int
  * op(A)(i0 + r, p0 + p), rows >= `rows` zero. Rows go in groups of up to 8 (one ymm). Plain A:
  * 8 depths of each row at a time, transposed in registers; transposed A: each depth's rows
  * are contiguous, one load and one store per group. */
-static inline void pack_a_panel_avx2(const gemm_problem *g, int i0, int rows, int p0, int kb,
+static inline void pack_a_panel_avx2(const mlp_gemm_problem *g, int i0, int rows, int p0, int kb,
                                      int mr, float *panel) {
     const size_t lda = (size_t)g->lda;
     const int group = mr < 8 ? mr : 8;

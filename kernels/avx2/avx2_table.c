@@ -2,7 +2,7 @@
 #include "avx2/avx2_kernels.h"
 #include "gemm_driver.h"
 
-const kernel_table kernel_table_avx2 = {
+const mlp_kernel_table kernel_table_avx2 = {
     .name = "avx2",
     .gemm_workspace_floats = GEMM_DRIVER_WORKSPACE_FLOATS(GEMM_AVX2_KC, GEMM_AVX2_MC, GEMM_AVX2_NC,
                                                           GEMM_AVX2_MAX_VECTORS * GEMM_AVX2_W),

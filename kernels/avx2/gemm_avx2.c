@@ -26,7 +26,7 @@ static inline __attribute__((always_inline)) void update_parameters_avx2(const g
                                                                          float *w, long lanes,
                                                                          __m256 gradient) {
     switch (t->update->rule) {
-    case GEMM_UPDATE_SGD: {
+    case MLP_GEMM_UPDATE_SGD: {
         __m256 step = _mm256_mul_ps(_mm256_set1_ps(t->update->learning_rate), gradient);
         store_lanes_avx2(w, _mm256_sub_ps(load_lanes_avx2(w, lanes), step), lanes);
         break;
@@ -41,13 +41,13 @@ static inline __attribute__((always_inline)) void update_parameters_avx2(const g
 static inline __attribute__((always_inline)) void store_sums_avx2(const gemm_tile *t, int r,
                                                                   int column, __m256 sums,
                                                                   __m256 bias) {
-    if (t->finish && t->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE) {
+    if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) {
         update_parameters_avx2(t, t->w + r * t->ldw + column, t->cols - column, sums);
         return;
     }
-    if (t->finish && t->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION)
+    if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_BIAS_ACTIVATION)
         sums = activation_forward_avx2(t->activation, _mm256_add_ps(sums, bias));
-    else if (t->finish && t->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
+    else if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
         sums = activation_backward_avx2(
             t->activation, load_lanes_avx2(t->y + r * t->ldy + column, t->cols - column), sums);
     store_lanes_avx2(t->c + r * t->ldc + column, sums, t->cols - column);
@@ -70,7 +70,7 @@ gemm_avx2_tile(const gemm_tile *t, const int tile_rows, const int vectors, const
                             : _mm256_setzero_ps();
 
     /* a parameter update reads its W tile after the last FMA: fetch it during the k loop */
-    if (t->finish && t->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE) {
+    if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) {
 #pragma GCC unroll 16
         for (int r = 0; r < tile_rows; r++)
             if (r < t->rows) {
@@ -323,13 +323,13 @@ void gemm_avx2_micro_64x1_column(const gemm_tile *t) {
         const int rows = t->rows - AVX2_W * q;
         if (rows <= 0) break;
         __m256 sums = acc[q];
-        if (t->finish && t->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION)
+        if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_BIAS_ACTIVATION)
             sums = activation_forward_avx2(
                 t->activation, _mm256_add_ps(sums, _mm256_set1_ps(t->bias ? t->bias[0] : 0.0f)));
-        else if (t->finish && t->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
+        else if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
             sums = activation_backward_avx2(
                 t->activation, load_column_avx2(t->y + AVX2_W * q * t->ldy, t->ldy, rows), sums);
-        if (t->finish && t->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE) {
+        if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) {
             /* W's column through a contiguous copy, updated as one vector */
             float *w = t->w + AVX2_W * q * t->ldw;
             float lanes[AVX2_W];
@@ -345,7 +345,7 @@ void gemm_avx2_micro_64x1_column(const gemm_tile *t) {
 /* Packs a transposed-B panel (B(p, j) = b[j * ldb + p]) 8 columns × 8 depths at a time:
  * 8 stored rows in, one register transpose, 8 panel rows out; missing columns are zero. Full
  * 8 × 8 blocks (all but the ragged edges) take a straight-line copy without per-row tests. */
-static void gemm_avx2_pack_b_transposed(const gemm_problem *g, int p0, int kb, int j0, int cols,
+static void gemm_avx2_pack_b_transposed(const mlp_gemm_problem *g, int p0, int kb, int j0, int cols,
                                         int width, float *panel) {
     for (int c = 0; c < width; c += AVX2_W) {
         const float *source = g->b + (size_t)(j0 + c) * g->ldb + (size_t)p0;
@@ -375,14 +375,14 @@ static void gemm_avx2_pack_b_transposed(const gemm_problem *g, int p0, int kb, i
 }
 
 /* A panels of MR = 4 rows (uint8 A: the first layer's pixels, scaled while packing). */
-static void gemm_avx2_pack_a(const gemm_problem *g, int i0, int rows, int p0, int kb, int mr,
+static void gemm_avx2_pack_a(const mlp_gemm_problem *g, int i0, int rows, int p0, int kb, int mr,
                              float *panel) {
     pack_a_panel_avx2(g, i0, rows, p0, kb, mr, panel);
 }
 
 /* B panels: transposed B through the register transpose, plain B one vector copy per 8
  * columns (columns past `cols` written as zeros). */
-static void gemm_avx2_pack_b(const gemm_problem *g, int p0, int kb, int j0, int cols, int width,
+static void gemm_avx2_pack_b(const mlp_gemm_problem *g, int p0, int kb, int j0, int cols, int width,
                              float *panel) {
     if (g->b_transposed) {
         gemm_avx2_pack_b_transposed(g, p0, kb, j0, cols, width, panel);
@@ -398,7 +398,7 @@ static void gemm_avx2_pack_b(const gemm_problem *g, int p0, int kb, int j0, int 
 }
 
 /* The logits' tile under its own symbol, so profiles name it */
-void gemm_avx2_logits_8x10(const gemm_problem *problem) { gemm_logits_avx2(problem); }
+void gemm_avx2_logits_8x10(const mlp_gemm_problem *problem) { gemm_logits_avx2(problem); }
 
 GEMM_DRIVER_ENTRY_POINTS(avx2)
 

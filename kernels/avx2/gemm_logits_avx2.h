@@ -64,7 +64,7 @@ logits_four_rows_step_avx2(const float *const a_row[4], int p, __m256 b_main, __
 }
 
 static inline __attribute__((always_inline)) void
-gemm_logits_tile_avx2(const gemm_problem *g, int i0, const int tail) {
+gemm_logits_tile_avx2(const mlp_gemm_problem *g, int i0, const int tail) {
     const int rows = (g->m - i0 < LOGITS_ROWS ? g->m - i0 : LOGITS_ROWS);
     const float *a_row[LOGITS_ROWS];
 #pragma GCC unroll 8
@@ -91,7 +91,7 @@ gemm_logits_tile_avx2(const gemm_problem *g, int i0, const int tail) {
     float *c = g->c + (size_t)i0 * g->ldc;
     const ptrdiff_t ldc = g->ldc, ldy = g->ld_activation_output;
     const float *y = g->activation_output ? g->activation_output + (size_t)i0 * ldy : NULL;
-    if (g->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION) {
+    if (g->epilogue == MLP_GEMM_EPILOGUE_BIAS_ACTIVATION) {
         const __m256 bias_main = g->bias ? _mm256_loadu_ps(g->bias) : _mm256_setzero_ps();
         const __m256 bias_tail =
             g->bias ? load_row_pairs_avx2(g->bias + 8, 0, 1, tail) : _mm256_setzero_ps();
@@ -106,7 +106,7 @@ gemm_logits_tile_avx2(const gemm_problem *g, int i0, const int tail) {
     for (int r = 0; r < LOGITS_ROWS; r++) {
         if (r >= rows) break;
         __m256 sums = main[r];
-        if (g->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
+        if (g->epilogue == MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
             sums = activation_backward_avx2(g->activation, _mm256_loadu_ps(y + r * ldy), sums);
         _mm256_storeu_ps(c + r * ldc, sums);
     }
@@ -114,7 +114,7 @@ gemm_logits_tile_avx2(const gemm_problem *g, int i0, const int tail) {
     for (int h = 0; h < 2; h++) {
         if (4 * h >= rows) break;
         __m256 sums = pairs[h];
-        if (g->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
+        if (g->epilogue == MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
             sums = activation_backward_avx2(
                 g->activation, load_row_pairs_avx2(y + 4 * h * ldy + 8, ldy, rows - 4 * h, tail),
                 sums);
@@ -122,17 +122,17 @@ gemm_logits_tile_avx2(const gemm_problem *g, int i0, const int tail) {
     }
 }
 
-static inline void gemm_logits_tile_10_avx2(const gemm_problem *g, int i0) {
+static inline void gemm_logits_tile_10_avx2(const mlp_gemm_problem *g, int i0) {
     gemm_logits_tile_avx2(g, i0, 2);
 }
-static inline void gemm_logits_tile_9_avx2(const gemm_problem *g, int i0) {
+static inline void gemm_logits_tile_9_avx2(const mlp_gemm_problem *g, int i0) {
     gemm_logits_tile_avx2(g, i0, 1);
 }
 
 /* 1 when gemm_logits_avx2 takes the problem: 9 or 10 columns, A and B plain floats */
 /* C = epilogue(A · B) for N = 9 or 10, plain float A and plain B (the driver's logits path,
  * gemm_logits_fits), 8 rows at a time */
-static inline void gemm_logits_avx2(const gemm_problem *g) {
+static inline void gemm_logits_avx2(const mlp_gemm_problem *g) {
     for (int i = 0; i < g->m; i += LOGITS_ROWS) {
         if (g->n == 10)
             gemm_logits_tile_10_avx2(g, i);

@@ -29,7 +29,7 @@
 struct gemm_driver;
 extern const struct gemm_driver gemm_avx512_driver;
 
-void gemm_avx512(const gemm_problem *problem);
+void gemm_avx512(const mlp_gemm_problem *problem);
 void bias_add_avx512(float *c, int m, int n, int ldc, const float *bias);
 void bias_gradient_avx512(const float *dz, int m, int n, int ld, float *bias_gradient);
 void bias_gradient_update_avx512(const float *dz, int m, int n, int ld, float *bias,
@@ -46,7 +46,7 @@ void softmax_cross_entropy_avx512(int rows, int classes, const float *logits, in
                                   int ld_probabilities, float *row_loss, float *logit_gradient,
                                   int ld_gradient, float gradient_scale);
 void sgd_update_avx512(float *params, const float *gradients, size_t count, float learning_rate);
-void optimizer_update_avx512(const optimizer_step *step, float *params, const float *gradients,
+void optimizer_update_avx512(const mlp_optimizer_step *step, float *params, const float *gradients,
                           float *moment1, float *moment2, size_t count);
 
 #endif

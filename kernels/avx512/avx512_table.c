@@ -2,7 +2,7 @@
 #include "avx512/avx512_kernels.h"
 #include "gemm_driver.h"
 
-const kernel_table kernel_table_avx512 = {
+const mlp_kernel_table kernel_table_avx512 = {
     .name = "avx512",
     .gemm_workspace_floats = GEMM_DRIVER_WORKSPACE_FLOATS(GEMM_AVX512_KC, GEMM_AVX512_MC, GEMM_AVX512_NC,
                                                           GEMM_AVX512_MAX_VECTORS * GEMM_AVX512_W),

@@ -32,7 +32,7 @@ static inline __attribute__((always_inline)) void update_parameters_avx512(const
                                                                            __mmask16 lanes,
                                                                            __m512 gradient) {
     switch (t->update->rule) {
-    case GEMM_UPDATE_SGD: {
+    case MLP_GEMM_UPDATE_SGD: {
         __m512 step = _mm512_mul_ps(_mm512_set1_ps(t->update->learning_rate), gradient);
         _mm512_mask_storeu_ps(w, lanes, _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, w), step));
         break;
@@ -48,13 +48,13 @@ static inline __attribute__((always_inline)) void store_sums_avx512(const gemm_t
                                                                     int column,
                                                                     __mmask16 column_mask,
                                                                     __m512 sums, __m512 bias) {
-    if (t->finish && t->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE) {
+    if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) {
         update_parameters_avx512(t, t->w + r * t->ldw + column, column_mask, sums);
         return;
     }
-    if (t->finish && t->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION)
+    if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_BIAS_ACTIVATION)
         sums = activation_forward_avx512(t->activation, _mm512_add_ps(sums, bias));
-    else if (t->finish && t->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
+    else if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
         sums = activation_backward_avx512(
             t->activation, _mm512_maskz_loadu_ps(column_mask, t->y + r * t->ldy + column), sums);
     _mm512_mask_storeu_ps(t->c + r * t->ldc + column, column_mask, sums);
@@ -92,7 +92,7 @@ gemm_avx512_tile(const gemm_tile *t, const int tile_rows, const int vectors, con
                            : (r < t->rows ? r : t->rows - 1) * t->a_row_stride;
 
     /* a parameter update reads its W tile after the last FMA: fetch it during the k loop */
-    if (t->finish && t->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE) {
+    if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) {
 #pragma GCC unroll 16
         for (int r = 0; r < tile_rows; r++)
 #pragma GCC unroll 4
@@ -337,14 +337,14 @@ void gemm_avx512_micro_64x1_column(const gemm_tile *t) {
         const int rows = t->rows - AVX512_W * q;
         if (rows <= 0) break;
         __m512 sums = acc[q];
-        if (t->finish && t->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION)
+        if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_BIAS_ACTIVATION)
             sums = activation_forward_avx512(
                 t->activation, _mm512_add_ps(sums, _mm512_set1_ps(t->bias ? t->bias[0] : 0.0f)));
-        else if (t->finish && t->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
+        else if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
             sums = activation_backward_avx512(
                 t->activation, load_column_avx512(t->y + AVX512_W * q * t->ldy, t->ldy, rows),
                 sums);
-        if (t->finish && t->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE) {
+        if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) {
             /* W's column through a contiguous copy, updated as one vector */
             float *w = t->w + AVX512_W * q * t->ldw;
             __m512 parameters = load_column_avx512(w, t->ldw, rows);
@@ -362,7 +362,7 @@ void gemm_avx512_micro_64x1_column(const gemm_tile *t) {
  * 16 stored rows in, one register transpose, 16 panel rows out; missing columns are zero.
  * Full 16 × 16 blocks (all but the ragged edges) take a straight-line copy without per-row
  * tests. */
-static void gemm_avx512_pack_b_transposed(const gemm_problem *g, int p0, int kb, int j0,
+static void gemm_avx512_pack_b_transposed(const mlp_gemm_problem *g, int p0, int kb, int j0,
                                           int cols, int width, float *panel) {
     for (int c = 0; c < width; c += AVX512_W) {
         const float *source = g->b + (size_t)(j0 + c) * g->ldb + (size_t)p0;
@@ -394,14 +394,14 @@ static void gemm_avx512_pack_b_transposed(const gemm_problem *g, int p0, int kb,
 
 /* A panels of MR = 8 rows (uint8 A: the first layer's pixels, scaled while packing), with the
  * AVX2 packer: 8 floats per row of the panel is one ymm register. */
-static void gemm_avx512_pack_a(const gemm_problem *g, int i0, int rows, int p0, int kb, int mr,
+static void gemm_avx512_pack_a(const mlp_gemm_problem *g, int i0, int rows, int p0, int kb, int mr,
                                float *panel) {
     pack_a_panel_avx2(g, i0, rows, p0, kb, mr, panel);
 }
 
 /* B panels: transposed B through the register transpose, plain B one masked vector copy per
  * 16 columns (columns past `cols` written as zeros). */
-static void gemm_avx512_pack_b(const gemm_problem *g, int p0, int kb, int j0, int cols, int width,
+static void gemm_avx512_pack_b(const mlp_gemm_problem *g, int p0, int kb, int j0, int cols, int width,
                              float *panel) {
     if (g->b_transposed) {
         gemm_avx512_pack_b_transposed(g, p0, kb, j0, cols, width, panel);
@@ -419,7 +419,7 @@ static void gemm_avx512_pack_b(const gemm_problem *g, int p0, int kb, int j0, in
 
 /* The logits' tile (avx2/gemm_logits_avx2.h) under this variant's own symbol, so profiles
  * name it: 64 -> 10 forward 65 -> 85 GFLOP/s against the 16-row narrow path */
-void gemm_avx512_logits_8x10(const gemm_problem *problem) { gemm_logits_avx2(problem); }
+void gemm_avx512_logits_8x10(const mlp_gemm_problem *problem) { gemm_logits_avx2(problem); }
 
 GEMM_DRIVER_ENTRY_POINTS(avx512)
 

@@ -74,7 +74,7 @@ static inline __attribute__((always_inline)) void update_parameters_neon(const g
                                                                          float *w, long lanes,
                                                                          float32x4_t gradient) {
     switch (t->update->rule) {
-    case GEMM_UPDATE_SGD: {
+    case MLP_GEMM_UPDATE_SGD: {
         float32x4_t step = vmulq_f32(vdupq_n_f32(t->update->learning_rate), gradient);
         store_lanes_neon(w, vsubq_f32(load_lanes_neon(w, lanes, 0.0f), step), lanes);
         break;
@@ -101,7 +101,7 @@ static inline __attribute__((always_inline)) void gemm_neon_tile(const gemm_tile
                             : vdupq_n_f32(0.0f);
 
     /* a parameter update reads its W tile after the last FMA: fetch it during the k loop */
-    if (t->finish && t->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE)
+    if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE)
         for (int r = 0; r < t->rows; r++) {
             __builtin_prefetch(t->w + r * t->ldw, 1, 3);
             __builtin_prefetch(t->w + r * t->ldw + t->cols - 1, 1, 3);
@@ -124,9 +124,9 @@ static inline __attribute__((always_inline)) void gemm_neon_tile(const gemm_tile
     for (int v = 0; v < vectors; v++)
         bias[v] = t->bias ? load_lanes_neon(t->bias + NEON_W * v, columns_left[v], 0.0f)
                           : vdupq_n_f32(0.0f);
-    const int bias_activation = t->finish && t->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION;
-    const int derivative = t->finish && t->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE;
-    const int update = t->finish && t->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE;
+    const int bias_activation = t->finish && t->epilogue == MLP_GEMM_EPILOGUE_BIAS_ACTIVATION;
+    const int derivative = t->finish && t->epilogue == MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE;
+    const int update = t->finish && t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE;
 #pragma GCC unroll 8
     for (int r = 0; r < NEON_MR; r++) {
         if (r >= t->rows) break;

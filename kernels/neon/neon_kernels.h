@@ -23,7 +23,7 @@
 struct gemm_driver;
 extern const struct gemm_driver gemm_neon_driver;
 
-void gemm_neon(const gemm_problem *problem);
+void gemm_neon(const mlp_gemm_problem *problem);
 void bias_add_neon(float *c, int m, int n, int ldc, const float *bias);
 void bias_gradient_neon(const float *dz, int m, int n, int ld, float *bias_gradient);
 void bias_gradient_update_neon(const float *dz, int m, int n, int ld, float *bias,
@@ -40,7 +40,7 @@ void softmax_cross_entropy_neon(int rows, int classes, const float *logits, int 
                                 int ld_probabilities, float *row_loss, float *logit_gradient,
                                 int ld_gradient, float gradient_scale);
 void sgd_update_neon(float *params, const float *gradients, size_t count, float learning_rate);
-void optimizer_update_neon(const optimizer_step *step, float *params, const float *gradients,
+void optimizer_update_neon(const mlp_optimizer_step *step, float *params, const float *gradients,
                           float *moment1, float *moment2, size_t count);
 
 #endif

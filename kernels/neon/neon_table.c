@@ -2,7 +2,7 @@
 #include "neon/neon_kernels.h"
 #include "gemm_driver.h"
 
-const kernel_table kernel_table_neon = {
+const mlp_kernel_table kernel_table_neon = {
     .name = "neon",
     .gemm_workspace_floats = GEMM_DRIVER_WORKSPACE_FLOATS(GEMM_NEON_KC, GEMM_NEON_MC, GEMM_NEON_NC,
                                                           GEMM_NEON_MAX_VECTORS * GEMM_NEON_W),

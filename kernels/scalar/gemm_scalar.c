@@ -5,12 +5,12 @@
 #include <math.h>
 
 /* op(A)(i, p): the uint8 path scales each byte, as the first layer's packing does. */
-static inline float a_element(const gemm_problem *g, int i, int p) {
+static inline float a_element(const mlp_gemm_problem *g, int i, int p) {
     size_t index = g->a_transposed ? (size_t)p * g->lda + i : (size_t)i * g->lda + p;
     return g->a_u8 ? (float)g->a_u8[index] * g->a_scale : g->a[index];
 }
 
-static inline float b_element(const gemm_problem *g, int p, int j) {
+static inline float b_element(const mlp_gemm_problem *g, int p, int j) {
     return g->b_transposed ? g->b[(size_t)j * g->ldb + p] : g->b[(size_t)p * g->ldb + j];
 }
 
@@ -38,8 +38,8 @@ static float activation_derivative(mlp_activation activation, float y) {
 /* The parameter update epilogue: C holds W, and each gradient element is summed on its own
  * (the same products in the same order as the loops below) and applied at once, so no
  * gradient is stored. SGD: W - (learning_rate · P), as sgd_update_scalar. */
-static void gemm_scalar_parameter_update(const gemm_problem *g) {
-    if (g->update.rule != GEMM_UPDATE_SGD) return; /* no other rule yet */
+static void gemm_scalar_parameter_update(const mlp_gemm_problem *g) {
+    if (g->update.rule != MLP_GEMM_UPDATE_SGD) return; /* no other rule yet */
     for (int i = 0; i < g->m; i++) {
         float *w_row = g->c + (size_t)i * g->ldc;
         for (int j = 0; j < g->n; j++) {
@@ -50,8 +50,8 @@ static void gemm_scalar_parameter_update(const gemm_problem *g) {
     }
 }
 
-void gemm_scalar(const gemm_problem *g) {
-    if (g->epilogue == GEMM_EPILOGUE_PARAMETER_UPDATE) {
+void gemm_scalar(const mlp_gemm_problem *g) {
+    if (g->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) {
         gemm_scalar_parameter_update(g);
         return;
     }
@@ -73,10 +73,10 @@ void gemm_scalar(const gemm_problem *g) {
                 for (int j = 0; j < g->n; j++) c_row[j] += a * b_element(g, p, j);
             }
         }
-        if (g->epilogue == GEMM_EPILOGUE_BIAS_ACTIVATION) {
+        if (g->epilogue == MLP_GEMM_EPILOGUE_BIAS_ACTIVATION) {
             for (int j = 0; j < g->n; j++)
                 c_row[j] = activate(g->activation, c_row[j] + (g->bias ? g->bias[j] : 0.0f));
-        } else if (g->epilogue == GEMM_EPILOGUE_ACTIVATION_DERIVATIVE) {
+        } else if (g->epilogue == MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE) {
             const float *y = g->activation_output + (size_t)i * g->ld_activation_output;
             for (int j = 0; j < g->n; j++)
                 c_row[j] *= activation_derivative(g->activation, y[j]);

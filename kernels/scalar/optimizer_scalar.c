@@ -4,17 +4,17 @@
 
 #include "kernels_internal.h"
 
-void optimizer_update_scalar(const optimizer_step *step, float *params, const float *gradients,
+void optimizer_update_scalar(const mlp_optimizer_step *step, float *params, const float *gradients,
                              float *moment1, float *moment2, size_t count) {
     const float lr = step->learning_rate, lambda = step->weight_decay, mu = step->momentum;
     switch (step->rule) {
-    case OPTIMIZER_RULE_SGD:
+    case MLP_OPTIMIZER_RULE_SGD:
         for (size_t i = 0; i < count; i++) {
             float g = gradients[i] + lambda * params[i];
             params[i] = params[i] - lr * g;
         }
         break;
-    case OPTIMIZER_RULE_MOMENTUM:
+    case MLP_OPTIMIZER_RULE_MOMENTUM:
         for (size_t i = 0; i < count; i++) {
             float g = gradients[i] + lambda * params[i];
             float m = mu * moment1[i] + g;
@@ -22,7 +22,7 @@ void optimizer_update_scalar(const optimizer_step *step, float *params, const fl
             params[i] = params[i] - lr * m;
         }
         break;
-    case OPTIMIZER_RULE_NESTEROV:
+    case MLP_OPTIMIZER_RULE_NESTEROV:
         for (size_t i = 0; i < count; i++) {
             float g = gradients[i] + lambda * params[i];
             float m = mu * moment1[i] + g;
@@ -30,8 +30,8 @@ void optimizer_update_scalar(const optimizer_step *step, float *params, const fl
             params[i] = params[i] - lr * (g + mu * m);
         }
         break;
-    case OPTIMIZER_RULE_ADAM:
-    case OPTIMIZER_RULE_ADAMW: {
+    case MLP_OPTIMIZER_RULE_ADAM:
+    case MLP_OPTIMIZER_RULE_ADAMW: {
         const float b1 = step->beta1, b2 = step->beta2, c1 = step->one_minus_beta1,
                     c2 = step->one_minus_beta2, eps = step->eps, size = step->step_size,
                     bc2 = step->bias_correction2_sqrt, decay = step->decay;

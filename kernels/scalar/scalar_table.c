@@ -1,7 +1,7 @@
 /* The scalar reference variant: runs everywhere, defines the results the others must match. */
 #include "kernels_internal.h"
 
-const kernel_table kernel_table_scalar = {
+const mlp_kernel_table kernel_table_scalar = {
     .name = "scalar",
     .gemm_workspace_floats = 0,
     .gemm = gemm_scalar,

@@ -44,17 +44,17 @@ struct mlp_net {
 
 static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 
-/* kernels_cpu_features() and affinity_available() fill static caches on their first call without
+/* mlp_kernels_cpu_features() and mlp_affinity_available() fill static caches on their first call without
  * locking; calling both once here, before any concurrent use through this API, makes every later
  * call a read of finished data. */
 static void setup(void) {
-    kernels_cpu_features();
-    affinity_available();
+    mlp_kernels_cpu_features();
+    mlp_affinity_available();
 }
 
 static void ensure_setup(void) { pthread_once(&setup_once, setup); }
 
-static int default_threads(int threads) { return threads > 0 ? threads : affinity_available_cores(); }
+static int default_threads(int threads) { return threads > 0 ? threads : mlp_affinity_available_cores(); }
 
 /* ---- messages ---- */
 
@@ -135,7 +135,7 @@ mlp_status mlp_idx_load(const char *folder, const char *prefix, int limit, mlp_i
         return fail_into(message, MLP_ERR_ARGUMENT, "mlp_idx_load: folder, prefix, images and labels are required");
     mlp_dataset data;
     mlp_error error;
-    if (dataset_load_idx_folder(folder, prefix, &data, &error) != 0)
+    if (mlp_dataset_load_idx_folder(folder, prefix, &data, &error) != 0)
         return fail_into(message, MLP_ERR_IO, error.message);
     if (limit > 0 && limit < data.count) data.count = limit;
     *images = (mlp_images){.pixels = data.pixels, .type = MLP_PIXELS_U8, .count = data.count,
@@ -196,12 +196,12 @@ mlp_status mlp_net_create(mlp_net **out, const int *sizes, int size_count, const
     mlp_net *net = calloc(1, sizeof *net);
     if (!net) return fail_into(message, MLP_ERR_MEMORY, "out of memory");
     mlp_error error;
-    if (model_create(&net->model, sizes, size_count, hidden, MLP_OUTPUT_SOFTMAX, &error) != 0) {
+    if (mlp_model_create(&net->model, sizes, size_count, hidden, MLP_OUTPUT_SOFTMAX, &error) != 0) {
         free(net);
         return fail_into(message, strstr(error.message, "allocate") ? MLP_ERR_MEMORY : MLP_ERR_ARGUMENT,
                          error.message);
     }
-    model_init_he(&net->model, 42);
+    mlp_model_init_he(&net->model, 42);
     *out = net;
     return MLP_OK;
 }
@@ -213,12 +213,12 @@ mlp_status mlp_net_load(mlp_net **out, const char *path, char *message) {
     mlp_net *net = calloc(1, sizeof *net);
     if (!net) return fail_into(message, MLP_ERR_MEMORY, "out of memory");
     mlp_error error;
-    if (model_load(&net->model, path, &error) != 0) {
+    if (mlp_model_load(&net->model, path, &error) != 0) {
         free(net);
         return fail_into(message, MLP_ERR_IO, error.message);
     }
     if (net->model.output != MLP_OUTPUT_SOFTMAX) {
-        model_free(&net->model);
+        mlp_model_free(&net->model);
         free(net);
         char text[MLP_MESSAGE_SIZE];
         snprintf(text, sizeof text, "%.900s: a one-unit sigmoid model (trainer binary); this library runs softmax models",
@@ -233,15 +233,15 @@ mlp_status mlp_net_save(mlp_net *net, const char *path) {
     if (!net) return MLP_ERR_ARGUMENT;
     if (!path) return fail(net, MLP_ERR_ARGUMENT, "mlp_net_save: no path (NULL)");
     mlp_error error;
-    if (model_save(&net->model, path, &error) != 0) return fail(net, MLP_ERR_IO, "%s", error.message);
+    if (mlp_model_save(&net->model, path, &error) != 0) return fail(net, MLP_ERR_IO, "%s", error.message);
     net->error[0] = '\0';
     return MLP_OK;
 }
 
 void mlp_net_free(mlp_net *net) {
     if (!net) return;
-    if (net->has_predictor) network_free(&net->predictor);
-    model_free(&net->model);
+    if (net->has_predictor) mlp_network_free(&net->predictor);
+    mlp_model_free(&net->model);
     free(net);
 }
 
@@ -253,7 +253,7 @@ int mlp_net_sizes(const mlp_net *net, int *sizes, int capacity) {
 }
 
 const char *mlp_net_activation(const mlp_net *net) {
-    return net ? model_activation_name(net->model.hidden_activation) : "";
+    return net ? mlp_model_activation_name(net->model.hidden_activation) : "";
 }
 
 size_t mlp_net_parameter_count(const mlp_net *net) {
@@ -310,9 +310,9 @@ static mlp_status check_recipe(mlp_net *net, const mlp_train_recipe *given, mlp_
     return MLP_OK;
 }
 
-static mlp_status select_kernels(mlp_net *net, const char *name, const kernel_table **kernels) {
+static mlp_status select_kernels(mlp_net *net, const char *name, const mlp_kernel_table **kernels) {
     char reason[256];
-    *kernels = kernels_select(name, reason, sizeof reason);
+    *kernels = mlp_kernels_select(name, reason, sizeof reason);
     if (!*kernels) return fail(net, MLP_ERR_UNSUPPORTED, "kernel: %s", reason);
     return MLP_OK;
 }
@@ -324,7 +324,7 @@ typedef struct callback_observer {
     int stopped; /* the callback asked to stop */
 } callback_observer;
 
-static int observe_epoch(void *context, const mlp_run *run, const epoch_metrics *m, mlp_error *error) {
+static int observe_epoch(void *context, const mlp_run *run, const mlp_epoch_metrics *m, mlp_error *error) {
     callback_observer *observer = context;
     int validated = run->validation_count > 0;
     mlp_epoch_report report = {
@@ -335,7 +335,7 @@ static int observe_epoch(void *context, const mlp_run *run, const epoch_metrics 
     };
     if (observer->callback(observer->user, &report) == 0) return 0;
     observer->stopped = 1;
-    return error_set(error, "stopped by the callback after epoch %d", m->epoch);
+    return mlp_error_set(error, "stopped by the callback after epoch %d", m->epoch);
 }
 
 /* The run's folder: the run module locks it and writes model.mlp (and, when stopped, a
@@ -383,7 +383,7 @@ mlp_status mlp_net_train(mlp_net *net, const mlp_images *images, const uint8_t *
     if (training < 1)
         return fail(net, MLP_ERR_ARGUMENT, "validation fraction %g of %d images leaves none for training",
                     recipe.validation, images->count);
-    const kernel_table *kernels;
+    const mlp_kernel_table *kernels;
     if ((status = select_kernels(net, recipe.kernel, &kernels)) != MLP_OK) return status;
 
     /* The caller's arrays as the run's training file: uint8 pixels as they are, float pixels
@@ -470,16 +470,16 @@ mlp_status mlp_net_train(mlp_net *net, const mlp_images *images, const uint8_t *
 
 /* The handle's forward-pass buffers for this thread count and kernel variant. */
 static mlp_status predictor(mlp_net *net, int threads, mlp_network **network) {
-    const kernel_table *kernels;
+    const mlp_kernel_table *kernels;
     mlp_status status = select_kernels(net, NULL, &kernels);
     if (status != MLP_OK) return status;
     if (net->has_predictor && (net->predictor.threads != threads || net->predictor.kernels != kernels)) {
-        network_free(&net->predictor);
+        mlp_network_free(&net->predictor);
         net->has_predictor = 0;
     }
     if (!net->has_predictor) {
         mlp_error error;
-        if (network_create(&net->predictor, &net->model, kernels, PREDICT_CHUNK, threads, &error) != 0)
+        if (mlp_network_create(&net->predictor, &net->model, kernels, PREDICT_CHUNK, threads, &error) != 0)
             return fail(net, MLP_ERR_MEMORY, "prediction: %s", error.message);
         net->has_predictor = 1;
     }
@@ -509,7 +509,7 @@ mlp_status mlp_net_predict_proba(mlp_net *net, const mlp_images *images, float *
             const uint8_t *input = (const uint8_t *)images->pixels + (size_t)begin * features;
             if (floats) { /* each thread quantises its share of the rows */
                 int first, end;
-                parallel_range(n, 8, omp_get_thread_num(), omp_get_num_threads(), &first, &end);
+                mlp_parallel_range(n, 8, omp_get_thread_num(), omp_get_num_threads(), &first, &end);
                 long local = first < end ? quantise_rows(images->pixels, features, begin + first, end - first,
                                                          network->input_pixels + (size_t)first * features)
                                          : -1;
@@ -521,8 +521,8 @@ mlp_status mlp_net_predict_proba(mlp_net *net, const mlp_images *images, float *
                 input = network->input_pixels;
             }
             if (bad >= 0) break; /* read after the barrier by every thread: they all leave */
-            network_forward(network, input, n);
-            network_loss(network, network->input_targets, n, 0);
+            mlp_network_forward(network, input, n);
+            mlp_network_loss(network, network->input_targets, n, 0);
 #pragma omp master
             memcpy(probabilities + (size_t)begin * outputs, network->activations[model->layer_count],
                    (size_t)n * outputs * sizeof(float));

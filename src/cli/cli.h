@@ -112,7 +112,7 @@ void runtime_options_describe(runtime_options *runtime, cli_option *options);
  * --oversubscribe; under MPI the local ranks share them), picks the kernel variant (--kernel,
  * then MLP_KERNEL, then the best) and binds the threads. Returns NULL with the reason in error
  * when the requested variant cannot run here. */
-const kernel_table *runtime_setup(runtime_options *runtime, mlp_error *error);
+const mlp_kernel_table *runtime_setup(runtime_options *runtime, mlp_error *error);
 
 /* The training recipe shared by train and sweep. */
 #include "mlp/recipe.h"

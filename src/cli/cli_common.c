@@ -50,10 +50,10 @@ void data_options_init(data_options *data) {
 /* Before reading an IDX pair: when the folder lacks it, the one-line error names the places
  * looked in and how to get MNIST. */
 static int check_idx_folder(const data_options *data, const char *prefix, mlp_error *error) {
-    if (data->data_dir[0] && dataset_idx_folder_has(data->data_dir, prefix)) return 0;
+    if (data->data_dir[0] && mlp_dataset_idx_folder_has(data->data_dir, prefix)) return 0;
     const char *fetch = "download MNIST with scripts/fetch_data.sh [DIR] from the mlptrain source tree";
     if (data->data_dir != data->default_data_dir) /* --data given: only there */
-        return error_set(error, "%s: no MNIST %s files (%s-images-idx3-ubyte, %s-labels-idx1-ubyte, each optionally "
+        return mlp_error_set(error, "%s: no MNIST %s files (%s-images-idx3-ubyte, %s-labels-idx1-ubyte, each optionally "
                          ".gz); %s", data->data_dir, prefix, prefix, prefix, fetch);
     const char *environment = getenv("MLP_DATA");
     char places[4400];
@@ -64,7 +64,7 @@ static int check_idx_folder(const data_options *data, const char *prefix, mlp_er
                  MLP_SOURCE_DATA_DIR);
     else
         snprintf(places, sizeof places, "no --data given and MLP_DATA not set");
-    return error_set(error, "no MNIST %s files (%s-images-idx3-ubyte, %s-labels-idx1-ubyte, each optionally .gz): "
+    return mlp_error_set(error, "no MNIST %s files (%s-images-idx3-ubyte, %s-labels-idx1-ubyte, each optionally .gz): "
                      "%s; give --data DIR or set MLP_DATA=DIR; %s", prefix, prefix, prefix, places, fetch);
 }
 
@@ -82,22 +82,22 @@ int data_options_load(const data_options *data, mlp_dataset *train, mlp_dataset 
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
     if (data->train_csv) {
-        if (dataset_load_csv(data->train_csv, train, error) != 0) return -1;
+        if (mlp_dataset_load_csv(data->train_csv, train, error) != 0) return -1;
     } else if (check_idx_folder(data, "train", error) != 0 ||
-               dataset_load_idx_folder(data->data_dir, "train", train, error) != 0) {
+               mlp_dataset_load_idx_folder(data->data_dir, "train", train, error) != 0) {
         return -1;
     }
     if (data->train_limit > 0 && data->train_limit < train->count) train->count = data->train_limit;
-    if (data->test_csv || (!data->train_csv && dataset_idx_folder_has(data->data_dir, "t10k"))) {
+    if (data->test_csv || (!data->train_csv && mlp_dataset_idx_folder_has(data->data_dir, "t10k"))) {
         if (data_options_load_test(data, test, error) != 0) {
-            dataset_free(train);
+            mlp_dataset_free(train);
             return -1;
         }
         if (test->features != train->features) {
-            error_set(error, "%s: test images have %d pixels, training images %d",
+            mlp_error_set(error, "%s: test images have %d pixels, training images %d",
                       data->test_csv ? data->test_csv : data->data_dir, test->features, train->features);
-            dataset_free(train);
-            dataset_free(test);
+            mlp_dataset_free(train);
+            mlp_dataset_free(test);
             return -1;
         }
     }
@@ -106,13 +106,13 @@ int data_options_load(const data_options *data, mlp_dataset *train, mlp_dataset 
 
 int data_options_load_test(const data_options *data, mlp_dataset *test, mlp_error *error) {
     memset(test, 0, sizeof *test);
-    if (data->test_csv) return dataset_load_csv(data->test_csv, test, error);
+    if (data->test_csv) return mlp_dataset_load_csv(data->test_csv, test, error);
     if (check_idx_folder(data, "t10k", error) != 0) return -1;
-    return dataset_load_idx_folder(data->data_dir, "t10k", test, error);
+    return mlp_dataset_load_idx_folder(data->data_dir, "t10k", test, error);
 }
 
 void runtime_options_init(runtime_options *runtime) {
-    runtime->threads = affinity_available_cores();
+    runtime->threads = mlp_affinity_available_cores();
     runtime->kernel = "auto";
     runtime->bind = "core";
     runtime->verbose = 0;
@@ -122,7 +122,7 @@ void runtime_options_init(runtime_options *runtime) {
 
 void runtime_options_describe(runtime_options *runtime, cli_option *options) {
     options[0] = (cli_option){.name = "--threads", .type = CLI_INT, .target = &runtime->threads, .value_name = "N", .help = "OpenMP threads, at most one per available core (physical cores, affinity mask, cgroup CPU quota); the results do not depend on it", .min = 1, .max = 4096};
-    options[1] = (cli_option){.name = "--kernel", .type = CLI_CHOICE, .target = &runtime->kernel, .value_name = "VARIANT", .help = "kernel variant; auto = MLP_KERNEL if set, else the best the CPU runs", .choices = kernels_variant_choices()};
+    options[1] = (cli_option){.name = "--kernel", .type = CLI_CHOICE, .target = &runtime->kernel, .value_name = "VARIANT", .help = "kernel variant; auto = MLP_KERNEL if set, else the best the CPU runs", .choices = mlp_kernels_variant_choices()};
     options[2] = (cli_option){.name = "--bind", .type = CLI_CHOICE, .target = &runtime->bind, .value_name = "MODE", .help = "pin each thread to its own core with hwloc, or leave it to the OS", .choices = "core|none"};
     options[3] = (cli_option){.name = "--verbose", .type = CLI_FLAG, .target = &runtime->verbose, .help = "print the kernel variant and the thread binding at the start"};
     options[4] = (cli_option){.name = "--oversubscribe", .type = CLI_FLAG, .target = &runtime->oversubscribe, .help = "run --threads N threads even when N exceeds the available cores (slower: threads share cores)"};
@@ -131,26 +131,26 @@ void runtime_options_describe(runtime_options *runtime, cli_option *options) {
 /* At most one thread per available core unless --oversubscribe: the results do not depend on the
  * thread count, and threads that share a core only wait for each other. */
 static void runtime_plan_threads(runtime_options *runtime) {
-    int local_ranks = distributed_local_ranks();
-    affinity_thread_plan plan = affinity_plan_threads(runtime->threads, runtime->oversubscribe, local_ranks);
+    int local_ranks = mlp_distributed_local_ranks();
+    affinity_thread_plan plan = mlp_affinity_plan_threads(runtime->threads, runtime->oversubscribe, local_ranks);
     runtime->threads_requested = plan.requested;
     runtime->threads = plan.used;
-    if (plan.capped && distributed_rank() == 0)
+    if (plan.capped && mlp_distributed_rank() == 0)
         fprintf(stderr, "trainer: --threads %d > %d available core%s (%s): using %d; --oversubscribe runs %d\n",
                 plan.requested, plan.available, plan.available == 1 ? "" : "s", plan.limit, plan.used,
                 plan.requested);
 }
 
-const kernel_table *runtime_setup(runtime_options *runtime, mlp_error *error) {
+const mlp_kernel_table *runtime_setup(runtime_options *runtime, mlp_error *error) {
     runtime_plan_threads(runtime);
     char reason[256];
-    const kernel_table *kernels = kernels_select(runtime->kernel, reason, sizeof reason);
+    const mlp_kernel_table *kernels = mlp_kernels_select(runtime->kernel, reason, sizeof reason);
     if (!kernels) {
-        error_set(error, "%s", reason);
+        mlp_error_set(error, "%s", reason);
         return NULL;
     }
     affinity_mode mode = strcmp(runtime->bind, "none") == 0 ? AFFINITY_NONE : AFFINITY_CORE;
-    affinity_bind_team(runtime->threads, mode, runtime->verbose ? stderr : NULL);
+    mlp_affinity_bind_team(runtime->threads, mode, runtime->verbose ? stderr : NULL);
     if (runtime->verbose)
         fprintf(stderr, "kernel: %s, threads: %d\n", kernels->name, runtime->threads);
     return kernels;
@@ -203,7 +203,7 @@ const char *const *recipe_preset_flags(const char *name) {
 int recipe_options_apply_preset(const recipe_options *recipe, const cli_command *command, int argc,
                                 char **argv, int first, const char *const *skip, mlp_error *error) {
     const recipe_preset *preset = find_preset(recipe->preset);
-    if (!preset) return error_set(error, "--recipe: unknown recipe '%s'", recipe->preset), CLI_EXIT_USAGE;
+    if (!preset) return mlp_error_set(error, "--recipe: unknown recipe '%s'", recipe->preset), CLI_EXIT_USAGE;
     for (const char *const *a = preset->arguments; *a; a += 2) {
         if (option_given(argc, argv, first, a[0])) continue; /* explicit options win */
         int skipped = 0;
@@ -222,9 +222,9 @@ int recipe_options_apply_preset(const recipe_options *recipe, const cli_command 
 int recipe_options_to_recipe(const recipe_options *o, mlp_recipe *recipe, mlp_error *error) {
     mlp_recipe_init(recipe);
     if (mlp_optimizer_parse(o->optimizer, &recipe->optimizer.kind) != 0)
-        return error_set(error, "--optimizer: unknown optimizer '%s'", o->optimizer), CLI_EXIT_USAGE;
+        return mlp_error_set(error, "--optimizer: unknown optimizer '%s'", o->optimizer), CLI_EXIT_USAGE;
     if (mlp_lr_schedule_parse(o->lr_schedule, &recipe->schedule.kind) != 0)
-        return error_set(error, "--lr-schedule: unknown schedule '%s'", o->lr_schedule), CLI_EXIT_USAGE;
+        return mlp_error_set(error, "--lr-schedule: unknown schedule '%s'", o->lr_schedule), CLI_EXIT_USAGE;
     recipe->optimizer.momentum = o->momentum;
     recipe->optimizer.beta1 = o->beta1;
     recipe->optimizer.beta2 = o->beta2;
@@ -237,7 +237,7 @@ int recipe_options_to_recipe(const recipe_options *o, mlp_recipe *recipe, mlp_er
     recipe->schedule.plateau = o->lr_plateau;
     if (mlp_recipe_check(recipe, error) != 0) return CLI_EXIT_USAGE;
     if (recipe->schedule.kind == MLP_LR_STEP && recipe->schedule.step_epochs < 1)
-        return error_set(error, "--lr-schedule step needs --lr-step EPOCHS"), CLI_EXIT_USAGE;
+        return mlp_error_set(error, "--lr-schedule step needs --lr-step EPOCHS"), CLI_EXIT_USAGE;
     return 0;
 }
 
@@ -311,18 +311,18 @@ void cli_fail(int exit_code, const mlp_error *error) {
 int cli_output_folder(const char *out, char *path, size_t size, mlp_error *error) {
     if (out) {
         snprintf(path, size, "%s", out);
-        return file_make_directories(path, error);
+        return mlp_file_make_directories(path, error);
     }
     time_t now = time(NULL);
     struct tm local;
     localtime_r(&now, &local);
     char stamp[32];
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &local);
-    if (file_make_directories("runs", error) != 0) return -1;
+    if (mlp_file_make_directories("runs", error) != 0) return -1;
     for (int attempt = 1; attempt < 1000; attempt++) {
         if (attempt == 1) snprintf(path, size, "runs/%s", stamp);
         else snprintf(path, size, "runs/%s-%d", stamp, attempt);
         if (mkdir(path, 0755) == 0) return 0;
     }
-    return error_set(error, "runs/: cannot create a fresh run folder");
+    return mlp_error_set(error, "runs/: cannot create a fresh run folder");
 }

@@ -33,19 +33,19 @@ static int parse_value(const cli_option *option, const char *value, mlp_error *e
         errno = 0;
         long number = strtol(value, &end, 10);
         if (end == value || *end != '\0' || errno == ERANGE)
-            return error_set(error, "%s: '%s' is not a whole number", option->name, value);
+            return mlp_error_set(error, "%s: '%s' is not a whole number", option->name, value);
         if (number < option->min || number > option->max)
-            return error_set(error, "%s: %ld is out of range %.0f..%.0f", option->name, number,
+            return mlp_error_set(error, "%s: %ld is out of range %.0f..%.0f", option->name, number,
                              option->min, option->max);
         *(int *)option->target = (int)number;
         return 0;
     }
     case CLI_U64: {
         errno = 0;
-        if (value[0] == '-') return error_set(error, "%s: '%s' must not be negative", option->name, value);
+        if (value[0] == '-') return mlp_error_set(error, "%s: '%s' must not be negative", option->name, value);
         unsigned long long number = strtoull(value, &end, 10);
         if (end == value || *end != '\0' || errno == ERANGE)
-            return error_set(error, "%s: '%s' is not a whole number", option->name, value);
+            return mlp_error_set(error, "%s: '%s' is not a whole number", option->name, value);
         *(uint64_t *)option->target = (uint64_t)number;
         return 0;
     }
@@ -53,10 +53,10 @@ static int parse_value(const cli_option *option, const char *value, mlp_error *e
         errno = 0;
         double number = strtod(value, &end);
         if (end == value || *end != '\0' || errno == ERANGE || !isfinite(number))
-            return error_set(error, "%s: '%s' is not a finite number", option->name, value);
+            return mlp_error_set(error, "%s: '%s' is not a finite number", option->name, value);
         int too_low = option->min_exclusive ? number <= option->min : number < option->min;
         if (too_low || number > option->max)
-            return error_set(error, "%s: %s is out of range %s%g..%g%s", option->name, value,
+            return mlp_error_set(error, "%s: %s is out of range %s%g..%g%s", option->name, value,
                              option->min_exclusive ? "(" : "[", option->min, option->max, "]");
         *(float *)option->target = (float)number;
         return 0;
@@ -66,13 +66,13 @@ static int parse_value(const cli_option *option, const char *value, mlp_error *e
         return 0;
     case CLI_CHOICE:
         if (!choice_allowed(option->choices, value))
-            return error_set(error, "%s: '%s' is not one of %s", option->name, value, option->choices);
+            return mlp_error_set(error, "%s: '%s' is not one of %s", option->name, value, option->choices);
         *(const char **)option->target = value;
         return 0;
     case CLI_STRING_LIST: {
         cli_string_list *list = option->target;
         if (list->count >= CLI_MAX_LIST)
-            return error_set(error, "%s: given more than %d times", option->name, CLI_MAX_LIST);
+            return mlp_error_set(error, "%s: given more than %d times", option->name, CLI_MAX_LIST);
         list->values[list->count++] = value;
         return 0;
     }
@@ -119,19 +119,19 @@ int cli_parse(const cli_command *command, int argc, char **argv, int first, mlp_
                 command->positionals->values[command->positionals->count++] = argument;
                 continue;
             }
-            error_set(error, "unexpected argument '%s' (see --help)", argument);
+            mlp_error_set(error, "unexpected argument '%s' (see --help)", argument);
             return CLI_EXIT_USAGE;
         }
         const char *equals = strchr(argument, '=');
         size_t name_length = equals ? (size_t)(equals - argument) : strlen(argument);
         const cli_option *option = find_option(command, argument, name_length);
         if (!option) {
-            error_set(error, "unknown option '%.*s' (see --help)", (int)name_length, argument);
+            mlp_error_set(error, "unknown option '%.*s' (see --help)", (int)name_length, argument);
             return CLI_EXIT_USAGE;
         }
         if (option->type == CLI_FLAG) {
             if (equals) {
-                error_set(error, "%s takes no value", option->name);
+                mlp_error_set(error, "%s takes no value", option->name);
                 return CLI_EXIT_USAGE;
             }
             *(int *)option->target = 1;
@@ -140,7 +140,7 @@ int cli_parse(const cli_command *command, int argc, char **argv, int first, mlp_
         const char *value = equals ? equals + 1 : NULL;
         if (!value) {
             if (i + 1 >= argc) {
-                error_set(error, "%s needs a value (%s)", option->name, option->value_name);
+                mlp_error_set(error, "%s needs a value (%s)", option->name, option->value_name);
                 return CLI_EXIT_USAGE;
             }
             value = argv[++i];

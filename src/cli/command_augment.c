@@ -37,31 +37,31 @@ int command_augment(int argc, char **argv, int first) {
     cli_parse_or_exit(&command, argc, argv, first);
     mlp_error error;
     if (!out) {
-        error_set(&error, "augment: --out FILE is required");
+        mlp_error_set(&error, "augment: --out FILE is required");
         cli_fail(CLI_EXIT_USAGE, &error);
     }
     mlp_augment_options augment;
-    if (augment_parse(spec, &augment, &error) != 0) cli_fail(CLI_EXIT_USAGE, &error);
+    if (mlp_augment_parse(spec, &augment, &error) != 0) cli_fail(CLI_EXIT_USAGE, &error);
     mlp_dataset train;
-    if (data.train_csv ? dataset_load_csv(data.train_csv, &train, &error) != 0
-                       : dataset_load_idx_folder(data.data_dir, "train", &train, &error) != 0)
+    if (data.train_csv ? mlp_dataset_load_csv(data.train_csv, &train, &error) != 0
+                       : mlp_dataset_load_idx_folder(data.data_dir, "train", &train, &error) != 0)
         cli_fail(CLI_EXIT_RUNTIME, &error);
-    if (augment_check_images(train.rows, train.cols, data.train_csv ? data.train_csv : data.data_dir, &error) != 0) {
-        dataset_free(&train);
+    if (mlp_augment_check_images(train.rows, train.cols, data.train_csv ? data.train_csv : data.data_dir, &error) != 0) {
+        mlp_dataset_free(&train);
         cli_fail(CLI_EXIT_USAGE, &error);
     }
     if (count > train.count) count = train.count;
-    augment_plan plan;
-    if (augment_plan_create(&plan, &augment, seed, train.rows, train.cols, &error) != 0 ||
-        augment_grid_png(out, &plan, &train, count, columns, zoom, &error) != 0)
+    mlp_augment_plan plan;
+    if (mlp_augment_plan_create(&plan, &augment, seed, train.rows, train.cols, &error) != 0 ||
+        mlp_augment_grid_png(out, &plan, &train, count, columns, zoom, &error) != 0)
         cli_fail(CLI_EXIT_RUNTIME, &error);
     int width, height;
-    augment_grid_size(&plan, count, columns, zoom, &width, &height);
+    mlp_augment_grid_size(&plan, count, columns, zoom, &width, &height);
     char text[256];
-    augment_format(&augment, text, sizeof text);
+    mlp_augment_format(&augment, text, sizeof text);
     printf("saved %s (%d x %d): %d examples, %d transforms each (%s, seed %llu)\n", out, width, height, count,
            columns, text, (unsigned long long)seed);
-    augment_plan_free(&plan);
-    dataset_free(&train);
+    mlp_augment_plan_free(&plan);
+    mlp_dataset_free(&train);
     return 0;
 }

@@ -39,17 +39,17 @@ static int text_file_open(text_file *file) {
 
 static int text_file_write(text_file *file, const char *path, mlp_error *error) {
     fclose(file->stream);
-    int status = file_write_atomic(path, file->text, file->length, error);
+    int status = mlp_file_write_atomic(path, file->text, file->length, error);
     free(file->text);
     return status;
 }
 
 /* weights.csv: one parameter per line, w0 .. w{features-1} then b. */
-static int write_weights(const char *folder, const binary_model *model, mlp_error *error) {
+static int write_weights(const char *folder, const mlp_binary_model *model, mlp_error *error) {
     char path[4200];
     snprintf(path, sizeof path, "%s/weights.csv", folder);
     text_file file;
-    if (text_file_open(&file) != 0) return error_set(error, "%s: out of memory", path);
+    if (text_file_open(&file) != 0) return mlp_error_set(error, "%s: out of memory", path);
     fprintf(file.stream, "parameter,value\n");
     for (int p = 0; p < model->features; p++) fprintf(file.stream, "w%d,%.9g\n", p, model->parameters[p]);
     fprintf(file.stream, "b,%.9g\n", model->parameters[model->features]);
@@ -57,24 +57,24 @@ static int write_weights(const char *folder, const binary_model *model, mlp_erro
 }
 
 /* cost.csv: the cost before each iteration (gd, neuron, lbfgs). */
-static int write_cost_history(const char *folder, const binary_model *model, mlp_error *error) {
+static int write_cost_history(const char *folder, const mlp_binary_model *model, mlp_error *error) {
     if (model->history_count == 0) return 0;
     char path[4200];
     snprintf(path, sizeof path, "%s/cost.csv", folder);
     text_file file;
-    if (text_file_open(&file) != 0) return error_set(error, "%s: out of memory", path);
+    if (text_file_open(&file) != 0) return mlp_error_set(error, "%s: out of memory", path);
     fprintf(file.stream, "iteration,cost\n");
     for (int t = 0; t < model->history_count; t++) fprintf(file.stream, "%d,%.9g\n", t, model->cost_history[t]);
     return text_file_write(&file, path, error);
 }
 
 static int write_summary(const char *folder, const binary_command_options *o,
-                         const binary_model *model, const binary_scores *s, int train_count,
+                         const mlp_binary_model *model, const mlp_binary_scores *s, int train_count,
                          int validation_count, double seconds, mlp_error *error) {
     char path[4200];
     snprintf(path, sizeof path, "%s/summary.json", folder);
     text_file file;
-    if (text_file_open(&file) != 0) return error_set(error, "%s: out of memory", path);
+    if (text_file_open(&file) != 0) return mlp_error_set(error, "%s: out of memory", path);
     fprintf(file.stream,
             "{\n  \"digit\": %d,\n  \"method\": \"%s\",\n  \"train_count\": %d,\n"
             "  \"validation_count\": %d,\n  \"threshold\": %g,\n  \"accuracy\": %.6f,\n"
@@ -84,7 +84,7 @@ static int write_summary(const char *folder, const binary_command_options *o,
             o->digit, o->method, train_count, validation_count, o->threshold, s->accuracy,
             s->precision, s->recall, s->f1, s->true_positive, s->false_positive,
             s->true_negative, s->false_negative, model->final_cost, model->history_count);
-    if (model->method == BINARY_NORMAL)
+    if (model->method == MLP_BINARY_NORMAL)
         fprintf(file.stream, "  \"residual\": %.3g,\n  \"l2\": %g,\n  \"noise\": %g,\n",
                 model->residual, o->l2, o->noise);
     else
@@ -125,44 +125,44 @@ int command_binary(int argc, char **argv, int first) {
     cli_parse_or_exit(&command, argc, argv, first);
 
     mlp_error error;
-    binary_method method;
-    if (binary_parse_method(o.method, &method, &error) != 0) cli_fail(CLI_EXIT_USAGE, &error);
-    if (o.iterations == 0) o.iterations = method == BINARY_LBFGS ? 200 : 1000;
-    const kernel_table *kernels = runtime_setup(&o.runtime, &error);
+    mlp_binary_method method;
+    if (mlp_binary_parse_method(o.method, &method, &error) != 0) cli_fail(CLI_EXIT_USAGE, &error);
+    if (o.iterations == 0) o.iterations = method == MLP_BINARY_LBFGS ? 200 : 1000;
+    const mlp_kernel_table *kernels = runtime_setup(&o.runtime, &error);
     if (!kernels) cli_fail(CLI_EXIT_RUNTIME, &error);
     mlp_dataset train_set, test_set;
     if (data_options_load(&o.data, &train_set, &test_set, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     char folder[4096];
     if (cli_output_folder(o.out, folder, sizeof folder, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     int *train_indices, *validation_indices, train_count, validation_count;
-    if (dataset_split(train_set.count, o.validation_split, o.seed, &train_indices, &train_count,
+    if (mlp_dataset_split(train_set.count, o.validation_split, o.seed, &train_indices, &train_count,
                       &validation_indices, &validation_count, &error) != 0)
         cli_fail(CLI_EXIT_RUNTIME, &error);
     if (validation_count < 1) {
-        error_set(&error, "--val-split: no validation images to score the model on");
+        mlp_error_set(&error, "--val-split: no validation images to score the model on");
         cli_fail(CLI_EXIT_USAGE, &error);
     }
-    binary_problem training, validation;
-    if (binary_problem_create(&training, &train_set, train_indices, train_count, o.digit, kernels,
+    mlp_binary_problem training, validation;
+    if (mlp_binary_problem_create(&training, &train_set, train_indices, train_count, o.digit, kernels,
                               o.runtime.threads, &error) != 0 ||
-        binary_problem_create(&validation, &train_set, validation_indices, validation_count,
+        mlp_binary_problem_create(&validation, &train_set, validation_indices, validation_count,
                               o.digit, kernels, o.runtime.threads, &error) != 0)
         cli_fail(CLI_EXIT_RUNTIME, &error);
 
     printf("is it a %d? method %s on %d images, validating on %d; kernel %s, %d threads\n", o.digit,
            o.method, train_count, validation_count, kernels->name, o.runtime.threads);
-    binary_options fit = {
+    mlp_binary_options fit = {
         .learning_rate = o.learning_rate, .iterations = o.iterations, .l2 = o.l2,
         .noise = o.noise, .seed = o.seed,
     };
-    binary_model model;
-    double start = wall_seconds();
-    if (binary_fit(method, &training, &fit, &model, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
-    double seconds = wall_seconds() - start;
-    binary_scores scores;
-    binary_evaluate(&model, &validation, o.threshold, &scores);
+    mlp_binary_model model;
+    double start = mlp_wall_seconds();
+    if (mlp_binary_fit(method, &training, &fit, &model, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    double seconds = mlp_wall_seconds() - start;
+    mlp_binary_scores scores;
+    mlp_binary_evaluate(&model, &validation, o.threshold, &scores);
 
-    if (method == BINARY_NORMAL)
+    if (method == MLP_BINARY_NORMAL)
         printf("normal equations (λ = %g, noise σ = %g): residual ‖(XᵀX+λI)β − Xᵀy‖/‖Xᵀy‖ = %.3g, "
                "training mean squared error %.5f\n", o.l2, o.noise, model.residual, model.final_cost);
     else
@@ -183,17 +183,17 @@ int command_binary(int argc, char **argv, int first) {
     int rows, cols;
     experiment_image_shape(train_set.features, &rows, &cols);
     if (train_set.rows * train_set.cols == train_set.features) rows = train_set.rows, cols = train_set.cols;
-    int drawn = plot_heatmap(path, model.parameters, rows, cols, 1, title, &error) == 0;
+    int drawn = mlp_plot_heatmap(path, model.parameters, rows, cols, 1, title, &error) == 0;
     if (!drawn) fprintf(stderr, "trainer: warning: no weights.png: %s\n", error.message);
     printf("saved %s/weights.csv, %s%ssummary.json\n", folder, drawn ? "weights.png, " : "",
            model.history_count ? "cost.csv, " : "");
 
-    binary_model_free(&model);
-    binary_problem_free(&training);
-    binary_problem_free(&validation);
+    mlp_binary_model_free(&model);
+    mlp_binary_problem_free(&training);
+    mlp_binary_problem_free(&validation);
     free(train_indices);
     free(validation_indices);
-    dataset_free(&train_set);
-    dataset_free(&test_set);
+    mlp_dataset_free(&train_set);
+    mlp_dataset_free(&test_set);
     return 0;
 }

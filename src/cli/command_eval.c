@@ -14,13 +14,13 @@
 static void load_model_or_exit(const char *path, mlp_model *model) {
     mlp_error error;
     if (!path) {
-        error_set(&error, "--model FILE is required");
+        mlp_error_set(&error, "--model FILE is required");
         cli_fail(CLI_EXIT_USAGE, &error);
     }
-    if (model_load(model, path, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    if (mlp_model_load(model, path, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
 }
 
-static void print_confusion(const evaluation *e) {
+static void print_confusion(const mlp_evaluation *e) {
     printf("confusion matrix (rows: true class, columns: predicted):\n      ");
     for (int j = 0; j < MLP_CLASSES; j++) printf("%6d", j);
     printf("\n");
@@ -59,29 +59,29 @@ int command_eval(int argc, char **argv, int first) {
     mlp_error error;
     mlp_model model;
     load_model_or_exit(model_path, &model);
-    const kernel_table *kernels = runtime_setup(&runtime, &error);
+    const mlp_kernel_table *kernels = runtime_setup(&runtime, &error);
     if (!kernels) cli_fail(CLI_EXIT_RUNTIME, &error);
     mlp_dataset test;
     if (data_options_load_test(&data, &test, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     if (test.features != model.sizes[0] || model.sizes[model.layer_count] != MLP_CLASSES) {
-        error_set(&error, "%s: the model takes %d inputs and gives %d classes, the data has %d pixels and %d classes",
+        mlp_error_set(&error, "%s: the model takes %d inputs and gives %d classes, the data has %d pixels and %d classes",
                   model_path, model.sizes[0], model.sizes[model.layer_count], test.features, MLP_CLASSES);
         cli_fail(CLI_EXIT_RUNTIME, &error);
     }
     mlp_network network;
-    if (network_create(&network, &model, kernels, 256, runtime.threads, &error) != 0)
+    if (mlp_network_create(&network, &model, kernels, 256, runtime.threads, &error) != 0)
         cli_fail(CLI_EXIT_RUNTIME, &error);
-    evaluation result;
-    evaluate(&network, &test, NULL, test.count, &result);
+    mlp_evaluation result;
+    mlp_evaluate(&network, &test, NULL, test.count, &result);
     printf("%d images: accuracy %.2f%%, cost %.4f, confidence %.4f (predicted class) %.4f (true class)\n",
            result.count, 100.0 * result.accuracy, result.cost, result.confidence_predicted,
            result.confidence_true);
     print_confusion(&result);
     if (probabilities_path && eval_write_probabilities(&network, &test, probabilities_path, &error) != 0)
         cli_fail(CLI_EXIT_RUNTIME, &error);
-    network_free(&network);
-    model_free(&model);
-    dataset_free(&test);
+    mlp_network_free(&network);
+    mlp_model_free(&model);
+    mlp_dataset_free(&test);
     return 0;
 }
 
@@ -107,38 +107,38 @@ int command_predict(int argc, char **argv, int first) {
 
     mlp_error error;
     if (images.count == 0) {
-        error_set(&error, "no PNG files given (see --help)");
+        mlp_error_set(&error, "no PNG files given (see --help)");
         cli_fail(CLI_EXIT_USAGE, &error);
     }
     mlp_model model;
     load_model_or_exit(model_path, &model);
     int side = (int)lround(sqrt((double)model.sizes[0]));
     if (side * side != model.sizes[0] || model.output != MLP_OUTPUT_SOFTMAX) {
-        error_set(&error, "%s: the model's input (%d) is not a square image", model_path, model.sizes[0]);
+        mlp_error_set(&error, "%s: the model's input (%d) is not a square image", model_path, model.sizes[0]);
         cli_fail(CLI_EXIT_RUNTIME, &error);
     }
-    const kernel_table *kernels = runtime_setup(&runtime, &error);
+    const mlp_kernel_table *kernels = runtime_setup(&runtime, &error);
     if (!kernels) cli_fail(CLI_EXIT_RUNTIME, &error);
     mlp_network network;
-    if (network_create(&network, &model, kernels, 1, 1, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    if (mlp_network_create(&network, &model, kernels, 1, 1, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     int failures = 0, classes = model.sizes[model.layer_count];
     for (int i = 0; i < images.count; i++) {
-        if (image_load_png_for_input(images.values[i], side, side, invert, network.input_pixels,
+        if (mlp_image_load_png_for_input(images.values[i], side, side, invert, network.input_pixels,
                                      &error) != 0) {
             fprintf(stderr, "trainer: error: %s\n", error.message);
             failures++;
             continue;
         }
         network.input_targets[0] = 0;
-        network_forward(&network, network.input_pixels, 1);
-        network_loss(&network, network.input_targets, 1, 0);
+        mlp_network_forward(&network, network.input_pixels, 1);
+        mlp_network_loss(&network, network.input_targets, 1, 0);
         const float *p = network.activations[model.layer_count];
         int best = 0;
         for (int j = 1; j < classes; j++)
             if (p[j] > p[best]) best = j;
         printf("%s: %d (confidence %.4f)\n", images.values[i], best, p[best]);
     }
-    network_free(&network);
-    model_free(&model);
+    mlp_network_free(&network);
+    mlp_model_free(&model);
     return failures ? CLI_EXIT_RUNTIME : 0;
 }

@@ -29,31 +29,31 @@ int command_export(int argc, char **argv, int first) {
     cli_parse_or_exit(&command, argc, argv, first);
     mlp_error error;
     if (!model_path || !format_text || !out) {
-        error_set(&error, "%s is required (see --help)", !model_path ? "--model FILE" : !format_text ? "--format" : "--out FILE");
+        mlp_error_set(&error, "%s is required (see --help)", !model_path ? "--model FILE" : !format_text ? "--format" : "--out FILE");
         cli_fail(CLI_EXIT_USAGE, &error);
     }
     if (strcmp(input, "float") != 0 && strcmp(format_text, "onnx") != 0) {
-        error_set(&error, "--input %s applies to --format onnx only", input);
+        mlp_error_set(&error, "--input %s applies to --format onnx only", input);
         cli_fail(CLI_EXIT_USAGE, &error);
     }
 #ifndef MLP_HAVE_INTEROP
-    error_set(&error, "export: this trainer was built without interop (-DMLP_WITH_INTEROP=OFF: protobuf-c, cJSON, libzip)");
+    mlp_error_set(&error, "export: this trainer was built without interop (-DMLP_WITH_INTEROP=OFF: protobuf-c, cJSON, libzip)");
     cli_fail(CLI_EXIT_RUNTIME, &error);
     return CLI_EXIT_RUNTIME;
 #else
-    interop_format format;
-    interop_parse_format(format_text, &format); /* the choice list allows only known names */
-    interop_onnx_input onnx_input = strcmp(input, "uint8") == 0 ? INTEROP_ONNX_INPUT_UINT8 : INTEROP_ONNX_INPUT_FLOAT;
+    mlp_interop_format format;
+    mlp_interop_parse_format(format_text, &format); /* the choice list allows only known names */
+    mlp_interop_onnx_input onnx_input = strcmp(input, "uint8") == 0 ? MLP_INTEROP_ONNX_INPUT_UINT8 : MLP_INTEROP_ONNX_INPUT_FLOAT;
     mlp_model model;
-    if (model_load(&model, model_path, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
-    if (interop_save(&model, format, onnx_input, out, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    if (mlp_model_load(&model, model_path, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    if (mlp_interop_save(&model, format, onnx_input, out, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     printf("wrote %s: %s", out, format_text);
-    if (format == INTEROP_ONNX) printf(" (input %s)", onnx_input == INTEROP_ONNX_INPUT_UINT8 ? "uint8 0..255" : "float32 0..1");
+    if (format == MLP_INTEROP_ONNX) printf(" (input %s)", onnx_input == MLP_INTEROP_ONNX_INPUT_UINT8 ? "uint8 0..255" : "float32 0..1");
     printf(", layers ");
     for (int i = 0; i <= model.layer_count; i++) printf(i ? ",%d" : "%d", model.sizes[i]);
-    printf(", %s, %s output\n", model_activation_name(model.hidden_activation),
+    printf(", %s, %s output\n", mlp_model_activation_name(model.hidden_activation),
            model.output == MLP_OUTPUT_SIGMOID ? "sigmoid" : "softmax");
-    model_free(&model);
+    mlp_model_free(&model);
     return 0;
 #endif
 }

@@ -38,45 +38,45 @@ int command_import(int argc, char **argv, int first) {
     cli_parse_or_exit(&command, argc, argv, first);
     mlp_error error;
     if (files.count != 1) {
-        error_set(&error, files.count ? "one FILE to import, not %d" : "no FILE to import (see --help)", files.count);
+        mlp_error_set(&error, files.count ? "one FILE to import, not %d" : "no FILE to import (see --help)", files.count);
         cli_fail(CLI_EXIT_USAGE, &error);
     }
     const char *path = files.values[0];
     if (!out) {
-        error_set(&error, "--out FILE is required (the model file to write)");
+        mlp_error_set(&error, "--out FILE is required (the model file to write)");
         cli_fail(CLI_EXIT_USAGE, &error);
     }
     if (!format_text) format_text = format_from_name(path);
     if (!format_text) {
-        error_set(&error, "%s: give --format safetensors or npz (the name ends in neither)", path);
+        mlp_error_set(&error, "%s: give --format safetensors or npz (the name ends in neither)", path);
         cli_fail(CLI_EXIT_USAGE, &error);
     }
     if (strcmp(format_text, "npz") == 0 && !activation_text) {
-        error_set(&error, "%s: --activation relu|sigmoid|tanh is required for npz (the file does not record it)", path);
+        mlp_error_set(&error, "%s: --activation relu|sigmoid|tanh is required for npz (the file does not record it)", path);
         cli_fail(CLI_EXIT_USAGE, &error);
     }
 #ifndef MLP_HAVE_INTEROP
-    error_set(&error, "import: this trainer was built without interop (-DMLP_WITH_INTEROP=OFF: protobuf-c, cJSON, libzip)");
+    mlp_error_set(&error, "import: this trainer was built without interop (-DMLP_WITH_INTEROP=OFF: protobuf-c, cJSON, libzip)");
     cli_fail(CLI_EXIT_RUNTIME, &error);
     return CLI_EXIT_RUNTIME;
 #else
-    interop_format format;
-    interop_parse_format(format_text, &format);
-    interop_import_options import = {.activation = MLP_ACTIVATION_NONE, .output = -1};
-    if (activation_text && model_parse_activation(activation_text, &import.activation, &error) != 0)
+    mlp_interop_format format;
+    mlp_interop_parse_format(format_text, &format);
+    mlp_interop_import_options import = {.activation = MLP_ACTIVATION_NONE, .output = -1};
+    if (activation_text && mlp_model_parse_activation(activation_text, &import.activation, &error) != 0)
         cli_fail(CLI_EXIT_USAGE, &error);
     if (output_text) import.output = strcmp(output_text, "sigmoid") == 0 ? MLP_OUTPUT_SIGMOID : MLP_OUTPUT_SOFTMAX;
     mlp_model model;
-    if (interop_load(&model, format, path, &import, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
-    if (model_save(&model, out, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    if (mlp_interop_load(&model, format, path, &import, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    if (mlp_model_save(&model, out, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     printf("imported %s (%s): layers ", path, format_text);
     for (int i = 0; i <= model.layer_count; i++) printf(i ? ",%d" : "%d", model.sizes[i]);
     size_t parameters = 0;
     for (int l = 0; l < model.layer_count; l++)
         parameters += (size_t)model.sizes[l] * model.sizes[l + 1] + (size_t)model.sizes[l + 1];
-    printf(", %s, %s output, %zu parameters; wrote %s\n", model_activation_name(model.hidden_activation),
+    printf(", %s, %s output, %zu parameters; wrote %s\n", mlp_model_activation_name(model.hidden_activation),
            model.output == MLP_OUTPUT_SIGMOID ? "sigmoid" : "softmax", parameters, out);
-    model_free(&model);
+    mlp_model_free(&model);
     return 0;
 #endif
 }

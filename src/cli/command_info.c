@@ -16,7 +16,7 @@ int command_info(int argc, char **argv, int first) {
                            options, RUNTIME_OPTION_COUNT, NULL};
     cli_parse_or_exit(&command, argc, argv, first);
 
-    const cpu_features *f = kernels_cpu_features();
+    const mlp_cpu_features *f = mlp_kernels_cpu_features();
     printf("cpu: %s\n", f->model[0] ? f->model : "(unknown)");
     printf("features:");
     const struct { const char *name; int present; } flags[] = {
@@ -29,30 +29,30 @@ int command_info(int argc, char **argv, int first) {
         if (flags[i].present) printf(" %s", flags[i].name);
     printf("\nkernel variants:\n");
     int count;
-    const kernel_table *const *tables = kernels_compiled(&count);
+    const mlp_kernel_table *const *tables = mlp_kernels_compiled(&count);
     for (int i = 0; i < count; i++) {
         const char *reason;
-        int ok = kernels_supported(tables[i], &reason);
+        int ok = mlp_kernels_supported(tables[i], &reason);
         printf("  %-7s %s\n", tables[i]->name, ok ? "runs here" : reason);
     }
     mlp_error error;
     runtime.verbose = 0;
-    const kernel_table *chosen = kernels_select(runtime.kernel, error.message, sizeof error.message);
+    const mlp_kernel_table *chosen = mlp_kernels_select(runtime.kernel, error.message, sizeof error.message);
     if (!chosen) cli_fail(CLI_EXIT_RUNTIME, &error);
     printf("chosen: %s%s\n", chosen->name,
            strcmp(runtime.kernel, "auto") == 0 ? " (auto: MLP_KERNEL or the best)" : "");
-    affinity_print_topology(stdout);
-    const affinity_limits *limits = affinity_available();
+    mlp_affinity_print_topology(stdout);
+    const affinity_limits *limits = mlp_affinity_available();
     char quota[32] = "none";
     if (limits->quota_cpus > 0) snprintf(quota, sizeof quota, "%.2f CPUs", limits->quota_cpus);
     printf("available cores: %d (limit: %s; physical cores %d, cores in the affinity mask %d, "
            "cgroup CPU quota %s)\n", limits->cores, limits->limit, limits->physical_cores,
            limits->mask_cores, quota);
-    affinity_thread_plan plan = affinity_plan_threads(runtime.threads, runtime.oversubscribe, 1);
+    affinity_thread_plan plan = mlp_affinity_plan_threads(runtime.threads, runtime.oversubscribe, 1);
     runtime.threads = plan.used;
     printf("threads: %d%s\n", runtime.threads,
            plan.capped ? " (capped at the available cores; --oversubscribe runs more)" : "");
-    affinity_bind_team(runtime.threads, strcmp(runtime.bind, "none") == 0 ? AFFINITY_NONE : AFFINITY_CORE,
+    mlp_affinity_bind_team(runtime.threads, strcmp(runtime.bind, "none") == 0 ? AFFINITY_NONE : AFFINITY_CORE,
                        stdout);
     return 0;
 }

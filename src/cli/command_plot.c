@@ -22,15 +22,15 @@ int command_plot(int argc, char **argv, int first) {
     cli_parse_or_exit(&command, argc, argv, first);
     mlp_error error;
     if (folders.count == 0) {
-        error_set(&error, "plot: name at least one run folder (see --help)");
+        mlp_error_set(&error, "plot: name at least one run folder (see --help)");
         cli_fail(CLI_EXIT_USAGE, &error);
     }
-    plot_run runs[CLI_MAX_LIST];
-    epoch_metrics *histories[CLI_MAX_LIST];
+    mlp_plot_run runs[CLI_MAX_LIST];
+    mlp_epoch_metrics *histories[CLI_MAX_LIST];
     for (int i = 0; i < folders.count; i++) {
         char path[4200];
         snprintf(path, sizeof path, "%s/metrics.csv", folders.values[i]);
-        if (metrics_csv_read(path, &histories[i], &runs[i].count, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+        if (mlp_metrics_csv_read(path, &histories[i], &runs[i].count, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
         runs[i].history = histories[i];
         runs[i].name = folders.values[i];
     }
@@ -38,7 +38,7 @@ int command_plot(int argc, char **argv, int first) {
     if (out) snprintf(path, sizeof path, "%s", out);
     else if (folders.count == 1) snprintf(path, sizeof path, "%s/curves.png", folders.values[0]);
     else snprintf(path, sizeof path, "curves.png");
-    if (plot_learning_curves(path, runs, folders.count, title ? title : (folders.count == 1 ? folders.values[0] : NULL), &error) != 0)
+    if (mlp_plot_learning_curves(path, runs, folders.count, title ? title : (folders.count == 1 ? folders.values[0] : NULL), &error) != 0)
         cli_fail(CLI_EXIT_RUNTIME, &error);
     printf("saved %s\n", path);
     for (int i = 0; i < folders.count; i++) free(histories[i]);

@@ -38,30 +38,30 @@ static const comparison study_comparisons[] = {
 
 /* Trains every configuration of a comparison into folder/<layers>/, then writes
  * folder/<name>.csv and folder/<name>.png and prints the table. */
-static int run_comparison(const sweep_setup *setup, const comparison *c, const char *folder,
+static int run_comparison(const mlp_sweep_setup *setup, const comparison *c, const char *folder,
                           mlp_error *error) {
-    sweep_row rows[CLI_MAX_LIST];
-    epoch_metrics *histories[CLI_MAX_LIST] = {0};
-    plot_run runs[CLI_MAX_LIST];
+    mlp_sweep_row rows[CLI_MAX_LIST];
+    mlp_epoch_metrics *histories[CLI_MAX_LIST] = {0};
+    mlp_plot_run runs[CLI_MAX_LIST];
     int status = 0, done = 0;
     for (int i = 0; i < c->count && status == 0; i++) {
         char name[300], run_folder[4400];
-        sweep_folder_name(c->layers[i], name, sizeof name);
+        mlp_sweep_folder_name(c->layers[i], name, sizeof name);
         snprintf(run_folder, sizeof run_folder, "%s/%s", folder, name);
         int epochs;
         mlp_run_status result;
-        status = sweep_train_configuration(setup, c->layers[i], run_folder, &histories[i], &epochs, &result, error);
+        status = mlp_sweep_train_configuration(setup, c->layers[i], run_folder, &histories[i], &epochs, &result, error);
         if (result == MLP_RUN_INTERRUPTED) exit_interrupted(run_folder, error);
         if (status != 0) break;
-        sweep_row_from_history(c->layers[i], histories[i], epochs, &rows[i]);
-        runs[i] = (plot_run){c->layers[i], histories[i], epochs};
+        mlp_sweep_row_from_history(c->layers[i], histories[i], epochs, &rows[i]);
+        runs[i] = (mlp_plot_run){c->layers[i], histories[i], epochs};
         done++;
     }
     char path[4400];
     if (status == 0) {
-        sweep_table_print(stdout, rows, done);
+        mlp_sweep_table_print(stdout, rows, done);
         snprintf(path, sizeof path, "%s/%s.csv", folder, c->name);
-        status = sweep_table_write(path, rows, done, error);
+        status = mlp_sweep_table_write(path, rows, done, error);
     }
     if (status == 0) {
         char title[256];
@@ -69,7 +69,7 @@ static int run_comparison(const sweep_setup *setup, const comparison *c, const c
                  setup->run.learning_rate, setup->run.batch, (unsigned long long)setup->run.seed);
         snprintf(path, sizeof path, "%s/%s.png", folder, c->name);
         mlp_error plot_error;
-        if (plot_cost_panels(path, runs, done, title, &plot_error) != 0)
+        if (mlp_plot_cost_panels(path, runs, done, title, &plot_error) != 0)
             fprintf(stderr, "trainer: warning: no %s.png: %s\n", c->name, plot_error.message);
         printf("saved %s/%s.csv and %s.png\n", folder, c->name, c->name);
     }
@@ -95,7 +95,7 @@ int command_sweep(int argc, char **argv, int first) {
                                          .help = "stop a configuration when its validation cost has not improved for N epochs and "
                                                  "keep its best epoch's model (0: off)", .max = 1000000});
     cli_options_add(&table, (cli_option){.name = "--checkpoint-every", .type = CLI_INT, .target = &o.checkpoint_every,
-                                         .value_name = "N", .help = "write DIR/<sizes>/" CHECKPOINT_FILE_NAME " every N epochs "
+                                         .value_name = "N", .help = "write DIR/<sizes>/" MLP_CHECKPOINT_FILE_NAME " every N epochs "
                                                                     "(0: only when interrupted); trainer --resume DIR/<sizes> continues one",
                                          .max = 1000000});
     cli_command command = {
@@ -116,9 +116,9 @@ int command_sweep(int argc, char **argv, int first) {
     if (recipe_options_apply_preset(&o.recipe, &command, argc, argv, first, sweep_keeps, &error) != 0)
         cli_fail(CLI_EXIT_USAGE, &error);
     mlp_activation activation;
-    if (model_parse_activation(o.recipe.activation, &activation, &error) != 0) cli_fail(CLI_EXIT_USAGE, &error);
+    if (mlp_model_parse_activation(o.recipe.activation, &activation, &error) != 0) cli_fail(CLI_EXIT_USAGE, &error);
     if (o.recipe.validation_split <= 0) {
-        error_set(&error, "--val-split: a sweep compares validation costs, so it must be above 0");
+        mlp_error_set(&error, "--val-split: a sweep compares validation costs, so it must be above 0");
         cli_fail(CLI_EXIT_USAGE, &error);
     }
     int sizes[MLP_MAX_LAYERS + 1], size_count, dropout_values;
@@ -126,7 +126,7 @@ int command_sweep(int argc, char **argv, int first) {
     if (regular_options_parse(&o.regular, &regular_recipe, &dropout_values, &error) != 0)
         cli_fail(CLI_EXIT_USAGE, &error);
     for (int i = 0; i < o.layers.count; i++)
-        if (model_parse_layers(o.layers.values[i], sizes, &size_count, &error) != 0 ||
+        if (mlp_model_parse_layers(o.layers.values[i], sizes, &size_count, &error) != 0 ||
             regular_options_check_layers(&o.regular, &regular_recipe, dropout_values, size_count - 2,
                                          o.layers.values[i], &error) != 0)
             cli_fail(CLI_EXIT_USAGE, &error);
@@ -134,7 +134,7 @@ int command_sweep(int argc, char **argv, int first) {
         regular_options_check_layers(&o.regular, &regular_recipe, dropout_values, 2, "each of the study's networks",
                                      &error) != 0)
         cli_fail(CLI_EXIT_USAGE, &error);
-    const kernel_table *kernels = runtime_setup(&o.runtime, &error);
+    const mlp_kernel_table *kernels = runtime_setup(&o.runtime, &error);
     if (!kernels) cli_fail(CLI_EXIT_RUNTIME, &error);
     mlp_dataset train_set, test_set;
     if (data_options_load(&o.data, &train_set, &test_set, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
@@ -142,12 +142,12 @@ int command_sweep(int argc, char **argv, int first) {
     if (cli_output_folder(o.out, folder, sizeof folder, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     /* The split's sizes for the banner (each run makes the same split from the seed). */
     int *train_indices, *validation_indices, train_count, validation_count;
-    if (dataset_split(train_set.count, o.recipe.validation_split, o.recipe.seed, &train_indices, &train_count,
+    if (mlp_dataset_split(train_set.count, o.recipe.validation_split, o.recipe.seed, &train_indices, &train_count,
                       &validation_indices, &validation_count, &error) != 0)
         cli_fail(CLI_EXIT_RUNTIME, &error);
 
     /* Every configuration runs this recipe on the same data (and so the same split). */
-    sweep_setup setup;
+    mlp_sweep_setup setup;
     mlp_run_config *run = &setup.run;
     mlp_run_config_init(run);
     run->activation = activation;
@@ -191,7 +191,7 @@ int command_sweep(int argc, char **argv, int first) {
     if (status != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     free(train_indices);
     free(validation_indices);
-    dataset_free(&train_set);
-    dataset_free(&test_set);
+    mlp_dataset_free(&train_set);
+    mlp_dataset_free(&test_set);
     return 0;
 }

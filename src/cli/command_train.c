@@ -102,11 +102,11 @@ static void describe_train_options(train_command_options *o, cli_option_table *t
                                                 "to summary.json"});
     cli_options_add(table, (cli_option){.name = "--checkpoint-every", .type = CLI_INT, .target = &o->checkpoint_every,
                                         .value_name = "N",
-                                        .help = "write DIR/" CHECKPOINT_FILE_NAME " every N epochs (0: never; default 1 "
+                                        .help = "write DIR/" MLP_CHECKPOINT_FILE_NAME " every N epochs (0: never; default 1 "
                                                 "with --out, else 0; -1 = that default)",
                                         .min = -1, .max = 1000000});
     cli_options_add(table, (cli_option){.name = "--resume", .type = CLI_STRING, .target = &o->resume, .value_name = "DIR",
-                                        .help = "continue the run in DIR from its " CHECKPOINT_FILE_NAME
+                                        .help = "continue the run in DIR from its " MLP_CHECKPOINT_FILE_NAME
                                                 " (same final model as an uninterrupted run)"});
     cli_options_add(table, (cli_option){.name = "--patience", .type = CLI_INT, .target = &o->patience, .value_name = "N",
                                         .help = "stop when the validation cost has not improved for N epochs and "
@@ -168,16 +168,16 @@ int command_train(int argc, char **argv, int first) {
     if (recipe_options_apply_preset(&o.recipe, &command, argc, argv, first, NULL, &error) != 0)
         cli_fail(CLI_EXIT_USAGE, &error);
     /* Under mpirun: every rank trains; only rank 0 prints and writes files. */
-    if (distributed_start(&error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
-    int writer = distributed_rank() == 0;
+    if (mlp_distributed_start(&error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    int writer = mlp_distributed_rank() == 0;
     /* Several ranks on one machine share its cores and let the OS place their threads (binding
      * would pin every rank's threads to the same first cores), unless told otherwise. */
-    int local_ranks = distributed_local_ranks();
+    int local_ranks = mlp_distributed_local_ranks();
     if (local_ranks > 1 && !option_given(argc, argv, first, "--threads"))
         o.runtime.threads = o.runtime.threads > local_ranks ? o.runtime.threads / local_ranks : 1;
     if (local_ranks > 1 && !option_given(argc, argv, first, "--bind")) o.runtime.bind = "none";
     if (!writer && !freopen("/dev/null", "w", stdout)) {
-        error_set(&error, "/dev/null: cannot open for writing");
+        mlp_error_set(&error, "/dev/null: cannot open for writing");
         cli_fail(CLI_EXIT_RUNTIME, &error);
     }
     mlp_run_config config;
@@ -190,23 +190,23 @@ int command_train(int argc, char **argv, int first) {
 
     /* --resume: the checkpoint's recipe becomes the run's; a flag given on the command line that
      * contradicts it is a usage error. --epochs may be raised to train further. */
-    checkpoint resumed;
+    mlp_checkpoint resumed;
     memset(&resumed, 0, sizeof resumed);
     mlp_model init_model = {0};
     if (o.resume && option_given(argc, argv, first, "--init-model")) {
-        error_set(&error, "--init-model contradicts --resume: a resumed run continues its checkpoint's model");
+        mlp_error_set(&error, "--init-model contradicts --resume: a resumed run continues its checkpoint's model");
         cli_fail(CLI_EXIT_USAGE, &error);
     }
     if (o.resume) {
         char resume_path[4200];
-        snprintf(resume_path, sizeof resume_path, "%s/%s", o.resume, CHECKPOINT_FILE_NAME);
-        if (checkpoint_load(&resumed, resume_path, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+        snprintf(resume_path, sizeof resume_path, "%s/%s", o.resume, MLP_CHECKPOINT_FILE_NAME);
+        if (mlp_checkpoint_load(&resumed, resume_path, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
         unsigned given = options_given(argc, argv, first);
         if ((given & MLP_RUN_GIVEN_LAYERS) &&
-            model_parse_layers(o.layers, config.sizes, &config.size_count, &error) != 0)
+            mlp_model_parse_layers(o.layers, config.sizes, &config.size_count, &error) != 0)
             cli_fail(CLI_EXIT_USAGE, &error);
         if ((given & MLP_RUN_GIVEN_ACTIVATION) &&
-            model_parse_activation(o.recipe.activation, &config.activation, &error) != 0)
+            mlp_model_parse_activation(o.recipe.activation, &config.activation, &error) != 0)
             cli_fail(CLI_EXIT_USAGE, &error);
         if (mlp_run_config_resume(&config, &resumed, resume_path, given, &error) != 0)
             cli_fail(CLI_EXIT_USAGE, &error);
@@ -223,8 +223,8 @@ int command_train(int argc, char **argv, int first) {
         if (status != 0) cli_fail(status, &error);
         config.initial_model = &init_model;
         config.initial_model_path = o.init_model;
-    } else if (model_parse_layers(o.layers, config.sizes, &config.size_count, &error) != 0 ||
-               model_parse_activation(o.recipe.activation, &config.activation, &error) != 0 ||
+    } else if (mlp_model_parse_layers(o.layers, config.sizes, &config.size_count, &error) != 0 ||
+               mlp_model_parse_activation(o.recipe.activation, &config.activation, &error) != 0 ||
                check_training_fits_memory(o.layers, config.sizes, config.size_count, o.recipe.batch,
                                           o.patience > 0, &error) != 0) {
         cli_fail(CLI_EXIT_USAGE, &error);
@@ -263,24 +263,24 @@ int command_train(int argc, char **argv, int first) {
         if (fresh_folder) rmdir(run_folder);
         cli_fail(status == MLP_RUN_INVALID ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME, &error);
     }
-    model_free(&init_model); /* copied into the run's model */
+    mlp_model_free(&init_model); /* copied into the run's model */
     if (o.write_order && writer &&
         train_write_order(&run.trainer, config.epochs, o.write_order, &error) != 0)
         cli_fail(CLI_EXIT_RUNTIME, &error);
 
     /* The outputs, in the order they appear: the banner, the epoch table, metrics.csv,
      * curves.png after every epoch; the final report and summary.json at the end. */
-    plot_curves_context curves = {.name = run_folder, .title = run_folder};
+    mlp_plot_curves_context curves = {.name = run_folder, .title = run_folder};
     mlp_run_observer observers[] = {
         mlp_run_console_observer(), mlp_run_table_observer(), mlp_run_metrics_observer(),
-        plot_curves_observer(&curves), mlp_run_summary_observer(),
+        mlp_plot_curves_observer(&curves), mlp_run_summary_observer(),
     };
     install_stop_handlers();
     mlp_run_status result = mlp_run_execute(&run, observers, (int)(sizeof observers / sizeof observers[0]), &error);
     if (result == MLP_RUN_INTERRUPTED) exit_interrupted(run_folder, &error);
     if (result != MLP_RUN_COMPLETED && result != MLP_RUN_EARLY_STOPPED) cli_fail(CLI_EXIT_RUNTIME, &error);
     printf("saved %s/model.mlp, metrics.csv, summary.json (%.1f s)\n", run_folder, run.seconds);
-    const gradient_sharding *sharding = run.trainer.sharding;
+    const mlp_gradient_sharding *sharding = run.trainer.sharding;
     if (sharding && sharding->steps > 0)
         printf("data-parallel: rank 0 received %.1f KB of gradient shards per step; step %.1f us "
                "(mean) %.1f us (min) %.1f us (min CPU), of which waiting for the gathers %.1f us (mean) "
@@ -290,10 +290,10 @@ int command_train(int argc, char **argv, int first) {
                1e6 * sharding->min_wait_seconds);
 
     mlp_run_close(&run);
-    checkpoint_free(&resumed);
-    dataset_free(&train_set);
-    dataset_free(&test_set);
-    distributed_stop();
+    mlp_checkpoint_free(&resumed);
+    mlp_dataset_free(&train_set);
+    mlp_dataset_free(&test_set);
+    mlp_distributed_stop();
     if (train_stop_signal) return 128 + train_stop_signal; /* interrupted after the last epoch: outputs are complete */
     return 0;
 }

@@ -24,11 +24,11 @@ int command_weights(int argc, char **argv, int first) {
     cli_parse_or_exit(&command, argc, argv, first);
     mlp_error error;
     if (!model_path) {
-        error_set(&error, "weights: --model FILE is required");
+        mlp_error_set(&error, "weights: --model FILE is required");
         cli_fail(CLI_EXIT_USAGE, &error);
     }
     mlp_model model;
-    if (model_load(&model, model_path, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    if (mlp_model_load(&model, model_path, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     char folder[4096], path[4200], title[256];
     if (cli_output_folder(out, folder, sizeof folder, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
     int inputs = model.sizes[0], units = model.sizes[1];
@@ -37,9 +37,9 @@ int command_weights(int argc, char **argv, int first) {
     snprintf(path, sizeof path, "%s/weights.png", folder);
     snprintf(title, sizeof title, "first-layer weights of %s: %d of %d units", model_path, count, units);
     /* W_0 is [inputs × units]: unit u's weight for pixel p is W[p * units + u]. */
-    if (plot_heatmap_grid(path, model_weights(&model, 0), count, 1, rows, cols, units, title, &error) != 0)
+    if (mlp_plot_heatmap_grid(path, mlp_model_weights(&model, 0), count, 1, rows, cols, units, title, &error) != 0)
         cli_fail(CLI_EXIT_RUNTIME, &error);
     printf("saved %s (%d units)\n", path, count);
-    model_free(&model);
+    mlp_model_free(&model);
     return 0;
 }

@@ -19,7 +19,7 @@ int eval_write_probabilities(mlp_network *network, const mlp_dataset *data, cons
     int chunk = network->batch_capacity < PROBABILITY_CHUNK ? network->batch_capacity : PROBABILITY_CHUNK;
     size_t values = (size_t)count * (size_t)outputs;
     uint8_t *bytes = malloc(values * 4 + 1);
-    if (!bytes) return error_set(error, "%s: out of memory for %zu probabilities", path, values);
+    if (!bytes) return mlp_error_set(error, "%s: out of memory for %zu probabilities", path, values);
 #pragma omp parallel num_threads(network->threads)
     {
         for (int begin = 0; begin < count; begin += chunk) {
@@ -32,8 +32,8 @@ int eval_write_probabilities(mlp_network *network, const mlp_dataset *data, cons
                 memcpy(network->input_targets, data->labels + begin, (size_t)n);
             }
 #pragma omp barrier
-            network_forward(network, network->input_pixels, n);
-            network_loss(network, network->input_targets, n, 0);
+            mlp_network_forward(network, network->input_pixels, n);
+            mlp_network_loss(network, network->input_targets, n, 0);
 #pragma omp master
             {
                 const float *p = network->activations[model->layer_count];
@@ -47,7 +47,7 @@ int eval_write_probabilities(mlp_network *network, const mlp_dataset *data, cons
 #pragma omp barrier
         }
     }
-    int status = file_write_atomic(path, bytes, values * 4, error);
+    int status = mlp_file_write_atomic(path, bytes, values * 4, error);
     free(bytes);
     return status;
 }
@@ -55,15 +55,15 @@ int eval_write_probabilities(mlp_network *network, const mlp_dataset *data, cons
 int train_load_init_model(const char *path, int argc, char **argv, int first, const char *layers,
                           const char *activation_name, mlp_model *model, int *sizes, int *count,
                           mlp_activation *activation, mlp_error *error) {
-    if (model_load(model, path, error) != 0) return CLI_EXIT_RUNTIME;
+    if (mlp_model_load(model, path, error) != 0) return CLI_EXIT_RUNTIME;
     char stored[512] = "";
     for (int i = 0; i <= model->layer_count; i++)
         snprintf(stored + strlen(stored), sizeof stored - strlen(stored), i ? ",%d" : "%d", model->sizes[i]);
     const char *clash = NULL;
     if (option_given(argc, argv, first, "--layers")) {
         int given[MLP_MAX_LAYERS + 1], given_count;
-        if (model_parse_layers(layers, given, &given_count, error) != 0) {
-            model_free(model);
+        if (mlp_model_parse_layers(layers, given, &given_count, error) != 0) {
+            mlp_model_free(model);
             return CLI_EXIT_USAGE;
         }
         if (given_count != model->layer_count + 1 ||
@@ -71,15 +71,15 @@ int train_load_init_model(const char *path, int argc, char **argv, int first, co
             clash = "--layers";
     }
     if (option_given(argc, argv, first, "--activation") &&
-        strcmp(activation_name, model_activation_name(model->hidden_activation)) != 0)
+        strcmp(activation_name, mlp_model_activation_name(model->hidden_activation)) != 0)
         clash = "--activation";
     if (clash || model->output != MLP_OUTPUT_SOFTMAX) {
         if (clash)
-            error_set(error, "%s: %s contradicts the model (layers %s, %s); --init-model takes the shape from it",
-                      path, clash, stored, model_activation_name(model->hidden_activation));
+            mlp_error_set(error, "%s: %s contradicts the model (layers %s, %s); --init-model takes the shape from it",
+                      path, clash, stored, mlp_model_activation_name(model->hidden_activation));
         else
-            error_set(error, "%s: a sigmoid-output model cannot be trained by train (softmax over classes)", path);
-        model_free(model);
+            mlp_error_set(error, "%s: a sigmoid-output model cannot be trained by train (softmax over classes)", path);
+        mlp_model_free(model);
         return clash ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
     }
     *count = model->layer_count + 1;
@@ -88,22 +88,22 @@ int train_load_init_model(const char *path, int argc, char **argv, int first, co
     return 0;
 }
 
-int train_write_order(const trainer *t, int epochs, const char *path, mlp_error *error) {
+int train_write_order(const mlp_trainer *t, int epochs, const char *path, mlp_error *error) {
     size_t row = (size_t)t->train_count;
     uint8_t *bytes = malloc((size_t)epochs * row * 4 + 1);
     int *order = malloc(row * sizeof *order);
     if (!bytes || !order) {
         free(bytes);
         free(order);
-        return error_set(error, "%s: out of memory for %d epochs of %d indices", path, epochs, t->train_count);
+        return mlp_error_set(error, "%s: out of memory for %d epochs of %d indices", path, epochs, t->train_count);
     }
     for (int epoch = 1; epoch <= epochs; epoch++) {
-        trainer_epoch_order(t, epoch, order);
+        mlp_trainer_epoch_order(t, epoch, order);
         uint8_t *out = bytes + (size_t)(epoch - 1) * row * 4;
         for (size_t i = 0; i < row; i++) put_u32_le(out + 4 * i, (uint32_t)order[i]);
     }
     free(order);
-    int status = file_write_atomic(path, bytes, (size_t)epochs * row * 4, error);
+    int status = mlp_file_write_atomic(path, bytes, (size_t)epochs * row * 4, error);
     free(bytes);
     return status;
 }

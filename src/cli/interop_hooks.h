@@ -25,6 +25,6 @@ int train_load_init_model(const char *path, int argc, char **argv, int first, co
 
 /* --write-order: epochs rows of train_count little-endian int32 training-set indices (row e =
  * epoch e + 1, trainer_epoch_order), written atomically before training starts. */
-int train_write_order(const trainer *trainer, int epochs, const char *path, mlp_error *error);
+int train_write_order(const mlp_trainer *trainer, int epochs, const char *path, mlp_error *error);
 
 #endif

@@ -22,18 +22,18 @@ int regular_options_parse(const regular_options *regular, mlp_recipe *recipe, in
     *dropout_values = 0;
     memset(&recipe->dropout, 0, sizeof recipe->dropout);
     memset(&recipe->augment, 0, sizeof recipe->augment);
-    if (regular->dropout && dropout_parse(regular->dropout, &recipe->dropout, dropout_values, error) != 0)
+    if (regular->dropout && mlp_dropout_parse(regular->dropout, &recipe->dropout, dropout_values, error) != 0)
         return -1;
-    if (regular->augment && augment_parse(regular->augment, &recipe->augment, error) != 0) return -1;
+    if (regular->augment && mlp_augment_parse(regular->augment, &recipe->augment, error) != 0) return -1;
     return 0;
 }
 
 int regular_options_check_layers(const regular_options *regular, const mlp_recipe *recipe, int dropout_values,
                                  int hidden_layers, const char *layers, mlp_error *error) {
     if (dropout_values > 1 && dropout_values > hidden_layers)
-        return error_set(error, "--dropout %s: %d values but %s has %d hidden layer%s", regular->dropout,
+        return mlp_error_set(error, "--dropout %s: %d values but %s has %d hidden layer%s", regular->dropout,
                          dropout_values, layers, hidden_layers, hidden_layers == 1 ? "" : "s");
-    if (hidden_layers == 0 && dropout_active(&recipe->dropout, MLP_MAX_LAYERS))
-        return error_set(error, "--dropout %s: %s has no hidden layer", regular->dropout, layers);
+    if (hidden_layers == 0 && mlp_dropout_active(&recipe->dropout, MLP_MAX_LAYERS))
+        return mlp_error_set(error, "--dropout %s: %s has no hidden layer", regular->dropout, layers);
     return 0;
 }

@@ -30,10 +30,10 @@ void install_stop_handlers(void) {
 }
 
 void exit_interrupted(const char *folder, const mlp_error *where) {
-    if (distributed_rank() == 0)
+    if (mlp_distributed_rank() == 0)
         fprintf(stderr, "trainer: interrupted by %s %s (continue with: trainer --resume %s)\n",
                 train_stop_signal == SIGINT ? "SIGINT" : "SIGTERM", where->message, folder);
-    distributed_stop(); /* every rank stopped after the same batch */
+    mlp_distributed_stop(); /* every rank stopped after the same batch */
     exit(128 + train_stop_signal);
 }
 
@@ -88,14 +88,14 @@ int check_training_fits_memory(const char *layers, const int *sizes, int count, 
         units += (size_t)sizes[l + 1];
     }
     if (parameters > MLP_MAX_PARAMETERS)
-        return error_set(error, "--layers %s: %zu parameters, more than the limit of %zu (%zu GiB of floats)",
+        return mlp_error_set(error, "--layers %s: %zu parameters, more than the limit of %zu (%zu GiB of floats)",
                          layers, parameters, MLP_MAX_PARAMETERS, MLP_MAX_PARAMETERS * 4 >> 30);
     double needed = 4.0 * (double)parameters * (keep_best ? 3 : 2) +
                     4.0 * 2 * (double)units * (batch > 256 ? batch : 256);
     long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
     double available = pages > 0 && page_size > 0 ? (double)pages * (double)page_size : 0.0;
     if (available > 0 && needed > available)
-        return error_set(error, "--layers %s: training needs about %.1f GiB (parameters, gradients, "
+        return mlp_error_set(error, "--layers %s: training needs about %.1f GiB (parameters, gradients, "
                          "activations) but this machine has %.1f GiB", layers, needed / (1 << 30),
                          available / (1 << 30));
     return 0;

@@ -36,7 +36,7 @@ static hwloc_topology_t get_topology(void) {
     return topology_loaded == 1 ? topology : NULL;
 }
 
-int affinity_physical_cores(void) {
+int mlp_affinity_physical_cores(void) {
     hwloc_topology_t t = get_topology();
     int cores = t ? hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_CORE) : 0;
     if (cores < 1) cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -85,7 +85,7 @@ static hwloc_obj_t team_core(hwloc_topology_t t, int cores, int i, int *index) {
     return NULL;
 }
 
-int affinity_bind_team(int threads, affinity_mode mode, FILE *report) {
+int mlp_affinity_bind_team(int threads, affinity_mode mode, FILE *report) {
     hwloc_topology_t t = get_topology();
     int cores = t ? hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_CORE) : 0;
     int usable = cores > 0 ? count_mask_cores() : 0;
@@ -131,7 +131,7 @@ static void print_cache(FILE *out, hwloc_topology_t t, hwloc_obj_type_t type, co
             (unsigned long long)(cache->attr->cache.size / 1024));
 }
 
-void affinity_print_topology(FILE *out) {
+void mlp_affinity_print_topology(FILE *out) {
     hwloc_topology_t t = get_topology();
     if (!t) {
         fprintf(out, "topology: hwloc could not load it\n");
@@ -148,7 +148,7 @@ void affinity_print_topology(FILE *out) {
 
 #else /* no hwloc: count processors, bind nothing */
 
-int affinity_physical_cores(void) {
+int mlp_affinity_physical_cores(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : (int)n;
 }
@@ -158,21 +158,21 @@ static int count_mask_cores(void) {
     return initial_mask(&mask) ? CPU_COUNT(&mask) : 0;
 }
 
-int affinity_bind_team(int threads, affinity_mode mode, FILE *report) {
+int mlp_affinity_bind_team(int threads, affinity_mode mode, FILE *report) {
     if (mode == AFFINITY_CORE)
         fprintf(stderr, "trainer: warning: built without hwloc; %d threads left unbound\n", threads);
     if (report) fprintf(report, "binding: none (built without hwloc)\n");
     return mode == AFFINITY_CORE ? -1 : 0;
 }
 
-void affinity_print_topology(FILE *out) {
-    fprintf(out, "topology: built without hwloc; %d processors online\n", affinity_physical_cores());
+void mlp_affinity_print_topology(FILE *out) {
+    fprintf(out, "topology: built without hwloc; %d processors online\n", mlp_affinity_physical_cores());
 }
 #endif
 
 /* ---- available cores and the thread plan (with or without hwloc) ---- */
 
-double affinity_parse_cpu_max(const char *text) {
+double mlp_affinity_parse_cpu_max(const char *text) {
     char quota[32];
     double period;
     if (!text || sscanf(text, " %31s %lf", quota, &period) != 2 || !(period > 0)) {
@@ -187,7 +187,7 @@ double affinity_parse_cpu_max(const char *text) {
     return value / period;
 }
 
-double affinity_parse_cfs_quota(const char *quota_text, const char *period_text) {
+double mlp_affinity_parse_cfs_quota(const char *quota_text, const char *period_text) {
     double quota, period;
     if (!quota_text || !period_text || sscanf(quota_text, " %lf", &quota) != 1 ||
         sscanf(period_text, " %lf", &period) != 1 || !(period > 0))
@@ -219,11 +219,11 @@ static double walk_quota(const char *base, const char *path, int v1) {
             if (read_small_file(file, text, sizeof text)) {
                 snprintf(file, sizeof file, "%s%s/cpu.cfs_period_us", base, dir);
                 if (read_small_file(file, period, sizeof period))
-                    quota = affinity_parse_cfs_quota(text, period);
+                    quota = mlp_affinity_parse_cfs_quota(text, period);
             }
         } else {
             snprintf(file, sizeof file, "%s%s/cpu.max", base, dir);
-            if (read_small_file(file, text, sizeof text)) quota = affinity_parse_cpu_max(text);
+            if (read_small_file(file, text, sizeof text)) quota = mlp_affinity_parse_cpu_max(text);
         }
         if (quota > 0 && (tightest == 0 || quota < tightest)) tightest = quota;
         char *slash = strrchr(dir, '/');
@@ -241,7 +241,7 @@ static double tighter(double a, double b) {
     return a < b ? a : b;
 }
 
-double affinity_cgroup_quota(const char *root, const char *self_cgroup) {
+double mlp_affinity_cgroup_quota(const char *root, const char *self_cgroup) {
     double tightest = 0;
     const char *line = self_cgroup;
     char base[4096];
@@ -280,16 +280,16 @@ double affinity_cgroup_quota(const char *root, const char *self_cgroup) {
     return tightest;
 }
 
-const affinity_limits *affinity_available(void) {
+const affinity_limits *mlp_affinity_available(void) {
     static affinity_limits limits;
     static int done;
     if (done) return &limits;
     done = 1;
-    limits.physical_cores = affinity_physical_cores();
+    limits.physical_cores = mlp_affinity_physical_cores();
     limits.mask_cores = count_mask_cores();
     char self[8192];
     limits.quota_cpus =
-        read_small_file("/proc/self/cgroup", self, sizeof self) ? affinity_cgroup_quota("/sys/fs/cgroup", self) : 0;
+        read_small_file("/proc/self/cgroup", self, sizeof self) ? mlp_affinity_cgroup_quota("/sys/fs/cgroup", self) : 0;
     limits.cores = limits.physical_cores;
     limits.limit = "physical cores";
     if (limits.mask_cores > 0 && limits.mask_cores < limits.cores) {
@@ -304,14 +304,14 @@ const affinity_limits *affinity_available(void) {
     return &limits;
 }
 
-int affinity_available_cores(void) { return affinity_available()->cores; }
+int mlp_affinity_available_cores(void) { return mlp_affinity_available()->cores; }
 
 static affinity_thread_plan last_plan;
 static int have_last_plan;
 
-affinity_thread_plan affinity_plan_threads(int requested, int oversubscribe, int local_ranks) {
+affinity_thread_plan mlp_affinity_plan_threads(int requested, int oversubscribe, int local_ranks) {
     static char shared[96];
-    const affinity_limits *l = affinity_available();
+    const affinity_limits *l = mlp_affinity_available();
     affinity_thread_plan plan = {.requested = requested, .used = requested, .available = l->cores,
                                  .limit = l->limit};
     /* Ranks that share this machine's cores (the launcher did not give each its own cores)
@@ -330,4 +330,4 @@ affinity_thread_plan affinity_plan_threads(int requested, int oversubscribe, int
     return plan;
 }
 
-const affinity_thread_plan *affinity_last_plan(void) { return have_last_plan ? &last_plan : NULL; }
+const affinity_thread_plan *mlp_affinity_last_plan(void) { return have_last_plan ? &last_plan : NULL; }

@@ -12,14 +12,14 @@ extern "C" {
 typedef enum affinity_mode { AFFINITY_NONE = 0, AFFINITY_CORE = 1 } affinity_mode;
 
 /* Physical cores (hwloc); without hwloc, the processors online. At least 1. */
-int affinity_physical_cores(void);
+int mlp_affinity_physical_cores(void);
 
 /* Binds the threads of a team of `threads` (thread i to core i mod cores) for the parallel
  * regions that follow (libgomp keeps the same threads for teams of the same size). Prints a
  * warning when threads exceed cores. When report is non-NULL, writes one line per thread:
  * "thread 0 -> core 0 (PU 0)". Returns 0, or -1 when binding is unavailable (then it warns and
  * training goes on unbound). */
-int affinity_bind_team(int threads, affinity_mode mode, FILE *report);
+int mlp_affinity_bind_team(int threads, affinity_mode mode, FILE *report);
 
 /* ---- how many threads the plan runs: at most one per available core ----
  *
@@ -36,19 +36,19 @@ typedef struct affinity_limits {
 } affinity_limits;
 
 /* The limits of this process (computed on the first call, then cached). */
-const affinity_limits *affinity_available(void);
-/* affinity_available()->cores. */
-int affinity_available_cores(void);
+const affinity_limits *mlp_affinity_available(void);
+/* mlp_affinity_available()->cores. */
+int mlp_affinity_available_cores(void);
 
 /* cgroup v2 cpu.max text ("max 100000", "150000 100000"): the quota in CPUs, 0 for no limit,
  * -1 when the text is not a cpu.max line. */
-double affinity_parse_cpu_max(const char *text);
+double mlp_affinity_parse_cpu_max(const char *text);
 /* cgroup v1 cpu.cfs_quota_us and cpu.cfs_period_us texts ("-1" = no limit): as above. */
-double affinity_parse_cfs_quota(const char *quota_text, const char *period_text);
+double mlp_affinity_parse_cfs_quota(const char *quota_text, const char *period_text);
 /* The tightest quota (CPUs; 0: none) for the process whose /proc/PID/cgroup text is `self_cgroup`,
  * with the cgroup file systems mounted under `root` ("/sys/fs/cgroup": v2 at root or at
  * root/unified, v1 at root/cpu,cpuacct or root/cpu). Tests pass a fake tree. */
-double affinity_cgroup_quota(const char *root, const char *self_cgroup);
+double mlp_affinity_cgroup_quota(const char *root, const char *self_cgroup);
 
 /* The thread plan: `requested` threads, capped at the available cores (divided among
  * `local_ranks` processes sharing this machine's mask) unless `oversubscribe`. */
@@ -58,12 +58,12 @@ typedef struct affinity_thread_plan {
     int capped;        /* used < requested because of the cap                   */
 } affinity_thread_plan;
 
-affinity_thread_plan affinity_plan_threads(int requested, int oversubscribe, int local_ranks);
+affinity_thread_plan mlp_affinity_plan_threads(int requested, int oversubscribe, int local_ranks);
 /* The last plan made in this process (NULL before the first): summary.json records it. */
-const affinity_thread_plan *affinity_last_plan(void);
+const affinity_thread_plan *mlp_affinity_last_plan(void);
 
 /* Prints the topology: packages, cores, processing units, cache sizes. */
-void affinity_print_topology(FILE *out);
+void mlp_affinity_print_topology(FILE *out);
 
 #ifdef __cplusplus
 }

@@ -34,22 +34,22 @@ static int parse_number(const char *text, size_t length, float *value) {
     return 0;
 }
 
-int augment_check(const mlp_augment_options *o, mlp_error *error) {
+int mlp_augment_check(const mlp_augment_options *o, mlp_error *error) {
     if (!(o->shift_pixels >= 0.0f && o->shift_pixels <= 1e6f))
-        return error_set(error, "--augment: shift=%g must be a non-negative number of pixels", o->shift_pixels);
+        return mlp_error_set(error, "--augment: shift=%g must be a non-negative number of pixels", o->shift_pixels);
     if (!(o->rotate_degrees >= 0.0f && o->rotate_degrees <= 180.0f))
-        return error_set(error, "--augment: rotate=%g must be in [0, 180] degrees", o->rotate_degrees);
+        return mlp_error_set(error, "--augment: rotate=%g must be in [0, 180] degrees", o->rotate_degrees);
     if (!(o->scale_fraction >= 0.0f && o->scale_fraction < 1.0f))
-        return error_set(error, "--augment: scale=%g must be in [0, 1)", o->scale_fraction);
+        return mlp_error_set(error, "--augment: scale=%g must be in [0, 1)", o->scale_fraction);
     if (!(o->elastic_alpha >= 0.0f && o->elastic_alpha <= 1e6f && o->elastic_sigma >= 0.0f &&
           o->elastic_sigma <= 1e6f))
-        return error_set(error, "--augment: elastic=%g:%g must be non-negative", o->elastic_alpha, o->elastic_sigma);
+        return mlp_error_set(error, "--augment: elastic=%g:%g must be non-negative", o->elastic_alpha, o->elastic_sigma);
     if (o->elastic_alpha > 0.0f && o->elastic_sigma <= 0.0f)
-        return error_set(error, "--augment: elastic=%g:%g needs a sigma above 0", o->elastic_alpha, o->elastic_sigma);
+        return mlp_error_set(error, "--augment: elastic=%g:%g needs a sigma above 0", o->elastic_alpha, o->elastic_sigma);
     return 0;
 }
 
-int augment_parse(const char *text, mlp_augment_options *o, mlp_error *error) {
+int mlp_augment_parse(const char *text, mlp_augment_options *o, mlp_error *error) {
     memset(o, 0, sizeof *o);
     if (strcmp(text, "none") == 0 || strcmp(text, "off") == 0) return 0;
     static const char *const keys[] = {"shift", "rotate", "scale", "elastic"};
@@ -59,7 +59,7 @@ int augment_parse(const char *text, mlp_augment_options *o, mlp_error *error) {
         size_t length = strcspn(at, ",");
         const char *equals = memchr(at, '=', length);
         if (!equals)
-            return error_set(error, "--augment %s: expected KEY=VALUE,... with keys shift, rotate, scale, "
+            return mlp_error_set(error, "--augment %s: expected KEY=VALUE,... with keys shift, rotate, scale, "
                              "elastic (e.g. shift=2,rotate=10,scale=0.1,elastic=34:4)", text);
         size_t key_length = (size_t)(equals - at), value_length = length - key_length - 1;
         const char *value = equals + 1;
@@ -67,42 +67,42 @@ int augment_parse(const char *text, mlp_augment_options *o, mlp_error *error) {
         for (int k = 0; k < 4; k++)
             if (strlen(keys[k]) == key_length && strncmp(at, keys[k], key_length) == 0) key = k;
         if (key < 0)
-            return error_set(error, "--augment %s: unknown key '%.*s' (shift, rotate, scale, elastic)", text,
+            return mlp_error_set(error, "--augment %s: unknown key '%.*s' (shift, rotate, scale, elastic)", text,
                              (int)key_length, at);
-        if (given[key]++) return error_set(error, "--augment %s: %s given twice", text, keys[key]);
+        if (given[key]++) return mlp_error_set(error, "--augment %s: %s given twice", text, keys[key]);
         int bad;
         if (key == 3) { /* elastic=ALPHA:SIGMA */
             const char *colon = memchr(value, ':', value_length);
             bad = !colon || parse_number(value, (size_t)(colon - value), &o->elastic_alpha) != 0 ||
                   parse_number(colon + 1, value_length - (size_t)(colon - value) - 1, &o->elastic_sigma) != 0;
-            if (bad) return error_set(error, "--augment %s: elastic takes ALPHA:SIGMA (e.g. elastic=34:4)", text);
+            if (bad) return mlp_error_set(error, "--augment %s: elastic takes ALPHA:SIGMA (e.g. elastic=34:4)", text);
         } else {
             float *target = key == 0 ? &o->shift_pixels : key == 1 ? &o->rotate_degrees : &o->scale_fraction;
             if (parse_number(value, value_length, target) != 0)
-                return error_set(error, "--augment %s: %s takes a number", text, keys[key]);
+                return mlp_error_set(error, "--augment %s: %s takes a number", text, keys[key]);
         }
         if (at[length] == '\0') break;
         at += length + 1;
     }
-    return augment_check(o, error);
+    return mlp_augment_check(o, error);
 }
 
-int augment_active(const mlp_augment_options *o) {
+int mlp_augment_active(const mlp_augment_options *o) {
     return o->shift_pixels > 0.0f || o->rotate_degrees > 0.0f || o->scale_fraction > 0.0f ||
            o->elastic_alpha > 0.0f;
 }
 
-int augment_check_images(int rows, int cols, const char *source, mlp_error *error) {
-    if (rows >= 2 && cols >= 2 && rows <= AUGMENT_MAX_SIDE && cols <= AUGMENT_MAX_SIDE) return 0;
-    return error_set(error, "--augment needs pictures of 2..%d rows and columns, but %s has %d x %d (a CSV "
-                     "loads as 28 x 28 only with 784 pixel columns)", AUGMENT_MAX_SIDE, source ? source : "the data",
+int mlp_augment_check_images(int rows, int cols, const char *source, mlp_error *error) {
+    if (rows >= 2 && cols >= 2 && rows <= MLP_AUGMENT_MAX_SIDE && cols <= MLP_AUGMENT_MAX_SIDE) return 0;
+    return mlp_error_set(error, "--augment needs pictures of 2..%d rows and columns, but %s has %d x %d (a CSV "
+                     "loads as 28 x 28 only with 784 pixel columns)", MLP_AUGMENT_MAX_SIDE, source ? source : "the data",
                      rows, cols);
 }
 
-void augment_format(const mlp_augment_options *o, char *text, size_t size) {
+void mlp_augment_format(const mlp_augment_options *o, char *text, size_t size) {
     if (size == 0) return;
     text[0] = '\0';
-    if (!augment_active(o)) {
+    if (!mlp_augment_active(o)) {
         snprintf(text, size, "off");
         return;
     }
@@ -154,10 +154,10 @@ static double series_exp_negative(double a) {
     return sum;
 }
 
-int augment_plan_create(augment_plan *plan, const mlp_augment_options *options, uint64_t seed, int rows,
+int mlp_augment_plan_create(mlp_augment_plan *plan, const mlp_augment_options *options, uint64_t seed, int rows,
                         int cols, mlp_error *error) {
     memset(plan, 0, sizeof *plan);
-    if (augment_check(options, error) != 0 || augment_check_images(rows, cols, NULL, error) != 0) return -1;
+    if (mlp_augment_check(options, error) != 0 || mlp_augment_check_images(rows, cols, NULL, error) != 0) return -1;
     plan->options = *options;
     plan->seed = seed;
     plan->rows = rows;
@@ -170,8 +170,8 @@ int augment_plan_create(augment_plan *plan, const mlp_augment_options *options, 
         if (radius > side) radius = side;
         plan->radius = radius;
         plan->kernel = malloc((size_t)(2 * radius + 1) * sizeof *plan->kernel);
-        if (!plan->kernel) return error_set(error, "--augment: out of memory");
-        double sum = 0.0, taps[2 * AUGMENT_MAX_SIDE + 1];
+        if (!plan->kernel) return mlp_error_set(error, "--augment: out of memory");
+        double sum = 0.0, taps[2 * MLP_AUGMENT_MAX_SIDE + 1];
         for (int t = -radius; t <= radius; t++)
             sum += taps[t + radius] = series_exp_negative(0.5 * t * t / (sigma * sigma));
         for (int t = 0; t <= 2 * radius; t++) plan->kernel[t] = (float)(taps[t] / sum);
@@ -179,40 +179,40 @@ int augment_plan_create(augment_plan *plan, const mlp_augment_options *options, 
     return 0;
 }
 
-void augment_plan_free(augment_plan *plan) {
+void mlp_augment_plan_free(mlp_augment_plan *plan) {
     free(plan->kernel);
     plan->kernel = NULL;
 }
 
-int augment_plan_new(augment_plan **plan, const mlp_augment_options *options, uint64_t seed, int rows, int cols,
+int mlp_augment_plan_new(mlp_augment_plan **plan, const mlp_augment_options *options, uint64_t seed, int rows, int cols,
                      mlp_error *error) {
     *plan = NULL;
-    if (!augment_active(options)) return 0;
-    augment_plan *p = malloc(sizeof *p);
-    if (!p) return error_set(error, "--augment: out of memory");
-    if (augment_plan_create(p, options, seed, rows, cols, error) != 0) {
-        augment_plan_delete(p);
+    if (!mlp_augment_active(options)) return 0;
+    mlp_augment_plan *p = malloc(sizeof *p);
+    if (!p) return mlp_error_set(error, "--augment: out of memory");
+    if (mlp_augment_plan_create(p, options, seed, rows, cols, error) != 0) {
+        mlp_augment_plan_delete(p);
         return -1;
     }
     *plan = p;
     return 0;
 }
 
-void augment_plan_delete(augment_plan *plan) {
+void mlp_augment_plan_delete(mlp_augment_plan *plan) {
     if (!plan) return;
-    augment_plan_free(plan);
+    mlp_augment_plan_free(plan);
     free(plan);
 }
 
 /* The draw's uniform in [-1, 1). */
 static float symmetric_draw(uint64_t key, int counter) {
-    return 2.0f * rng_unit_float(rng_counter(key, (uint64_t)counter)) - 1.0f;
+    return 2.0f * mlp_rng_unit_float(mlp_rng_counter(key, (uint64_t)counter)) - 1.0f;
 }
 
-void augment_draw(const augment_plan *plan, int epoch, int example, augment_transform *t) {
+void mlp_augment_draw(const mlp_augment_plan *plan, int epoch, int example, mlp_augment_transform *t) {
     const mlp_augment_options *o = &plan->options;
-    uint64_t key = rng_key(rng_key(plan->seed ^ AUGMENT_DOMAIN, (uint64_t)(int64_t)epoch), (uint64_t)example);
-    *t = (augment_transform){
+    uint64_t key = mlp_rng_key(mlp_rng_key(plan->seed ^ AUGMENT_DOMAIN, (uint64_t)(int64_t)epoch), (uint64_t)example);
+    *t = (mlp_augment_transform){
         .shift_x = o->shift_pixels * symmetric_draw(key, DRAW_SHIFT_X),
         .shift_y = o->shift_pixels * symmetric_draw(key, DRAW_SHIFT_Y),
         .degrees = o->rotate_degrees * symmetric_draw(key, DRAW_ROTATE),
@@ -230,8 +230,8 @@ void augment_draw(const augment_plan *plan, int epoch, int example, augment_tran
  * Gaussian along rows then along columns (zero outside the picture), scaled by alpha. Each output
  * sums its taps in order t = -radius..radius; the loops run over x innermost, so the compiler
  * vectorises them across pixels (the sums themselves stay in that order). */
-static void elastic_field(const augment_plan *plan, uint64_t key, int first, float alpha, float *field) {
-    enum { SIDE = AUGMENT_MAX_SIDE, PADDED = 3 * AUGMENT_MAX_SIDE };
+static void elastic_field(const mlp_augment_plan *plan, uint64_t key, int first, float alpha, float *field) {
+    enum { SIDE = MLP_AUGMENT_MAX_SIDE, PADDED = 3 * MLP_AUGMENT_MAX_SIDE };
     int rows = plan->rows, cols = plan->cols, radius = plan->radius, width = cols + 2 * radius;
     const float *kernel = plan->kernel; /* tap t at kernel[t + radius] */
     /* raw: rows × width, the draws in the middle columns and zeros around them;
@@ -267,13 +267,13 @@ static void elastic_field(const augment_plan *plan, uint64_t key, int first, flo
  * whole-pixel shift copies pixels and a translation weighs every pixel alike. Elementwise over x
  * (the compiler vectorises it); the blend and the rounding likewise. */
 typedef struct sample_row {
-    int whole_x[AUGMENT_MAX_SIDE], whole_y[AUGMENT_MAX_SIDE]; /* ⌊δ⌋                        */
-    float ax[AUGMENT_MAX_SIDE], ay[AUGMENT_MAX_SIDE];           /* δ - ⌊δ⌋, in [0, 1)          */
-    float p00[AUGMENT_MAX_SIDE], p10[AUGMENT_MAX_SIDE], p01[AUGMENT_MAX_SIDE], p11[AUGMENT_MAX_SIDE];
+    int whole_x[MLP_AUGMENT_MAX_SIDE], whole_y[MLP_AUGMENT_MAX_SIDE]; /* ⌊δ⌋                        */
+    float ax[MLP_AUGMENT_MAX_SIDE], ay[MLP_AUGMENT_MAX_SIDE];           /* δ - ⌊δ⌋, in [0, 1)          */
+    float p00[MLP_AUGMENT_MAX_SIDE], p10[MLP_AUGMENT_MAX_SIDE], p01[MLP_AUGMENT_MAX_SIDE], p11[MLP_AUGMENT_MAX_SIDE];
 } sample_row;
 
-void augment_apply(const augment_plan *plan, const augment_transform *t, const uint8_t *in, uint8_t *out) {
-    enum { SIDE = AUGMENT_MAX_SIDE, PADDED = AUGMENT_MAX_SIDE + 2 };
+void mlp_augment_apply(const mlp_augment_plan *plan, const mlp_augment_transform *t, const uint8_t *in, uint8_t *out) {
+    enum { SIDE = MLP_AUGMENT_MAX_SIDE, PADDED = MLP_AUGMENT_MAX_SIDE + 2 };
     int rows = plan->rows, cols = plan->cols, pixels = rows * cols, width = cols + 2;
     float dx[SIDE * SIDE], dy[SIDE * SIDE], padded[PADDED * PADDED];
     static const float zeros[SIDE] = {0};
@@ -336,19 +336,19 @@ void augment_apply(const augment_plan *plan, const augment_transform *t, const u
     }
 }
 
-void augment_example(const augment_plan *plan, int epoch, int example, const uint8_t *in, uint8_t *out) {
-    augment_transform t;
-    augment_draw(plan, epoch, example, &t);
-    augment_apply(plan, &t, in, out);
+void mlp_augment_example(const mlp_augment_plan *plan, int epoch, int example, const uint8_t *in, uint8_t *out) {
+    mlp_augment_transform t;
+    mlp_augment_draw(plan, epoch, example, &t);
+    mlp_augment_apply(plan, &t, in, out);
 }
 
-void augment_gather_batch(const augment_plan *plan, int epoch, mlp_network *network, const mlp_dataset *data,
+void mlp_augment_gather_batch(const mlp_augment_plan *plan, int epoch, mlp_network *network, const mlp_dataset *data,
                           const int *indices, int first, int n) {
     int begin, end, features = data->features;
-    parallel_range(n, 8, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
+    mlp_parallel_range(n, 8, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
     for (int i = begin; i < end; i++) {
         int example = indices ? indices[first + i] : first + i;
-        augment_example(plan, epoch, example, data->pixels + (size_t)example * features,
+        mlp_augment_example(plan, epoch, example, data->pixels + (size_t)example * features,
                         network->input_pixels + (size_t)i * features);
         network->input_targets[i] = data->labels[example];
     }
@@ -359,29 +359,29 @@ void augment_gather_batch(const augment_plan *plan, int epoch, mlp_network *netw
 
 /* Layout: a gap of 2·zoom around cells of rows·zoom × cols·zoom, three gaps after the originals. */
 static int grid_gap(int zoom) { return 2 * zoom; }
-static int grid_column_x(const augment_plan *plan, int column, int zoom) {
+static int grid_column_x(const mlp_augment_plan *plan, int column, int zoom) {
     int gap = grid_gap(zoom);
     return gap + column * (plan->cols * zoom + gap) + (column > 0 ? 2 * gap : 0);
 }
 
-void augment_grid_size(const augment_plan *plan, int count, int columns, int zoom, int *width, int *height) {
+void mlp_augment_grid_size(const mlp_augment_plan *plan, int count, int columns, int zoom, int *width, int *height) {
     *width = grid_column_x(plan, columns + 1, zoom);
     *height = grid_gap(zoom) + count * (plan->rows * zoom + grid_gap(zoom));
 }
 
-int augment_grid_png(const char *path, const augment_plan *plan, const mlp_dataset *data, int count, int columns,
+int mlp_augment_grid_png(const char *path, const mlp_augment_plan *plan, const mlp_dataset *data, int count, int columns,
                      int zoom, mlp_error *error) {
     if (data->rows != plan->rows || data->cols != plan->cols || count < 1 || count > data->count || columns < 1 ||
         zoom < 1)
-        return error_set(error, "%s: %d examples of %d x %d in %d columns cannot be drawn from %d of %d x %d", path,
+        return mlp_error_set(error, "%s: %d examples of %d x %d in %d columns cannot be drawn from %d of %d x %d", path,
                          count, plan->rows, plan->cols, columns, data->count, data->rows, data->cols);
     int width, height;
-    augment_grid_size(plan, count, columns, zoom, &width, &height);
+    mlp_augment_grid_size(plan, count, columns, zoom, &width, &height);
     uint8_t *canvas = malloc((size_t)width * height), *picture = malloc((size_t)data->features);
     if (!canvas || !picture) {
         free(canvas);
         free(picture);
-        return error_set(error, "%s: out of memory for a %d x %d figure", path, width, height);
+        return mlp_error_set(error, "%s: out of memory for a %d x %d figure", path, width, height);
     }
     memset(canvas, 128, (size_t)width * height); /* mid grey between black-background digits */
     for (int e = 0; e < count; e++) {
@@ -389,14 +389,14 @@ int augment_grid_png(const char *path, const augment_plan *plan, const mlp_datas
         int top = grid_gap(zoom) + e * (plan->rows * zoom + grid_gap(zoom));
         for (int column = 0; column <= columns; column++) {
             if (column == 0) memcpy(picture, original, (size_t)data->features);
-            else augment_example(plan, column, e, original, picture); /* column c: epoch c */
+            else mlp_augment_example(plan, column, e, original, picture); /* column c: epoch c */
             int left = grid_column_x(plan, column, zoom);
             for (int y = 0; y < plan->rows * zoom; y++)
                 for (int x = 0; x < plan->cols * zoom; x++)
                     canvas[(size_t)(top + y) * width + left + x] = picture[(y / zoom) * plan->cols + x / zoom];
         }
     }
-    int status = image_write_png_gray(path, canvas, width, height, error);
+    int status = mlp_image_write_png_gray(path, canvas, width, height, error);
     free(canvas);
     free(picture);
     return status;

@@ -63,7 +63,7 @@ static void write_string(byte_writer *w, const char *text) {
     write_bytes(w, text, n);
 }
 
-static void write_evaluation(byte_writer *w, const evaluation *e) {
+static void write_evaluation(byte_writer *w, const mlp_evaluation *e) {
     write_u32(w, (uint32_t)e->count);
     write_f64(w, e->cost);
     write_f64(w, e->accuracy);
@@ -73,7 +73,7 @@ static void write_evaluation(byte_writer *w, const evaluation *e) {
         for (int j = 0; j < MLP_CLASSES; j++) write_u64(w, (uint64_t)e->confusion[i][j]);
 }
 
-static void write_metrics(byte_writer *w, const epoch_metrics *m) {
+static void write_metrics(byte_writer *w, const mlp_epoch_metrics *m) {
     write_u32(w, (uint32_t)m->epoch);
     write_f64(w, m->train_cost);
     write_evaluation(w, &m->validation);
@@ -122,7 +122,7 @@ static int write_model(byte_writer *w, const mlp_model *model, mlp_error *error)
     }
     uint8_t *bytes;
     size_t size;
-    if (model_serialize(model, &bytes, &size, error) != 0) return -1;
+    if (mlp_model_serialize(model, &bytes, &size, error) != 0) return -1;
     write_u64(w, size);
     write_bytes(w, bytes, size);
     free(bytes);
@@ -131,10 +131,10 @@ static int write_model(byte_writer *w, const mlp_model *model, mlp_error *error)
 
 static const char checkpoint_magic[8] = {'M', 'L', 'P', 'C', 'H', 'K', 'P', 'T'};
 
-int checkpoint_serialize(const checkpoint *c, uint8_t **bytes, size_t *size, mlp_error *error) {
+int mlp_checkpoint_serialize(const mlp_checkpoint *c, uint8_t **bytes, size_t *size, mlp_error *error) {
     byte_writer w = {0};
     write_bytes(&w, checkpoint_magic, 8);
-    write_u32(&w, CHECKPOINT_FORMAT_VERSION);
+    write_u32(&w, MLP_CHECKPOINT_FORMAT_VERSION);
     write_string(&w, c->kernel);
     write_string(&w, c->data_dir);
     write_string(&w, c->train_csv);
@@ -181,7 +181,7 @@ int checkpoint_serialize(const checkpoint *c, uint8_t **bytes, size_t *size, mlp
     if (!w.failed) write_u32(&w, (uint32_t)crc32_z(0L, w.bytes, (z_size_t)w.size));
     if (w.failed) {
         free(w.bytes);
-        return error_set(error, "checkpoint: out of memory serialising");
+        return mlp_error_set(error, "checkpoint: out of memory serialising");
     }
     *bytes = w.bytes;
     *size = w.size;
@@ -239,7 +239,7 @@ static int read_string(byte_reader *r, char *out, size_t capacity) {
     return memchr(out, '\0', n) ? -1 : 0;
 }
 
-static void read_evaluation(byte_reader *r, evaluation *e) {
+static void read_evaluation(byte_reader *r, mlp_evaluation *e) {
     e->count = (int)read_u32(r);
     e->cost = read_f64(r);
     e->accuracy = read_f64(r);
@@ -249,7 +249,7 @@ static void read_evaluation(byte_reader *r, evaluation *e) {
         for (int j = 0; j < MLP_CLASSES; j++) e->confusion[i][j] = (long)read_u64(r);
 }
 
-static void read_metrics(byte_reader *r, epoch_metrics *m, uint32_t version, float learning_rate) {
+static void read_metrics(byte_reader *r, mlp_epoch_metrics *m, uint32_t version, float learning_rate) {
     m->epoch = (int)read_u32(r);
     m->train_cost = read_f64(r);
     read_evaluation(r, &m->validation);
@@ -280,10 +280,10 @@ static int read_recipe(byte_reader *r, mlp_recipe *recipe, const char *name, mlp
     s->gamma = read_f32(r);
     uint32_t plateau = read_u32(r);
     uint32_t dropout_layers = read_u32(r);
-    if (r->short_read) return error_set(error, "%s: truncated in the recipe", name);
-    if (optimizer > MLP_OPTIMIZER_ADAMW || schedule > MLP_LR_ONECYCLE || step_epochs > CHECKPOINT_MAX_EPOCHS ||
-        plateau > CHECKPOINT_MAX_EPOCHS || dropout_layers != MLP_MAX_LAYERS)
-        return error_set(error, "%s: corrupt recipe (optimizer %u, schedule %u, dropout layers %u)", name,
+    if (r->short_read) return mlp_error_set(error, "%s: truncated in the recipe", name);
+    if (optimizer > MLP_OPTIMIZER_ADAMW || schedule > MLP_LR_ONECYCLE || step_epochs > MLP_CHECKPOINT_MAX_EPOCHS ||
+        plateau > MLP_CHECKPOINT_MAX_EPOCHS || dropout_layers != MLP_MAX_LAYERS)
+        return mlp_error_set(error, "%s: corrupt recipe (optimizer %u, schedule %u, dropout layers %u)", name,
                          optimizer, schedule, dropout_layers);
     o->kind = (mlp_optimizer)optimizer;
     s->kind = (mlp_lr_schedule)schedule;
@@ -291,38 +291,38 @@ static int read_recipe(byte_reader *r, mlp_recipe *recipe, const char *name, mlp
     s->plateau = (int)plateau;
     mlp_error reason;
     if (mlp_recipe_check(recipe, &reason) != 0)
-        return error_set(error, "%s: corrupt recipe (%s)", name, reason.message);
+        return mlp_error_set(error, "%s: corrupt recipe (%s)", name, reason.message);
     for (uint32_t l = 0; l < dropout_layers; l++) recipe->dropout.hidden[l] = read_f32(r);
     for (int i = 0; i < AUGMENT_FIELDS; i++) *augment_field(&recipe->augment, i) = read_f32(r);
-    if (r->short_read) return error_set(error, "%s: truncated in the recipe", name);
+    if (r->short_read) return mlp_error_set(error, "%s: truncated in the recipe", name);
     for (int l = 0; l < MLP_MAX_LAYERS; l++)
         if (!finite_in(recipe->dropout.hidden[l], 0.0f, 0.999f))
-            return error_set(error, "%s: corrupt recipe (dropout %g)", name, recipe->dropout.hidden[l]);
+            return mlp_error_set(error, "%s: corrupt recipe (dropout %g)", name, recipe->dropout.hidden[l]);
     for (int i = 0; i < AUGMENT_FIELDS; i++)
         if (!finite_in(*augment_field(&recipe->augment, i), 0.0f, 1e6f))
-            return error_set(error, "%s: corrupt recipe (augmentation field %d)", name, i);
+            return mlp_error_set(error, "%s: corrupt recipe (augmentation field %d)", name, i);
     return 0;
 }
 
 /* The optimizer's moment arrays (version 2), after the model: their count must be the
  * optimizer's and their length the model's parameter count. */
-static int read_moments(byte_reader *r, checkpoint *c, const char *name, mlp_error *error) {
+static int read_moments(byte_reader *r, mlp_checkpoint *c, const char *name, mlp_error *error) {
     uint32_t arrays = read_u32(r);
     uint64_t count = read_u64(r);
-    if (r->short_read) return error_set(error, "%s: truncated before the optimizer state", name);
+    if (r->short_read) return mlp_error_set(error, "%s: truncated before the optimizer state", name);
     int expected = mlp_optimizer_moment_count(c->recipe.optimizer.kind);
     if (arrays != (uint32_t)expected || (arrays > 0 && count != (uint64_t)c->model.parameter_count) ||
         (arrays == 0 && count != 0))
-        return error_set(error, "%s: corrupt optimizer state (%u arrays of %llu floats; %s keeps %d of %zu)", name,
+        return mlp_error_set(error, "%s: corrupt optimizer state (%u arrays of %llu floats; %s keeps %d of %zu)", name,
                          arrays, (unsigned long long)count, mlp_optimizer_name(c->recipe.optimizer.kind), expected,
                          c->model.parameter_count);
     if (arrays == 0) return 0;
-    if (count > r->left / 4 / arrays) return error_set(error, "%s: truncated in the optimizer state", name);
+    if (count > r->left / 4 / arrays) return mlp_error_set(error, "%s: truncated in the optimizer state", name);
     c->moment_arrays = (int)arrays;
     c->moment_count = (size_t)count;
     for (uint32_t a = 0; a < arrays; a++) {
-        float *moment = aligned_calloc((size_t)count, sizeof(float));
-        if (!moment) return error_set(error, "%s: out of memory", name);
+        float *moment = mlp_aligned_calloc((size_t)count, sizeof(float));
+        if (!moment) return mlp_error_set(error, "%s: out of memory", name);
         if (a == 0) c->moment1 = moment;
         else c->moment2 = moment;
         for (uint64_t i = 0; i < count; i++) moment[i] = read_f32(r);
@@ -335,21 +335,21 @@ static int read_model(byte_reader *r, mlp_model *model, const char *name, const 
                       mlp_error *error) {
     memset(model, 0, sizeof *model);
     uint64_t size = read_u64(r);
-    if (r->short_read) return error_set(error, "%s: truncated before the %s", name, what);
+    if (r->short_read) return mlp_error_set(error, "%s: truncated before the %s", name, what);
     if (size == 0) return 0;
-    if (size > r->left) return error_set(error, "%s: truncated inside the %s", name, what);
+    if (size > r->left) return mlp_error_set(error, "%s: truncated inside the %s", name, what);
     const uint8_t *bytes = reader_take(r, (size_t)size);
-    char label[CHECKPOINT_MAX_PATH + 64];
+    char label[MLP_CHECKPOINT_MAX_PATH + 64];
     snprintf(label, sizeof label, "%s (%s)", name, what);
-    return model_deserialize(model, bytes, (size_t)size, label, error);
+    return mlp_model_deserialize(model, bytes, (size_t)size, label, error);
 }
 
 /* The fixed fields, then the arrays (after their counts are checked against what remains). */
-static int read_body(byte_reader *r, checkpoint *c, uint32_t version, const char *name, mlp_error *error) {
+static int read_body(byte_reader *r, mlp_checkpoint *c, uint32_t version, const char *name, mlp_error *error) {
     if (read_string(r, c->kernel, sizeof c->kernel) || read_string(r, c->data_dir, sizeof c->data_dir) ||
         read_string(r, c->train_csv, sizeof c->train_csv) ||
         read_string(r, c->test_csv, sizeof c->test_csv))
-        return error_set(error, "%s: corrupt header (a name is too long or holds a NUL)", name);
+        return mlp_error_set(error, "%s: corrupt header (a name is too long or holds a NUL)", name);
     c->train_limit = (int)read_u32(r);
     c->data_count = read_u32(r);
     c->data_features = read_u32(r);
@@ -370,26 +370,26 @@ static int read_body(byte_reader *r, checkpoint *c, uint32_t version, const char
     c->partial_examples = (int)read_u32(r);
     c->partial_train_seconds = read_f64(r);
     uint32_t batch_costs = read_u32(r);
-    if (r->short_read) return error_set(error, "%s: truncated in the header", name);
-    if (c->batch < 1 || c->epochs < 1 || c->epochs > CHECKPOINT_MAX_EPOCHS || c->epoch < 1 ||
+    if (r->short_read) return mlp_error_set(error, "%s: truncated in the header", name);
+    if (c->batch < 1 || c->epochs < 1 || c->epochs > MLP_CHECKPOINT_MAX_EPOCHS || c->epoch < 1 ||
         c->epoch > c->epochs + 1 || c->first_batch < 0 || c->patience < 0 ||
         c->checkpoint_every < 0 || c->gradient_shards < 1 || c->train_limit < 0 || c->partial_examples < 0)
-        return error_set(error, "%s: corrupt header (batch %d, epoch %d of %d, batch index %d)",
+        return mlp_error_set(error, "%s: corrupt header (batch %d, epoch %d of %d, batch index %d)",
                          name, c->batch, c->epoch, c->epochs, c->first_batch);
     if (batch_costs != (uint32_t)c->first_batch || batch_costs > r->left / 4)
-        return error_set(error, "%s: corrupt or truncated batch costs (%u)", name, batch_costs);
+        return mlp_error_set(error, "%s: corrupt or truncated batch costs (%u)", name, batch_costs);
     c->batch_cost_count = (int)batch_costs;
     c->batch_costs = malloc((batch_costs ? batch_costs : 1) * sizeof *c->batch_costs);
-    if (!c->batch_costs) return error_set(error, "%s: out of memory", name);
+    if (!c->batch_costs) return mlp_error_set(error, "%s: out of memory", name);
     for (uint32_t b = 0; b < batch_costs; b++) c->batch_costs[b] = read_f32(r);
 
     uint32_t history = read_u32(r);
     size_t record_bytes = version >= 2 ? METRICS_RECORD_BYTES : METRICS_RECORD_BYTES_V1;
     if (r->short_read || history > (uint32_t)c->epochs || history > r->left / record_bytes)
-        return error_set(error, "%s: corrupt or truncated metrics history (%u epochs)", name, history);
+        return mlp_error_set(error, "%s: corrupt or truncated metrics history (%u epochs)", name, history);
     c->history_count = (int)history;
     c->history = calloc(history ? history : 1, sizeof *c->history);
-    if (!c->history) return error_set(error, "%s: out of memory", name);
+    if (!c->history) return mlp_error_set(error, "%s: out of memory", name);
     for (uint32_t e = 0; e < history; e++) read_metrics(r, &c->history[e], version, c->learning_rate);
     c->best_epoch = (int)read_u32(r);
     c->best_cost = read_f64(r);
@@ -400,83 +400,83 @@ static int read_body(byte_reader *r, checkpoint *c, uint32_t version, const char
         c->plateau.bad_epochs = (int)read_u32(r);
         c->plateau.reductions = (int)read_u32(r);
     }
-    if (r->short_read) return error_set(error, "%s: truncated in the metrics history", name);
+    if (r->short_read) return mlp_error_set(error, "%s: truncated in the metrics history", name);
     if (c->best_epoch < 0 || c->best_epoch > c->history_count)
-        return error_set(error, "%s: corrupt best epoch %d", name, c->best_epoch);
-    if (c->plateau.bad_epochs < 0 || c->plateau.bad_epochs > CHECKPOINT_MAX_EPOCHS || c->plateau.reductions < 0 ||
-        c->plateau.reductions > CHECKPOINT_MAX_EPOCHS || isnan(c->plateau.best_cost))
-        return error_set(error, "%s: corrupt --lr-plateau state (%d epochs, %d reductions)", name,
+        return mlp_error_set(error, "%s: corrupt best epoch %d", name, c->best_epoch);
+    if (c->plateau.bad_epochs < 0 || c->plateau.bad_epochs > MLP_CHECKPOINT_MAX_EPOCHS || c->plateau.reductions < 0 ||
+        c->plateau.reductions > MLP_CHECKPOINT_MAX_EPOCHS || isnan(c->plateau.best_cost))
+        return mlp_error_set(error, "%s: corrupt --lr-plateau state (%d epochs, %d reductions)", name,
                          c->plateau.bad_epochs, c->plateau.reductions);
     if (read_model(r, &c->best_model, name, "best model", error) != 0) return -1;
     if (read_model(r, &c->model, name, "model", error) != 0) return -1;
-    if (!c->model.parameters) return error_set(error, "%s: holds no model", name);
+    if (!c->model.parameters) return mlp_error_set(error, "%s: holds no model", name);
     if (c->best_model.parameters &&
         (c->best_model.layer_count != c->model.layer_count ||
          memcmp(c->best_model.sizes, c->model.sizes, sizeof c->model.sizes) != 0))
-        return error_set(error, "%s: the best model's layer sizes differ from the model's", name);
+        return mlp_error_set(error, "%s: the best model's layer sizes differ from the model's", name);
     if (version >= 2 && read_moments(r, c, name, error) != 0) return -1;
-    if (r->left != 4) return error_set(error, "%s: %zu unexpected bytes at the end", name, r->left - 4);
+    if (r->left != 4) return mlp_error_set(error, "%s: %zu unexpected bytes at the end", name, r->left - 4);
     return 0;
 }
 
-int checkpoint_deserialize(checkpoint *c, const uint8_t *bytes, size_t size, const char *name,
+int mlp_checkpoint_deserialize(mlp_checkpoint *c, const uint8_t *bytes, size_t size, const char *name,
                            mlp_error *error) {
     memset(c, 0, sizeof *c);
     if (size < 12 || memcmp(bytes, checkpoint_magic, 8) != 0)
-        return error_set(error, "%s: not an mlptrain checkpoint (bad magic)", name);
+        return mlp_error_set(error, "%s: not an mlptrain checkpoint (bad magic)", name);
     uint32_t version = get_u32_le(bytes + 8);
-    if (version < CHECKPOINT_OLDEST_VERSION || version > CHECKPOINT_FORMAT_VERSION)
-        return error_set(error, "%s: checkpoint format version %u, this build reads versions %u to %u",
-                         name, version, CHECKPOINT_OLDEST_VERSION, CHECKPOINT_FORMAT_VERSION);
-    if (size < 16) return error_set(error, "%s: truncated (%zu bytes)", name, size);
+    if (version < MLP_CHECKPOINT_OLDEST_VERSION || version > MLP_CHECKPOINT_FORMAT_VERSION)
+        return mlp_error_set(error, "%s: checkpoint format version %u, this build reads versions %u to %u",
+                         name, version, MLP_CHECKPOINT_OLDEST_VERSION, MLP_CHECKPOINT_FORMAT_VERSION);
+    if (size < 16) return mlp_error_set(error, "%s: truncated (%zu bytes)", name, size);
     /* The checksum first: a damaged file is reported as damaged, whatever the damage hit. */
     uint32_t expected = get_u32_le(bytes + size - 4);
     if ((uint32_t)crc32_z(0L, bytes, (z_size_t)(size - 4)) != expected)
-        return error_set(error, "%s: checksum mismatch (file damaged or truncated)", name);
+        return mlp_error_set(error, "%s: checksum mismatch (file damaged or truncated)", name);
     byte_reader r = {bytes + 12, size - 12, 0};
     if (read_body(&r, c, version, name, error) != 0) {
-        checkpoint_free(c);
+        mlp_checkpoint_free(c);
         return -1;
     }
     return 0;
 }
 
-void checkpoint_free(checkpoint *c) {
+void mlp_checkpoint_free(mlp_checkpoint *c) {
     free(c->batch_costs);
     free(c->history);
-    model_free(&c->model);
-    model_free(&c->best_model);
-    aligned_free(c->moment1);
-    aligned_free(c->moment2);
+    mlp_model_free(&c->model);
+    mlp_model_free(&c->best_model);
+    mlp_aligned_free(c->moment1);
+    mlp_aligned_free(c->moment2);
     c->moment1 = c->moment2 = NULL;
     c->moment_count = 0;
     c->batch_costs = NULL;
     c->history = NULL;
 }
 
-int checkpoint_save(const checkpoint *c, const char *path, mlp_error *error) {
+int mlp_checkpoint_save(const mlp_checkpoint *c, const char *path, mlp_error *error) {
     uint8_t *bytes;
     size_t size;
-    if (checkpoint_serialize(c, &bytes, &size, error) != 0) return -1;
-    int status = file_write_atomic(path, bytes, size, error);
+    if (mlp_checkpoint_serialize(c, &bytes, &size, error) != 0) return -1;
+    int status = mlp_file_write_atomic(path, bytes, size, error);
     free(bytes);
     return status;
 }
 
-int checkpoint_load(checkpoint *c, const char *path, mlp_error *error) {
+int mlp_checkpoint_load(mlp_checkpoint *c, const char *path, mlp_error *error) {
     uint8_t *bytes;
     size_t size;
     memset(c, 0, sizeof *c);
     /* two models and two moment arrays at most plus the history: bounded by four parameter
      * arrays and the epoch limit */
-    size_t limit = 16 * (size_t)MLP_MAX_PARAMETERS + (size_t)CHECKPOINT_MAX_EPOCHS * 1024 + 65536;
-    if (file_read_all(path, limit, &bytes, &size, error) != 0) return -1;
-    int status = checkpoint_deserialize(c, bytes, size, path, error);
+    size_t limit = 16 * (size_t)MLP_MAX_PARAMETERS + (size_t)MLP_CHECKPOINT_MAX_EPOCHS * 1024 + 65536;
+    if (mlp_file_read_all(path, limit, &bytes, &size, error) != 0) return -1;
+    int status = mlp_checkpoint_deserialize(c, bytes, size, path, error);
     free(bytes);
     return status;
 }
 
-uint32_t checkpoint_data_checksum(const mlp_dataset *data) {
+uint32_t mlp_checkpoint_data_checksum(const mlp_dataset *data) {
     uLong crc = crc32_z(0L, data->labels, (z_size_t)data->count);
     return (uint32_t)crc32_z(crc, data->pixels, (z_size_t)data->count * (z_size_t)data->features);
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-int error_set(mlp_error *error, const char *format, ...) {
+int mlp_error_set(mlp_error *error, const char *format, ...) {
     if (error) {
         va_list args;
         va_start(args, format);
@@ -17,7 +17,7 @@ int error_set(mlp_error *error, const char *format, ...) {
     return -1;
 }
 
-void *aligned_calloc(size_t count, size_t size) {
+void *mlp_aligned_calloc(size_t count, size_t size) {
     if (size != 0 && count > ((size_t)-1 - 64) / size) return NULL;
     size_t bytes = count * size;
     bytes = (bytes + 63) & ~(size_t)63;
@@ -28,9 +28,9 @@ void *aligned_calloc(size_t count, size_t size) {
     return pointer;
 }
 
-void aligned_free(void *pointer) { free(pointer); }
+void mlp_aligned_free(void *pointer) { free(pointer); }
 
-double wall_seconds(void) {
+double mlp_wall_seconds(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;

@@ -36,7 +36,7 @@ static int csv_next_line(csv_reader *reader, char **line, size_t *length, mlp_er
         newline = memchr(reader->buffer + reader->start, '\n', pending);
         if (newline) break;
         if (pending > CSV_MAX_LINE)
-            return error_set(error, "%s: line %d is longer than %zu bytes", reader->path,
+            return mlp_error_set(error, "%s: line %d is longer than %zu bytes", reader->path,
                              reader->line_number + 1, CSV_MAX_LINE);
         if (reader->at_end_of_file) {
             if (pending == 0) return 0;
@@ -51,7 +51,7 @@ static int csv_next_line(csv_reader *reader, char **line, size_t *length, mlp_er
         if (got < 0) {
             int code = 0;
             const char *message = gzerror(reader->gz, &code);
-            return error_set(error, "%s: cannot read after line %d (%s)", reader->path,
+            return mlp_error_set(error, "%s: cannot read after line %d (%s)", reader->path,
                              reader->line_number, message);
         }
         if (got == 0) reader->at_end_of_file = 1;
@@ -62,7 +62,7 @@ static int csv_next_line(csv_reader *reader, char **line, size_t *length, mlp_er
     reader->start += size + (newline < reader->buffer + reader->end ? 1 : 0);
     reader->line_number++;
     if (size > CSV_MAX_LINE)
-        return error_set(error, "%s: line %d is longer than %zu bytes", reader->path,
+        return mlp_error_set(error, "%s: line %d is longer than %zu bytes", reader->path,
                          reader->line_number, CSV_MAX_LINE);
     if (size > 0 && begin[size - 1] == '\r') size--;
     begin[size] = '\0';
@@ -111,15 +111,15 @@ static int csv_check_header(const csv_reader *reader, const char *header, int co
     const char *cursor = header;
     long value;
     if (csv_parse_integer(&cursor, &value) == 0)
-        return error_set(error, "%s: line 1 looks like data, expected a header row (label,pixel0,...)",
+        return mlp_error_set(error, "%s: line 1 looks like data, expected a header row (label,pixel0,...)",
                          reader->path);
     const char *name = header;
     while (is_blank(*name) || *name == '"') name++;
     if (strncmp(name, "pixel", 5) == 0)
-        return error_set(error, "%s: line 1: the first column is '%.*s', expected the label",
+        return mlp_error_set(error, "%s: line 1: the first column is '%.*s', expected the label",
                          reader->path, field_length(header), header);
     if (columns < 2)
-        return error_set(error, "%s: line 1: the header has no pixel columns", reader->path);
+        return mlp_error_set(error, "%s: line 1: the header has no pixel columns", reader->path);
     return 0;
 }
 
@@ -129,31 +129,31 @@ static int csv_parse_row(const csv_reader *reader, const char *line, int columns
     const char *cursor = line;
     for (int column = 0;; column++) {
         if (column == columns)
-            return error_set(error, "%s: line %d, column %d: the row has %d columns, the header %d",
+            return mlp_error_set(error, "%s: line %d, column %d: the row has %d columns, the header %d",
                              reader->path, reader->line_number, column + 1,
                              column + count_columns(cursor), columns);
         const char *field = cursor;
         long value;
         if (csv_parse_integer(&cursor, &value) != 0)
-            return error_set(error, "%s: line %d, column %d: '%.*s' is not a number",
+            return mlp_error_set(error, "%s: line %d, column %d: '%.*s' is not a number",
                              reader->path, reader->line_number, column + 1,
                              field_length(field), field);
         if (column == 0) {
             if (value < 0 || value >= MLP_CLASSES)
-                return error_set(error, "%s: line %d, column 1: label '%.*s' is outside 0..%d",
+                return mlp_error_set(error, "%s: line %d, column 1: label '%.*s' is outside 0..%d",
                                  reader->path, reader->line_number, field_length(field), field,
                                  MLP_CLASSES - 1);
             *label = (uint8_t)value;
         } else {
             if (value < 0 || value > 255)
-                return error_set(error, "%s: line %d, column %d: pixel '%.*s' is outside 0..255",
+                return mlp_error_set(error, "%s: line %d, column %d: pixel '%.*s' is outside 0..255",
                                  reader->path, reader->line_number, column + 1,
                                  field_length(field), field);
             pixels[column - 1] = (uint8_t)value;
         }
         if (*cursor == '\0') {
             if (column + 1 != columns)
-                return error_set(error,
+                return mlp_error_set(error,
                                  "%s: line %d, column %d: the row has %d columns, the header %d",
                                  reader->path, reader->line_number, column + 2, column + 1,
                                  columns);
@@ -171,7 +171,7 @@ static int csv_reserve_row(const csv_reader *reader, mlp_dataset *data, int *cap
     size_t max_rows = CSV_MAX_PIXEL_BYTES / (size_t)data->features;
     if (max_rows > (size_t)INT_MAX) max_rows = (size_t)INT_MAX;
     if ((size_t)data->count >= max_rows)
-        return error_set(error, "%s: line %d: more than %zu rows of %d pixels", reader->path,
+        return mlp_error_set(error, "%s: line %d: more than %zu rows of %d pixels", reader->path,
                          reader->line_number, max_rows, data->features);
     size_t rows = *capacity ? (size_t)*capacity * 2 : CSV_FIRST_ROWS;
     if (rows > max_rows) rows = max_rows;
@@ -180,7 +180,7 @@ static int csv_reserve_row(const csv_reader *reader, mlp_dataset *data, int *cap
     uint8_t *labels = pixels ? realloc(data->labels, rows) : NULL;
     if (labels) data->labels = labels;
     if (!pixels || !labels)
-        return error_set(error, "%s: out of memory at line %d", reader->path,
+        return mlp_error_set(error, "%s: out of memory at line %d", reader->path,
                          reader->line_number);
     *capacity = (int)rows;
     return 0;
@@ -194,7 +194,7 @@ static int csv_read_rows(csv_reader *reader, mlp_dataset *data, mlp_error *error
     do { /* the header: the first line that is not blank */
         got = csv_next_line(reader, &line, &length, error);
         if (got < 0) return -1;
-        if (got == 0) return error_set(error, "%s: empty file (expected a header row)", reader->path);
+        if (got == 0) return mlp_error_set(error, "%s: empty file (expected a header row)", reader->path);
         if (reader->line_number == 1 && length >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
             line += 3; /* UTF-8 byte-order mark */
             length -= 3;
@@ -216,7 +216,7 @@ static int csv_read_rows(csv_reader *reader, mlp_dataset *data, mlp_error *error
         data->count++;
     }
     if (got < 0) return -1;
-    if (data->count == 0) return error_set(error, "%s: no data rows after the header", reader->path);
+    if (data->count == 0) return mlp_error_set(error, "%s: no data rows after the header", reader->path);
     /* give back the unused capacity (up to half of it) */
     uint8_t *pixels = realloc(data->pixels, (size_t)data->count * (size_t)data->features);
     if (pixels) data->pixels = pixels;
@@ -225,18 +225,18 @@ static int csv_read_rows(csv_reader *reader, mlp_dataset *data, mlp_error *error
     return 0;
 }
 
-int dataset_load_csv(const char *path, mlp_dataset *out, mlp_error *error) {
+int mlp_dataset_load_csv(const char *path, mlp_dataset *out, mlp_error *error) {
     memset(out, 0, sizeof *out);
     csv_reader reader;
     memset(&reader, 0, sizeof reader);
     reader.path = path;
     reader.gz = gzopen(path, "rb");
-    if (!reader.gz) return error_set(error, "%s: cannot open (%s)", path, strerror(errno));
+    if (!reader.gz) return mlp_error_set(error, "%s: cannot open (%s)", path, strerror(errno));
     gzbuffer(reader.gz, (unsigned)CSV_CHUNK);
     reader.buffer = malloc(CSV_MAX_LINE + CSV_CHUNK + 1);
     if (!reader.buffer) {
         gzclose(reader.gz);
-        return error_set(error, "%s: out of memory for the line buffer", path);
+        return mlp_error_set(error, "%s: out of memory for the line buffer", path);
     }
     mlp_dataset data;
     memset(&data, 0, sizeof data);
@@ -244,7 +244,7 @@ int dataset_load_csv(const char *path, mlp_dataset *out, mlp_error *error) {
     free(reader.buffer);
     gzclose(reader.gz);
     if (status != 0) {
-        dataset_free(&data);
+        mlp_dataset_free(&data);
         return -1;
     }
     *out = data;

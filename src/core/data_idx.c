@@ -51,9 +51,9 @@ static int idx_read_header_bytes(idx_file *file, unsigned char *bytes, unsigned 
     if (got < 0) {
         int code = 0;
         const char *message = gzerror(file->gz, &code);
-        return error_set(error, "%s: cannot read the IDX header (%s)", file->path, message);
+        return mlp_error_set(error, "%s: cannot read the IDX header (%s)", file->path, message);
     }
-    return error_set(error, "%s: file too short for an IDX %s header", file->path, file->kind);
+    return mlp_error_set(error, "%s: file too short for an IDX %s header", file->path, file->kind);
 }
 
 /* Opens the file and checks magic, dimension count, sizes and the payload size. */
@@ -66,21 +66,21 @@ static int idx_open(idx_file *file, const char *path, int images, mlp_error *err
 
     struct stat info;
     if (stat(path, &info) != 0)
-        return error_set(error, "%s: cannot open (%s)", path, strerror(errno));
-    if (!S_ISREG(info.st_mode)) return error_set(error, "%s: not a regular file", path);
+        return mlp_error_set(error, "%s: cannot open (%s)", path, strerror(errno));
+    if (!S_ISREG(info.st_mode)) return mlp_error_set(error, "%s: not a regular file", path);
     file->file_size = (long long)info.st_size;
     file->gz = gzopen(path, "rb");
-    if (!file->gz) return error_set(error, "%s: cannot open (%s)", path, strerror(errno));
+    if (!file->gz) return mlp_error_set(error, "%s: cannot open (%s)", path, strerror(errno));
     gzbuffer(file->gz, 1u << 17);
 
     unsigned char bytes[12];
     if (idx_read_header_bytes(file, bytes, 4, error)) return -1;
     uint32_t magic = read_big_endian_u32(bytes);
     if ((magic >> 8) == IDX_TYPE_UBYTE && magic != expected_magic)
-        return error_set(error, "%s: %u dimensions (magic 0x%08x), expected %d for %s", path,
+        return mlp_error_set(error, "%s: %u dimensions (magic 0x%08x), expected %d for %s", path,
                          magic & 0xffu, magic, file->dimensions, file->kind);
     if (magic != expected_magic)
-        return error_set(error, "%s: bad magic 0x%08x (expected %u for %s)", path, magic,
+        return mlp_error_set(error, "%s: bad magic 0x%08x (expected %u for %s)", path, magic,
                          expected_magic, file->kind);
 
     if (idx_read_header_bytes(file, bytes, 4u * (unsigned)file->dimensions, error)) return -1;
@@ -88,21 +88,21 @@ static int idx_open(idx_file *file, const char *path, int images, mlp_error *err
     file->header_bytes = 4u + 4u * (unsigned)file->dimensions;
 
     uint32_t count = file->sizes[0];
-    if (count == 0) return error_set(error, "%s: holds no %s (count 0)", path, file->kind);
+    if (count == 0) return mlp_error_set(error, "%s: holds no %s (count 0)", path, file->kind);
     if (count > (uint32_t)INT_MAX)
-        return error_set(error, "%s: header claims %u %s, more than %d", path, count, file->kind,
+        return mlp_error_set(error, "%s: header claims %u %s, more than %d", path, count, file->kind,
                          INT_MAX);
     /* bytes per item: rows * cols for images, 1 for labels */
     uint64_t item_bytes = 1;
     if (images) {
         if (file->sizes[1] == 0 || file->sizes[2] == 0)
-            return error_set(error, "%s: empty images (%u x %u)", path, file->sizes[1],
+            return mlp_error_set(error, "%s: empty images (%u x %u)", path, file->sizes[1],
                              file->sizes[2]);
         item_bytes = (uint64_t)file->sizes[1] * file->sizes[2];
     }
     /* count * item_bytes, checked against the cap without overflowing */
     if (item_bytes > IDX_MAX_PAYLOAD || count > IDX_MAX_PAYLOAD / item_bytes)
-        return error_set(error,
+        return mlp_error_set(error,
                          "%s: header claims %u %s of %llu bytes, more than the %llu-byte limit",
                          path, count, file->kind, (unsigned long long)item_bytes,
                          (unsigned long long)IDX_MAX_PAYLOAD);
@@ -113,12 +113,12 @@ static int idx_open(idx_file *file, const char *path, int images, mlp_error *err
     if (file->direct) {
         long long expected = (long long)(file->header_bytes + file->payload_bytes);
         if (file->file_size < expected)
-            return error_set(error,
+            return mlp_error_set(error,
                              "%s: truncated: %lld payload bytes, the header claims %llu (%u %s)",
                              path, file->file_size - (long long)file->header_bytes,
                              (unsigned long long)file->payload_bytes, count, file->kind);
         if (file->file_size > expected)
-            return error_set(error, "%s: %lld trailing bytes after the %llu-byte payload", path,
+            return mlp_error_set(error, "%s: %lld trailing bytes after the %llu-byte payload", path,
                              file->file_size - expected, (unsigned long long)file->payload_bytes);
     }
     return 0;
@@ -135,9 +135,9 @@ static int idx_read_failed(const idx_file *file, size_t have, mlp_error *error) 
     int code = 0;
     const char *message = gzerror(file->gz, &code);
     if (code == Z_OK || code == Z_BUF_ERROR)
-        return error_set(error, "%s: truncated: %zu of %llu payload bytes", file->path, have,
+        return mlp_error_set(error, "%s: truncated: %zu of %llu payload bytes", file->path, have,
                          (unsigned long long)file->payload_bytes);
-    return error_set(error, "%s: cannot read after %zu payload bytes (%s)", file->path, have,
+    return mlp_error_set(error, "%s: cannot read after %zu payload bytes (%s)", file->path, have,
                      message);
 }
 
@@ -147,7 +147,7 @@ static int idx_read_payload(idx_file *file, uint8_t **payload, mlp_error *error)
     size_t capacity = file->direct || want < IDX_FIRST_CHUNK ? want : IDX_FIRST_CHUNK;
     uint8_t *buffer = malloc(capacity);
     if (!buffer)
-        return error_set(error, "%s: out of memory for %zu bytes", file->path, capacity);
+        return mlp_error_set(error, "%s: out of memory for %zu bytes", file->path, capacity);
     size_t have = 0;
     while (have < want) {
         if (have == capacity) { /* double, but never past what the header claims */
@@ -155,7 +155,7 @@ static int idx_read_payload(idx_file *file, uint8_t **payload, mlp_error *error)
             uint8_t *larger = realloc(buffer, grown);
             if (!larger) {
                 free(buffer);
-                return error_set(error, "%s: out of memory for %zu bytes", file->path, grown);
+                return mlp_error_set(error, "%s: out of memory for %zu bytes", file->path, grown);
             }
             buffer = larger;
             capacity = grown;
@@ -173,13 +173,13 @@ static int idx_read_payload(idx_file *file, uint8_t **payload, mlp_error *error)
     if (trailing != 0) {
         free(buffer);
         if (trailing < 0) return idx_read_failed(file, have, error);
-        return error_set(error, "%s: trailing bytes after the %zu-byte payload", file->path, want);
+        return mlp_error_set(error, "%s: trailing bytes after the %zu-byte payload", file->path, want);
     }
     *payload = buffer;
     return 0;
 }
 
-int dataset_load_idx(const char *images_path, const char *labels_path, mlp_dataset *out,
+int mlp_dataset_load_idx(const char *images_path, const char *labels_path, mlp_dataset *out,
                      mlp_error *error) {
     memset(out, 0, sizeof *out);
     idx_file images, labels;
@@ -191,7 +191,7 @@ int dataset_load_idx(const char *images_path, const char *labels_path, mlp_datas
     if (idx_open(&images, images_path, 1, error)) goto done;
     if (idx_open(&labels, labels_path, 0, error)) goto done;
     if (images.sizes[0] != labels.sizes[0]) {
-        error_set(error, "%s holds %u images but %s holds %u labels", images_path,
+        mlp_error_set(error, "%s holds %u images but %s holds %u labels", images_path,
                   images.sizes[0], labels_path, labels.sizes[0]);
         goto done;
     }
@@ -201,7 +201,7 @@ int dataset_load_idx(const char *images_path, const char *labels_path, mlp_datas
     int count = (int)labels.sizes[0];
     for (int i = 0; i < count; i++) {
         if (label_bytes[i] >= MLP_CLASSES) {
-            error_set(error, "%s: label %u at index %d is outside 0..%d", labels_path,
+            mlp_error_set(error, "%s: label %u at index %d is outside 0..%d", labels_path,
                       label_bytes[i], i, MLP_CLASSES - 1);
             goto done;
         }

@@ -31,46 +31,46 @@ static int idx_find(const char *folder, const char *prefix, const char *kind, ch
     return 1;
 }
 
-int dataset_idx_folder_has(const char *folder, const char *prefix) {
+int mlp_dataset_idx_folder_has(const char *folder, const char *prefix) {
     char path[IDX_PATH_MAX];
     return idx_find(folder, prefix, "images-idx3-ubyte", path, sizeof path) &&
            idx_find(folder, prefix, "labels-idx1-ubyte", path, sizeof path);
 }
 
-int dataset_load_idx_folder(const char *folder, const char *prefix, mlp_dataset *out,
+int mlp_dataset_load_idx_folder(const char *folder, const char *prefix, mlp_dataset *out,
                             mlp_error *error) {
     memset(out, 0, sizeof *out);
     if (strlen(folder) + strlen(prefix) + 32 > IDX_PATH_MAX)
-        return error_set(error, "%s: path too long", folder);
+        return mlp_error_set(error, "%s: path too long", folder);
     char images[IDX_PATH_MAX], labels[IDX_PATH_MAX];
     if (!idx_find(folder, prefix, "images-idx3-ubyte", images, sizeof images))
-        return error_set(error, "%s: no %s images (looked for %s and %s.gz)", folder, prefix,
+        return mlp_error_set(error, "%s: no %s images (looked for %s and %s.gz)", folder, prefix,
                          images, images);
     if (!idx_find(folder, prefix, "labels-idx1-ubyte", labels, sizeof labels))
-        return error_set(error, "%s: no %s labels (looked for %s and %s.gz)", folder, prefix,
+        return mlp_error_set(error, "%s: no %s labels (looked for %s and %s.gz)", folder, prefix,
                          labels, labels);
-    return dataset_load_idx(images, labels, out, error);
+    return mlp_dataset_load_idx(images, labels, out, error);
 }
 
-void dataset_free(mlp_dataset *dataset) {
+void mlp_dataset_free(mlp_dataset *dataset) {
     if (!dataset) return;
     free(dataset->pixels);
     free(dataset->labels);
     memset(dataset, 0, sizeof *dataset);
 }
 
-int dataset_split(int count, double validation_fraction, uint64_t seed, int **train_indices,
+int mlp_dataset_split(int count, double validation_fraction, uint64_t seed, int **train_indices,
                   int *train_count, int **validation_indices, int *validation_count,
                   mlp_error *error) {
     *train_indices = *validation_indices = NULL;
     *train_count = *validation_count = 0;
     if (!(validation_fraction >= 0.0 && validation_fraction < 1.0)) /* also rejects NaN */
-        return error_set(error, "validation fraction %g is outside [0, 1)", validation_fraction);
-    if (count < 1) return error_set(error, "cannot split %d examples", count);
+        return mlp_error_set(error, "validation fraction %g is outside [0, 1)", validation_fraction);
+    if (count < 1) return mlp_error_set(error, "cannot split %d examples", count);
     int validation = (int)floor((double)count * validation_fraction + 0.5);
     int train = count - validation;
     if (train < 1)
-        return error_set(error, "validation fraction %g of %d examples leaves none for training",
+        return mlp_error_set(error, "validation fraction %g of %d examples leaves none for training",
                          validation_fraction, count);
 
     /* a seeded random permutation of 0..count-1: validation first, training after */
@@ -81,12 +81,12 @@ int dataset_split(int count, double validation_fraction, uint64_t seed, int **tr
         free(order);
         free(train_part);
         free(validation_part);
-        return error_set(error, "out of memory splitting %d examples", count);
+        return mlp_error_set(error, "out of memory splitting %d examples", count);
     }
     for (int i = 0; i < count; i++) order[i] = i;
-    rng_state rng;
-    rng_seed(&rng, seed);
-    rng_shuffle(&rng, order, count);
+    mlp_rng_state rng;
+    mlp_rng_seed(&rng, seed);
+    mlp_rng_shuffle(&rng, order, count);
     memcpy(validation_part, order, (size_t)validation * sizeof *order);
     memcpy(train_part, order + validation, (size_t)train * sizeof *order);
     free(order);
@@ -98,7 +98,7 @@ int dataset_split(int count, double validation_fraction, uint64_t seed, int **tr
     return 0;
 }
 
-void dataset_gather(const mlp_dataset *dataset, const int *indices, int n, uint8_t *batch_pixels,
+void mlp_dataset_gather(const mlp_dataset *dataset, const int *indices, int n, uint8_t *batch_pixels,
                     uint8_t *batch_labels) {
     size_t row_bytes = (size_t)dataset->features;
     for (int i = 0; i < n; i++) {

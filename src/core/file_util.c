@@ -35,26 +35,26 @@ static void sync_parent_directory(const char *path) {
     free(copy);
 }
 
-int file_write_atomic(const char *path, const void *bytes, size_t size, mlp_error *error) {
+int mlp_file_write_atomic(const char *path, const void *bytes, size_t size, mlp_error *error) {
     size_t length = strlen(path) + 32;
     char *temporary = malloc(length);
-    if (!temporary) return error_set(error, "%s: out of memory", path);
+    if (!temporary) return mlp_error_set(error, "%s: out of memory", path);
     snprintf(temporary, length, "%s.tmp.%ld", path, (long)getpid());
     int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
-        error_set(error, "%s: cannot create: %s", temporary, strerror(errno));
+        mlp_error_set(error, "%s: cannot create: %s", temporary, strerror(errno));
         free(temporary);
         return -1;
     }
     if (write_fully(fd, bytes, size) != 0 || fsync(fd) != 0) {
-        error_set(error, "%s: cannot write: %s", temporary, strerror(errno));
+        mlp_error_set(error, "%s: cannot write: %s", temporary, strerror(errno));
         close(fd);
         unlink(temporary);
         free(temporary);
         return -1;
     }
     if (close(fd) != 0 || rename(temporary, path) != 0) {
-        error_set(error, "%s: cannot replace: %s", path, strerror(errno));
+        mlp_error_set(error, "%s: cannot replace: %s", path, strerror(errno));
         unlink(temporary);
         free(temporary);
         return -1;
@@ -64,49 +64,49 @@ int file_write_atomic(const char *path, const void *bytes, size_t size, mlp_erro
     return 0;
 }
 
-int file_read_all(const char *path, size_t max_size, uint8_t **bytes, size_t *size,
+int mlp_file_read_all(const char *path, size_t max_size, uint8_t **bytes, size_t *size,
                   mlp_error *error) {
     *bytes = NULL;
     *size = 0;
     FILE *file = fopen(path, "rb");
-    if (!file) return error_set(error, "%s: cannot open: %s", path, strerror(errno));
+    if (!file) return mlp_error_set(error, "%s: cannot open: %s", path, strerror(errno));
     struct stat info;
     if (fstat(fileno(file), &info) != 0 || !S_ISREG(info.st_mode)) {
         fclose(file);
-        return error_set(error, "%s: not a regular file", path);
+        return mlp_error_set(error, "%s: not a regular file", path);
     }
     if ((uint64_t)info.st_size > max_size) {
         fclose(file);
-        return error_set(error, "%s: file too large (%lld bytes, limit %zu)", path,
+        return mlp_error_set(error, "%s: file too large (%lld bytes, limit %zu)", path,
                          (long long)info.st_size, max_size);
     }
     size_t length = (size_t)info.st_size;
     uint8_t *buffer = malloc(length ? length : 1);
     if (!buffer) {
         fclose(file);
-        return error_set(error, "%s: out of memory reading %zu bytes", path, length);
+        return mlp_error_set(error, "%s: out of memory reading %zu bytes", path, length);
     }
     size_t got = fread(buffer, 1, length, file);
     int failed = ferror(file);
     fclose(file);
     if (got != length || failed) {
         free(buffer);
-        return error_set(error, "%s: read error", path);
+        return mlp_error_set(error, "%s: read error", path);
     }
     *bytes = buffer;
     *size = length;
     return 0;
 }
 
-int file_make_directories(const char *path, mlp_error *error) {
+int mlp_file_make_directories(const char *path, mlp_error *error) {
     char *copy = strdup(path);
-    if (!copy) return error_set(error, "%s: out of memory", path);
+    if (!copy) return mlp_error_set(error, "%s: out of memory", path);
     for (char *p = copy + 1;; p++) {
         if (*p == '/' || *p == '\0') {
             char saved = *p;
             *p = '\0';
             if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
-                error_set(error, "%s: cannot create directory: %s", copy, strerror(errno));
+                mlp_error_set(error, "%s: cannot create directory: %s", copy, strerror(errno));
                 free(copy);
                 return -1;
             }
@@ -117,6 +117,6 @@ int file_make_directories(const char *path, mlp_error *error) {
     free(copy);
     struct stat info;
     if (stat(path, &info) != 0 || !S_ISDIR(info.st_mode))
-        return error_set(error, "%s: not a directory", path);
+        return mlp_error_set(error, "%s: not a directory", path);
     return 0;
 }

@@ -13,12 +13,12 @@
 extern "C" {
 #endif
 
-int file_write_atomic(const char *path, const void *bytes, size_t size, mlp_error *error);
+int mlp_file_write_atomic(const char *path, const void *bytes, size_t size, mlp_error *error);
 /* Reads a whole file (up to max_size bytes; larger is an error) into a malloc'ed buffer. */
-int file_read_all(const char *path, size_t max_size, uint8_t **bytes, size_t *size,
+int mlp_file_read_all(const char *path, size_t max_size, uint8_t **bytes, size_t *size,
                   mlp_error *error);
 /* mkdir -p */
-int file_make_directories(const char *path, mlp_error *error);
+int mlp_file_make_directories(const char *path, mlp_error *error);
 
 /* Little-endian encoding helpers for the binary formats. */
 static inline void put_u32_le(uint8_t *p, uint32_t v) {

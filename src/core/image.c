@@ -7,31 +7,31 @@
 
 #include "core/file_util.h"
 
-int image_decode_png_gray(const uint8_t *bytes, size_t size, const char *name, uint8_t **pixels,
+int mlp_image_decode_png_gray(const uint8_t *bytes, size_t size, const char *name, uint8_t **pixels,
                           int *width, int *height, mlp_error *error) {
     *pixels = NULL;
     png_image image;
     memset(&image, 0, sizeof image);
     image.version = PNG_IMAGE_VERSION;
     if (!png_image_begin_read_from_memory(&image, bytes, size))
-        return error_set(error, "%s: not a readable PNG (%s)", name, image.message);
+        return mlp_error_set(error, "%s: not a readable PNG (%s)", name, image.message);
     if (image.width == 0 || image.height == 0 ||
-        (uint64_t)image.width * image.height > IMAGE_MAX_PIXELS) {
+        (uint64_t)image.width * image.height > MLP_IMAGE_MAX_PIXELS) {
         png_image_free(&image);
-        return error_set(error, "%s: PNG of %ux%u pixels is empty or too large", name, image.width,
+        return mlp_error_set(error, "%s: PNG of %ux%u pixels is empty or too large", name, image.width,
                          image.height);
     }
     image.format = PNG_FORMAT_GRAY;
     uint8_t *buffer = malloc(PNG_IMAGE_SIZE(image));
     if (!buffer) {
         png_image_free(&image);
-        return error_set(error, "%s: out of memory decoding the PNG", name);
+        return mlp_error_set(error, "%s: out of memory decoding the PNG", name);
     }
     /* Transparent pixels are composed over black, MNIST's background. */
     png_color background = {0, 0, 0};
     if (!png_image_finish_read(&image, &background, buffer, 0, NULL)) {
         free(buffer);
-        error_set(error, "%s: damaged PNG (%s)", name, image.message);
+        mlp_error_set(error, "%s: damaged PNG (%s)", name, image.message);
         png_image_free(&image);
         return -1;
     }
@@ -57,7 +57,7 @@ static float bilinear(const uint8_t *p, int width, int height, float x, float y)
     return top * (1 - fy) + bottom * fy;
 }
 
-void image_resample_gray(const uint8_t *pixels, int width, int height, uint8_t *out, int out_width,
+void mlp_image_resample_gray(const uint8_t *pixels, int width, int height, uint8_t *out, int out_width,
                          int out_height) {
     const int grid = 4;
     float scale_x = (float)width / out_width, scale_y = (float)height / out_height;
@@ -73,23 +73,23 @@ void image_resample_gray(const uint8_t *pixels, int width, int height, uint8_t *
         }
 }
 
-int image_load_png_for_input(const char *path, int out_width, int out_height, int invert,
+int mlp_image_load_png_for_input(const char *path, int out_width, int out_height, int invert,
                              uint8_t *out, mlp_error *error) {
     uint8_t *bytes, *pixels;
     size_t size;
     int width, height;
-    if (file_read_all(path, 256u << 20, &bytes, &size, error) != 0) return -1;
-    int status = image_decode_png_gray(bytes, size, path, &pixels, &width, &height, error);
+    if (mlp_file_read_all(path, 256u << 20, &bytes, &size, error) != 0) return -1;
+    int status = mlp_image_decode_png_gray(bytes, size, path, &pixels, &width, &height, error);
     free(bytes);
     if (status != 0) return -1;
-    image_resample_gray(pixels, width, height, out, out_width, out_height);
+    mlp_image_resample_gray(pixels, width, height, out, out_width, out_height);
     free(pixels);
     if (invert)
         for (int i = 0; i < out_width * out_height; i++) out[i] = (uint8_t)(255 - out[i]);
     return 0;
 }
 
-int image_write_png_gray(const char *path, const uint8_t *pixels, int width, int height,
+int mlp_image_write_png_gray(const char *path, const uint8_t *pixels, int width, int height,
                          mlp_error *error) {
     png_image image;
     memset(&image, 0, sizeof image);
@@ -99,14 +99,14 @@ int image_write_png_gray(const char *path, const uint8_t *pixels, int width, int
     image.format = PNG_FORMAT_GRAY;
     png_alloc_size_t size = 0;
     if (!png_image_write_to_memory(&image, NULL, &size, 0, pixels, width, NULL))
-        return error_set(error, "%s: cannot encode the PNG (%s)", path, image.message);
+        return mlp_error_set(error, "%s: cannot encode the PNG (%s)", path, image.message);
     void *bytes = malloc(size);
-    if (!bytes) return error_set(error, "%s: out of memory encoding the PNG", path);
+    if (!bytes) return mlp_error_set(error, "%s: out of memory encoding the PNG", path);
     int status = -1;
     if (!png_image_write_to_memory(&image, bytes, &size, 0, pixels, width, NULL))
-        error_set(error, "%s: cannot encode the PNG (%s)", path, image.message);
+        mlp_error_set(error, "%s: cannot encode the PNG (%s)", path, image.message);
     else
-        status = file_write_atomic(path, bytes, size, error);
+        status = mlp_file_write_atomic(path, bytes, size, error);
     free(bytes);
     return status;
 }

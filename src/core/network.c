@@ -9,7 +9,7 @@
 
 #include "mlp/dropout.h"
 
-void parallel_range(int total, int granularity, int thread, int threads, int *begin, int *end) {
+void mlp_parallel_range(int total, int granularity, int thread, int threads, int *begin, int *end) {
     int chunks = (total + granularity - 1) / granularity;
     int first = (int)((long long)chunks * thread / threads);
     int last = (int)((long long)chunks * (thread + 1) / threads);
@@ -17,7 +17,7 @@ void parallel_range(int total, int granularity, int thread, int threads, int *be
     *end = last * granularity < total ? last * granularity : total;
 }
 
-int network_create(mlp_network *network, const mlp_model *model, const kernel_table *kernels,
+int mlp_network_create(mlp_network *network, const mlp_model *model, const mlp_kernel_table *kernels,
                    int batch_capacity, int threads, mlp_error *error) {
     memset(network, 0, sizeof *network);
     network->model = model;
@@ -30,71 +30,71 @@ int network_create(mlp_network *network, const mlp_model *model, const kernel_ta
     int failed = 0;
     for (int l = 1; l <= model->layer_count; l++) {
         size_t count = (size_t)batch_capacity * model->sizes[l];
-        network->activations[l] = aligned_calloc(count, sizeof(float));
-        network->deltas[l] = aligned_calloc(count, sizeof(float));
+        network->activations[l] = mlp_aligned_calloc(count, sizeof(float));
+        network->deltas[l] = mlp_aligned_calloc(count, sizeof(float));
         failed |= !network->activations[l] || !network->deltas[l];
     }
-    network->gradients = aligned_calloc(model->parameter_count, sizeof(float));
-    network->row_loss = aligned_calloc((size_t)batch_capacity, sizeof(float));
-    network->input_pixels = aligned_calloc((size_t)batch_capacity * model->sizes[0], 1);
-    network->input_targets = aligned_calloc((size_t)batch_capacity, 1);
+    network->gradients = mlp_aligned_calloc(model->parameter_count, sizeof(float));
+    network->row_loss = mlp_aligned_calloc((size_t)batch_capacity, sizeof(float));
+    network->input_pixels = mlp_aligned_calloc((size_t)batch_capacity * model->sizes[0], 1);
+    network->input_targets = mlp_aligned_calloc((size_t)batch_capacity, 1);
     /* one slab of scaled pixels per thread, each on its own cache lines */
     network->input_floats_stride = ((size_t)batch_capacity * model->sizes[0] + 15) & ~(size_t)15;
-    network->input_floats = aligned_calloc(network->input_floats_stride * threads, sizeof(float));
+    network->input_floats = mlp_aligned_calloc(network->input_floats_stride * threads, sizeof(float));
     /* Each thread's packing space starts on its own cache lines. */
     network->workspace_stride = (kernels->gemm_workspace_floats + 15) & ~(size_t)15;
-    network->gemm_workspace = aligned_calloc(network->workspace_stride * threads + 16, sizeof(float));
+    network->gemm_workspace = mlp_aligned_calloc(network->workspace_stride * threads + 16, sizeof(float));
     failed |= !network->gradients || !network->row_loss || !network->gemm_workspace ||
               !network->input_pixels || !network->input_targets || !network->input_floats;
     if (failed) {
-        network_free(network);
-        return error_set(error, "network: out of memory for a batch of %d", batch_capacity);
+        mlp_network_free(network);
+        return mlp_error_set(error, "network: out of memory for a batch of %d", batch_capacity);
     }
     return 0;
 }
 
-void network_free(mlp_network *network) {
-    network_dropout_free(network);
+void mlp_network_free(mlp_network *network) {
+    mlp_network_dropout_free(network);
     for (int l = 0; l <= MLP_MAX_LAYERS; l++) {
-        aligned_free(network->activations[l]);
-        aligned_free(network->deltas[l]);
+        mlp_aligned_free(network->activations[l]);
+        mlp_aligned_free(network->deltas[l]);
         network->activations[l] = network->deltas[l] = NULL;
     }
-    aligned_free(network->gradients);
-    aligned_free(network->row_loss);
-    aligned_free(network->gemm_workspace);
-    aligned_free(network->input_pixels);
-    aligned_free(network->input_targets);
-    aligned_free(network->input_floats);
+    mlp_aligned_free(network->gradients);
+    mlp_aligned_free(network->row_loss);
+    mlp_aligned_free(network->gemm_workspace);
+    mlp_aligned_free(network->input_pixels);
+    mlp_aligned_free(network->input_targets);
+    mlp_aligned_free(network->input_floats);
     network->input_floats = NULL;
     network->gradients = network->row_loss = network->gemm_workspace = NULL;
     network->input_pixels = network->input_targets = NULL;
 }
 
-int parallel_gemm_workers(const gemm_problem *whole, int threads) {
+int mlp_parallel_gemm_workers(const mlp_gemm_problem *whole, int threads) {
     double flops = 2.0 * whole->m * whole->n * whole->k;
     double useful = flops / MLP_PARALLEL_MIN_FLOPS_PER_THREAD;
     return useful < 1.0 ? 1 : (useful < threads ? (int)useful : threads);
 }
 
-int network_useful_threads(const mlp_model *model, int batch, int threads) {
+int mlp_network_useful_threads(const mlp_model *model, int batch, int threads) {
     int useful = 1;
     for (int l = 0; l < model->layer_count; l++) {
         /* forward, weight gradient and input gradient: the same 2·batch·in·out flops */
-        gemm_problem layer = {.m = batch, .n = model->sizes[l + 1], .k = model->sizes[l]};
-        int workers = parallel_gemm_workers(&layer, threads);
+        mlp_gemm_problem layer = {.m = batch, .n = model->sizes[l + 1], .k = model->sizes[l]};
+        int workers = mlp_parallel_gemm_workers(&layer, threads);
         if (workers > useful) useful = workers;
     }
     return useful;
 }
 
-void network_layer_columns(const mlp_model *model, int l, int n, int thread, int threads,
+void mlp_network_layer_columns(const mlp_model *model, int l, int n, int thread, int threads,
                            int *begin, int *end) {
     int out = model->sizes[l + 1];
-    gemm_problem layer = {.m = n, .n = out, .k = model->sizes[l]};
-    int workers = parallel_gemm_workers(&layer, threads);
+    mlp_gemm_problem layer = {.m = n, .n = out, .k = model->sizes[l]};
+    int workers = mlp_parallel_gemm_workers(&layer, threads);
     if (workers > 1) {
-        parallel_range(out, MLP_OWNER_COLUMN_GRANULARITY, thread, workers, begin, end);
+        mlp_parallel_range(out, MLP_OWNER_COLUMN_GRANULARITY, thread, workers, begin, end);
         return;
     }
     /* one owner: the last thread of the team (the master keeps the trainer's bookkeeping) */
@@ -105,11 +105,11 @@ void network_layer_columns(const mlp_model *model, int l, int n, int thread, int
 
 /* The larger of m and n is split (the operand along the other dimension is then packed by every
  * part, the cheaper duplication), in chunks that keep whole register tiles together. */
-int parallel_gemm_part(const gemm_problem *whole, int part, int parts, gemm_problem *piece) {
+int mlp_parallel_gemm_part(const mlp_gemm_problem *whole, int part, int parts, mlp_gemm_problem *piece) {
     *piece = *whole;
     int begin, end;
     if (whole->n >= whole->m) {
-        parallel_range(whole->n, 32, part, parts, &begin, &end);
+        mlp_parallel_range(whole->n, 32, part, parts, &begin, &end);
         if (begin >= end) return 0;
         piece->n = end - begin;
         piece->c += begin;
@@ -119,7 +119,7 @@ int parallel_gemm_part(const gemm_problem *whole, int part, int parts, gemm_prob
         for (int s = 0; s < 2; s++)
             if (piece->update.state[s]) piece->update.state[s] += begin;
     } else {
-        parallel_range(whole->m, 16, part, parts, &begin, &end);
+        mlp_parallel_range(whole->m, 16, part, parts, &begin, &end);
         if (begin >= end) return 0;
         piece->m = end - begin;
         piece->c += (size_t)begin * whole->ldc;
@@ -136,11 +136,11 @@ int parallel_gemm_part(const gemm_problem *whole, int part, int parts, gemm_prob
 }
 
 /* Runs this thread's share of a GEMM, over as many threads as have enough work. */
-static void parallel_gemm(const mlp_network *network, const gemm_problem *whole) {
+static void parallel_gemm(const mlp_network *network, const mlp_gemm_problem *whole) {
     int thread = omp_get_thread_num();
-    int workers = parallel_gemm_workers(whole, omp_get_num_threads());
-    gemm_problem part;
-    if (thread >= workers || !parallel_gemm_part(whole, thread, workers, &part)) return;
+    int workers = mlp_parallel_gemm_workers(whole, omp_get_num_threads());
+    mlp_gemm_problem part;
+    if (thread >= workers || !mlp_parallel_gemm_part(whole, thread, workers, &part)) return;
     part.workspace = network->gemm_workspace + network->workspace_stride * thread;
     network->kernels->gemm(&part);
 }
@@ -151,18 +151,18 @@ static void parallel_gemm(const mlp_network *network, const gemm_problem *whole)
 static double profile_start(const mlp_network *network) {
     if (!network->profile) return 0.0;
 #pragma omp barrier
-    return omp_get_thread_num() == 0 ? wall_seconds() : 0.0;
+    return omp_get_thread_num() == 0 ? mlp_wall_seconds() : 0.0;
 }
 
 /* Collective. End of a timed step: waits for every thread, then the master books the time. */
 static void profile_stop(const mlp_network *network, double start, int layer,
-                         profile_kernel kernel, double flops) {
+                         mlp_profile_kernel kernel, double flops) {
     if (!network->profile) return;
 #pragma omp barrier
     if (omp_get_thread_num() == 0) {
-        profile_entry *entry = &network->profile->entries[layer][kernel];
+        mlp_profile_entry *entry = &network->profile->entries[layer][kernel];
         entry->calls++;
-        entry->seconds += wall_seconds() - start;
+        entry->seconds += mlp_wall_seconds() - start;
         entry->flops += flops;
     }
 }
@@ -173,28 +173,28 @@ static void profile_stop(const mlp_network *network, double start, int layer,
 static void dense_forward(mlp_network *network, int l, const uint8_t *input, int n) {
     const mlp_model *model = network->model;
     int last = l == model->layer_count - 1;
-    gemm_problem forward = {
+    mlp_gemm_problem forward = {
         .m = n, .n = model->sizes[l + 1], .k = model->sizes[l],
         .a = l == 0 ? NULL : network->activations[l],
         .a_u8 = l == 0 ? input : NULL,
         .a_scale = 1.0f / 255.0f,
         .lda = model->sizes[l],
-        .b = model_weights(model, l), .ldb = model->sizes[l + 1],
+        .b = mlp_model_weights(model, l), .ldb = model->sizes[l + 1],
         .c = network->activations[l + 1], .ldc = model->sizes[l + 1],
-        .epilogue = GEMM_EPILOGUE_BIAS_ACTIVATION,
+        .epilogue = MLP_GEMM_EPILOGUE_BIAS_ACTIVATION,
         .activation = last ? MLP_ACTIVATION_NONE : model->hidden_activation,
-        .bias = model_biases(model, l),
+        .bias = mlp_model_biases(model, l),
     };
     double start = profile_start(network);
     parallel_gemm(network, &forward);
-    profile_stop(network, start, l, PROFILE_FORWARD_GEMM, 2.0 * forward.m * forward.n * forward.k);
+    profile_stop(network, start, l, MLP_PROFILE_FORWARD_GEMM, 2.0 * forward.m * forward.n * forward.k);
 }
 
-void network_forward(mlp_network *network, const uint8_t *input, int n) {
+void mlp_network_forward(mlp_network *network, const uint8_t *input, int n) {
     for (int l = 0; l < network->model->layer_count; l++) {
         dense_forward(network, l, input, n);
 #pragma omp barrier
-        if (network_dropout_on(network, l)) network_dropout_forward(network, l, n);
+        if (mlp_network_dropout_on(network, l)) mlp_network_dropout_forward(network, l, n);
     }
 }
 
@@ -203,7 +203,7 @@ void network_forward(mlp_network *network, const uint8_t *input, int n) {
 /* One sigmoid unit with binary cross-entropy, target y in {0, 1}:
  * cost = softplus(z) - y z = max(z, 0) - y z + log(1 + e^-|z|)   (never overflows),
  * dCost/dz = sigmoid(z) - y. */
-static void sigmoid_binary_cross_entropy(const kernel_table *kernels, int n, float *logits,
+static void sigmoid_binary_cross_entropy(const mlp_kernel_table *kernels, int n, float *logits,
                                          const uint8_t *targets, float *row_loss, float *gradient,
                                          float gradient_scale) {
     for (int i = 0; i < n; i++) {
@@ -215,7 +215,7 @@ static void sigmoid_binary_cross_entropy(const kernel_table *kernels, int n, flo
         for (int i = 0; i < n; i++) gradient[i] = (logits[i] - (targets[i] ? 1.0f : 0.0f)) * gradient_scale;
 }
 
-void network_row_costs(mlp_network *network, const uint8_t *targets, int n, int batch_rows,
+void mlp_network_row_costs(mlp_network *network, const uint8_t *targets, int n, int batch_rows,
                        int want_gradient) {
     const mlp_model *model = network->model;
     int L = model->layer_count, classes = model->sizes[L];
@@ -228,7 +228,7 @@ void network_row_costs(mlp_network *network, const uint8_t *targets, int n, int 
     int begin = 0, end = 0;
     double start = profile_start(network);
     if (workers > 1)
-        parallel_range(n, 16, thread, workers, &begin, &end);
+        mlp_parallel_range(n, 16, thread, workers, &begin, &end);
     else if (thread == threads - 1) /* the owner of a one-thread last layer (owner computes) */
         end = n;
     if (begin < end) {
@@ -244,12 +244,12 @@ void network_row_costs(mlp_network *network, const uint8_t *targets, int n, int 
                                                     gradient ? gradient + offset : NULL, classes,
                                                     scale);
     }
-    profile_stop(network, start, L - 1, PROFILE_SOFTMAX, 0.0);
+    profile_stop(network, start, L - 1, MLP_PROFILE_SOFTMAX, 0.0);
 #pragma omp barrier
 }
 
-double network_loss(mlp_network *network, const uint8_t *targets, int n, int want_gradient) {
-    network_row_costs(network, targets, n, n, want_gradient);
+double mlp_network_loss(mlp_network *network, const uint8_t *targets, int n, int want_gradient) {
+    mlp_network_row_costs(network, targets, n, n, want_gradient);
     /* The mean in a fixed order (row 0 first), in double: the same on every thread count. */
     double sum = 0.0;
     for (int i = 0; i < n; i++) sum += network->row_loss[i];
@@ -258,7 +258,7 @@ double network_loss(mlp_network *network, const uint8_t *targets, int n, int wan
 
 /* ---- backward ---- */
 
-void network_layer_parameter_gradient(mlp_network *network, int l, const uint8_t *input,
+void mlp_network_layer_parameter_gradient(mlp_network *network, int l, const uint8_t *input,
                                       int first_row, int rows, float *layer_gradient) {
     const mlp_model *model = network->model;
     int in = model->sizes[l], out = model->sizes[l + 1];
@@ -266,7 +266,7 @@ void network_layer_parameter_gradient(mlp_network *network, int l, const uint8_t
     float *weight_gradient = layer_gradient;
     float *bias_gradient = layer_gradient + (model->bias_offset[l] - model->weight_offset[l]);
 
-    gemm_problem weight = {
+    mlp_gemm_problem weight = {
         .m = in, .n = out, .k = rows,
         .a = l == 0 ? NULL : network->activations[l] + (size_t)first_row * in,
         .a_u8 = l == 0 ? input + (size_t)first_row * in : NULL,
@@ -277,35 +277,35 @@ void network_layer_parameter_gradient(mlp_network *network, int l, const uint8_t
     };
     double start = profile_start(network);
     parallel_gemm(network, &weight);
-    profile_stop(network, start, l, PROFILE_WEIGHT_GRADIENT, 2.0 * weight.m * weight.n * weight.k);
+    profile_stop(network, start, l, MLP_PROFILE_WEIGHT_GRADIENT, 2.0 * weight.m * weight.n * weight.k);
 
     /* Bias gradient: each thread sums its own columns over the rows. */
     int thread = omp_get_thread_num(), threads = omp_get_num_threads();
     int workers = (long long)rows * out >= 65536 ? threads : 1, begin = 0, end = 0;
     start = profile_start(network);
-    if (thread < workers) parallel_range(out, 16, thread, workers, &begin, &end);
+    if (thread < workers) mlp_parallel_range(out, 16, thread, workers, &begin, &end);
     if (begin < end)
         network->kernels->bias_gradient(dz + begin, rows, end - begin, out, bias_gradient + begin);
-    profile_stop(network, start, l, PROFILE_BIAS_GRADIENT, (double)rows * out);
+    profile_stop(network, start, l, MLP_PROFILE_BIAS_GRADIENT, (double)rows * out);
 }
 
-void network_layer_input_gradient(mlp_network *network, int l, int n) {
+void mlp_network_layer_input_gradient(mlp_network *network, int l, int n) {
     const mlp_model *model = network->model;
     int in = model->sizes[l], out = model->sizes[l + 1];
-    gemm_problem input_gradient = {
+    mlp_gemm_problem input_gradient = {
         .m = n, .n = in, .k = out,
         .a = network->deltas[l + 1], .lda = out,
-        .b = model_weights(model, l), .ldb = out, .b_transposed = 1,
+        .b = mlp_model_weights(model, l), .ldb = out, .b_transposed = 1,
         .c = network->deltas[l], .ldc = in,
-        .epilogue = GEMM_EPILOGUE_ACTIVATION_DERIVATIVE,
+        .epilogue = MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE,
         .activation = model->hidden_activation,
-        .activation_output = network_dropout_activation_output(network, l), .ld_activation_output = in,
+        .activation_output = mlp_network_dropout_activation_output(network, l), .ld_activation_output = in,
     };
     double start = profile_start(network);
     parallel_gemm(network, &input_gradient);
-    profile_stop(network, start, l, PROFILE_INPUT_GRADIENT,
+    profile_stop(network, start, l, MLP_PROFILE_INPUT_GRADIENT,
                  2.0 * input_gradient.m * input_gradient.n * input_gradient.k);
-    if (network_dropout_on(network, l - 1)) network_dropout_backward(network, l - 1, n);
+    if (mlp_network_dropout_on(network, l - 1)) mlp_network_dropout_backward(network, l - 1, n);
 }
 
 /* Layer l backward, given dZ_l in deltas[l+1]:
@@ -314,12 +314,12 @@ void network_layer_input_gradient(mlp_network *network, int l, int n) {
  *   dZ_{l-1} = (dZ_l · W_lᵀ) ⊙ act'(A_{l-1})           (input gradient, for l > 0)
  * The three read only dZ_l, W_l and A_{l-1}, so they run in one phase without barriers. */
 static void dense_backward(mlp_network *network, int l, const uint8_t *input, int n) {
-    network_layer_parameter_gradient(network, l, input, 0, n,
+    mlp_network_layer_parameter_gradient(network, l, input, 0, n,
                                      network->gradients + network->model->weight_offset[l]);
-    if (l > 0) network_layer_input_gradient(network, l, n);
+    if (l > 0) mlp_network_layer_input_gradient(network, l, n);
 }
 
-void network_backward(mlp_network *network, const uint8_t *input, int n) {
+void mlp_network_backward(mlp_network *network, const uint8_t *input, int n) {
     for (int l = network->model->layer_count - 1; l >= 0; l--) {
         dense_backward(network, l, input, n);
 #pragma omp barrier
@@ -328,48 +328,48 @@ void network_backward(mlp_network *network, const uint8_t *input, int n) {
 
 /* ---- update ---- */
 
-void network_sgd_update(mlp_network *network, mlp_model *model, float learning_rate) {
+void mlp_network_sgd_update(mlp_network *network, mlp_model *model, float learning_rate) {
     int thread = omp_get_thread_num(), threads = omp_get_num_threads();
     int total = (int)model->parameter_count;
     int workers = total >= 65536 ? threads : 1, begin = 0, end = 0;
     double start = profile_start(network);
-    if (thread < workers) parallel_range(total, 64, thread, workers, &begin, &end);
+    if (thread < workers) mlp_parallel_range(total, 64, thread, workers, &begin, &end);
     if (begin < end)
         network->kernels->sgd_update(model->parameters + begin, network->gradients + begin,
                                      (size_t)(end - begin), learning_rate);
-    profile_stop(network, start, 0, PROFILE_UPDATE, 2.0 * total);
+    profile_stop(network, start, 0, MLP_PROFILE_UPDATE, 2.0 * total);
 #pragma omp barrier
 }
 
-void network_optimizer_update(mlp_network *network, mlp_model *model, mlp_optimizer_state *optimizer,
+void mlp_network_optimizer_update(mlp_network *network, mlp_model *model, mlp_optimizer_state *optimizer,
                               float learning_rate) {
     if (!optimizer || mlp_optimizer_is_plain_sgd(&optimizer->options)) {
-        network_sgd_update(network, model, learning_rate);
+        mlp_network_sgd_update(network, model, learning_rate);
         return;
     }
-    optimizer_step step;
+    mlp_optimizer_step step;
     mlp_optimizer_step_prepare(&optimizer->options, learning_rate, optimizer->step + 1, &step);
     int thread = omp_get_thread_num(), threads = omp_get_num_threads();
     int total = (int)model->parameter_count;
     int workers = total >= 32768 ? threads : 1, begin = 0, end = 0;
     double start = profile_start(network);
-    if (thread < workers) parallel_range(total, 64, thread, workers, &begin, &end);
+    if (thread < workers) mlp_parallel_range(total, 64, thread, workers, &begin, &end);
     if (begin < end)
         network->kernels->optimizer_update(&step, model->parameters + begin, network->gradients + begin,
                                            optimizer->moment1 ? optimizer->moment1 + begin : NULL,
                                            optimizer->moment2 ? optimizer->moment2 + begin : NULL,
                                            (size_t)(end - begin));
-    profile_stop(network, start, 0, PROFILE_UPDATE, 10.0 * total);
+    profile_stop(network, start, 0, MLP_PROFILE_UPDATE, 10.0 * total);
 #pragma omp barrier
 }
 
 /* ---- owner computes: the fused step ---- */
 
 /* This thread's gemm of a column block [begin, end) of `whole` (nothing when empty). */
-static void owner_gemm(const mlp_network *network, const gemm_problem *whole, int begin,
+static void owner_gemm(const mlp_network *network, const mlp_gemm_problem *whole, int begin,
                        int end) {
     if (begin >= end) return;
-    gemm_problem part = *whole;
+    mlp_gemm_problem part = *whole;
     part.n = end - begin;
     part.c += begin;
     part.b += whole->b_transposed ? (size_t)begin * whole->ldb : (size_t)begin;
@@ -395,23 +395,23 @@ static float *thread_input_floats(const mlp_network *network) {
 static void owned_forward(mlp_network *network, int l, const uint8_t *input, int n) {
     const mlp_model *model = network->model;
     int last = l == model->layer_count - 1, begin, end;
-    network_layer_columns(model, l, n, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
+    mlp_network_layer_columns(model, l, n, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
     float *pixels = thread_input_floats(network);
     double start = profile_start(network);
     if (l == 0 && begin < end)
         network->kernels->scale_bytes(input, pixels, (size_t)n * model->sizes[0], 1.0f / 255.0f);
-    gemm_problem forward = {
+    mlp_gemm_problem forward = {
         .m = n, .n = model->sizes[l + 1], .k = model->sizes[l],
         .a = l == 0 ? pixels : network->activations[l],
         .lda = model->sizes[l],
-        .b = model_weights(model, l), .ldb = model->sizes[l + 1],
+        .b = mlp_model_weights(model, l), .ldb = model->sizes[l + 1],
         .c = network->activations[l + 1], .ldc = model->sizes[l + 1],
-        .epilogue = GEMM_EPILOGUE_BIAS_ACTIVATION,
+        .epilogue = MLP_GEMM_EPILOGUE_BIAS_ACTIVATION,
         .activation = last ? MLP_ACTIVATION_NONE : model->hidden_activation,
-        .bias = model_biases(model, l),
+        .bias = mlp_model_biases(model, l),
     };
     owner_gemm(network, &forward, begin, end);
-    profile_stop(network, start, l, PROFILE_FORWARD_GEMM, 2.0 * forward.m * forward.n * forward.k);
+    profile_stop(network, start, l, MLP_PROFILE_FORWARD_GEMM, 2.0 * forward.m * forward.n * forward.k);
 }
 
 /* Layer l > 0, the input gradient for this thread's columns of layer l-1:
@@ -421,20 +421,20 @@ static void owned_forward(mlp_network *network, int l, const uint8_t *input, int
 static void owned_input_gradient(mlp_network *network, int l, int n) {
     const mlp_model *model = network->model;
     int in = model->sizes[l], out = model->sizes[l + 1], begin, end;
-    network_layer_columns(model, l - 1, n, omp_get_thread_num(), omp_get_num_threads(), &begin,
+    mlp_network_layer_columns(model, l - 1, n, omp_get_thread_num(), omp_get_num_threads(), &begin,
                           &end);
-    gemm_problem input_gradient = {
+    mlp_gemm_problem input_gradient = {
         .m = n, .n = in, .k = out,
         .a = network->deltas[l + 1], .lda = out,
-        .b = model_weights(model, l), .ldb = out, .b_transposed = 1,
+        .b = mlp_model_weights(model, l), .ldb = out, .b_transposed = 1,
         .c = network->deltas[l], .ldc = in,
-        .epilogue = GEMM_EPILOGUE_ACTIVATION_DERIVATIVE,
+        .epilogue = MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE,
         .activation = model->hidden_activation,
         .activation_output = network->activations[l], .ld_activation_output = in,
     };
     double start = profile_start(network);
     owner_gemm(network, &input_gradient, begin, end);
-    profile_stop(network, start, l, PROFILE_INPUT_GRADIENT,
+    profile_stop(network, start, l, MLP_PROFILE_INPUT_GRADIENT,
                  2.0 * input_gradient.m * input_gradient.n * input_gradient.k);
 }
 
@@ -444,29 +444,29 @@ static void owned_input_gradient(mlp_network *network, int l, int n) {
 static void owned_parameter_update(mlp_network *network, mlp_model *model, int l, int n,
                                    float learning_rate) {
     int in = model->sizes[l], out = model->sizes[l + 1], begin, end;
-    network_layer_columns(model, l, n, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
+    mlp_network_layer_columns(model, l, n, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
     const float *dz = network->deltas[l + 1];
-    gemm_problem update = {
+    mlp_gemm_problem update = {
         .m = in, .n = out, .k = n,
         .a = l == 0 ? thread_input_floats(network) : network->activations[l],
         .lda = in, .a_transposed = 1,
         .b = dz, .ldb = out,
-        .c = model_weights(model, l), .ldc = out,
-        .epilogue = GEMM_EPILOGUE_PARAMETER_UPDATE,
-        .update = {.rule = GEMM_UPDATE_SGD, .learning_rate = learning_rate},
+        .c = mlp_model_weights(model, l), .ldc = out,
+        .epilogue = MLP_GEMM_EPILOGUE_PARAMETER_UPDATE,
+        .update = {.rule = MLP_GEMM_UPDATE_SGD, .learning_rate = learning_rate},
     };
     double start = profile_start(network);
     owner_gemm(network, &update, begin, end);
-    profile_stop(network, start, l, PROFILE_WEIGHT_GRADIENT_UPDATE,
+    profile_stop(network, start, l, MLP_PROFILE_WEIGHT_GRADIENT_UPDATE,
                  2.0 * update.m * update.n * update.k);
     start = profile_start(network);
     if (begin < end)
         network->kernels->bias_gradient_update(dz + begin, n, end - begin, out,
-                                               model_biases(model, l) + begin, learning_rate);
-    profile_stop(network, start, l, PROFILE_BIAS_GRADIENT_UPDATE, 2.0 * n * out);
+                                               mlp_model_biases(model, l) + begin, learning_rate);
+    profile_stop(network, start, l, MLP_PROFILE_BIAS_GRADIENT_UPDATE, 2.0 * n * out);
 }
 
-void network_backward_update(mlp_network *network, mlp_model *model, int n,
+void mlp_network_backward_update(mlp_network *network, mlp_model *model, int n,
                              float learning_rate) {
     for (int l = model->layer_count - 1; l >= 0; l--) {
         if (l > 0) {
@@ -480,34 +480,34 @@ void network_backward_update(mlp_network *network, mlp_model *model, int n,
 #pragma omp barrier
 }
 
-void network_forward_owned(mlp_network *network, const uint8_t *input, int n) {
+void mlp_network_forward_owned(mlp_network *network, const uint8_t *input, int n) {
     for (int l = 0; l < network->model->layer_count; l++) {
         owned_forward(network, l, input, n);
 #pragma omp barrier
     }
 }
 
-double network_step(mlp_network *network, mlp_model *model, const uint8_t *input,
+double mlp_network_step(mlp_network *network, mlp_model *model, const uint8_t *input,
                     const uint8_t *targets, int n, float learning_rate) {
     if (!network->fused_update || network->dropout) { /* dropout masks live in the unfused passes */
-        network_forward(network, input, n);
-        double cost = network_loss(network, targets, n, 1);
-        network_backward(network, input, n);
-        network_sgd_update(network, model, learning_rate);
+        mlp_network_forward(network, input, n);
+        double cost = mlp_network_loss(network, targets, n, 1);
+        mlp_network_backward(network, input, n);
+        mlp_network_sgd_update(network, model, learning_rate);
         return cost;
     }
-    network_forward_owned(network, input, n);
-    double cost = network_loss(network, targets, n, 1);
-    network_backward_update(network, model, n, learning_rate);
+    mlp_network_forward_owned(network, input, n);
+    double cost = mlp_network_loss(network, targets, n, 1);
+    mlp_network_backward_update(network, model, n, learning_rate);
     return cost;
 }
 
-double network_train_step(mlp_network *network, mlp_model *model, const uint8_t *input,
+double mlp_network_train_step(mlp_network *network, mlp_model *model, const uint8_t *input,
                           const uint8_t *targets, int n, float learning_rate) {
     double cost = 0.0;
-#pragma omp parallel num_threads(network_useful_threads(network->model, n, network->threads))
+#pragma omp parallel num_threads(mlp_network_useful_threads(network->model, n, network->threads))
     {
-        double batch_cost = network_step(network, model, input, targets, n, learning_rate);
+        double batch_cost = mlp_network_step(network, model, input, targets, n, learning_rate);
 #pragma omp master
         cost = batch_cost;
     }

@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
-_Static_assert((int)OPTIMIZER_RULE_SGD == (int)MLP_OPTIMIZER_SGD &&
-                   (int)OPTIMIZER_RULE_MOMENTUM == (int)MLP_OPTIMIZER_MOMENTUM &&
-                   (int)OPTIMIZER_RULE_NESTEROV == (int)MLP_OPTIMIZER_NESTEROV &&
-                   (int)OPTIMIZER_RULE_ADAM == (int)MLP_OPTIMIZER_ADAM &&
-                   (int)OPTIMIZER_RULE_ADAMW == (int)MLP_OPTIMIZER_ADAMW,
+_Static_assert((int)MLP_OPTIMIZER_RULE_SGD == (int)MLP_OPTIMIZER_SGD &&
+                   (int)MLP_OPTIMIZER_RULE_MOMENTUM == (int)MLP_OPTIMIZER_MOMENTUM &&
+                   (int)MLP_OPTIMIZER_RULE_NESTEROV == (int)MLP_OPTIMIZER_NESTEROV &&
+                   (int)MLP_OPTIMIZER_RULE_ADAM == (int)MLP_OPTIMIZER_ADAM &&
+                   (int)MLP_OPTIMIZER_RULE_ADAMW == (int)MLP_OPTIMIZER_ADAMW,
                "optimizer_rule mirrors mlp_optimizer");
 
 static const char *const optimizer_names[] = {"sgd", "momentum", "nesterov", "adam", "adamw"};
@@ -56,25 +56,25 @@ int mlp_lr_schedule_parse(const char *text, mlp_lr_schedule *kind) {
 int mlp_recipe_check(const mlp_recipe *recipe, mlp_error *error) {
     const mlp_optimizer_options *o = &recipe->optimizer;
     const mlp_schedule_options *s = &recipe->schedule;
-    if ((unsigned)o->kind > MLP_OPTIMIZER_ADAMW) return error_set(error, "--optimizer: unknown optimizer %d", (int)o->kind);
+    if ((unsigned)o->kind > MLP_OPTIMIZER_ADAMW) return mlp_error_set(error, "--optimizer: unknown optimizer %d", (int)o->kind);
     if (!(o->momentum >= 0.0f && o->momentum < 1.0f))
-        return error_set(error, "--momentum %g: must be in [0, 1)", o->momentum);
-    if (!(o->beta1 >= 0.0f && o->beta1 < 1.0f)) return error_set(error, "--beta1 %g: must be in [0, 1)", o->beta1);
-    if (!(o->beta2 >= 0.0f && o->beta2 < 1.0f)) return error_set(error, "--beta2 %g: must be in [0, 1)", o->beta2);
+        return mlp_error_set(error, "--momentum %g: must be in [0, 1)", o->momentum);
+    if (!(o->beta1 >= 0.0f && o->beta1 < 1.0f)) return mlp_error_set(error, "--beta1 %g: must be in [0, 1)", o->beta1);
+    if (!(o->beta2 >= 0.0f && o->beta2 < 1.0f)) return mlp_error_set(error, "--beta2 %g: must be in [0, 1)", o->beta2);
     if (o->kind >= MLP_OPTIMIZER_ADAM && !(o->eps > 0.0f && isfinite(o->eps)))
-        return error_set(error, "--eps %g: must be above 0", o->eps);
+        return mlp_error_set(error, "--eps %g: must be above 0", o->eps);
     if (!(o->weight_decay >= 0.0f && isfinite(o->weight_decay)))
-        return error_set(error, "--weight-decay %g: must be 0 or more", o->weight_decay);
-    if ((unsigned)s->kind > MLP_LR_ONECYCLE) return error_set(error, "--lr-schedule: unknown schedule %d", (int)s->kind);
+        return mlp_error_set(error, "--weight-decay %g: must be 0 or more", o->weight_decay);
+    if ((unsigned)s->kind > MLP_LR_ONECYCLE) return mlp_error_set(error, "--lr-schedule: unknown schedule %d", (int)s->kind);
     if (!(s->warmup_epochs >= 0.0f && s->warmup_epochs <= 1e6f))
-        return error_set(error, "--warmup-epochs %g: must be 0 or more", s->warmup_epochs);
-    if (!isfinite(s->gamma)) return error_set(error, "--lr-gamma: not a finite number");
-    if (!(s->lr_min >= 0.0f && isfinite(s->lr_min))) return error_set(error, "--lr-min %g: must be 0 or more", s->lr_min);
+        return mlp_error_set(error, "--warmup-epochs %g: must be 0 or more", s->warmup_epochs);
+    if (!isfinite(s->gamma)) return mlp_error_set(error, "--lr-gamma: not a finite number");
+    if (!(s->lr_min >= 0.0f && isfinite(s->lr_min))) return mlp_error_set(error, "--lr-min %g: must be 0 or more", s->lr_min);
     if (s->kind == MLP_LR_STEP && s->step_epochs < 1)
-        return error_set(error, "--lr-schedule step needs --lr-step EPOCHS >= 1");
-    if (s->step_epochs < 0) return error_set(error, "--lr-step %d: must be 1 or more", s->step_epochs);
-    if (s->kind == MLP_LR_STEP && !(s->gamma > 0.0f && isfinite(s->gamma))) return error_set(error, "--lr-gamma %g: must be above 0", s->gamma);
-    if (s->plateau < 0) return error_set(error, "--lr-plateau %d: must be 0 or more", s->plateau);
+        return mlp_error_set(error, "--lr-schedule step needs --lr-step EPOCHS >= 1");
+    if (s->step_epochs < 0) return mlp_error_set(error, "--lr-step %d: must be 1 or more", s->step_epochs);
+    if (s->kind == MLP_LR_STEP && !(s->gamma > 0.0f && isfinite(s->gamma))) return mlp_error_set(error, "--lr-gamma %g: must be above 0", s->gamma);
+    if (s->plateau < 0) return mlp_error_set(error, "--lr-plateau %d: must be 0 or more", s->plateau);
     return 0;
 }
 
@@ -124,28 +124,28 @@ int mlp_optimizer_state_create(mlp_optimizer_state *state, const mlp_optimizer_o
     state->options = *options;
     state->count = count;
     int moments = mlp_optimizer_moment_count(options->kind);
-    if (moments >= 1) state->moment1 = aligned_calloc(count, sizeof(float));
-    if (moments >= 2) state->moment2 = aligned_calloc(count, sizeof(float));
+    if (moments >= 1) state->moment1 = mlp_aligned_calloc(count, sizeof(float));
+    if (moments >= 2) state->moment2 = mlp_aligned_calloc(count, sizeof(float));
     if ((moments >= 1 && !state->moment1) || (moments >= 2 && !state->moment2)) {
         mlp_optimizer_state_free(state);
-        return error_set(error, "--optimizer %s: out of memory for %d x %zu state floats",
+        return mlp_error_set(error, "--optimizer %s: out of memory for %d x %zu state floats",
                          mlp_optimizer_name(options->kind), moments, count);
     }
     return 0;
 }
 
 void mlp_optimizer_state_free(mlp_optimizer_state *state) {
-    aligned_free(state->moment1);
-    aligned_free(state->moment2);
+    mlp_aligned_free(state->moment1);
+    mlp_aligned_free(state->moment2);
     state->moment1 = state->moment2 = NULL;
 }
 
 void mlp_optimizer_step_prepare(const mlp_optimizer_options *options, float learning_rate,
-                                uint64_t t, optimizer_step *step) {
+                                uint64_t t, mlp_optimizer_step *step) {
     double lr = learning_rate, beta1 = options->beta1, beta2 = options->beta2;
     double steps = t < 1 ? 1.0 : (double)t;
-    *step = (optimizer_step){
-        .rule = (optimizer_rule)options->kind,
+    *step = (mlp_optimizer_step){
+        .rule = (mlp_optimizer_rule)options->kind,
         .learning_rate = learning_rate,
         .weight_decay = options->kind == MLP_OPTIMIZER_ADAMW ? 0.0f : options->weight_decay,
         .momentum = options->momentum,

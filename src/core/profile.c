@@ -1,22 +1,22 @@
 /* Reporting of the per-layer, per-kernel times collected by the network when profiling. */
 #include "mlp/profile.h"
 
-static const char *const kernel_names[PROFILE_KERNEL_COUNT] = {
+static const char *const kernel_names[MLP_PROFILE_KERNEL_COUNT] = {
     "forward_gemm", "weight_gradient", "bias_gradient", "input_gradient",
     "softmax_cross_entropy", "sgd_update", "weight_gradient+sgd", "bias_gradient+sgd",
     "gather_batch",
 };
 
-const char *profile_kernel_name(profile_kernel kernel) { return kernel_names[kernel]; }
+const char *mlp_profile_kernel_name(mlp_profile_kernel kernel) { return kernel_names[kernel]; }
 
-static double total_seconds(const network_profile *profile, const mlp_model *model) {
+static double total_seconds(const mlp_network_profile *profile, const mlp_model *model) {
     double total = 0.0;
     for (int l = 0; l < model->layer_count; l++)
-        for (int k = 0; k < PROFILE_KERNEL_COUNT; k++) total += profile->entries[l][k].seconds;
+        for (int k = 0; k < MLP_PROFILE_KERNEL_COUNT; k++) total += profile->entries[l][k].seconds;
     return total;
 }
 
-void profile_print(const network_profile *profile, const mlp_model *model, const char *variant,
+void mlp_profile_print(const mlp_network_profile *profile, const mlp_model *model, const char *variant,
                    FILE *out) {
     double total = total_seconds(profile, model);
     fprintf(out,
@@ -26,8 +26,8 @@ void profile_print(const network_profile *profile, const mlp_model *model, const
     fprintf(out, "%-10s %-22s %10s %11s %7s %9s\n", "layer", "kernel", "calls", "seconds", "share",
             "GFLOP/s");
     for (int l = 0; l < model->layer_count; l++)
-        for (int k = 0; k < PROFILE_KERNEL_COUNT; k++) {
-            const profile_entry *e = &profile->entries[l][k];
+        for (int k = 0; k < MLP_PROFILE_KERNEL_COUNT; k++) {
+            const mlp_profile_entry *e = &profile->entries[l][k];
             if (e->calls == 0) continue;
             char layer[32];
             snprintf(layer, sizeof layer, "%d:%d->%d", l, model->sizes[l], model->sizes[l + 1]);
@@ -39,14 +39,14 @@ void profile_print(const network_profile *profile, const mlp_model *model, const
     fprintf(out, "%-10s %-22s %10s %11.4f\n", "all", "", "", total);
 }
 
-void profile_write_json(const network_profile *profile, const mlp_model *model,
+void mlp_profile_write_json(const mlp_network_profile *profile, const mlp_model *model,
                         const char *variant, FILE *out) {
     double total = total_seconds(profile, model);
     int first = 1;
     fprintf(out, "[");
     for (int l = 0; l < model->layer_count; l++)
-        for (int k = 0; k < PROFILE_KERNEL_COUNT; k++) {
-            const profile_entry *e = &profile->entries[l][k];
+        for (int k = 0; k < MLP_PROFILE_KERNEL_COUNT; k++) {
+            const mlp_profile_entry *e = &profile->entries[l][k];
             if (e->calls == 0) continue;
             fprintf(out,
                     "%s\n    {\"layer\": %d, \"inputs\": %d, \"outputs\": %d, \"kernel\": \"%s\", "

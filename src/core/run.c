@@ -52,7 +52,7 @@ static void format_sizes(const int *sizes, int count, char *text, size_t size) {
 
 /* ---- resuming ---- */
 
-int mlp_run_config_resume(mlp_run_config *config, const checkpoint *c, const char *path,
+int mlp_run_config_resume(mlp_run_config *config, const mlp_checkpoint *c, const char *path,
                           unsigned given, mlp_error *error) {
     char layers[512], stored_layers[512];
     format_sizes(c->model.sizes, c->model.layer_count + 1, stored_layers, sizeof stored_layers);
@@ -92,18 +92,18 @@ int mlp_run_config_resume(mlp_run_config *config, const checkpoint *c, const cha
     if ((given & MLP_RUN_GIVEN_AUGMENT) &&
         memcmp(&config->recipe.augment, &c->recipe.augment, sizeof c->recipe.augment) != 0)
         clash = "--augment";
-    const char *stored_activation = model_activation_name(c->model.hidden_activation);
+    const char *stored_activation = mlp_model_activation_name(c->model.hidden_activation);
     if (clash) {
         char recipe[256];
         mlp_recipe_describe(&c->recipe, recipe, sizeof recipe);
-        error_set(error, "%s: %s contradicts the checkpoint (layers %s, %s, batch %d, lr %g, seed %llu, "
+        mlp_error_set(error, "%s: %s contradicts the checkpoint (layers %s, %s, batch %d, lr %g, seed %llu, "
                   "val-split %g, patience %d, train-limit %d, kernel %s, %s); --resume continues the same run",
                   path, clash, stored_layers, stored_activation, c->batch, c->learning_rate,
                   (unsigned long long)c->seed, c->validation_split, c->patience, c->train_limit, c->kernel, recipe);
         return MLP_RUN_INVALID;
     }
     if ((given & MLP_RUN_GIVEN_EPOCHS) && config->epochs < c->history_count) {
-        error_set(error, "%s: --epochs %d is fewer than the %d epochs already done", path, config->epochs,
+        mlp_error_set(error, "%s: --epochs %d is fewer than the %d epochs already done", path, config->epochs,
                   c->history_count);
         return MLP_RUN_INVALID;
     }
@@ -137,7 +137,7 @@ int mlp_run_lock_folder(const char *folder, mlp_error *error) {
     char path[4200];
     snprintf(path, sizeof path, "%s/.lock", folder);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return error_set(error, "%s: cannot open for writing (%s)", path, strerror(errno));
+    if (fd < 0) return mlp_error_set(error, "%s: cannot open for writing (%s)", path, strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int busy = errno == EWOULDBLOCK;
         char text[32] = "";
@@ -145,9 +145,9 @@ int mlp_run_lock_folder(const char *folder, mlp_error *error) {
         text[length > 0 ? length : 0] = '\0';
         long pid = strtol(text, NULL, 10);
         close(fd);
-        if (!busy) return error_set(error, "%s: cannot lock (%s)", path, strerror(errno));
-        if (pid > 0) return error_set(error, "%s: another run (pid %ld) is writing into this folder", folder, pid);
-        return error_set(error, "%s: another run is writing into this folder", folder);
+        if (!busy) return mlp_error_set(error, "%s: cannot lock (%s)", path, strerror(errno));
+        if (pid > 0) return mlp_error_set(error, "%s: another run (pid %ld) is writing into this folder", folder, pid);
+        return mlp_error_set(error, "%s: another run is writing into this folder", folder);
     }
     char text[32];
     int length = snprintf(text, sizeof text, "%ld\n", (long)getpid());
@@ -168,11 +168,11 @@ void mlp_run_unlock_folder(int lock) {
 static int take_folder(mlp_run *run, mlp_error *error) {
     int failed = 0;
     if (run->writer) {
-        failed = file_make_directories(run->config.folder, error) != 0 ||
+        failed = mlp_file_make_directories(run->config.folder, error) != 0 ||
                  (run->lock = mlp_run_lock_folder(run->config.folder, error)) < 0;
     }
-    if (distributed_any(failed)) {
-        if (!run->writer) error_set(error, "%s: rank 0 could not take the run folder", run->config.folder);
+    if (mlp_distributed_any(failed)) {
+        if (!run->writer) mlp_error_set(error, "%s: rank 0 could not take the run folder", run->config.folder);
         return -1;
     }
     return 0;
@@ -183,7 +183,7 @@ static int take_folder(mlp_run *run, mlp_error *error) {
 static int check_config(const mlp_run *run, mlp_error *error) {
     const mlp_run_config *config = &run->config;
     if (!config->train_set || !config->folder || config->size_count < 2 || !config->kernels) {
-        error_set(error, "run: no training set, folder, kernel table or layer sizes given");
+        mlp_error_set(error, "run: no training set, folder, kernel table or layer sizes given");
         return MLP_RUN_INVALID;
     }
     const mlp_dataset *data = config->train_set;
@@ -194,21 +194,21 @@ static int check_config(const mlp_run *run, mlp_error *error) {
                          : config->initial_model ? config->initial_model_path : "--layers";
     int bad = run->resumed || config->initial_model ? -1 : MLP_RUN_INVALID;
     if (config->sizes[0] != data->features) {
-        error_set(error, "%s: the input size is %d but %s has %d pixels per image", origin,
+        mlp_error_set(error, "%s: the input size is %d but %s has %d pixels per image", origin,
                   config->sizes[0], source, data->features);
         return bad;
     }
     if (config->sizes[config->size_count - 1] != MLP_CLASSES) {
-        error_set(error, "%s: the output size is %d but the data has %d classes", origin,
+        mlp_error_set(error, "%s: the output size is %d but the data has %d classes", origin,
                   config->sizes[config->size_count - 1], MLP_CLASSES);
         return bad;
     }
     if (config->patience > 0 && config->validation_split <= 0) {
-        error_set(error, "--patience needs a validation set (--val-split > 0)");
+        mlp_error_set(error, "--patience needs a validation set (--val-split > 0)");
         return MLP_RUN_INVALID;
     }
     if (config->recipe.schedule.plateau > 0 && config->validation_split <= 0) {
-        error_set(error, "--lr-plateau needs a validation set (--val-split > 0)");
+        mlp_error_set(error, "--lr-plateau needs a validation set (--val-split > 0)");
         return MLP_RUN_INVALID;
     }
     if (mlp_recipe_check(&config->recipe, error) != 0) return MLP_RUN_INVALID;
@@ -220,29 +220,29 @@ static int check_config(const mlp_run *run, mlp_error *error) {
 static int check_regularization(mlp_run *run, mlp_error *error) {
     mlp_run_config *config = &run->config;
     const char *source = config->train_csv ? config->train_csv : config->data_dir;
-    if (dropout_fit(&config->recipe.dropout, config->size_count - 2, error) != 0 ||
-        augment_check(&config->recipe.augment, error) != 0 ||
-        (augment_active(&config->recipe.augment) &&
-         augment_check_images(config->train_set->rows, config->train_set->cols, source, error) != 0))
+    if (mlp_dropout_fit(&config->recipe.dropout, config->size_count - 2, error) != 0 ||
+        mlp_augment_check(&config->recipe.augment, error) != 0 ||
+        (mlp_augment_active(&config->recipe.augment) &&
+         mlp_augment_check_images(config->train_set->rows, config->train_set->cols, source, error) != 0))
         return MLP_RUN_INVALID;
     return 0;
 }
 
 /* The resumed run's data must be the checkpoint's (same count, size and CRC). */
-static int check_resumed_data(const mlp_run *run, const checkpoint *c, mlp_error *error) {
+static int check_resumed_data(const mlp_run *run, const mlp_checkpoint *c, mlp_error *error) {
     const mlp_dataset *data = run->config.train_set;
     if ((uint32_t)data->count == c->data_count && (uint32_t)data->features == c->data_features &&
         run->data_checksum == c->data_checksum)
         return 0;
-    return error_set(error, "%s: the training data differs from the checkpoint's (%s: %d images of %d pixels, "
+    return mlp_error_set(error, "%s: the training data differs from the checkpoint's (%s: %d images of %d pixels, "
                      "CRC %08x; checkpoint: %u images of %u pixels, CRC %08x)", run->checkpoint_path,
                      run->config.train_csv ? run->config.train_csv : run->config.data_dir, data->count,
                      data->features, run->data_checksum, c->data_count, c->data_features, c->data_checksum);
 }
 
 /* Continues where checkpoint c stopped: its history, best model and position. */
-static int apply_position(mlp_run *run, checkpoint *c, mlp_error *error) {
-    trainer *t = &run->trainer;
+static int apply_position(mlp_run *run, mlp_checkpoint *c, mlp_error *error) {
+    mlp_trainer *t = &run->trainer;
     run->history_count = c->history_count;
     memcpy(run->history, c->history, (size_t)c->history_count * sizeof *run->history);
     run->best_epoch = c->best_epoch;
@@ -250,7 +250,7 @@ static int apply_position(mlp_run *run, checkpoint *c, mlp_error *error) {
     run->first_epoch = c->epoch;
     run->first_batch = c->first_batch;
     if (run->first_batch >= t->batches_per_epoch)
-        return error_set(error, "%s: batch %d is past the end of the epoch (%d batches)", run->checkpoint_path,
+        return mlp_error_set(error, "%s: batch %d is past the end of the epoch (%d batches)", run->checkpoint_path,
                          run->first_batch, t->batches_per_epoch);
     t->partial_cost_sum = c->partial_cost_sum;
     t->partial_examples = c->partial_examples;
@@ -261,7 +261,7 @@ static int apply_position(mlp_run *run, checkpoint *c, mlp_error *error) {
     t->plateau = c->plateau;
     int arrays = mlp_optimizer_moment_count(t->optimizer.options.kind);
     if (c->moment_count != (arrays ? t->optimizer.count : 0) || c->moment_arrays != arrays)
-        return error_set(error, "%s: the optimizer state (%d arrays of %zu floats) does not fit %s (%d of %zu)",
+        return mlp_error_set(error, "%s: the optimizer state (%d arrays of %zu floats) does not fit %s (%d of %zu)",
                          run->checkpoint_path, c->moment_arrays, c->moment_count,
                          mlp_optimizer_name(t->optimizer.options.kind), arrays, t->optimizer.count);
     if (arrays >= 1) memcpy(t->optimizer.moment1, c->moment1, c->moment_count * sizeof(float));
@@ -270,32 +270,32 @@ static int apply_position(mlp_run *run, checkpoint *c, mlp_error *error) {
 }
 
 /* The model, the trainer, the data-parallel step, the history and the best model. */
-static int create_training(mlp_run *run, checkpoint *resume, mlp_error *error) {
+static int create_training(mlp_run *run, mlp_checkpoint *resume, mlp_error *error) {
     const mlp_run_config *config = &run->config;
     if (resume) {
         run->model = resume->model; /* take ownership */
         memset(&resume->model, 0, sizeof resume->model);
     } else {
-        if (model_create(&run->model, config->sizes, config->size_count, config->activation,
+        if (mlp_model_create(&run->model, config->sizes, config->size_count, config->activation,
                          MLP_OUTPUT_SOFTMAX, error) != 0)
             return -1;
         if (config->initial_model) /* same sizes (the caller took them from it) */
             memcpy(run->model.parameters, config->initial_model->parameters,
                    run->model.parameter_count * sizeof *run->model.parameters);
         else
-            model_init_he(&run->model, config->seed);
+            mlp_model_init_he(&run->model, config->seed);
     }
-    train_options train = {
+    mlp_train_options train = {
         .batch = config->batch, .learning_rate = config->learning_rate, .epochs = config->epochs,
         .seed = config->seed, .threads = config->threads, .progress = config->progress,
         .recipe = config->recipe,
     };
-    if (trainer_init(&run->trainer, &run->model, config->kernels, config->train_set, run->train_indices,
+    if (mlp_trainer_init(&run->trainer, &run->model, config->kernels, config->train_set, run->train_indices,
                      run->train_count, run->validation_indices, run->validation_count, &train, error) != 0)
         return -1;
     if (config->profile) run->trainer.network.profile = &run->profile;
-    if (config->gradient_shards > 1 || distributed_ranks() > 1) {
-        if (sharding_create(&run->sharding, &run->model, config->kernels->name, config->gradient_shards,
+    if (config->gradient_shards > 1 || mlp_distributed_ranks() > 1) {
+        if (mlp_sharding_create(&run->sharding, &run->model, config->kernels->name, config->gradient_shards,
                             config->batch, error) != 0)
             return MLP_RUN_INVALID;
         run->trainer.sharding = &run->sharding;
@@ -304,12 +304,12 @@ static int create_training(mlp_run *run, checkpoint *resume, mlp_error *error) {
     int resumed_epochs = resume ? resume->history_count : 0;
     run->history_capacity = config->epochs > resumed_epochs ? config->epochs : resumed_epochs;
     run->history = calloc((size_t)run->history_capacity, sizeof *run->history);
-    if (!run->history) return error_set(error, "out of memory");
+    if (!run->history) return mlp_error_set(error, "out of memory");
     if (config->patience > 0) {
         if (resume && resume->best_model.parameters) {
             run->best_model = resume->best_model;
             memset(&resume->best_model, 0, sizeof resume->best_model);
-        } else if (model_create(&run->best_model, config->sizes, config->size_count, config->activation,
+        } else if (mlp_model_create(&run->best_model, config->sizes, config->size_count, config->activation,
                                 MLP_OUTPUT_SOFTMAX, error) != 0) {
             return -1;
         }
@@ -318,22 +318,22 @@ static int create_training(mlp_run *run, checkpoint *resume, mlp_error *error) {
     return resume ? apply_position(run, resume, error) : 0;
 }
 
-int mlp_run_open(mlp_run *run, const mlp_run_config *config, checkpoint *resume, mlp_error *error) {
+int mlp_run_open(mlp_run *run, const mlp_run_config *config, mlp_checkpoint *resume, mlp_error *error) {
     memset(run, 0, sizeof *run);
     run->config = *config;
     run->lock = -1;
-    run->writer = distributed_rank() == 0;
+    run->writer = mlp_distributed_rank() == 0;
     run->resumed = resume != NULL;
-    if (!run->config.kernels) run->config.kernels = kernels_best();
+    if (!run->config.kernels) run->config.kernels = mlp_kernels_best();
     snprintf(run->checkpoint_path, sizeof run->checkpoint_path, "%s/%s", config->folder ? config->folder : "",
-             CHECKPOINT_FILE_NAME);
+             MLP_CHECKPOINT_FILE_NAME);
     int status = check_config(run, error);
     if (status == 0) status = check_regularization(run, error);
     if (status != 0) return status;
-    run->data_checksum = checkpoint_data_checksum(config->train_set);
+    run->data_checksum = mlp_checkpoint_data_checksum(config->train_set);
     if (resume && check_resumed_data(run, resume, error) != 0) return -1;
     if (take_folder(run, error) != 0) return -1;
-    status = dataset_split(config->train_set->count, config->validation_split, config->seed, &run->train_indices,
+    status = mlp_dataset_split(config->train_set->count, config->validation_split, config->seed, &run->train_indices,
                            &run->train_count, &run->validation_indices, &run->validation_count, error);
     if (status == 0) status = create_training(run, resume, error);
     if (status != 0) {
@@ -344,10 +344,10 @@ int mlp_run_open(mlp_run *run, const mlp_run_config *config, checkpoint *resume,
 }
 
 void mlp_run_close(mlp_run *run) {
-    if (run->trainer.sharding) sharding_free(&run->sharding);
-    trainer_free(&run->trainer);
-    model_free(&run->model);
-    model_free(&run->best_model);
+    if (run->trainer.sharding) mlp_sharding_free(&run->sharding);
+    mlp_trainer_free(&run->trainer);
+    mlp_model_free(&run->model);
+    mlp_model_free(&run->best_model);
     free(run->history);
     free(run->train_indices);
     free(run->validation_indices);
@@ -366,11 +366,11 @@ static int save_checkpoint(const mlp_run *run, int epoch, int first_batch, doubl
                            mlp_error *error) {
     if (!run->writer) return 0;
     const mlp_run_config *config = &run->config;
-    const trainer *t = &run->trainer;
-    checkpoint *c = malloc(sizeof *c); /* 12 KiB of paths: not on the stack */
-    if (!c) return error_set(error, "%s: out of memory", run->checkpoint_path);
+    const mlp_trainer *t = &run->trainer;
+    mlp_checkpoint *c = malloc(sizeof *c); /* 12 KiB of paths: not on the stack */
+    if (!c) return mlp_error_set(error, "%s: out of memory", run->checkpoint_path);
     int resumes_mid_epoch = first_batch > 0; /* then the partial sums of the epoch so far */
-    *c = (checkpoint){
+    *c = (mlp_checkpoint){
         .train_limit = config->train_limit, .data_count = (uint32_t)config->train_set->count,
         .data_features = (uint32_t)config->train_set->features, .data_checksum = run->data_checksum,
         .batch = t->options.batch, .learning_rate = t->options.learning_rate, .seed = t->options.seed,
@@ -395,7 +395,7 @@ static int save_checkpoint(const mlp_run *run, int epoch, int first_batch, doubl
     snprintf(c->data_dir, sizeof c->data_dir, "%s", config->train_csv || !config->data_dir ? "" : config->data_dir);
     snprintf(c->train_csv, sizeof c->train_csv, "%s", config->train_csv ? config->train_csv : "");
     snprintf(c->test_csv, sizeof c->test_csv, "%s", config->test_csv ? config->test_csv : "");
-    int status = checkpoint_save(c, run->checkpoint_path, error);
+    int status = mlp_checkpoint_save(c, run->checkpoint_path, error);
     free(c);
     return status;
 }
@@ -407,7 +407,7 @@ static mlp_run_status diverged(const mlp_run *run, int epoch, const char *where,
     struct stat info;
     float rate = run->trainer.options.learning_rate;
     int have_checkpoint = stat(run->checkpoint_path, &info) == 0;
-    error_set(error, "training diverged in epoch %d %s: try a lower --lr than %g, e.g. %g; %s%s", epoch, where,
+    mlp_error_set(error, "training diverged in epoch %d %s: try a lower --lr than %g, e.g. %g; %s%s", epoch, where,
               rate, rate / 10, have_checkpoint ? "the last good checkpoint is intact: " : "no checkpoint was written",
               have_checkpoint ? run->checkpoint_path : "");
     return MLP_RUN_DIVERGED;
@@ -415,7 +415,7 @@ static mlp_run_status diverged(const mlp_run *run, int epoch, const char *where,
 
 /* Where the trainer found the NaN or infinity of a diverged epoch. */
 static mlp_run_status diverged_in_batch(const mlp_run *run, int epoch, mlp_error *error) {
-    const trainer *t = &run->trainer;
+    const mlp_trainer *t = &run->trainer;
     char where[128];
     float cost = t->batch_costs[t->diverged_at_batch];
     if (isfinite(cost))
@@ -429,7 +429,7 @@ static mlp_run_status diverged_in_batch(const mlp_run *run, int epoch, mlp_error
 
 /* --patience: remembers the best epoch's model; returns 1 when the validation cost has not
  * improved for `patience` epochs. */
-static int track_best_epoch(mlp_run *run, const epoch_metrics *m) {
+static int track_best_epoch(mlp_run *run, const mlp_epoch_metrics *m) {
     if (run->config.patience <= 0) return 0;
     if (run->best_epoch == 0 || m->validation.cost < run->best_cost) {
         run->best_epoch = m->epoch;
@@ -445,7 +445,7 @@ static int track_best_epoch(mlp_run *run, const epoch_metrics *m) {
 static int stop_agreed(const mlp_run *run) {
     volatile sig_atomic_t *stop = run->config.stop_requested;
     int local = stop && *stop;
-    if (distributed_any(local) && !local) {
+    if (mlp_distributed_any(local) && !local) {
         if (stop) *stop = SIGTERM;
         return 1;
     }
@@ -455,7 +455,7 @@ static int stop_agreed(const mlp_run *run) {
 /* Calls one callback of every observer (rank 0 only); the first failure fails the run. */
 enum { CALL_START, CALL_EPOCH, CALL_FINISH };
 static int notify(const mlp_run *run, const mlp_run_observer *observers, int count, int which,
-                  const epoch_metrics *m, mlp_error *error) {
+                  const mlp_epoch_metrics *m, mlp_error *error) {
     if (!run->writer) return 0;
     for (int i = 0; i < count; i++) {
         const mlp_run_observer *o = &observers[i];
@@ -476,10 +476,10 @@ static mlp_run_status interrupted(mlp_run *run, int epoch, int batch, int next_e
     run->stopped_batch = batch;
     if (save_checkpoint(run, next_epoch, batch, partial_seconds, error) != 0) return MLP_RUN_FAILED;
     if (batch > 0)
-        error_set(error, "in epoch %d after batch %d of %d; checkpoint written to %s", epoch, batch,
+        mlp_error_set(error, "in epoch %d after batch %d of %d; checkpoint written to %s", epoch, batch,
                   run->trainer.batches_per_epoch, run->checkpoint_path);
     else /* the request came during the epoch's last batch or its evaluation */
-        error_set(error, "after epoch %d; checkpoint written to %s", epoch, run->checkpoint_path);
+        mlp_error_set(error, "after epoch %d; checkpoint written to %s", epoch, run->checkpoint_path);
     return MLP_RUN_INTERRUPTED;
 }
 
@@ -487,13 +487,13 @@ static mlp_run_status interrupted(mlp_run *run, int epoch, int batch, int next_e
 static mlp_run_status train_epochs(mlp_run *run, const mlp_run_observer *observers, int count,
                                    mlp_error *error) {
     const mlp_run_config *config = &run->config;
-    trainer *t = &run->trainer;
+    mlp_trainer *t = &run->trainer;
     int early_stop = config->patience > 0 && run->best_epoch > 0 &&
                      run->history_count - run->best_epoch >= config->patience;
     for (int epoch = run->first_epoch; epoch <= config->epochs && !early_stop; epoch++) {
-        epoch_metrics *m = &run->history[epoch - 1];
+        mlp_epoch_metrics *m = &run->history[epoch - 1];
         int resumed_epoch = epoch == run->first_epoch && run->first_batch > 0;
-        int status = trainer_run_epoch(t, epoch, epoch == run->first_epoch ? run->first_batch : 0, m);
+        int status = mlp_trainer_run_epoch(t, epoch, epoch == run->first_epoch ? run->first_batch : 0, m);
         if (resumed_epoch) { /* count the epoch's first part, trained before the checkpoint */
             m->train_seconds += run->partial_train_seconds;
             m->seconds += run->partial_train_seconds;
@@ -525,7 +525,7 @@ mlp_run_status mlp_run_execute(mlp_run *run, const mlp_run_observer *observers, 
     const mlp_run_config *config = &run->config;
     run->trainer.stop_requested = config->stop_requested;
     if (notify(run, observers, count, CALL_START, NULL, error) != 0) return run->status = MLP_RUN_FAILED;
-    run->start_seconds = wall_seconds();
+    run->start_seconds = mlp_wall_seconds();
     run->status = train_epochs(run, observers, count, error);
     if (run->status != MLP_RUN_COMPLETED && run->status != MLP_RUN_EARLY_STOPPED) return run->status;
 
@@ -537,12 +537,12 @@ mlp_run_status mlp_run_execute(mlp_run *run, const mlp_run_observer *observers, 
     }
     const mlp_dataset *test = config->test_set;
     run->has_test = test && test->count > 0;
-    if (run->has_test) evaluate(&run->trainer.network, test, NULL, test->count, &run->test);
-    run->seconds = wall_seconds() - run->start_seconds;
+    if (run->has_test) mlp_evaluate(&run->trainer.network, test, NULL, test->count, &run->test);
+    run->seconds = mlp_wall_seconds() - run->start_seconds;
     if (notify(run, observers, count, CALL_FINISH, NULL, error) != 0) return run->status = MLP_RUN_FAILED;
     /* The model last: a run that fails on any other output leaves the previous model.mlp alone. */
     char path[4200];
     snprintf(path, sizeof path, "%s/model.mlp", config->folder);
-    if (run->writer && model_save(&run->model, path, error) != 0) return run->status = MLP_RUN_FAILED;
+    if (run->writer && mlp_model_save(&run->model, path, error) != 0) return run->status = MLP_RUN_FAILED;
     return run->status;
 }

@@ -16,18 +16,18 @@ static int console_start(void *context, const mlp_run *run, mlp_error *error) {
     (void)context;
     (void)error;
     const mlp_run_config *c = &run->config;
-    const trainer *t = &run->trainer;
+    const mlp_trainer *t = &run->trainer;
     char layers[512] = "";
     for (int i = 0; i < c->size_count; i++)
         snprintf(layers + strlen(layers), sizeof layers - strlen(layers), i ? ",%d" : "%d", c->sizes[i]);
     printf("training %s (%s) on %d images, validating on %d; kernel %s, %d threads, batch %d, lr %g, seed %llu\n",
-           layers, model_activation_name(c->activation), run->train_count, run->validation_count,
+           layers, mlp_model_activation_name(c->activation), run->train_count, run->validation_count,
            c->kernels->name, t->options.threads, t->options.batch, t->options.learning_rate,
            (unsigned long long)t->options.seed);
-    if (dropout_active(&c->recipe.dropout, c->size_count - 2) || augment_active(&c->recipe.augment)) {
+    if (mlp_dropout_active(&c->recipe.dropout, c->size_count - 2) || mlp_augment_active(&c->recipe.augment)) {
         char dropout[256], augment[256];
-        dropout_format(&c->recipe.dropout, c->size_count - 2, dropout, sizeof dropout);
-        augment_format(&c->recipe.augment, augment, sizeof augment);
+        mlp_dropout_format(&c->recipe.dropout, c->size_count - 2, dropout, sizeof dropout);
+        mlp_augment_format(&c->recipe.augment, augment, sizeof augment);
         printf("dropout %s; augment %s\n", dropout, augment);
     }
     char recipe[256];
@@ -35,8 +35,8 @@ static int console_start(void *context, const mlp_run *run, mlp_error *error) {
     printf("optimizer: %s\n", recipe);
     printf("writing to %s/\n", c->folder);
     if (t->sharding)
-        printf("data-parallel: %d MPI rank%s, %d gradient shards of each batch\n", distributed_ranks(),
-               distributed_ranks() == 1 ? "" : "s", c->gradient_shards);
+        printf("data-parallel: %d MPI rank%s, %d gradient shards of each batch\n", mlp_distributed_ranks(),
+               mlp_distributed_ranks() == 1 ? "" : "s", c->gradient_shards);
     if (run->resumed)
         printf("resuming from %s: epoch %d, batch %d of %d\n", run->checkpoint_path, run->first_epoch,
                run->first_batch, t->batches_per_epoch);
@@ -47,7 +47,7 @@ static int console_finish(void *context, const mlp_run *run, mlp_error *error) {
     (void)context;
     (void)error;
     if (run->config.patience > 0 && run->best_epoch > 0) {
-        const evaluation *v = &run->history[run->kept_epoch - 1].validation;
+        const mlp_evaluation *v = &run->history[run->kept_epoch - 1].validation;
         printf("%s: keeping the model of epoch %d (validation cost %.4f, accuracy %.2f%%)\n",
                run->status == MLP_RUN_EARLY_STOPPED
                    ? "early stop: the validation cost has not improved for --patience epochs"
@@ -58,7 +58,7 @@ static int console_finish(void *context, const mlp_run *run, mlp_error *error) {
         printf("test: accuracy %.2f%%, cost %.4f, confidence %.4f (predicted) %.4f (true), %d images\n",
                100.0 * run->test.accuracy, run->test.cost, run->test.confidence_predicted,
                run->test.confidence_true, run->test.count);
-    if (run->config.profile) profile_print(&run->profile, &run->model, run->config.kernels->name, stdout);
+    if (run->config.profile) mlp_profile_print(&run->profile, &run->model, run->config.kernels->name, stdout);
     return 0;
 }
 
@@ -72,15 +72,15 @@ static int table_start(void *context, const mlp_run *run, mlp_error *error) {
     (void)context;
     (void)run;
     (void)error;
-    metrics_print_header();
+    mlp_metrics_print_header();
     return 0;
 }
 
-static int table_epoch(void *context, const mlp_run *run, const epoch_metrics *metrics, mlp_error *error) {
+static int table_epoch(void *context, const mlp_run *run, const mlp_epoch_metrics *metrics, mlp_error *error) {
     (void)context;
     (void)run;
     (void)error;
-    metrics_print_epoch(metrics);
+    mlp_metrics_print_epoch(metrics);
     return 0;
 }
 
@@ -90,12 +90,12 @@ mlp_run_observer mlp_run_table_observer(void) {
 
 /* ---- files ---- */
 
-static int metrics_epoch(void *context, const mlp_run *run, const epoch_metrics *metrics, mlp_error *error) {
+static int metrics_epoch(void *context, const mlp_run *run, const mlp_epoch_metrics *metrics, mlp_error *error) {
     (void)context;
     (void)metrics;
     char path[4200];
     snprintf(path, sizeof path, "%s/metrics.csv", run->config.folder);
-    return metrics_csv_write(path, run->history, run->history_count, error);
+    return mlp_metrics_csv_write(path, run->history, run->history_count, error);
 }
 
 mlp_run_observer mlp_run_metrics_observer(void) {
@@ -105,18 +105,18 @@ mlp_run_observer mlp_run_metrics_observer(void) {
 static int summary_finish(void *context, const mlp_run *run, mlp_error *error) {
     (void)context;
     const mlp_run_config *c = &run->config;
-    run_summary summary = {
+    mlp_run_summary summary = {
         .model = &run->model, .kernel = c->kernels->name, .threads = run->trainer.options.threads,
         .batch = run->trainer.options.batch, .learning_rate = run->trainer.options.learning_rate,
         .seed = run->trainer.options.seed, .epochs = run->history_count,
-        .samples_per_second = metrics_median_samples_per_second(run->history, run->history_count),
+        .samples_per_second = mlp_metrics_median_samples_per_second(run->history, run->history_count),
         .validation = run->history[run->kept_epoch - 1].validation,
         .has_test = run->has_test, .test = run->test, .seconds = run->seconds,
         .profile = c->profile ? &run->profile : NULL, .recipe = &c->recipe,
     };
     char path[4200];
     snprintf(path, sizeof path, "%s/summary.json", c->folder);
-    return summary_json_write(path, &summary, error);
+    return mlp_summary_json_write(path, &summary, error);
 }
 
 mlp_run_observer mlp_run_summary_observer(void) {

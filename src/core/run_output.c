@@ -50,17 +50,17 @@ static void text_append(text_buffer *text, const char *format, ...) {
 }
 
 static int text_write(text_buffer *text, const char *path, mlp_error *error) {
-    int status = text->failed ? error_set(error, "%s: out of memory", path)
-                              : file_write_atomic(path, text->data, text->length, error);
+    int status = text->failed ? mlp_error_set(error, "%s: out of memory", path)
+                              : mlp_file_write_atomic(path, text->data, text->length, error);
     free(text->data);
     return status;
 }
 
-int metrics_csv_write(const char *path, const epoch_metrics *history, int count, mlp_error *error) {
+int mlp_metrics_csv_write(const char *path, const mlp_epoch_metrics *history, int count, mlp_error *error) {
     text_buffer text = {0};
-    text_append(&text, "%s\n", METRICS_CSV_HEADER);
+    text_append(&text, "%s\n", MLP_METRICS_CSV_HEADER);
     for (int i = 0; i < count; i++) {
-        const epoch_metrics *m = &history[i];
+        const mlp_epoch_metrics *m = &history[i];
         text_append(&text, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f,%.6g\n", m->epoch, m->train_cost,
                     m->validation.cost, m->validation.accuracy, m->validation.confidence_predicted,
                     m->validation.confidence_true, m->seconds, m->samples_per_second, m->learning_rate);
@@ -68,33 +68,33 @@ int metrics_csv_write(const char *path, const epoch_metrics *history, int count,
     return text_write(&text, path, error);
 }
 
-int metrics_csv_read(const char *path, epoch_metrics **history, int *count, mlp_error *error) {
+int mlp_metrics_csv_read(const char *path, mlp_epoch_metrics **history, int *count, mlp_error *error) {
     *history = NULL;
     *count = 0;
     FILE *file = fopen(path, "r");
-    if (!file) return error_set(error, "%s: cannot open", path);
+    if (!file) return mlp_error_set(error, "%s: cannot open", path);
     char line[1024];
     if (!fgets(line, sizeof line, file) || strncmp(line, "epoch,train_cost,val_cost", 25) != 0) {
         fclose(file);
-        return error_set(error, "%s: not a metrics.csv (header line 1 is not '%s')", path,
-                         METRICS_CSV_HEADER);
+        return mlp_error_set(error, "%s: not a metrics.csv (header line 1 is not '%s')", path,
+                         MLP_METRICS_CSV_HEADER);
     }
     int capacity = 0, n = 0, line_number = 1;
-    epoch_metrics *rows = NULL;
+    mlp_epoch_metrics *rows = NULL;
     while (fgets(line, sizeof line, file)) {
         line_number++;
         if (line[0] == '\n' || line[0] == '\0') continue;
         if (n == capacity) {
             capacity = capacity ? capacity * 2 : 64;
-            epoch_metrics *grown = realloc(rows, (size_t)capacity * sizeof *rows);
+            mlp_epoch_metrics *grown = realloc(rows, (size_t)capacity * sizeof *rows);
             if (!grown) {
                 free(rows);
                 fclose(file);
-                return error_set(error, "%s: out of memory", path);
+                return mlp_error_set(error, "%s: out of memory", path);
             }
             rows = grown;
         }
-        epoch_metrics *m = &rows[n];
+        mlp_epoch_metrics *m = &rows[n];
         memset(m, 0, sizeof *m);
         int fields = sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &m->epoch, &m->train_cost,
                             &m->validation.cost, &m->validation.accuracy, &m->validation.confidence_predicted,
@@ -103,14 +103,14 @@ int metrics_csv_read(const char *path, epoch_metrics **history, int *count, mlp_
         if (fields != 8 && fields != 9) {
             free(rows);
             fclose(file);
-            return error_set(error, "%s:%d: expected 8 comma-separated numbers", path, line_number);
+            return mlp_error_set(error, "%s:%d: expected 8 comma-separated numbers", path, line_number);
         }
         n++;
     }
     fclose(file);
     if (n == 0) {
         free(rows);
-        return error_set(error, "%s: no epochs recorded", path);
+        return mlp_error_set(error, "%s: no epochs recorded", path);
     }
     *history = rows;
     *count = n;
@@ -122,7 +122,7 @@ static int compare_doubles(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-double metrics_median_samples_per_second(const epoch_metrics *history, int count) {
+double mlp_metrics_median_samples_per_second(const mlp_epoch_metrics *history, int count) {
     if (count <= 0) return 0.0;
     double *rates = malloc((size_t)count * sizeof *rates);
     if (!rates) return 0.0;
@@ -133,7 +133,7 @@ double metrics_median_samples_per_second(const epoch_metrics *history, int count
     return median;
 }
 
-static void append_evaluation(text_buffer *text, const char *prefix, const evaluation *e) {
+static void append_evaluation(text_buffer *text, const char *prefix, const mlp_evaluation *e) {
     text_append(text,
                 "  \"%s_accuracy\": %.6f,\n  \"%s_cost\": %.6f,\n"
                 "  \"%s_confidence_predicted\": %.6f,\n  \"%s_confidence_true\": %.6f,\n"
@@ -142,7 +142,7 @@ static void append_evaluation(text_buffer *text, const char *prefix, const evalu
                 e->confidence_true, prefix, e->count);
 }
 
-int summary_json_write(const char *path, const run_summary *s, mlp_error *error) {
+int mlp_summary_json_write(const char *path, const mlp_run_summary *s, mlp_error *error) {
     text_buffer text = {0};
     text_append(&text, "{\n");
     if (s->has_test) append_evaluation(&text, "test", &s->test);
@@ -154,15 +154,15 @@ int summary_json_write(const char *path, const run_summary *s, mlp_error *error)
     for (int i = 0; i <= s->model->layer_count; i++)
         text_append(&text, "%s%d", i ? ", " : "", s->model->sizes[i]);
     text_append(&text, "],\n  \"activation\": \"%s\",\n",
-                model_activation_name(s->model->hidden_activation));
+                mlp_model_activation_name(s->model->hidden_activation));
     int requested = s->threads_requested;
-    const affinity_thread_plan *plan = affinity_last_plan();
+    const affinity_thread_plan *plan = mlp_affinity_last_plan();
     if (requested <= 0) requested = plan && plan->used == s->threads ? plan->requested : s->threads;
     text_append(&text,
                 "  \"kernel\": \"%s\",\n  \"threads\": %d,\n  \"threads_requested\": %d,\n"
                 "  \"available_cores\": %d,\n  \"seed\": %llu,\n"
                 "  \"batch\": %d,\n  \"learning_rate\": %g",
-                s->kernel, s->threads, requested, affinity_available_cores(),
+                s->kernel, s->threads, requested, mlp_affinity_available_cores(),
                 (unsigned long long)s->seed, s->batch, s->learning_rate);
     if (s->recipe) {
         const mlp_optimizer_options *o = &s->recipe->optimizer;
@@ -181,7 +181,7 @@ int summary_json_write(const char *path, const run_summary *s, mlp_error *error)
         size_t length = 0;
         FILE *stream = open_memstream(&rows, &length);
         if (stream) {
-            profile_write_json(s->profile, s->model, s->kernel, stream);
+            mlp_profile_write_json(s->profile, s->model, s->kernel, stream);
             fclose(stream);
             text_append(&text, ",\n  \"profile\": %s", rows);
         }
@@ -191,12 +191,12 @@ int summary_json_write(const char *path, const run_summary *s, mlp_error *error)
     return text_write(&text, path, error);
 }
 
-void metrics_print_header(void) {
+void mlp_metrics_print_header(void) {
     printf("%5s  %10s  %10s  %8s  %9s  %9s  %7s  %10s  %9s\n", "epoch", "train_cost", "val_cost",
            "val_acc", "conf_pred", "conf_true", "seconds", "samples/s", "lr");
 }
 
-void metrics_print_epoch(const epoch_metrics *m) {
+void mlp_metrics_print_epoch(const mlp_epoch_metrics *m) {
     printf("%5d  %10.4f  %10.4f  %7.2f%%  %9.4f  %9.4f  %7.2f  %10.0f  %9.3g\n", m->epoch, m->train_cost,
            m->validation.cost, 100.0 * m->validation.accuracy, m->validation.confidence_predicted,
            m->validation.confidence_true, m->seconds, m->samples_per_second, m->learning_rate);

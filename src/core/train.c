@@ -16,10 +16,10 @@
 /* Evaluation runs in chunks of at least this many rows (bigger GEMMs, fewer barriers). */
 #define EVALUATION_CHUNK 256
 
-int trainer_init(trainer *t, mlp_model *model, const kernel_table *kernels,
+int mlp_trainer_init(mlp_trainer *t, mlp_model *model, const mlp_kernel_table *kernels,
                  const mlp_dataset *data, const int *train_indices, int train_count,
                  const int *validation_indices, int validation_count,
-                 const train_options *options, mlp_error *error) {
+                 const mlp_train_options *options, mlp_error *error) {
     memset(t, 0, sizeof *t);
     t->options = *options;
     t->model = model;
@@ -30,34 +30,34 @@ int trainer_init(trainer *t, mlp_model *model, const kernel_table *kernels,
     t->validation_count = validation_count;
     t->stopped_at_batch = -1;
     t->diverged_at_batch = -1;
-    if (train_count < 1) return error_set(error, "training: no training examples");
-    if (options->batch < 1) return error_set(error, "training: batch size must be at least 1");
+    if (train_count < 1) return mlp_error_set(error, "training: no training examples");
+    if (options->batch < 1) return mlp_error_set(error, "training: batch size must be at least 1");
     if (data->features != model->sizes[0])
-        return error_set(error, "training: the data has %d pixels per image but the first layer has %d units",
+        return mlp_error_set(error, "training: the data has %d pixels per image but the first layer has %d units",
                          data->features, model->sizes[0]);
     int capacity = options->batch > EVALUATION_CHUNK ? options->batch : EVALUATION_CHUNK;
     if (mlp_recipe_check(&options->recipe, error) != 0) return -1;
     mlp_plateau_init(&t->plateau);
-    if (network_create(&t->network, model, kernels, capacity, options->threads, error) != 0) return -1;
-    if (network_dropout_enable(&t->network, &options->recipe.dropout, options->seed, error) != 0 ||
-        augment_plan_new(&t->augment, &options->recipe.augment, options->seed, data->rows, data->cols, error) != 0 ||
+    if (mlp_network_create(&t->network, model, kernels, capacity, options->threads, error) != 0) return -1;
+    if (mlp_network_dropout_enable(&t->network, &options->recipe.dropout, options->seed, error) != 0 ||
+        mlp_augment_plan_new(&t->augment, &options->recipe.augment, options->seed, data->rows, data->cols, error) != 0 ||
         mlp_optimizer_state_create(&t->optimizer, &options->recipe.optimizer, model->parameter_count, error) != 0) {
-        trainer_free(t);
+        mlp_trainer_free(t);
         return -1;
     }
     t->batches_per_epoch = (train_count + options->batch - 1) / options->batch;
     t->epoch_order = malloc((size_t)train_count * sizeof *t->epoch_order);
     t->batch_costs = calloc((size_t)t->batches_per_epoch, sizeof *t->batch_costs);
     if (!t->epoch_order || !t->batch_costs) {
-        trainer_free(t);
-        return error_set(error, "training: out of memory");
+        mlp_trainer_free(t);
+        return mlp_error_set(error, "training: out of memory");
     }
     return 0;
 }
 
-void trainer_free(trainer *t) {
-    network_free(&t->network);
-    augment_plan_delete(t->augment);
+void mlp_trainer_free(mlp_trainer *t) {
+    mlp_network_free(&t->network);
+    mlp_augment_plan_delete(t->augment);
     t->augment = NULL;
     mlp_optimizer_state_free(&t->optimizer);
     free(t->epoch_order);
@@ -67,11 +67,11 @@ void trainer_free(trainer *t) {
 }
 
 /* A distinct, reproducible stream per epoch: splitmix of (seed, epoch). */
-void trainer_epoch_order(const trainer *t, int epoch, int *order) {
-    rng_state rng;
-    rng_seed(&rng, t->options.seed ^ (0x5851f42d4c957f2dULL * (uint64_t)(epoch + 1)));
+void mlp_trainer_epoch_order(const mlp_trainer *t, int epoch, int *order) {
+    mlp_rng_state rng;
+    mlp_rng_seed(&rng, t->options.seed ^ (0x5851f42d4c957f2dULL * (uint64_t)(epoch + 1)));
     memcpy(order, t->train_indices, (size_t)t->train_count * sizeof *order);
-    rng_shuffle(&rng, order, t->train_count);
+    mlp_rng_shuffle(&rng, order, t->train_count);
 }
 
 /* Collective: copies the examples indices[first .. first+n-1] (or, with indices NULL, the
@@ -79,10 +79,10 @@ void trainer_epoch_order(const trainer *t, int epoch, int *order) {
 static void gather_batch(mlp_network *network, const mlp_dataset *data, const int *indices,
                          int first, int n) {
     int begin, end;
-    parallel_range(n, 8, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
+    mlp_parallel_range(n, 8, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
     uint8_t *pixels = network->input_pixels + (size_t)begin * data->features;
     if (begin < end && indices)
-        dataset_gather(data, indices + first + begin, end - begin, pixels, network->input_targets + begin);
+        mlp_dataset_gather(data, indices + first + begin, end - begin, pixels, network->input_targets + begin);
     else if (begin < end) {
         memcpy(pixels, data->pixels + (size_t)(first + begin) * data->features,
                (size_t)(end - begin) * data->features);
@@ -94,14 +94,14 @@ static void gather_batch(mlp_network *network, const mlp_dataset *data, const in
 /* Collective: gather_batch for batch b of a training epoch, each example augmented when the recipe
  * says so; and the batch whose dropout masks the step uses (its rows start at row first_row of the
  * whole batch). */
-static void gather_training_batch(trainer *t, int epoch, int b, int first, int n, int first_row) {
+static void gather_training_batch(mlp_trainer *t, int epoch, int b, int first, int n, int first_row) {
 #pragma omp master
-    network_dropout_begin_batch(&t->network, epoch, b, first_row);
-    if (t->augment) augment_gather_batch(t->augment, epoch, &t->network, t->data, t->epoch_order, first, n);
+    mlp_network_dropout_begin_batch(&t->network, epoch, b, first_row);
+    if (t->augment) mlp_augment_gather_batch(t->augment, epoch, &t->network, t->data, t->epoch_order, first, n);
     else gather_batch(&t->network, t->data, t->epoch_order, first, n);
 }
 
-float trainer_learning_rate(const trainer *t, int epoch, int batch) {
+float mlp_trainer_learning_rate(const mlp_trainer *t, int epoch, int batch) {
     return mlp_schedule_rate(&t->options.recipe, t->options.learning_rate, epoch, batch, t->batches_per_epoch,
                              t->options.epochs, mlp_plateau_factor(t->plateau.reductions));
 }
@@ -124,11 +124,11 @@ static int parameters_finite(const mlp_model *model) {
     return isfinite(sum);
 }
 
-int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *metrics) {
+int mlp_trainer_run_epoch(mlp_trainer *t, int epoch, int first_batch, mlp_epoch_metrics *metrics) {
     memset(metrics, 0, sizeof *metrics);
     metrics->epoch = epoch;
-    double start = wall_seconds();
-    trainer_epoch_order(t, epoch, t->epoch_order);
+    double start = mlp_wall_seconds();
+    mlp_trainer_epoch_order(t, epoch, t->epoch_order);
     int batch = t->options.batch, batches = t->batches_per_epoch;
     int show_progress = t->options.progress && isatty(STDERR_FILENO);
     int stopped_at = -1, diverged_at = -1;
@@ -137,37 +137,37 @@ int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *met
     int stop_agreed = 0; /* every rank of a data-parallel run stops after the same batch */
 
     /* Only as many threads as the step's GEMMs can use: tiny networks run on one (no idle barriers). */
-#pragma omp parallel num_threads(network_useful_threads(t->model, batch, t->options.threads))
+#pragma omp parallel num_threads(mlp_network_useful_threads(t->model, batch, t->options.threads))
     {
         for (int b = first_batch; b < batches; b++) {
             int begin = b * batch;
             int n = begin + batch <= t->train_count ? batch : t->train_count - begin;
             mlp_network *network = &t->network;
             double cost;
-            float rate = trainer_learning_rate(t, epoch, b); /* every thread: a pure function */
+            float rate = mlp_trainer_learning_rate(t, epoch, b); /* every thread: a pure function */
             if (t->sharding) { /* data-parallel: this rank's rows only (src/distributed.c) */
                 int local_stop = t->stop_requested && *t->stop_requested, first_row, rows;
-                sharding_local_rows(t->sharding, n, &first_row, &rows);
+                mlp_sharding_local_rows(t->sharding, n, &first_row, &rows);
                 gather_training_batch(t, epoch, b, begin + first_row, rows, first_row);
-                cost = sharding_train_step(t->sharding, network, t->model, n, rate, local_stop,
+                cost = mlp_sharding_train_step(t->sharding, network, t->model, n, rate, local_stop,
                                            &stop_agreed);
             } else {
-                double gather_start = network->profile ? wall_seconds() : 0.0;
+                double gather_start = network->profile ? mlp_wall_seconds() : 0.0;
                 gather_training_batch(t, epoch, b, begin, n, 0);
 #pragma omp master
                 if (network->profile) { /* outside the step: booked on layer 0 */
-                    profile_entry *entry = &network->profile->entries[0][PROFILE_GATHER];
+                    mlp_profile_entry *entry = &network->profile->entries[0][MLP_PROFILE_GATHER];
                     entry->calls++;
-                    entry->seconds += wall_seconds() - gather_start;
+                    entry->seconds += mlp_wall_seconds() - gather_start;
                 }
                 if (mlp_optimizer_is_plain_sgd(&t->optimizer.options)) { /* owner computes, fused */
-                    cost = network_step(network, t->model, network->input_pixels, network->input_targets,
+                    cost = mlp_network_step(network, t->model, network->input_pixels, network->input_targets,
                                         n, rate);
                 } else { /* an optimizer with state: the gradients, then its update */
-                    network_forward(network, network->input_pixels, n);
-                    cost = network_loss(network, network->input_targets, n, 1);
-                    network_backward(network, network->input_pixels, n);
-                    network_optimizer_update(network, t->model, &t->optimizer, rate);
+                    mlp_network_forward(network, network->input_pixels, n);
+                    cost = mlp_network_loss(network, network->input_targets, n, 1);
+                    mlp_network_backward(network, network->input_pixels, n);
+                    mlp_network_optimizer_update(network, t->model, &t->optimizer, rate);
                 }
             }
 #pragma omp master
@@ -188,8 +188,8 @@ int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *met
             if (stopped_at >= 0 || diverged_at >= 0) break;
         }
     }
-    network_dropout_end(&t->network); /* evaluation without dropout */
-    double train_end = wall_seconds();
+    mlp_network_dropout_end(&t->network); /* evaluation without dropout */
+    double train_end = mlp_wall_seconds();
     metrics->train_seconds = train_end - start;
     metrics->train_cost = examples ? cost_sum / examples : 0.0;
     metrics->samples_per_second = metrics->train_seconds > 0 ? examples / metrics->train_seconds : 0.0;
@@ -209,9 +209,9 @@ int trainer_run_epoch(trainer *t, int epoch, int first_batch, epoch_metrics *met
         return 1;
     }
     if (t->validation_count > 0)
-        evaluate(&t->network, t->data, t->validation_indices, t->validation_count,
+        mlp_evaluate(&t->network, t->data, t->validation_indices, t->validation_count,
                  &metrics->validation);
-    metrics->seconds = wall_seconds() - start;
+    metrics->seconds = mlp_wall_seconds() - start;
     return 0;
 }
 
@@ -223,8 +223,8 @@ static int arg_max(const float *p, int n) {
     return best;
 }
 
-void evaluate(mlp_network *network, const mlp_dataset *data, const int *indices, int count,
-              evaluation *result) {
+void mlp_evaluate(mlp_network *network, const mlp_dataset *data, const int *indices, int count,
+              mlp_evaluation *result) {
     memset(result, 0, sizeof *result);
     result->count = count;
     if (count <= 0) return;
@@ -232,7 +232,7 @@ void evaluate(mlp_network *network, const mlp_dataset *data, const int *indices,
     int classes = model->sizes[model->layer_count];
     int chunk = network->batch_capacity;
     const uint8_t *targets = network->input_targets;
-    network_profile *profile = network->profile; /* profiles cover training steps only */
+    mlp_network_profile *profile = network->profile; /* profiles cover training steps only */
     network->profile = NULL;
     double cost = 0.0, confidence_predicted = 0.0, confidence_true = 0.0;
     long correct = 0;
@@ -241,8 +241,8 @@ void evaluate(mlp_network *network, const mlp_dataset *data, const int *indices,
         for (int begin = 0; begin < count; begin += chunk) {
             int n = begin + chunk <= count ? chunk : count - begin;
             gather_batch(network, data, indices, begin, n);
-            network_forward(network, network->input_pixels, n);
-            double mean = network_loss(network, targets, n, 0);
+            mlp_network_forward(network, network->input_pixels, n);
+            double mean = mlp_network_loss(network, targets, n, 0);
 #pragma omp master
             {
                 cost += mean * n;

@@ -12,21 +12,21 @@
 static int joined; /* distributed_start called MPI_Init_thread */
 static int world_rank, world_size = 1, local_size = 1;
 
-int distributed_compiled(void) { return 1; }
+int mlp_distributed_compiled(void) { return 1; }
 
 /* mpirun (Open MPI), and PMI/PMIx launchers such as srun or MPICH's hydra, set these. */
 static int launched_by_mpi(void) {
     return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK");
 }
 
-int distributed_start(mlp_error *error) {
+int mlp_distributed_start(mlp_error *error) {
     if (joined || !launched_by_mpi()) return 0;
     int provided = 0;
     if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
-        return error_set(error, "MPI: initialisation failed");
+        return mlp_error_set(error, "MPI: initialisation failed");
     joined = 1;
     if (provided < MPI_THREAD_FUNNELED) {
-        error_set(error, "MPI: the library does not support threads (MPI_THREAD_FUNNELED)");
+        mlp_error_set(error, "MPI: the library does not support threads (MPI_THREAD_FUNNELED)");
         MPI_Finalize();
         joined = 0;
         return -1;
@@ -41,24 +41,24 @@ int distributed_start(mlp_error *error) {
     return 0;
 }
 
-void distributed_stop(void) {
+void mlp_distributed_stop(void) {
     if (joined) MPI_Finalize();
     joined = 0;
     world_rank = 0;
     world_size = local_size = 1;
 }
 
-int distributed_rank(void) { return world_rank; }
-int distributed_ranks(void) { return world_size; }
-int distributed_local_ranks(void) { return local_size; }
+int mlp_distributed_rank(void) { return world_rank; }
+int mlp_distributed_ranks(void) { return world_size; }
+int mlp_distributed_local_ranks(void) { return local_size; }
 
-int distributed_any(int flag) {
+int mlp_distributed_any(int flag) {
     int local = flag != 0, any = local;
     if (joined) MPI_Allreduce(&local, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     return any;
 }
 
-void distributed_abort(int exit_code) {
+void mlp_distributed_abort(int exit_code) {
     if (joined) MPI_Abort(MPI_COMM_WORLD, exit_code);
     exit(exit_code);
 }
@@ -79,24 +79,24 @@ typedef struct mpi_transport {
 #define VOTE_REQUEST(t) ((t)->requests[(t)->layers + 1])
 
 /* Every rank gathers every rank's kernel variant name; any difference is an error on all. */
-static int check_same_kernel(const gradient_sharding *s, mlp_error *error) {
+static int check_same_kernel(const mlp_gradient_sharding *s, mlp_error *error) {
     enum { NAME = 16 };
     char mine[NAME] = {0};
     snprintf(mine, sizeof mine, "%s", s->kernel_name ? s->kernel_name : "");
     char *all = calloc((size_t)s->ranks, NAME);
-    if (!all) return error_set(error, "out of memory");
+    if (!all) return mlp_error_set(error, "out of memory");
     MPI_Allgather(mine, NAME, MPI_CHAR, all, NAME, MPI_CHAR, MPI_COMM_WORLD);
     int status = 0;
     for (int r = 1; r < s->ranks && status == 0; r++)
         if (strncmp(all, all + (size_t)r * NAME, NAME) != 0)
-            status = error_set(error, "MPI rank %d runs the %.16s kernels but rank 0 runs %.16s: the "
+            status = mlp_error_set(error, "MPI rank %d runs the %.16s kernels but rank 0 runs %.16s: the "
                                "ranks' updates would round differently; pass the same --kernel to all",
                                r, all + (size_t)r * NAME, all);
     free(all);
     return status;
 }
 
-int transport_create(gradient_sharding *s, mlp_error *error) {
+int mlp_transport_create(mlp_gradient_sharding *s, mlp_error *error) {
     mpi_transport *t = calloc(1, sizeof *t);
     int layers = 0;
     while (layers < MLP_MAX_LAYERS && s->layer_floats[layers] > 0) layers++;
@@ -116,7 +116,7 @@ int transport_create(gradient_sharding *s, mlp_error *error) {
             free(t->row_displacements);
         }
         free(t);
-        return error_set(error, "out of memory");
+        return mlp_error_set(error, "out of memory");
     }
     for (int i = 0; i < MLP_MAX_LAYERS + 2; i++) t->requests[i] = MPI_REQUEST_NULL;
     /* Rank r's blocks of layer l: shards [first_shard[r], first_shard[r+1]). */
@@ -131,7 +131,7 @@ int transport_create(gradient_sharding *s, mlp_error *error) {
     return joined ? check_same_kernel(s, error) : 0;
 }
 
-void transport_free(gradient_sharding *s) {
+void mlp_transport_free(mlp_gradient_sharding *s) {
     mpi_transport *t = s->transport;
     if (t->comm != MPI_COMM_NULL) {
         MPI_Waitall(t->layers + 2, t->requests, MPI_STATUSES_IGNORE);
@@ -145,7 +145,7 @@ void transport_free(gradient_sharding *s) {
     s->transport = NULL;
 }
 
-void transport_layer_start(gradient_sharding *s, int l) {
+void mlp_transport_layer_start(mlp_gradient_sharding *s, int l) {
     mpi_transport *t = s->transport;
     int mine = s->first_shard[s->rank + 1] - s->first_shard[s->rank];
     s->sent_floats += (double)mine * s->layer_floats[l] * (s->ranks - 1);
@@ -156,13 +156,13 @@ void transport_layer_start(gradient_sharding *s, int l) {
                     MPI_FLOAT, t->comm, &t->requests[l]);
 }
 
-void transport_rows_start(gradient_sharding *s, const float *local_costs, int batch_rows,
+void mlp_transport_rows_start(mlp_gradient_sharding *s, const float *local_costs, int batch_rows,
                           int local_stop) {
     mpi_transport *t = s->transport;
     s->sent_floats = s->received_floats = 0.0; /* a new step */
     for (int r = 0; r < s->ranks; r++) {
-        t->row_displacements[r] = sharding_shard_row(s, batch_rows, s->first_shard[r]);
-        t->row_counts[r] = sharding_shard_row(s, batch_rows, s->first_shard[r + 1]) - t->row_displacements[r];
+        t->row_displacements[r] = mlp_sharding_shard_row(s, batch_rows, s->first_shard[r]);
+        t->row_counts[r] = mlp_sharding_shard_row(s, batch_rows, s->first_shard[r + 1]) - t->row_displacements[r];
     }
     t->local_stop = local_stop;
     if (t->comm == MPI_COMM_NULL) {
@@ -175,18 +175,18 @@ void transport_rows_start(gradient_sharding *s, const float *local_costs, int ba
     MPI_Iallreduce(&t->local_stop, &t->any_stop, 1, MPI_INT, MPI_MAX, t->comm, &VOTE_REQUEST(t));
 }
 
-void transport_progress(gradient_sharding *s) {
+void mlp_transport_progress(mlp_gradient_sharding *s) {
     mpi_transport *t = s->transport;
     int done;
     if (t->comm != MPI_COMM_NULL) MPI_Testall(t->layers + 2, t->requests, &done, MPI_STATUSES_IGNORE);
 }
 
-void transport_layer_wait(gradient_sharding *s, int l) {
+void mlp_transport_layer_wait(mlp_gradient_sharding *s, int l) {
     mpi_transport *t = s->transport;
     if (t->comm != MPI_COMM_NULL) MPI_Wait(&t->requests[l], MPI_STATUS_IGNORE);
 }
 
-int transport_rows_wait(gradient_sharding *s) {
+int mlp_transport_rows_wait(mlp_gradient_sharding *s) {
     mpi_transport *t = s->transport;
     if (t->comm != MPI_COMM_NULL) {
         MPI_Wait(&ROWS_REQUEST(t), MPI_STATUS_IGNORE);

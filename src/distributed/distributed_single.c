@@ -11,47 +11,47 @@ typedef struct single_transport {
     int local_stop;
 } single_transport;
 
-int distributed_compiled(void) { return 0; }
+int mlp_distributed_compiled(void) { return 0; }
 
-int distributed_start(mlp_error *error) {
+int mlp_distributed_start(mlp_error *error) {
     (void)error;
     return 0;
 }
 
-void distributed_stop(void) {}
-int distributed_rank(void) { return 0; }
-int distributed_ranks(void) { return 1; }
-int distributed_local_ranks(void) { return 1; }
-int distributed_any(int flag) { return flag != 0; }
-void distributed_abort(int exit_code) { exit(exit_code); }
+void mlp_distributed_stop(void) {}
+int mlp_distributed_rank(void) { return 0; }
+int mlp_distributed_ranks(void) { return 1; }
+int mlp_distributed_local_ranks(void) { return 1; }
+int mlp_distributed_any(int flag) { return flag != 0; }
+void mlp_distributed_abort(int exit_code) { exit(exit_code); }
 
-int transport_create(gradient_sharding *s, mlp_error *error) {
+int mlp_transport_create(mlp_gradient_sharding *s, mlp_error *error) {
     s->transport = calloc(1, sizeof(single_transport));
-    if (!s->transport) return error_set(error, "out of memory");
+    if (!s->transport) return mlp_error_set(error, "out of memory");
     return 0;
 }
 
-void transport_free(gradient_sharding *s) {
+void mlp_transport_free(mlp_gradient_sharding *s) {
     free(s->transport);
     s->transport = NULL;
 }
 
-void transport_layer_start(gradient_sharding *s, int l) {
+void mlp_transport_layer_start(mlp_gradient_sharding *s, int l) {
     (void)s;
     (void)l;
 }
 
-void transport_rows_start(gradient_sharding *s, const float *local_costs, int batch_rows,
+void mlp_transport_rows_start(mlp_gradient_sharding *s, const float *local_costs, int batch_rows,
                           int local_stop) {
     memcpy(s->row_costs, local_costs, (size_t)batch_rows * sizeof *s->row_costs);
     ((single_transport *)s->transport)->local_stop = local_stop;
 }
 
-void transport_progress(gradient_sharding *s) { (void)s; }
-void transport_layer_wait(gradient_sharding *s, int l) {
+void mlp_transport_progress(mlp_gradient_sharding *s) { (void)s; }
+void mlp_transport_layer_wait(mlp_gradient_sharding *s, int l) {
     (void)s;
     (void)l;
 }
-int transport_rows_wait(gradient_sharding *s) {
+int mlp_transport_rows_wait(mlp_gradient_sharding *s) {
     return ((single_transport *)s->transport)->local_stop;
 }

@@ -34,22 +34,22 @@ typedef struct interop_layer_set {
  * consecutive sizes match, sizes within MLP_MAX_WIDTH, every value finite), that `declared`
  * (metadata "784,128,10", or NULL) agrees, then creates *model and copies the parameters in
  * (transposing [out, in] weights). */
-int interop_layers_build(const interop_layer_set *set, const char *declared_layers,
+int mlp_interop_layers_build(const interop_layer_set *set, const char *declared_layers,
                          mlp_activation activation, mlp_output output, mlp_model *model,
                          mlp_error *error);
 
 /* The activation and output a model gets: options first, then the file's (NULL when it says
  * nothing), checked for disagreement. */
-int interop_resolve_kind(const char *file, const interop_import_options *options,
+int mlp_interop_resolve_kind(const char *file, const mlp_interop_import_options *options,
                          const char *file_activation, const char *file_output, int hidden_layers,
                          mlp_activation *activation, mlp_output *output, mlp_error *error);
 
 /* "784,128,64,10" for the model (metadata and messages). */
-void interop_layers_text(const mlp_model *model, char *text, size_t size);
+void mlp_interop_layers_text(const mlp_model *model, char *text, size_t size);
 
 /* Parses a layer index: decimal digits without a leading zero (but "0"), below MLP_MAX_LAYERS.
  * Returns the index, or -1. */
-int interop_parse_layer_index(const char *digits, size_t length);
+int mlp_interop_parse_layer_index(const char *digits, size_t length);
 
 static inline uint32_t interop_float_bits(float value) {
     union { float f; uint32_t u; } pun = {.f = value};

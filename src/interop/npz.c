@@ -51,26 +51,26 @@ static int add_member(zip_t *archive, const char *name, uint8_t *npy, size_t siz
     zip_source_t *source = zip_source_buffer(archive, npy, size, 1); /* the archive frees npy */
     if (!source) {
         free(npy);
-        return error_set(error, "npz: cannot add %s: %s", name, zip_strerror(archive));
+        return mlp_error_set(error, "npz: cannot add %s: %s", name, zip_strerror(archive));
     }
     zip_int64_t index = zip_file_add(archive, name, source, ZIP_FL_ENC_UTF_8);
     if (index < 0) {
         zip_source_free(source);
-        return error_set(error, "npz: cannot add %s: %s", name, zip_strerror(archive));
+        return mlp_error_set(error, "npz: cannot add %s: %s", name, zip_strerror(archive));
     }
     if (zip_set_file_compression(archive, (zip_uint64_t)index, ZIP_CM_STORE, 0) != 0 ||
         zip_file_set_mtime(archive, (zip_uint64_t)index, NPZ_MTIME, 0) != 0)
-        return error_set(error, "npz: %s: %s", name, zip_strerror(archive));
+        return mlp_error_set(error, "npz: %s: %s", name, zip_strerror(archive));
     return 0;
 }
 
-int interop_npz_serialize(const mlp_model *model, uint8_t **bytes, size_t *size, mlp_error *error) {
+int mlp_interop_npz_serialize(const mlp_model *model, uint8_t **bytes, size_t *size, mlp_error *error) {
     zip_error_t zip_error;
     zip_error_init(&zip_error);
     zip_source_t *memory = zip_source_buffer_create(NULL, 0, 0, &zip_error);
     zip_t *archive = memory ? zip_open_from_source(memory, ZIP_TRUNCATE, &zip_error) : NULL;
     if (!archive) {
-        error_set(error, "npz: cannot create an archive in memory: %s", zip_error_strerror(&zip_error));
+        mlp_error_set(error, "npz: cannot create an archive in memory: %s", zip_error_strerror(&zip_error));
         if (memory) zip_source_free(memory);
         zip_error_fini(&zip_error);
         return -1;
@@ -82,18 +82,18 @@ int interop_npz_serialize(const mlp_model *model, uint8_t **bytes, size_t *size,
         char name[32];
         size_t npy_size;
         for (int which = 0; which < 2; which++) { /* W{l} [in, out] as the model holds it, b{l} [out] */
-            uint8_t *npy = which ? npy_encode(model_biases(model, l), out, 0, 1, &npy_size)
-                                 : npy_encode(model_weights(model, l), in, out, 2, &npy_size);
+            uint8_t *npy = which ? npy_encode(mlp_model_biases(model, l), out, 0, 1, &npy_size)
+                                 : npy_encode(mlp_model_weights(model, l), in, out, 2, &npy_size);
             snprintf(name, sizeof name, which ? "b%d.npy" : "W%d.npy", l);
             if (!npy) {
-                error_set(error, "npz: out of memory encoding %s", name);
+                mlp_error_set(error, "npz: out of memory encoding %s", name);
                 goto fail;
             }
             if (add_member(archive, name, npy, npy_size, error) != 0) goto fail;
         }
     }
     if (zip_close(archive) != 0) {
-        error_set(error, "npz: cannot finish the archive: %s", zip_strerror(archive));
+        mlp_error_set(error, "npz: cannot finish the archive: %s", zip_strerror(archive));
         zip_discard(archive);
         zip_source_free(memory);
         return -1;
@@ -101,7 +101,7 @@ int interop_npz_serialize(const mlp_model *model, uint8_t **bytes, size_t *size,
     zip_stat_t stat;
     if (zip_source_open(memory) != 0 || zip_source_stat(memory, &stat) != 0 || !(stat.valid & ZIP_STAT_SIZE)) {
         zip_source_free(memory);
-        return error_set(error, "npz: cannot read the archive back from memory");
+        return mlp_error_set(error, "npz: cannot read the archive back from memory");
     }
     uint8_t *buffer = malloc(stat.size ? stat.size : 1);
     zip_int64_t got = buffer ? zip_source_read(memory, buffer, stat.size) : -1;
@@ -109,7 +109,7 @@ int interop_npz_serialize(const mlp_model *model, uint8_t **bytes, size_t *size,
     zip_source_free(memory);
     if (got < 0 || (zip_uint64_t)got != stat.size) {
         free(buffer);
-        return error_set(error, "npz: cannot read the archive back from memory (%llu bytes)",
+        return mlp_error_set(error, "npz: cannot read the archive back from memory (%llu bytes)",
                          (unsigned long long)stat.size);
     }
     *bytes = buffer;
@@ -213,25 +213,25 @@ static int parse_header(const char *file, const char *member, const char *text, 
     skip_space(&c);
     if (c.p != c.end || !have_descr || !have_order || !have_shape) goto malformed;
     if (strcmp(descr, "<f4") != 0)
-        return error_set(error, "%s: %s holds dtype '%.20s' (only little-endian float32 '<f4' is read: "
+        return mlp_error_set(error, "%s: %s holds dtype '%.20s' (only little-endian float32 '<f4' is read: "
                          "use .astype(np.float32))", file, member, descr);
     return 0;
 malformed:
-    return error_set(error, "%s: %s: the .npy header is not {'descr': ..., 'fortran_order': ..., 'shape': (...)}",
+    return mlp_error_set(error, "%s: %s: the .npy header is not {'descr': ..., 'fortran_order': ..., 'shape': (...)}",
                      file, member);
 }
 
 static int parse_npy(const char *file, const char *member, const uint8_t *bytes, size_t size,
                      interop_tensor *t, mlp_error *error) {
     if (size < 10 || memcmp(bytes, "\x93NUMPY", 6) != 0)
-        return error_set(error, "%s: %s is not a .npy file (no \\x93NUMPY magic)", file, member);
+        return mlp_error_set(error, "%s: %s is not a .npy file (no \\x93NUMPY magic)", file, member);
     int major = bytes[6], minor = bytes[7];
     size_t preamble = major == 1 ? 10 : 12;
     if ((major < 1 || major > 3) || minor != 0 || size < preamble)
-        return error_set(error, "%s: %s: .npy version %d.%d (1.0, 2.0 or 3.0 are read)", file, member, major, minor);
+        return mlp_error_set(error, "%s: %s: .npy version %d.%d (1.0, 2.0 or 3.0 are read)", file, member, major, minor);
     uint64_t header = major == 1 ? (uint64_t)bytes[8] | (uint64_t)bytes[9] << 8 : get_u32_le(bytes + 8);
     if (header > size - preamble)
-        return error_set(error, "%s: %s: .npy header of %llu bytes in a %zu-byte file", file, member,
+        return mlp_error_set(error, "%s: %s: .npy header of %llu bytes in a %zu-byte file", file, member,
                          (unsigned long long)header, size);
     if (parse_header(file, member, (const char *)bytes + preamble, (size_t)header, t, error) != 0) return -1;
     uint64_t elements = 1;
@@ -241,7 +241,7 @@ static int parse_npy(const char *file, const char *member, const uint8_t *bytes,
     }
     uint64_t data = size - preamble - header;
     if (data != elements * 4)
-        return error_set(error, "%s: %s: %llu data bytes for its shape's %llu float32 values", file, member,
+        return mlp_error_set(error, "%s: %s: %llu data bytes for its shape's %llu float32 values", file, member,
                          (unsigned long long)data, (unsigned long long)elements);
     t->data = bytes + preamble + header;
     t->present = 1;
@@ -255,7 +255,7 @@ static int parse_member_name(const char *name, int *which) {
     if (name[0] == 'W') *which = 0;
     else if (name[0] == 'b') *which = 1;
     else return -1;
-    return interop_parse_layer_index(name + 1, length - 5);
+    return mlp_interop_parse_layer_index(name + 1, length - 5);
 }
 
 /* Reads one member whole, checking the sizes the archive claims before allocating. */
@@ -264,19 +264,19 @@ static int read_member(const char *file, zip_t *archive, zip_uint64_t index, con
     zip_stat_t stat;
     if (zip_stat_index(archive, index, 0, &stat) != 0 || !(stat.valid & ZIP_STAT_SIZE) ||
         !(stat.valid & ZIP_STAT_COMP_SIZE))
-        return error_set(error, "%s: %s: %s", file, name, zip_strerror(archive));
+        return mlp_error_set(error, "%s: %s: %s", file, name, zip_strerror(archive));
     if (stat.size > stat.comp_size * NPZ_MAX_DEFLATE_RATIO + 1024)
-        return error_set(error, "%s: %s claims %llu bytes from %llu compressed (not a real archive)", file,
+        return mlp_error_set(error, "%s: %s claims %llu bytes from %llu compressed (not a real archive)", file,
                          name, (unsigned long long)stat.size, (unsigned long long)stat.comp_size);
     *total += stat.size;
     if (*total > MLP_MAX_PARAMETERS * 4 + ((uint64_t)1 << 20))
-        return error_set(error, "%s: more than %zu parameters", file, MLP_MAX_PARAMETERS);
+        return mlp_error_set(error, "%s: more than %zu parameters", file, MLP_MAX_PARAMETERS);
     uint8_t *buffer = malloc(stat.size ? stat.size : 1);
-    if (!buffer) return error_set(error, "%s: %s: out of memory (%llu bytes)", file, name, (unsigned long long)stat.size);
+    if (!buffer) return mlp_error_set(error, "%s: %s: out of memory (%llu bytes)", file, name, (unsigned long long)stat.size);
     zip_file_t *member = zip_fopen_index(archive, index, 0);
     if (!member) {
         free(buffer);
-        return error_set(error, "%s: %s: %s", file, name, zip_strerror(archive));
+        return mlp_error_set(error, "%s: %s: %s", file, name, zip_strerror(archive));
     }
     zip_uint64_t done = 0;
     uint8_t extra;
@@ -288,7 +288,7 @@ static int read_member(const char *file, zip_t *archive, zip_uint64_t index, con
     /* The end of the member: libzip checks its CRC-32 here. */
     zip_int64_t after = done == stat.size ? zip_fread(member, &extra, 1) : -1;
     if (done != stat.size || after != 0) {
-        error_set(error, "%s: %s: %s", file, name,
+        mlp_error_set(error, "%s: %s: %s", file, name,
                   after < 0 && done == stat.size ? zip_file_strerror(member)
                   : after > 0 ? "more data than the archive says" : "data cut short or damaged");
         zip_fclose(member);
@@ -301,17 +301,17 @@ static int read_member(const char *file, zip_t *archive, zip_uint64_t index, con
     return 0;
 }
 
-int interop_npz_deserialize(mlp_model *model, const uint8_t *bytes, size_t size, const char *name,
-                            const interop_import_options *options, mlp_error *error) {
+int mlp_interop_npz_deserialize(mlp_model *model, const uint8_t *bytes, size_t size, const char *name,
+                            const mlp_interop_import_options *options, mlp_error *error) {
     memset(model, 0, sizeof *model);
     if (size < 4 || memcmp(bytes, "PK", 2) != 0)
-        return error_set(error, "%s: not a zip archive (an .npz file is one)", name);
+        return mlp_error_set(error, "%s: not a zip archive (an .npz file is one)", name);
     zip_error_t zip_error;
     zip_error_init(&zip_error);
     zip_source_t *source = zip_source_buffer_create(bytes, size, 0, &zip_error);
     zip_t *archive = source ? zip_open_from_source(source, ZIP_RDONLY | ZIP_CHECKCONS, &zip_error) : NULL;
     if (!archive) {
-        error_set(error, "%s: not a readable zip archive: %s", name, zip_error_strerror(&zip_error));
+        mlp_error_set(error, "%s: not a readable zip archive: %s", name, zip_error_strerror(&zip_error));
         if (source) zip_source_free(source);
         zip_error_fini(&zip_error);
         return -1;
@@ -322,7 +322,7 @@ int interop_npz_deserialize(mlp_model *model, const uint8_t *bytes, size_t size,
     int buffer_count = 0, status = -1;
     uint64_t total = 0;
     if (!set) {
-        error_set(error, "%s: out of memory", name);
+        mlp_error_set(error, "%s: out of memory", name);
         goto done;
     }
     set->file = name;
@@ -331,7 +331,7 @@ int interop_npz_deserialize(mlp_model *model, const uint8_t *bytes, size_t size,
     set->bias_name = "b%d";
     zip_int64_t members = zip_get_num_entries(archive, 0);
     if (members > NPZ_MAX_MEMBERS) {
-        error_set(error, "%s: %lld arrays (an MLP of at most %d layers has at most %d)", name,
+        mlp_error_set(error, "%s: %lld arrays (an MLP of at most %d layers has at most %d)", name,
                   (long long)members, MLP_MAX_LAYERS, NPZ_MAX_MEMBERS);
         goto done;
     }
@@ -339,14 +339,14 @@ int interop_npz_deserialize(mlp_model *model, const uint8_t *bytes, size_t size,
         const char *member = zip_get_name(archive, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
         int which, layer = member ? parse_member_name(member, &which) : -1;
         if (layer < 0) {
-            error_set(error, "%s: unexpected member '%.60s' (an MLP has W0.npy, b0.npy, ... W%d.npy, b%d.npy only)",
+            mlp_error_set(error, "%s: unexpected member '%.60s' (an MLP has W0.npy, b0.npy, ... W%d.npy, b%d.npy only)",
                       name, member ? member : "?", MLP_MAX_LAYERS - 1, MLP_MAX_LAYERS - 1);
             goto done;
         }
         interop_tensor *tensor = which ? &set->bias[layer] : &set->weight[layer];
         snprintf(tensor->name, sizeof tensor->name, "%c%d", which ? 'b' : 'W', layer);
         if (tensor->present) {
-            error_set(error, "%s: %s appears twice", name, member);
+            mlp_error_set(error, "%s: %s appears twice", name, member);
             goto done;
         }
         size_t member_size = 0;
@@ -359,9 +359,9 @@ int interop_npz_deserialize(mlp_model *model, const uint8_t *bytes, size_t size,
     }
     mlp_activation activation;
     mlp_output output;
-    if (interop_resolve_kind(name, options, NULL, NULL, set->layer_count - 1, &activation, &output, error) != 0)
+    if (mlp_interop_resolve_kind(name, options, NULL, NULL, set->layer_count - 1, &activation, &output, error) != 0)
         goto done;
-    status = interop_layers_build(set, NULL, activation, output, model, error);
+    status = mlp_interop_layers_build(set, NULL, activation, output, model, error);
 done:
     for (int i = 0; i < buffer_count; i++) free(buffers[i]);
     free(set);

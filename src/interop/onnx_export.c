@@ -159,11 +159,11 @@ static const char *activation_op(mlp_activation activation) {
     }
 }
 
-int interop_onnx_serialize(const mlp_model *model, interop_onnx_input input, uint8_t **bytes,
+int mlp_interop_onnx_serialize(const mlp_model *model, mlp_interop_onnx_input input, uint8_t **bytes,
                            size_t *size, mlp_error *error) {
     const char *hidden_op = activation_op(model->hidden_activation);
     if (model->layer_count > 1 && !hidden_op)
-        return error_set(error, "onnx: hidden activation %d has no ONNX operator", (int)model->hidden_activation);
+        return mlp_error_set(error, "onnx: hidden activation %d has no ONNX operator", (int)model->hidden_activation);
     onnx_builder *b = calloc(1, sizeof *b);
     size_t raw_floats = 0;
     for (int l = 0; l < model->layer_count; l++)
@@ -172,13 +172,13 @@ int interop_onnx_serialize(const mlp_model *model, interop_onnx_input input, uin
     if (!b || !raw) {
         free(b);
         free(raw);
-        return error_set(error, "onnx: out of memory (%zu parameters)", raw_floats);
+        return mlp_error_set(error, "onnx: out of memory (%zu parameters)", raw_floats);
     }
 
     /* The input, and the uint8 form's scaling inside the graph. x: the current layer's input. */
     char x[32] = "pixels";
     uint8_t *p = raw;
-    if (input == INTEROP_ONNX_INPUT_UINT8) {
+    if (input == MLP_INTEROP_ONNX_INPUT_UINT8) {
         const char *cast_in[1] = {"pixels"}, *mul_in[2] = {"pixels_float", "pixel_scale"};
         add_node(b, "Cast", cast_in, 1, "pixels_float", "to", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
         /* the trainer's first layer multiplies each byte by 1.0f / 255.0f: the same float here */
@@ -195,7 +195,7 @@ int interop_onnx_serialize(const mlp_model *model, interop_onnx_input input, uin
         char weight_name[32], bias_name[32];
         snprintf(weight_name, sizeof weight_name, "layers.%d.weight", l);
         snprintf(bias_name, sizeof bias_name, "layers.%d.bias", l);
-        const float *w = model_weights(model, l), *bias = model_biases(model, l);
+        const float *w = mlp_model_weights(model, l), *bias = mlp_model_biases(model, l);
         int64_t weight_dims[2] = {out, in}, bias_dims[1] = {out};
         uint8_t *start = p;
         for (int q = 0; q < out; q++) /* [out, in]: the transpose of the model's [in, out] */
@@ -223,16 +223,16 @@ int interop_onnx_serialize(const mlp_model *model, interop_onnx_input input, uin
     /* The graph and the model around it. */
     int classes = model->sizes[model->layer_count];
     b->input_list[0] = value_info(b, 0, "pixels",
-                                  input == INTEROP_ONNX_INPUT_UINT8 ? ONNX__TENSOR_PROTO__DATA_TYPE__UINT8
+                                  input == MLP_INTEROP_ONNX_INPUT_UINT8 ? ONNX__TENSOR_PROTO__DATA_TYPE__UINT8
                                                                     : ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT,
                                   model->sizes[0]);
     b->output_list[0] = value_info(b, 1, "probabilities", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, classes);
-    interop_layers_text(model, b->layers_text, sizeof b->layers_text);
-    const char *activation = model_activation_name(model->hidden_activation);
+    mlp_interop_layers_text(model, b->layers_text, sizeof b->layers_text);
+    const char *activation = mlp_model_activation_name(model->hidden_activation);
     const char *output = model->output == MLP_OUTPUT_SIGMOID ? "sigmoid" : "softmax";
     snprintf(b->doc, sizeof b->doc, "mlptrain MLP %s, hidden activation %s, %s output; input pixels %s",
              b->layers_text, activation, output,
-             input == INTEROP_ONNX_INPUT_UINT8 ? "uint8 0..255 (scaled by 1/255 in the graph)"
+             input == MLP_INTEROP_ONNX_INPUT_UINT8 ? "uint8 0..255 (scaled by 1/255 in the graph)"
                                                : "float32 scaled to 0..1");
     b->graph = (Onnx__GraphProto)ONNX__GRAPH_PROTO__INIT;
     b->graph.name = "mlp";
@@ -275,14 +275,14 @@ int interop_onnx_serialize(const mlp_model *model, interop_onnx_input input, uin
     if (!packed) {
         free(raw);
         free(b);
-        return error_set(error, "onnx: out of memory (%zu bytes)", packed_size);
+        return mlp_error_set(error, "onnx: out of memory (%zu bytes)", packed_size);
     }
     size_t written = onnx__model_proto__pack(&b->model, packed);
     free(raw);
     free(b);
     if (written != packed_size) {
         free(packed);
-        return error_set(error, "onnx: packed %zu bytes of %zu", written, packed_size);
+        return mlp_error_set(error, "onnx: packed %zu bytes of %zu", written, packed_size);
     }
     *bytes = packed;
     *size = packed_size;

@@ -30,14 +30,14 @@ static cJSON *tensor_entry(int rows, int cols, int rank, size_t begin, size_t en
     return entry;
 }
 
-int interop_safetensors_serialize(const mlp_model *model, uint8_t **bytes, size_t *size,
+int mlp_interop_safetensors_serialize(const mlp_model *model, uint8_t **bytes, size_t *size,
                                   mlp_error *error) {
     cJSON *header = cJSON_CreateObject(), *metadata = cJSON_CreateObject();
     char layers[512];
-    interop_layers_text(model, layers, sizeof layers);
+    mlp_interop_layers_text(model, layers, sizeof layers);
     cJSON_AddStringToObject(metadata, "format", "mlptrain");
     cJSON_AddStringToObject(metadata, "layers", layers);
-    cJSON_AddStringToObject(metadata, "activation", model_activation_name(model->hidden_activation));
+    cJSON_AddStringToObject(metadata, "activation", mlp_model_activation_name(model->hidden_activation));
     cJSON_AddStringToObject(metadata, "output", model->output == MLP_OUTPUT_SIGMOID ? "sigmoid" : "softmax");
     cJSON_AddItemToObject(header, "__metadata__", metadata);
     size_t offset = 0;
@@ -54,13 +54,13 @@ int interop_safetensors_serialize(const mlp_model *model, uint8_t **bytes, size_
     }
     char *json = cJSON_PrintUnformatted(header);
     cJSON_Delete(header);
-    if (!json) return error_set(error, "safetensors: out of memory writing the header");
+    if (!json) return mlp_error_set(error, "safetensors: out of memory writing the header");
     size_t json_length = strlen(json), padded = (json_length + 7) & ~(size_t)7;
     size_t total = 8 + padded + offset;
     uint8_t *buffer = malloc(total);
     if (!buffer) {
         free(json);
-        return error_set(error, "safetensors: out of memory (%zu bytes)", total);
+        return mlp_error_set(error, "safetensors: out of memory (%zu bytes)", total);
     }
     put_u64_le(buffer, padded);
     memcpy(buffer + 8, json, json_length);
@@ -69,7 +69,7 @@ int interop_safetensors_serialize(const mlp_model *model, uint8_t **bytes, size_
     uint8_t *p = buffer + 8 + padded;
     for (int l = 0; l < model->layer_count; l++) {
         int in = model->sizes[l], out = model->sizes[l + 1];
-        const float *w = model_weights(model, l), *b = model_biases(model, l);
+        const float *w = mlp_model_weights(model, l), *b = mlp_model_biases(model, l);
         for (int q = 0; q < out; q++) /* [out, in]: the transpose of the model's [in, out] */
             for (int k = 0; k < in; k++, p += 4) put_u32_le(p, interop_float_bits(w[(size_t)k * out + q]));
         for (int q = 0; q < out; q++, p += 4) put_u32_le(p, interop_float_bits(b[q]));
@@ -98,7 +98,7 @@ static int parse_tensor_name(const char *name, int *which) {
     if (strcmp(dot, ".weight") == 0) *which = 0;
     else if (strcmp(dot, ".bias") == 0) *which = 1;
     else return -1;
-    return interop_parse_layer_index(digits, (size_t)(dot - digits));
+    return mlp_interop_parse_layer_index(digits, (size_t)(dot - digits));
 }
 
 /* One tensor entry: its dtype, shape and where its bytes are. */
@@ -106,25 +106,25 @@ static int read_entry(const char *file, const cJSON *entry, const uint8_t *data,
                       interop_tensor *tensor, mlp_error *error) {
     const char *name = tensor->name;
     if (!cJSON_IsObject(entry))
-        return error_set(error, "%s: header entry '%s' is not an object", file, name);
+        return mlp_error_set(error, "%s: header entry '%s' is not an object", file, name);
     const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(entry, "dtype");
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(entry, "shape");
     const cJSON *offsets = cJSON_GetObjectItemCaseSensitive(entry, "data_offsets");
     if (!cJSON_IsString(dtype) || !cJSON_IsArray(shape) || !cJSON_IsArray(offsets))
-        return error_set(error, "%s: header entry '%s' lacks dtype, shape or data_offsets", file, name);
+        return mlp_error_set(error, "%s: header entry '%s' lacks dtype, shape or data_offsets", file, name);
     if (strcmp(dtype->valuestring, "F32") != 0)
-        return error_set(error, "%s: %s has dtype %.20s (only F32 is read: convert with tensor.float())",
+        return mlp_error_set(error, "%s: %s has dtype %.20s (only F32 is read: convert with tensor.float())",
                          file, name, dtype->valuestring);
     int rank = cJSON_GetArraySize(shape);
     if (rank > INTEROP_MAX_RANK)
-        return error_set(error, "%s: %s has rank %d (a weight has rank 2, a bias rank 1)", file, name, rank);
+        return mlp_error_set(error, "%s: %s has rank %d (a weight has rank 2, a bias rank 1)", file, name, rank);
     tensor->rank = rank;
     uint64_t elements = 1;
     const cJSON *dimension;
     int d = 0;
     cJSON_ArrayForEach(dimension, shape) {
         if (json_whole(dimension, &tensor->shape[d]) != 0 || tensor->shape[d] > ((uint64_t)1 << 31))
-            return error_set(error, "%s: %s: shape entry %d is not a size (0..2^31)", file, name, d);
+            return mlp_error_set(error, "%s: %s: shape entry %d is not a size (0..2^31)", file, name, d);
         /* Clamped above 2^32 (more than any accepted file holds), so the product cannot wrap;
          * the byte count check below then fails. */
         elements *= tensor->shape[d];
@@ -134,13 +134,13 @@ static int read_entry(const char *file, const cJSON *entry, const uint8_t *data,
     uint64_t begin, end;
     if (cJSON_GetArraySize(offsets) != 2 || json_whole(cJSON_GetArrayItem(offsets, 0), &begin) != 0 ||
         json_whole(cJSON_GetArrayItem(offsets, 1), &end) != 0 || begin > end)
-        return error_set(error, "%s: %s: data_offsets is not [begin, end] with begin <= end", file, name);
+        return mlp_error_set(error, "%s: %s: data_offsets is not [begin, end] with begin <= end", file, name);
     if (end > data_size)
-        return error_set(error, "%s: %s: data_offsets [%llu, %llu] run past the %llu data bytes (file cut short?)",
+        return mlp_error_set(error, "%s: %s: data_offsets [%llu, %llu] run past the %llu data bytes (file cut short?)",
                          file, name, (unsigned long long)begin, (unsigned long long)end,
                          (unsigned long long)data_size);
     if (end - begin != elements * 4)
-        return error_set(error, "%s: %s: %llu data bytes for its shape's %llu float32 values", file, name,
+        return mlp_error_set(error, "%s: %s: %llu data bytes for its shape's %llu float32 values", file, name,
                          (unsigned long long)(end - begin), (unsigned long long)elements);
     tensor->data = data + begin;
     tensor->present = 1;
@@ -154,11 +154,11 @@ typedef struct safetensors_metadata {
 
 static int read_metadata(const char *file, const cJSON *object, safetensors_metadata *metadata,
                          mlp_error *error) {
-    if (!cJSON_IsObject(object)) return error_set(error, "%s: __metadata__ is not an object", file);
+    if (!cJSON_IsObject(object)) return mlp_error_set(error, "%s: __metadata__ is not an object", file);
     const cJSON *item;
     cJSON_ArrayForEach(item, object) {
         if (!cJSON_IsString(item))
-            return error_set(error, "%s: __metadata__ value '%.60s' is not a string", file,
+            return mlp_error_set(error, "%s: __metadata__ value '%.60s' is not a string", file,
                              item->string ? item->string : "");
         if (strcmp(item->string, "layers") == 0) metadata->layers = item->valuestring;
         else if (strcmp(item->string, "activation") == 0) metadata->activation = item->valuestring;
@@ -169,26 +169,26 @@ static int read_metadata(const char *file, const cJSON *object, safetensors_meta
 
 static int read_header(const char *file, const cJSON *header, const uint8_t *data, uint64_t data_size,
                        interop_layer_set *set, safetensors_metadata *metadata, mlp_error *error) {
-    if (!cJSON_IsObject(header)) return error_set(error, "%s: the header is not a JSON object", file);
+    if (!cJSON_IsObject(header)) return mlp_error_set(error, "%s: the header is not a JSON object", file);
     int entries = cJSON_GetArraySize(header);
     if (entries > SAFETENSORS_MAX_ENTRIES)
-        return error_set(error, "%s: %d header entries (an MLP of at most %d layers has at most %d)", file,
+        return mlp_error_set(error, "%s: %d header entries (an MLP of at most %d layers has at most %d)", file,
                          entries, MLP_MAX_LAYERS, SAFETENSORS_MAX_ENTRIES);
     int seen_metadata = 0;
     const cJSON *entry;
     cJSON_ArrayForEach(entry, header) {
         const char *name = entry->string ? entry->string : "";
         if (strcmp(name, "__metadata__") == 0) {
-            if (seen_metadata++) return error_set(error, "%s: __metadata__ appears twice", file);
+            if (seen_metadata++) return mlp_error_set(error, "%s: __metadata__ appears twice", file);
             if (read_metadata(file, entry, metadata, error) != 0) return -1;
             continue;
         }
         int which, layer = parse_tensor_name(name, &which);
         if (layer < 0)
-            return error_set(error, "%s: unexpected tensor '%.60s' (an MLP has layers.{0..%d}.weight and .bias only)",
+            return mlp_error_set(error, "%s: unexpected tensor '%.60s' (an MLP has layers.{0..%d}.weight and .bias only)",
                              file, name, MLP_MAX_LAYERS - 1);
         interop_tensor *tensor = which ? &set->bias[layer] : &set->weight[layer];
-        if (tensor->present) return error_set(error, "%s: tensor %s appears twice", file, name);
+        if (tensor->present) return mlp_error_set(error, "%s: tensor %s appears twice", file, name);
         snprintf(tensor->name, sizeof tensor->name, "%s", name);
         if (read_entry(file, entry, data, data_size, tensor, error) != 0) return -1;
         if (layer + 1 > set->layer_count) set->layer_count = layer + 1;
@@ -196,35 +196,35 @@ static int read_header(const char *file, const cJSON *header, const uint8_t *dat
     return 0;
 }
 
-int interop_safetensors_deserialize(mlp_model *model, const uint8_t *bytes, size_t size,
-                                    const char *name, const interop_import_options *options,
+int mlp_interop_safetensors_deserialize(mlp_model *model, const uint8_t *bytes, size_t size,
+                                    const char *name, const mlp_interop_import_options *options,
                                     mlp_error *error) {
     memset(model, 0, sizeof *model);
-    if (size < 8) return error_set(error, "%s: %zu bytes, too short for a safetensors file", name, size);
+    if (size < 8) return mlp_error_set(error, "%s: %zu bytes, too short for a safetensors file", name, size);
     uint64_t header_size = get_u64_le(bytes);
     if (header_size > SAFETENSORS_MAX_HEADER || header_size > size - 8)
-        return error_set(error, "%s: header length %llu does not fit the %zu-byte file (not a safetensors file?)",
+        return mlp_error_set(error, "%s: header length %llu does not fit the %zu-byte file (not a safetensors file?)",
                          name, (unsigned long long)header_size, size);
     const char *text = (const char *)bytes + 8, *parse_end = NULL;
     if (header_size == 0 || text[0] != '{')
-        return error_set(error, "%s: the header does not start with '{' (not a safetensors file?)", name);
+        return mlp_error_set(error, "%s: the header does not start with '{' (not a safetensors file?)", name);
     cJSON *header = cJSON_ParseWithLengthOpts(text, (size_t)header_size, &parse_end, 0);
     if (!header) {
         const char *at = cJSON_GetErrorPtr();
         long offset = at && at >= text && at <= text + header_size ? (long)(at - text) : -1;
-        return error_set(error, "%s: the header is not valid JSON (at byte %ld of %llu)", name, offset,
+        return mlp_error_set(error, "%s: the header is not valid JSON (at byte %ld of %llu)", name, offset,
                          (unsigned long long)header_size);
     }
     for (const char *p = parse_end; p && p < text + header_size; p++)
         if (*p != ' ' && *p != '\n' && *p != '\r' && *p != '\t') {
             cJSON_Delete(header);
-            return error_set(error, "%s: bytes after the header's JSON object (at byte %ld)", name,
+            return mlp_error_set(error, "%s: bytes after the header's JSON object (at byte %ld)", name,
                              (long)(p - text));
         }
     interop_layer_set *set = calloc(1, sizeof *set); /* 9 KB */
     if (!set) {
         cJSON_Delete(header);
-        return error_set(error, "%s: out of memory", name);
+        return mlp_error_set(error, "%s: out of memory", name);
     }
     set->file = name;
     set->weights_out_in = 1;
@@ -237,9 +237,9 @@ int interop_safetensors_deserialize(mlp_model *model, const uint8_t *bytes, size
     mlp_activation activation;
     mlp_output output;
     if (status == 0)
-        status = interop_resolve_kind(name, options, metadata.activation, metadata.output,
+        status = mlp_interop_resolve_kind(name, options, metadata.activation, metadata.output,
                                       set->layer_count - 1, &activation, &output, error);
-    if (status == 0) status = interop_layers_build(set, metadata.layers, activation, output, model, error);
+    if (status == 0) status = mlp_interop_layers_build(set, metadata.layers, activation, output, model, error);
     free(set);
     cJSON_Delete(header); /* the metadata strings point into it */
     return status;

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 
 typedef struct lbfgs_context {
-    const binary_problem *problem;
-    binary_model *model;
+    const mlp_binary_problem *problem;
+    mlp_binary_model *model;
     float *parameters; /* θ in float for the kernels  */
     float *gradient;
     double l2;
@@ -23,7 +23,7 @@ static lbfgsfloatval_t evaluate_cost(void *instance, const lbfgsfloatval_t *x, l
     (void)step;
     lbfgs_context *c = instance;
     for (int j = 0; j < n; j++) c->parameters[j] = (float)x[j];
-    double cost = binary_logistic_cost(c->problem, c->parameters, c->gradient);
+    double cost = mlp_binary_logistic_cost(c->problem, c->parameters, c->gradient);
     for (int j = 0; j < n; j++) g[j] = c->gradient[j];
     for (int j = 0; j + 1 < n && c->l2 > 0; j++) {
         cost += 0.5 * c->l2 * x[j] * x[j];
@@ -59,21 +59,21 @@ static const char *stop_reason(int status) {
     }
 }
 
-int binary_fit_lbfgs(const binary_problem *problem, const binary_options *options,
-                     binary_model *model, mlp_error *error) {
+int mlp_binary_fit_lbfgs(const mlp_binary_problem *problem, const mlp_binary_options *options,
+                     mlp_binary_model *model, mlp_error *error) {
     int n = problem->features + 1;
-    if (binary_model_create(model, BINARY_LBFGS, problem->features, error) != 0) return -1;
+    if (mlp_binary_model_create(model, MLP_BINARY_LBFGS, problem->features, error) != 0) return -1;
     lbfgs_context context = {
         .problem = problem, .model = model, .l2 = options->l2,
         .max_history = options->iterations + 1,
-        .parameters = aligned_calloc((size_t)n, sizeof(float)),
-        .gradient = aligned_calloc((size_t)n, sizeof(float)),
+        .parameters = mlp_aligned_calloc((size_t)n, sizeof(float)),
+        .gradient = mlp_aligned_calloc((size_t)n, sizeof(float)),
     };
     lbfgsfloatval_t *x = lbfgs_malloc(n);
     model->cost_history = calloc((size_t)context.max_history, sizeof *model->cost_history);
     int status = -1;
     if (!context.parameters || !context.gradient || !x || !model->cost_history) {
-        error_set(error, "lbfgs: out of memory");
+        mlp_error_set(error, "lbfgs: out of memory");
         goto done;
     }
     for (int j = 0; j < n; j++) x[j] = 0.0; /* from zero, like gd */
@@ -84,26 +84,26 @@ int binary_fit_lbfgs(const binary_problem *problem, const binary_options *option
     int result = lbfgs(n, x, &cost, evaluate_cost, record_progress, &context, &parameters);
     model->status = stop_reason(result);
     if (!model->status) {
-        error_set(error, "lbfgs: the optimiser failed (liblbfgs status %d)", result);
+        mlp_error_set(error, "lbfgs: the optimiser failed (liblbfgs status %d)", result);
         goto done;
     }
     for (int j = 0; j < n; j++) model->parameters[j] = (float)x[j];
-    model->final_cost = binary_logistic_cost(problem, model->parameters, NULL);
+    model->final_cost = mlp_binary_logistic_cost(problem, model->parameters, NULL);
     status = 0;
 done:
-    if (status != 0) binary_model_free(model);
+    if (status != 0) mlp_binary_model_free(model);
     lbfgs_free(x);
-    aligned_free(context.parameters);
-    aligned_free(context.gradient);
+    mlp_aligned_free(context.parameters);
+    mlp_aligned_free(context.gradient);
     return status;
 }
 
 #else /* built without liblbfgs */
 
-int binary_fit_lbfgs(const binary_problem *problem, const binary_options *options,
-                     binary_model *model, mlp_error *error) {
+int mlp_binary_fit_lbfgs(const mlp_binary_problem *problem, const mlp_binary_options *options,
+                     mlp_binary_model *model, mlp_error *error) {
     (void)problem, (void)options, (void)model;
-    return error_set(error, "--method lbfgs: this trainer was built without liblbfgs "
+    return mlp_error_set(error, "--method lbfgs: this trainer was built without liblbfgs "
                             "(MLP_WITH_EXPERIMENTS=OFF)");
 }
 

@@ -36,7 +36,7 @@ enum { LINE_SOLID = 1, LINE_DOTTED = 2, LINE_DASHED = 3 };
 
 /* ---- the device ---- */
 
-int plot_available(mlp_error *error) {
+int mlp_plot_available(mlp_error *error) {
     const char **menu = NULL, **names = NULL;
     int count = 0;
     /* plgDevs needs arrays to fill; PLplot 5.15 has a few dozen devices at most. */
@@ -47,7 +47,7 @@ int plot_available(mlp_error *error) {
     plgDevs(&menu, &names, &count);
     for (int i = 0; i < count; i++)
         if (names[i] && strcmp(names[i], "pngcairo") == 0) return 0;
-    return error_set(error, "PLplot has no pngcairo device (install the Debian package "
+    return mlp_error_set(error, "PLplot has no pngcairo device (install the Debian package "
                             "plplot-driver-cairo)");
 }
 
@@ -58,18 +58,18 @@ typedef struct figure {
 
 /* Opens a new PLplot stream drawing a PLOT_WIDTH × PLOT_HEIGHT PNG on a white page. */
 static int figure_begin(figure *f, const char *path, mlp_error *error) {
-    if (plot_available(error) != 0) return -1;
+    if (mlp_plot_available(error) != 0) return -1;
     snprintf(f->final_path, sizeof f->final_path, "%s", path);
     snprintf(f->temporary_path, sizeof f->temporary_path, "%s.tmp", path);
     /* PLplot exits the process when it cannot open its output: check that we can first. */
     FILE *probe = fopen(f->temporary_path, "wb");
-    if (!probe) return error_set(error, "%s: cannot create the figure file", path);
+    if (!probe) return mlp_error_set(error, "%s: cannot create the figure file", path);
     fclose(probe);
     PLINT stream;
     plmkstrm(&stream);
     plsdev("pngcairo");
     plsfnam(f->temporary_path);
-    plspage(0, 0, PLOT_WIDTH, PLOT_HEIGHT, 0, 0);
+    plspage(0, 0, MLP_PLOT_WIDTH, MLP_PLOT_HEIGHT, 0, 0);
     plscol0(COLOR_BACKGROUND, 255, 255, 255);
     plscol0(COLOR_TEXT, 0, 0, 0);
     plscol0(COLOR_GRID, 210, 210, 210);
@@ -86,7 +86,7 @@ static int figure_end(figure *f, mlp_error *error) {
     plend1();
     if (rename(f->temporary_path, f->final_path) != 0) {
         remove(f->temporary_path);
-        return error_set(error, "%s: cannot move the figure into place", f->final_path);
+        return mlp_error_set(error, "%s: cannot move the figure into place", f->final_path);
     }
     return 0;
 }
@@ -150,13 +150,13 @@ static void draw_legend(int n, const char **labels, const int *colors, const int
 /* ---- learning curves ---- */
 
 /* The smallest and largest of f over every epoch of every run. */
-typedef double (*metric_of)(const epoch_metrics *m);
-static double train_cost_of(const epoch_metrics *m) { return m->train_cost; }
-static double validation_cost_of(const epoch_metrics *m) { return m->validation.cost; }
-static double accuracy_percent_of(const epoch_metrics *m) { return 100.0 * m->validation.accuracy; }
-static double learning_rate_of(const epoch_metrics *m) { return m->learning_rate; }
+typedef double (*metric_of)(const mlp_epoch_metrics *m);
+static double train_cost_of(const mlp_epoch_metrics *m) { return m->train_cost; }
+static double validation_cost_of(const mlp_epoch_metrics *m) { return m->validation.cost; }
+static double accuracy_percent_of(const mlp_epoch_metrics *m) { return 100.0 * m->validation.accuracy; }
+static double learning_rate_of(const mlp_epoch_metrics *m) { return m->learning_rate; }
 
-static void metric_range(const plot_run *runs, int run_count, metric_of f, double *low,
+static void metric_range(const mlp_plot_run *runs, int run_count, metric_of f, double *low,
                          double *high) {
     for (int r = 0; r < run_count; r++)
         for (int i = 0; i < runs[r].count; i++) {
@@ -177,7 +177,7 @@ static void pad_range(double *low, double *high, double floor_at) {
     if (*low < floor_at) *low = floor_at;
 }
 
-static int max_epochs(const plot_run *runs, int run_count) {
+static int max_epochs(const mlp_plot_run *runs, int run_count) {
     int most = 1;
     for (int r = 0; r < run_count; r++)
         if (runs[r].count > most) most = runs[r].count;
@@ -185,7 +185,7 @@ static int max_epochs(const plot_run *runs, int run_count) {
 }
 
 /* One run's series f over its epochs into x (epoch numbers) and y. */
-static int run_series(const plot_run *run, metric_of f, double *x, double *y) {
+static int run_series(const mlp_plot_run *run, metric_of f, double *x, double *y) {
     for (int i = 0; i < run->count; i++) {
         x[i] = run->history[i].epoch;
         y[i] = f(&run->history[i]);
@@ -193,16 +193,16 @@ static int run_series(const plot_run *run, metric_of f, double *x, double *y) {
     return run->count;
 }
 
-static int check_runs(const plot_run *runs, int run_count, const char *path, mlp_error *error) {
-    if (run_count < 1) return error_set(error, "%s: no runs to draw", path);
+static int check_runs(const mlp_plot_run *runs, int run_count, const char *path, mlp_error *error) {
+    if (run_count < 1) return mlp_error_set(error, "%s: no runs to draw", path);
     for (int r = 0; r < run_count; r++)
-        if (runs[r].count < 1) return error_set(error, "%s: run %s has no epochs", path, runs[r].name);
+        if (runs[r].count < 1) return mlp_error_set(error, "%s: run %s has no epochs", path, runs[r].name);
     return 0;
 }
 
 /* The start every per-epoch figure shares: checks the runs, allocates x and y for the longest
  * one (freed by the caller), opens the figure and draws its title. */
-static int curves_figure_begin(figure *f, const char *path, const plot_run *runs, int run_count,
+static int curves_figure_begin(figure *f, const char *path, const mlp_plot_run *runs, int run_count,
                                const char *title, double **x, double **y, int *epochs,
                                mlp_error *error) {
     if (check_runs(runs, run_count, path, error) != 0) return -1;
@@ -213,13 +213,13 @@ static int curves_figure_begin(figure *f, const char *path, const plot_run *runs
         int out_of_memory = !*x || !*y;
         free(*x);
         free(*y);
-        return out_of_memory ? error_set(error, "%s: out of memory", path) : -1;
+        return out_of_memory ? mlp_error_set(error, "%s: out of memory", path) : -1;
     }
     figure_title(title);
     return 0;
 }
 
-int plot_learning_curves(const char *path, const plot_run *runs, int run_count, const char *title,
+int mlp_plot_learning_curves(const char *path, const mlp_plot_run *runs, int run_count, const char *title,
                          mlp_error *error) {
     figure f;
     double *x, *y;
@@ -310,7 +310,7 @@ static void grid_viewport(int i, int rows, int cols, double left, double right, 
     else plvpor(x0, x1, y0, y1);
 }
 
-int plot_cost_panels(const char *path, const plot_run *runs, int run_count, const char *title,
+int mlp_plot_cost_panels(const char *path, const mlp_plot_run *runs, int run_count, const char *title,
                      mlp_error *error) {
     figure f;
     double *x, *y;
@@ -415,11 +415,11 @@ static void free_columns(PLFLT **columns) {
     free(columns);
 }
 
-int plot_heatmap_grid(const char *path, const float *values, int count, int unit_stride,
+int mlp_plot_heatmap_grid(const char *path, const float *values, int count, int unit_stride,
                       int rows, int cols, int stride, const char *title, mlp_error *error) {
-    if (count < 1 || rows < 1 || cols < 1) return error_set(error, "%s: nothing to draw", path);
+    if (count < 1 || rows < 1 || cols < 1) return mlp_error_set(error, "%s: nothing to draw", path);
     PLFLT **columns = alloc_columns(rows, cols);
-    if (!columns) return error_set(error, "%s: out of memory", path);
+    if (!columns) return mlp_error_set(error, "%s: out of memory", path);
     figure f;
     if (figure_begin(&f, path, error) != 0) {
         free_columns(columns);
@@ -447,7 +447,7 @@ int plot_heatmap_grid(const char *path, const float *values, int count, int unit
     return figure_end(&f, error);
 }
 
-int plot_heatmap(const char *path, const float *values, int rows, int cols, int stride,
+int mlp_plot_heatmap(const char *path, const float *values, int rows, int cols, int stride,
                  const char *title, mlp_error *error) {
-    return plot_heatmap_grid(path, values, 1, 0, rows, cols, stride, title, error);
+    return mlp_plot_heatmap_grid(path, values, 1, 0, rows, cols, stride, title, error);
 }

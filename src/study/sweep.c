@@ -8,8 +8,8 @@
 #include "core/file_util.h"
 #include "mlp/plot.h"
 
-void sweep_row_from_history(const char *layers, const epoch_metrics *history, int count,
-                            sweep_row *row) {
+void mlp_sweep_row_from_history(const char *layers, const mlp_epoch_metrics *history, int count,
+                            mlp_sweep_row *row) {
     memset(row, 0, sizeof *row);
     snprintf(row->layers, sizeof row->layers, "%s", layers);
     if (count < 1) return;
@@ -27,30 +27,30 @@ void sweep_row_from_history(const char *layers, const epoch_metrics *history, in
     row->final_validation_accuracy = history[count - 1].validation.accuracy;
 }
 
-void sweep_folder_name(const char *layers, char *name, size_t size) {
+void mlp_sweep_folder_name(const char *layers, char *name, size_t size) {
     snprintf(name, size, "%s", layers);
     for (char *c = name; *c; c++)
         if (*c == ',') *c = '-';
 }
 
-int sweep_train_configuration(const sweep_setup *setup, const char *layers, const char *folder,
-                              epoch_metrics **history, int *count, mlp_run_status *status,
+int mlp_sweep_train_configuration(const mlp_sweep_setup *setup, const char *layers, const char *folder,
+                              mlp_epoch_metrics **history, int *count, mlp_run_status *status,
                               mlp_error *error) {
     *history = NULL;
     *count = 0;
     *status = MLP_RUN_FAILED;
     mlp_run_config config = setup->run;
     config.folder = folder;
-    if (model_parse_layers(layers, config.sizes, &config.size_count, error) != 0) return -1;
+    if (mlp_model_parse_layers(layers, config.sizes, &config.size_count, error) != 0) return -1;
     if (config.sizes[0] != config.train_set->features || config.sizes[config.size_count - 1] != MLP_CLASSES)
-        return error_set(error, "--layers %s: must start with %d (pixels per image) and end with %d "
+        return mlp_error_set(error, "--layers %s: must start with %d (pixels per image) and end with %d "
                          "(classes)", layers, config.train_set->features, MLP_CLASSES);
     mlp_run run;
     if (mlp_run_open(&run, &config, NULL, error) != 0) return -1;
     /* The epoch table on the console, metrics.csv and curves.png (titled by the layer sizes). */
-    plot_curves_context curves = {.name = layers, .title = layers};
+    mlp_plot_curves_context curves = {.name = layers, .title = layers};
     mlp_run_observer observers[] = {mlp_run_table_observer(), mlp_run_metrics_observer(),
-                                    plot_curves_observer(&curves)};
+                                    mlp_plot_curves_observer(&curves)};
     printf("\n%s -> %s/\n", layers, folder);
     *status = mlp_run_execute(&run, observers, (int)(sizeof observers / sizeof observers[0]), error);
     if (*status == MLP_RUN_DIVERGED) /* the sweep compares the epochs before it */
@@ -65,24 +65,24 @@ int sweep_train_configuration(const sweep_setup *setup, const char *layers, cons
     return failed ? -1 : 0;
 }
 
-int sweep_table_write(const char *path, const sweep_row *rows, int count, mlp_error *error) {
+int mlp_sweep_table_write(const char *path, const mlp_sweep_row *rows, int count, mlp_error *error) {
     size_t capacity = 256 + (size_t)count * 512;
     char *text = malloc(capacity);
-    if (!text) return error_set(error, "%s: out of memory", path);
-    size_t length = (size_t)snprintf(text, capacity, "%s\n", SWEEP_TABLE_HEADER);
+    if (!text) return mlp_error_set(error, "%s: out of memory", path);
+    size_t length = (size_t)snprintf(text, capacity, "%s\n", MLP_SWEEP_TABLE_HEADER);
     for (int i = 0; i < count; i++) {
-        const sweep_row *r = &rows[i];
+        const mlp_sweep_row *r = &rows[i];
         /* The layer list has commas: quote it. */
         length += (size_t)snprintf(text + length, capacity - length, "\"%s\",%.6f,%.6f,%d,%.6f,%.3f\n",
                                    r->layers, r->final_validation_cost, r->min_validation_cost,
                                    r->min_validation_epoch, r->final_validation_accuracy, r->seconds);
     }
-    int status = file_write_atomic(path, text, length, error);
+    int status = mlp_file_write_atomic(path, text, length, error);
     free(text);
     return status;
 }
 
-void sweep_table_print(FILE *out, const sweep_row *rows, int count) {
+void mlp_sweep_table_print(FILE *out, const mlp_sweep_row *rows, int count) {
     fprintf(out, "\n| %-22s | %10s | %10s | %9s | %9s | %8s |\n", "layers", "final cost",
             "min cost", "min epoch", "accuracy", "seconds");
     fprintf(out, "|%.24s|%.12s|%.12s|%.11s|%.11s|%.10s|\n", "------------------------",

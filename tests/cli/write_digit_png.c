@@ -31,7 +31,7 @@ int main(int argc, char **argv) {
     }
     mlp_dataset test;
     mlp_error error;
-    if (dataset_load_idx_folder(argv[1], "t10k", &test, &error) != 0) {
+    if (mlp_dataset_load_idx_folder(argv[1], "t10k", &test, &error) != 0) {
         printf("SKIPPED: %s\n", error.message);
         return 77;
     }
@@ -48,6 +48,6 @@ int main(int argc, char **argv) {
     int status = write_png(argv[3], grey, 28, 28, PNG_FORMAT_GRAY, 1) ||
                  write_png(argv[4], rgb, 56, 56, PNG_FORMAT_RGB, 3);
     if (status == 0) printf("%d\n", test.labels[index]);
-    dataset_free(&test);
+    mlp_dataset_free(&test);
     return status ? 1 : 0;
 }

@@ -15,13 +15,13 @@
 /* A model with parameters that exercise the bit patterns: signs, -0.0, subnormals, large values. */
 static void make_model(mlp_model *model, const int *sizes, int count, mlp_activation activation, mlp_output output) {
     mlp_error error;
-    if (model_create(model, sizes, count, activation, output, &error) != 0) {
+    if (mlp_model_create(model, sizes, count, activation, output, &error) != 0) {
         fprintf(stderr, "%s\n", error.message);
         exit(1);
     }
     uint32_t state = 12345;
     for (int l = 0; l < model->layer_count; l++) {
-        float *w = model_weights(model, l), *b = model_biases(model, l);
+        float *w = mlp_model_weights(model, l), *b = mlp_model_biases(model, l);
         size_t n = (size_t)model->sizes[l] * model->sizes[l + 1];
         for (size_t i = 0; i < n; i++) {
             state = state * 1664525u + 1013904223u;
@@ -49,36 +49,36 @@ static void check_round_trips(const int *sizes, int count, mlp_activation activa
     size_t size, again_size;
 
     /* safetensors: the activation and output come back from __metadata__. */
-    interop_import_options from_file = {.activation = MLP_ACTIVATION_NONE, .output = -1};
-    CHECK(interop_safetensors_serialize(&model, &bytes, &size, &error) == 0, "%s", error.message);
-    CHECK(interop_safetensors_deserialize(&back, bytes, size, "t.safetensors", &from_file, &error) == 0, "%s", error.message);
+    mlp_interop_import_options from_file = {.activation = MLP_ACTIVATION_NONE, .output = -1};
+    CHECK(mlp_interop_safetensors_serialize(&model, &bytes, &size, &error) == 0, "%s", error.message);
+    CHECK(mlp_interop_safetensors_deserialize(&back, bytes, size, "t.safetensors", &from_file, &error) == 0, "%s", error.message);
     CHECK(same_model(&model, &back), "safetensors round trip of %d layers changed the model", count - 1);
-    CHECK(interop_safetensors_serialize(&back, &again, &again_size, &error) == 0, "%s", error.message);
+    CHECK(mlp_interop_safetensors_serialize(&back, &again, &again_size, &error) == 0, "%s", error.message);
     CHECK(again_size == size && memcmp(again, bytes, size) == 0, "safetensors: the same model gave other bytes");
     CHECK(get_u64_le(bytes) % 8 == 0, "safetensors header length %llu not a multiple of 8", (unsigned long long)get_u64_le(bytes));
     /* The first weight is stored [out, in]: element (q = 0, k = 1) is the model's W[1][0]. */
     float stored;
     uint32_t bits = get_u32_le(bytes + 8 + get_u64_le(bytes) + 4);
     memcpy(&stored, &bits, 4);
-    CHECK(memcmp(&stored, &model_weights(&model, 0)[model.sizes[1]], 4) == 0, "safetensors weight not [out, in]");
-    model_free(&back);
+    CHECK(memcmp(&stored, &mlp_model_weights(&model, 0)[model.sizes[1]], 4) == 0, "safetensors weight not [out, in]");
+    mlp_model_free(&back);
     free(bytes);
     free(again);
 
     /* npz: the activation is given; the output defaults to softmax. */
-    interop_import_options given = {.activation = activation, .output = (int)output};
-    CHECK(interop_npz_serialize(&model, &bytes, &size, &error) == 0, "%s", error.message);
-    CHECK(interop_npz_deserialize(&back, bytes, size, "t.npz", &given, &error) == 0, "%s", error.message);
+    mlp_interop_import_options given = {.activation = activation, .output = (int)output};
+    CHECK(mlp_interop_npz_serialize(&model, &bytes, &size, &error) == 0, "%s", error.message);
+    CHECK(mlp_interop_npz_deserialize(&back, bytes, size, "t.npz", &given, &error) == 0, "%s", error.message);
     CHECK(same_model(&model, &back), "npz round trip of %d layers changed the model", count - 1);
-    CHECK(interop_npz_serialize(&back, &again, &again_size, &error) == 0, "%s", error.message);
+    CHECK(mlp_interop_npz_serialize(&back, &again, &again_size, &error) == 0, "%s", error.message);
     CHECK(again_size == size && memcmp(again, bytes, size) == 0, "npz: the same model gave other bytes");
-    model_free(&back);
+    mlp_model_free(&back);
     free(bytes);
     free(again);
 
     /* ONNX: ir_version 8 first (field 1), one Gemm per layer, the output node, the same bytes twice. */
     for (int input = 0; input < 2; input++) {
-        CHECK(interop_onnx_serialize(&model, (interop_onnx_input)input, &bytes, &size, &error) == 0, "%s", error.message);
+        CHECK(mlp_interop_onnx_serialize(&model, (mlp_interop_onnx_input)input, &bytes, &size, &error) == 0, "%s", error.message);
         CHECK(size > 2 && bytes[0] == 0x08 && bytes[1] == 8, "onnx: does not start with ir_version 8");
         int gemms = 0, casts = 0;
         for (size_t i = 0; i + 4 <= size; i++) {
@@ -91,12 +91,12 @@ static void check_round_trips(const int *sizes, int count, mlp_activation activa
         int found = 0;
         for (size_t i = 0; i + strlen(last) <= size; i++) found |= memcmp(bytes + i, last, strlen(last)) == 0;
         CHECK(found, "onnx: no %s", last);
-        CHECK(interop_onnx_serialize(&model, (interop_onnx_input)input, &again, &again_size, &error) == 0, "%s", error.message);
+        CHECK(mlp_interop_onnx_serialize(&model, (mlp_interop_onnx_input)input, &again, &again_size, &error) == 0, "%s", error.message);
         CHECK(again_size == size && memcmp(again, bytes, size) == 0, "onnx: the same model gave other bytes");
         free(bytes);
         free(again);
     }
-    model_free(&model);
+    mlp_model_free(&model);
 }
 
 /* A safetensors file from a header text and data bytes (the header padded to 8 bytes). */
@@ -118,10 +118,10 @@ static void expect_refused(const char *json, const float *data, size_t floats, m
     uint8_t *bytes = safetensors_from(json, data, floats, &size);
     mlp_model model;
     mlp_error error = {{0}};
-    interop_import_options options = {.activation = activation, .output = -1};
-    int status = interop_safetensors_deserialize(&model, bytes, size, "bad.safetensors", &options, &error);
+    mlp_interop_import_options options = {.activation = activation, .output = -1};
+    int status = mlp_interop_safetensors_deserialize(&model, bytes, size, "bad.safetensors", &options, &error);
     CHECK(status != 0, "accepted: %s", json);
-    if (status == 0) model_free(&model);
+    if (status == 0) mlp_model_free(&model);
     else CHECK(strstr(error.message, word) && strncmp(error.message, "bad.safetensors: ", 17) == 0,
                "message '%s' lacks '%s' or the file name", error.message, word);
     free(bytes);
@@ -137,14 +137,14 @@ static void check_refusals(void) {
     uint8_t *bytes = safetensors_from("{" W0("[3,2]", "0", "24") "," B0("[3]", "24", "36") "}", data, 9, &size);
     mlp_model model;
     mlp_error error;
-    interop_import_options none = {.activation = MLP_ACTIVATION_NONE, .output = -1};
-    CHECK(interop_safetensors_deserialize(&model, bytes, size, "ok.safetensors", &none, &error) == 0, "%s", error.message);
+    mlp_interop_import_options none = {.activation = MLP_ACTIVATION_NONE, .output = -1};
+    CHECK(mlp_interop_safetensors_deserialize(&model, bytes, size, "ok.safetensors", &none, &error) == 0, "%s", error.message);
     if (model.parameters) {
         CHECK(model.sizes[0] == 2 && model.sizes[1] == 3, "shape %d,%d", model.sizes[0], model.sizes[1]);
         /* W[in = 1][out = 2] is element [2, 1] of the [out, in] tensor: data[2 * 2 + 1] = 6 */
-        CHECK(model_weights(&model, 0)[1 * 3 + 2] == 6.0f, "transpose: %g", model_weights(&model, 0)[5]);
-        CHECK(model_biases(&model, 0)[2] == 9.0f, "bias %g", model_biases(&model, 0)[2]);
-        model_free(&model);
+        CHECK(mlp_model_weights(&model, 0)[1 * 3 + 2] == 6.0f, "transpose: %g", mlp_model_weights(&model, 0)[5]);
+        CHECK(mlp_model_biases(&model, 0)[2] == 9.0f, "bias %g", mlp_model_biases(&model, 0)[2]);
+        mlp_model_free(&model);
     }
     free(bytes);
 
@@ -185,8 +185,8 @@ static void check_refusals(void) {
 
     /* a length field larger than the file */
     uint8_t short_file[12] = {0xff, 0xff, 0, 0, 0, 0, 0, 0, '{', '}', ' ', ' '};
-    interop_import_options options = {.activation = MLP_ACTIVATION_NONE, .output = -1};
-    CHECK(interop_safetensors_deserialize(&model, short_file, sizeof short_file, "s", &options, &error) != 0 &&
+    mlp_interop_import_options options = {.activation = MLP_ACTIVATION_NONE, .output = -1};
+    CHECK(mlp_interop_safetensors_deserialize(&model, short_file, sizeof short_file, "s", &options, &error) != 0 &&
               strstr(error.message, "header length"), "short file: %s", error.message);
 }
 
