@@ -18,6 +18,12 @@ steps=${*:-asan tsan valgrind}
 data=$root/data/mnist
 failed=""
 
+# Not under ASan: the installed library loaded into Debian's (uninstrumented) python3 or linked by
+# a plain cc (the ASan runtime must come first in a process), and the PyTorch cross-checks (an
+# epoch per kernel variant in a Debug build; the trainer's paths they take run under ASan in the
+# other tests). The Release suite runs them all.
+asan_skipped='api_python|api_pip_install|api_install|crosscheck_pytorch|crosscheck_pytorch_adam'
+
 step_asan() {
     flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
     cmake -S . -B "$prefix-asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" \
@@ -26,7 +32,7 @@ step_asan() {
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     LSAN_OPTIONS=suppressions=$root/tests/lsan.supp:print_suppressions=0 \
-        ctest --test-dir "$prefix-asan" -j "$jobs" --output-on-failure --timeout 600
+        ctest --test-dir "$prefix-asan" -j "$jobs" --output-on-failure --timeout 600 -E "^($asan_skipped)\$"
 }
 
 # The tests that run OpenMP teams: training steps, thread-count independence, the trainer.
