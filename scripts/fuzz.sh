@@ -17,7 +17,7 @@ command -v "$cc" > /dev/null || { echo "fuzz.sh: $cc not found (apt-get install 
 
 # The library sources the loaders need, compiled once with coverage and sanitizers.
 sources="src/core/common.c src/core/rng.c src/core/file_util.c src/core/data_idx.c src/core/data_csv.c src/core/dataset.c
-         src/core/model.c src/core/checkpoint.c src/core/image.c
+         src/core/model.c src/core/checkpoint.c src/core/image.c src/core/optimizer.c
          src/interop/interop_layers.c src/interop/safetensors.c src/interop/npz.c"
 flags="-g -O1 -std=c11 -Wall -Wextra -ffp-contract=off -fno-sanitize-recover=undefined -Iinclude -Isrc"
 mkdir -p "$build/objects"
