@@ -167,17 +167,17 @@ static void profile_stop(const mlp_network *network, double start, int layer,
     }
 }
 
-/* ---- forward ---- */
+/* ---- the GEMMs of one layer, shared by the unfused passes and the owner-computes step ---- */
 
-/* Layer l forward: A_l = act(A_{l-1} · W_l + b_l); the first layer reads uint8 pixels × 1/255. */
-static void dense_forward(mlp_network *network, int l, const uint8_t *input, int n) {
+/* Layer l forward, Z = A_{l-1} · W_l with bias and activation in the epilogue; A is float
+ * (`a`) or, for the first layer of the unfused pass, the uint8 pixels (`a_u8`, scaled by 1/255). */
+static mlp_gemm_problem forward_problem(const mlp_network *network, int l, int n, const float *a,
+                                        const uint8_t *a_u8) {
     const mlp_model *model = network->model;
     int last = l == model->layer_count - 1;
-    mlp_gemm_problem forward = {
+    return (mlp_gemm_problem){
         .m = n, .n = model->sizes[l + 1], .k = model->sizes[l],
-        .a = l == 0 ? NULL : network->activations[l],
-        .a_u8 = l == 0 ? input : NULL,
-        .a_scale = 1.0f / 255.0f,
+        .a = a, .a_u8 = a_u8, .a_scale = 1.0f / 255.0f,
         .lda = model->sizes[l],
         .b = mlp_model_weights(model, l), .ldb = model->sizes[l + 1],
         .c = network->activations[l + 1], .ldc = model->sizes[l + 1],
@@ -185,6 +185,30 @@ static void dense_forward(mlp_network *network, int l, const uint8_t *input, int
         .activation = last ? MLP_ACTIVATION_NONE : model->hidden_activation,
         .bias = mlp_model_biases(model, l),
     };
+}
+
+/* Layer l > 0, the input gradient dZ_{l-1} = (dZ_l · W_lᵀ) ⊙ act'(A_{l-1}) (act' from the
+ * activations before dropout when dropout is on). */
+static mlp_gemm_problem input_gradient_problem(const mlp_network *network, int l, int n) {
+    const mlp_model *model = network->model;
+    int in = model->sizes[l], out = model->sizes[l + 1];
+    return (mlp_gemm_problem){
+        .m = n, .n = in, .k = out,
+        .a = network->deltas[l + 1], .lda = out,
+        .b = mlp_model_weights(model, l), .ldb = out, .b_transposed = 1,
+        .c = network->deltas[l], .ldc = in,
+        .epilogue = MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE,
+        .activation = model->hidden_activation,
+        .activation_output = mlp_network_dropout_activation_output(network, l), .ld_activation_output = in,
+    };
+}
+
+/* ---- forward ---- */
+
+/* Layer l forward: A_l = act(A_{l-1} · W_l + b_l); the first layer reads uint8 pixels × 1/255. */
+static void dense_forward(mlp_network *network, int l, const uint8_t *input, int n) {
+    mlp_gemm_problem forward = forward_problem(network, l, n, l == 0 ? NULL : network->activations[l],
+                                               l == 0 ? input : NULL);
     double start = profile_start(network);
     parallel_gemm(network, &forward);
     profile_stop(network, start, l, MLP_PROFILE_FORWARD_GEMM, 2.0 * forward.m * forward.n * forward.k);
@@ -290,17 +314,7 @@ void mlp_network_layer_parameter_gradient(mlp_network *network, int l, const uin
 }
 
 void mlp_network_layer_input_gradient(mlp_network *network, int l, int n) {
-    const mlp_model *model = network->model;
-    int in = model->sizes[l], out = model->sizes[l + 1];
-    mlp_gemm_problem input_gradient = {
-        .m = n, .n = in, .k = out,
-        .a = network->deltas[l + 1], .lda = out,
-        .b = mlp_model_weights(model, l), .ldb = out, .b_transposed = 1,
-        .c = network->deltas[l], .ldc = in,
-        .epilogue = MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE,
-        .activation = model->hidden_activation,
-        .activation_output = mlp_network_dropout_activation_output(network, l), .ld_activation_output = in,
-    };
+    mlp_gemm_problem input_gradient = input_gradient_problem(network, l, n);
     double start = profile_start(network);
     parallel_gemm(network, &input_gradient);
     profile_stop(network, start, l, MLP_PROFILE_INPUT_GRADIENT,
@@ -394,22 +408,13 @@ static float *thread_input_floats(const mlp_network *network) {
  * batch 256, against one shared copy converted by rows). */
 static void owned_forward(mlp_network *network, int l, const uint8_t *input, int n) {
     const mlp_model *model = network->model;
-    int last = l == model->layer_count - 1, begin, end;
+    int begin, end;
     mlp_network_layer_columns(model, l, n, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
     float *pixels = thread_input_floats(network);
     double start = profile_start(network);
     if (l == 0 && begin < end)
         network->kernels->scale_bytes(input, pixels, (size_t)n * model->sizes[0], 1.0f / 255.0f);
-    mlp_gemm_problem forward = {
-        .m = n, .n = model->sizes[l + 1], .k = model->sizes[l],
-        .a = l == 0 ? pixels : network->activations[l],
-        .lda = model->sizes[l],
-        .b = mlp_model_weights(model, l), .ldb = model->sizes[l + 1],
-        .c = network->activations[l + 1], .ldc = model->sizes[l + 1],
-        .epilogue = MLP_GEMM_EPILOGUE_BIAS_ACTIVATION,
-        .activation = last ? MLP_ACTIVATION_NONE : model->hidden_activation,
-        .bias = mlp_model_biases(model, l),
-    };
+    mlp_gemm_problem forward = forward_problem(network, l, n, l == 0 ? pixels : network->activations[l], NULL);
     owner_gemm(network, &forward, begin, end);
     profile_stop(network, start, l, MLP_PROFILE_FORWARD_GEMM, 2.0 * forward.m * forward.n * forward.k);
 }
@@ -420,18 +425,9 @@ static void owned_forward(mlp_network *network, int l, const uint8_t *input, int
  * past this). */
 static void owned_input_gradient(mlp_network *network, int l, int n) {
     const mlp_model *model = network->model;
-    int in = model->sizes[l], out = model->sizes[l + 1], begin, end;
-    mlp_network_layer_columns(model, l - 1, n, omp_get_thread_num(), omp_get_num_threads(), &begin,
-                          &end);
-    mlp_gemm_problem input_gradient = {
-        .m = n, .n = in, .k = out,
-        .a = network->deltas[l + 1], .lda = out,
-        .b = mlp_model_weights(model, l), .ldb = out, .b_transposed = 1,
-        .c = network->deltas[l], .ldc = in,
-        .epilogue = MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE,
-        .activation = model->hidden_activation,
-        .activation_output = network->activations[l], .ld_activation_output = in,
-    };
+    int begin, end;
+    mlp_network_layer_columns(model, l - 1, n, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
+    mlp_gemm_problem input_gradient = input_gradient_problem(network, l, n);
     double start = profile_start(network);
     owner_gemm(network, &input_gradient, begin, end);
     profile_stop(network, start, l, MLP_PROFILE_INPUT_GRADIENT,
