@@ -3,6 +3,8 @@
 #include "kernels_internal.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 /* op(A)(i, p): the uint8 path scales each byte, as the first layer's packing does. */
 static inline float a_element(const mlp_gemm_problem *g, int i, int p) {
@@ -80,6 +82,61 @@ void gemm_scalar(const mlp_gemm_problem *g) {
             const float *y = g->activation_output + (size_t)i * g->ld_activation_output;
             for (int j = 0; j < g->n; j++)
                 c_row[j] *= activation_derivative(g->activation, y[j]);
+        }
+    }
+}
+
+/* ---- BF16 reference (table->gemm_bf16) ----
+ * What VDPBF16PS computes, element by element (checked against the instruction on Zen 5):
+ * the operands rounded to BF16, products of BF16 pairs exact in float, each addition rounded
+ * to nearest even, denormal inputs and results flushed to (signed) zero, and within a pair
+ * of k the odd element added first: s = (s + A(i,p+1)·B(p+1,j)) + A(i,p)·B(p,j). */
+
+static inline float flush_denormal(float x) {
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    if ((bits & 0x7f800000u) == 0) bits &= 0x80000000u;
+    memcpy(&x, &bits, sizeof bits);
+    return x;
+}
+
+static inline float sum_flushed(float s, float product) {
+    return flush_denormal(s + flush_denormal(product));
+}
+
+/* Σ_p op(A)(i,p)·op(B)(p,j) over BF16 operands, in VDPBF16PS's pairs; an odd K's last pair
+ * has a zero second element (the packing pads with zeros), whose +0 product is still added. */
+static float bf16_dot(const mlp_gemm_problem *g, int i, int j) {
+    float s = 0.0f;
+    for (int p = 0; p < g->k; p += 2) {
+        float odd_product = 0.0f;
+        if (p + 1 < g->k)
+            odd_product = mlp_bf16_round(a_element(g, i, p + 1)) * mlp_bf16_round(b_element(g, p + 1, j));
+        s = sum_flushed(s, odd_product);
+        s = sum_flushed(s, mlp_bf16_round(a_element(g, i, p)) * mlp_bf16_round(b_element(g, p, j)));
+    }
+    return s;
+}
+
+void gemm_bf16_scalar(const mlp_gemm_problem *g) {
+    for (int i = 0; i < g->m; i++) {
+        float *c_row = g->c + (size_t)i * g->ldc;
+        for (int j = 0; j < g->n; j++) {
+            float sum = bf16_dot(g, i, j);
+            switch (g->epilogue) {
+            case MLP_GEMM_EPILOGUE_NONE: c_row[j] = sum; break;
+            case MLP_GEMM_EPILOGUE_BIAS_ACTIVATION:
+                c_row[j] = activate(g->activation, sum + (g->bias ? g->bias[j] : 0.0f));
+                break;
+            case MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE:
+                c_row[j] = sum * activation_derivative(
+                                     g->activation,
+                                     g->activation_output[(size_t)i * g->ld_activation_output + j]);
+                break;
+            case MLP_GEMM_EPILOGUE_PARAMETER_UPDATE: /* C holds W */
+                if (g->update.rule == MLP_GEMM_UPDATE_SGD) c_row[j] -= g->update.learning_rate * sum;
+                break;
+            }
         }
     }
 }
