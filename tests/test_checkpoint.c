@@ -70,6 +70,7 @@ static void make_checkpoint(mlp_checkpoint *c, mlp_model *model, mlp_model *best
     c->patience = 2;
     c->checkpoint_every = 1;
     c->gradient_shards = 1;
+    c->precision = MLP_PRECISION_BF16;
     c->epoch = 3;
     c->first_batch = 4;
     c->partial_cost_sum = 123.456;
@@ -131,6 +132,7 @@ static void test_checkpoint_round_trip(const uint8_t *bytes, size_t size, const 
               back.history[1].validation.accuracy == c->history[1].validation.accuracy,
           "history");
     CHECK(back.best_epoch == 2 && back.best_cost == 0.45, "best epoch");
+    CHECK(back.precision == MLP_PRECISION_BF16, "precision %d after the round trip", (int)back.precision);
     CHECK(models_equal(&back.model, &c->model), "model differs after the round trip");
     CHECK(models_equal(&back.best_model, &c->best_model), "best model differs after the round trip");
     CHECK(memcmp(&back.recipe, &c->recipe, sizeof back.recipe) == 0, "the recipe differs after the round trip");
@@ -196,9 +198,11 @@ static void test_checkpoint_lying_fields(const uint8_t *bytes, size_t size) {
     memcpy(copy, bytes, size);
     put_u32_le(copy + 8, MLP_CHECKPOINT_FORMAT_VERSION + 1);
     rewrite_crc(copy, size);
-    CHECK(mlp_checkpoint_deserialize(&back, copy, size, "v3.mlpc", &error) != 0 &&
-              strstr(error.message, "version 3") && strstr(error.message, "v3.mlpc"),
-          "version 3: %s", error.message);
+    char newer[32];
+    snprintf(newer, sizeof newer, "version %u", MLP_CHECKPOINT_FORMAT_VERSION + 1);
+    CHECK(mlp_checkpoint_deserialize(&back, copy, size, "newer.mlpc", &error) != 0 &&
+              strstr(error.message, newer) && strstr(error.message, "newer.mlpc"),
+          "%s: %s", newer, error.message);
     put_u32_le(copy + 8, 0);
     rewrite_crc(copy, size);
     CHECK(mlp_checkpoint_deserialize(&back, copy, size, "v0.mlpc", &error) != 0 && strstr(error.message, "version 0"),
@@ -208,7 +212,11 @@ static void test_checkpoint_lying_fields(const uint8_t *bytes, size_t size) {
     memcpy(copy, bytes, size);
     put_u32_le(copy + 8, 1);
     rewrite_crc(copy, size);
-    CHECK(mlp_checkpoint_deserialize(&back, copy, size, "as_v1.mlpc", &error) != 0, "a version-2 body read as version 1");
+    CHECK(mlp_checkpoint_deserialize(&back, copy, size, "as_v1.mlpc", &error) != 0, "a version-3 body read as version 1");
+    /* Nor as version 2 (no precision field): the fields after it shift. */
+    put_u32_le(copy + 8, 2);
+    rewrite_crc(copy, size);
+    CHECK(mlp_checkpoint_deserialize(&back, copy, size, "as_v2.mlpc", &error) != 0, "a version-3 body read as version 2");
 
     /* The kernel name's length (the first field after the version) claims 4 GiB. */
     memcpy(copy, bytes, size);
@@ -236,7 +244,7 @@ static void test_checkpoint_lying_fields(const uint8_t *bytes, size_t size) {
 }
 
 /* A version-1 checkpoint (fuzz/corpus/checkpoint/v1_*.mlpc, written before the recipe existed)
- * loads as plain SGD at a constant rate, with no moments; saved again it is a version-2 file
+ * loads as plain SGD at a constant rate, with no moments, in fp32; saved again it is a current file
  * that loads the same. */
 static void test_checkpoint_version_1(void) {
     static const char *names[] = {"v1_mid_epoch.mlpc", "v1_epoch_end.mlpc"};
@@ -255,6 +263,7 @@ static void test_checkpoint_version_1(void) {
         CHECK(c.moment_count == 0 && !c.moment1 && !c.moment2 && c.optimizer_step == 0 && c.plateau.reductions == 0,
               "%s: optimizer state", names[i]);
         CHECK(c.history_count == 0 || c.history[0].learning_rate == c.learning_rate, "%s: history rate", names[i]);
+        CHECK(c.precision == MLP_PRECISION_FP32, "%s: an old checkpoint loads as fp32", names[i]);
         uint8_t *bytes;
         size_t size;
         CHECK(mlp_checkpoint_serialize(&c, &bytes, &size, &error) == 0, "%s", error.message);
@@ -268,6 +277,22 @@ static void test_checkpoint_version_1(void) {
             mlp_checkpoint_free(&again);
         }
         free(bytes);
+        mlp_checkpoint_free(&c);
+    }
+}
+
+/* The version-2 checkpoints of the fuzz corpus (written before --precision) load as fp32. */
+static void test_checkpoint_version_2(void) {
+    static const char *names[] = {"mid_epoch.mlpc", "epoch_end.mlpc"};
+    for (int i = 0; i < 2; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/checkpoint/%s", MLP_FUZZ_CORPUS_DIR, names[i]);
+        mlp_checkpoint c;
+        mlp_error error;
+        int status = mlp_checkpoint_load(&c, path, &error);
+        CHECK(status == 0, "%s", error.message);
+        if (status != 0) continue;
+        CHECK(c.precision == MLP_PRECISION_FP32, "%s: a version-2 checkpoint loads as fp32", names[i]);
         mlp_checkpoint_free(&c);
     }
 }
@@ -393,6 +418,7 @@ int main(void) {
     test_checkpoint_lying_fields(bytes, size);
     test_checkpoint_files(&c);
     test_checkpoint_version_1();
+    test_checkpoint_version_2();
     test_model_file_hostile();
     test_parameter_overflow();
     printf("checkpoint of %zu bytes: %zu truncations, %zu bit flips rejected\n", size, size, 8 * size);

@@ -13,6 +13,7 @@
 
 #include "mlp/common.h"
 #include "mlp/data.h"
+#include "mlp/kernels.h"
 #include "mlp/model.h"
 #include "mlp/train.h"
 
@@ -21,18 +22,19 @@ extern "C" {
 #endif
 
 #define MLP_CHECKPOINT_FILE_NAME "checkpoint.mlpc"
-#define MLP_CHECKPOINT_FORMAT_VERSION 2u
+#define MLP_CHECKPOINT_FORMAT_VERSION 3u
 #define MLP_CHECKPOINT_OLDEST_VERSION 1u  /* version 1 (no recipe) still loads, as plain SGD       */
 #define MLP_CHECKPOINT_MAX_PATH 4096      /* stored data paths, NUL included                 */
 #define MLP_CHECKPOINT_MAX_EPOCHS 1000000 /* same bound as --epochs                          */
 
-/* The file (format version 2, integers and floats little-endian, floats as their IEEE bits):
+/* The file (format version 3, integers and floats little-endian, floats as their IEEE bits):
  *   8 bytes  magic "MLPCHKPT", u32 version
  *   str      kernel variant name; str data folder, train CSV, test CSV ("" when unset)
  *            (str = u32 length + bytes, no NUL; at most CHECKPOINT_MAX_PATH - 1)
  *   i32      train limit; u32 data count, features, CRC-32 of labels then pixels
  *   u32      batch; f32 learning rate; u64 seed; f32 validation split
  *   u32      epochs; u32 patience (0: off); u32 checkpoint every; u32 gradient shards
+ *   (version 3) u32 precision (mlp_precision: 0 FP32, 1 BF16; versions 1 and 2: FP32)
  *   recipe   (version 2) the whole mlp_recipe: u32 optimizer, f32 momentum, beta1, beta2, eps,
  *            weight decay; u32 schedule, f32 warm-up epochs, lr min, u32 step epochs,
  *            f32 gamma, u32 plateau; u32 D (<= MLP_MAX_LAYERS), f32 × D dropout per hidden
@@ -66,6 +68,7 @@ typedef struct mlp_checkpoint {
     float validation_split;
     int epochs, patience, checkpoint_every;
     int gradient_shards;          /* --gradient-shards: defines the gradient, so it must match */
+    mlp_precision precision;      /* --precision: the GEMMs' arithmetic, so it must match too  */
     mlp_recipe recipe;            /* optimizer, schedule, dropout, augmentation (a version-1
                                      file: mlp_recipe_init's plain SGD)                    */
 

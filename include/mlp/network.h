@@ -28,6 +28,7 @@
 #include "mlp/kernels.h"
 #include "mlp/model.h"
 #include "mlp/optimizer.h"
+#include "mlp/precision.h"
 #include "mlp/profile.h"
 
 #ifdef __cplusplus
@@ -76,11 +77,18 @@ typedef struct mlp_network {
      * unfused step (forward, loss, backward into `gradients`, sgd_update), bitwise the same.
      * MLP_UNFUSED_UPDATE=1 in the environment sets 0 at network_create (for measuring). */
     int fused_update;
+    /* The GEMMs' arithmetic (include/mlp/precision.h): MLP_PRECISION_FP32 (the default,
+     * kernels->gemm) or BF16 (kernels->gemm_bf16 for every GEMM of the step and of evaluation).
+     * Set with network_set_precision. */
+    mlp_precision precision;
 } mlp_network;
 
 int mlp_network_create(mlp_network *network, const mlp_model *model, const mlp_kernel_table *kernels,
                    int batch_capacity, int threads, mlp_error *error);
 void mlp_network_free(mlp_network *network);
+/* Makes every GEMM of the network's passes run at `precision`; -1 with a message when the
+ * kernel variant has no GEMM for it (BF16 without gemm_bf16). */
+int mlp_network_set_precision(mlp_network *network, mlp_precision precision, mlp_error *error);
 
 /* Collective. Z_l = A_{l-1} · W_l + b_l, A_l = act(Z_l) for every layer, the last without
  * activation (its outputs are the logits). input: n × sizes[0] pixels, scaled by 1/255.

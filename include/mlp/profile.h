@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 
+#include "mlp/kernels.h"
 #include "mlp/model.h"
 
 #ifdef __cplusplus
@@ -36,9 +37,14 @@ typedef struct mlp_profile_entry {
 
 typedef struct mlp_network_profile {
     mlp_profile_entry entries[MLP_MAX_LAYERS][MLP_PROFILE_KERNEL_COUNT];
+    /* The GEMMs' precision: in BF16 the GEMM rows are named after table->gemm_bf16
+     * ("forward_gemm_bf16", "weight_gradient_bf16+sgd", ...). */
+    mlp_precision precision;
 } mlp_network_profile;
 
 const char *mlp_profile_kernel_name(mlp_profile_kernel kernel);
+/* The row's name at a precision: the kernel's name, its GEMM marked "_bf16" in BF16. */
+const char *mlp_profile_kernel_name_at(mlp_profile_kernel kernel, mlp_precision precision);
 
 /* The table: one row per layer and kernel with calls, total seconds, share of all profiled time,
  * GFLOP/s and the variant. */

@@ -25,6 +25,7 @@
 #include "mlp/distributed.h"
 #include "mlp/kernels.h"
 #include "mlp/model.h"
+#include "mlp/precision.h"
 #include "mlp/profile.h"
 #include "mlp/recipe.h"
 #include "mlp/train.h"
@@ -77,6 +78,10 @@ typedef struct mlp_run_config {
     int threads;
     const char *kernel;            /* the variant asked for, checked against a checkpoint */
     const mlp_kernel_table *kernels;   /* the variant that runs                             */
+    mlp_precision precision;       /* its GEMMs' arithmetic (include/mlp/precision.h): FP32
+                                      (0) or BF16 (kernels->gemm_bf16 must exist); training,
+                                      validation and the test evaluation alike; checked
+                                      against a checkpoint                                 */
     int progress;                  /* progress bar on stderr (only on a terminal)       */
     int profile;                   /* time every layer's kernels (run.profile)          */
     /* The data: the sets (the caller loads them; the test set may be NULL or empty) and the
@@ -130,6 +135,7 @@ enum {
     MLP_RUN_GIVEN_LR_PLATEAU = 1 << 26,
     MLP_RUN_GIVEN_DROPOUT = 1 << 27,
     MLP_RUN_GIVEN_AUGMENT = 1 << 28,
+    MLP_RUN_GIVEN_PRECISION = 1 << 29,  /* --precision: must equal the checkpoint's          */
 };
 
 /* Makes config continue the run of checkpoint c (read from `path`, named in messages): its

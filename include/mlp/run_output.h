@@ -25,6 +25,7 @@ int mlp_metrics_csv_read(const char *path, mlp_epoch_metrics **history, int *cou
 typedef struct mlp_run_summary {
     const mlp_model *model;
     const char *kernel;
+    mlp_precision precision;    /* the GEMMs' arithmetic: "precision": "fp32" or "bf16"  */
     int threads;
     int threads_requested;      /* before the cap at the available cores; 0: the last thread
                                    plan's (affinity_last_plan), else threads              */

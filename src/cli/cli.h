@@ -76,6 +76,7 @@ void cli_options_add(cli_option_table *table, cli_option option);
 #include "core/affinity.h"
 #include "mlp/data.h"
 #include "mlp/kernels.h"
+#include "mlp/precision.h"
 
 typedef struct data_options {
     const char *data_dir;  /* IDX folder (train-* and t10k-*)                 */
@@ -103,6 +104,8 @@ typedef struct runtime_options {
     int verbose;
     int oversubscribe;  /* --oversubscribe: run --threads N even above the available cores */
     int threads_requested; /* set by runtime_setup: threads before the cap            */
+    const char *precision; /* "fp32" (default) or "bf16": --precision, for the commands that
+                              offer it (runtime_precision_option); picks the variant too  */
 } runtime_options;
 
 #define RUNTIME_OPTION_COUNT 5
@@ -113,6 +116,11 @@ void runtime_options_describe(runtime_options *runtime, cli_option *options);
  * then MLP_KERNEL, then the best) and binds the threads. Returns NULL with the reason in error
  * when the requested variant cannot run here. */
 const mlp_kernel_table *runtime_setup(runtime_options *runtime, mlp_error *error);
+/* --precision fp32|bf16 for a command that runs the network's GEMMs (train, sweep, eval): with
+ * bf16, runtime_setup picks a variant with a gemm_bf16 (mlp_kernels_select_for). */
+cli_option runtime_precision_option(runtime_options *runtime);
+/* runtime->precision as an mlp_precision (FP32 unless "bf16"). */
+mlp_precision runtime_precision(const runtime_options *runtime);
 
 /* The training recipe shared by train and sweep. */
 #include "mlp/recipe.h"

@@ -118,6 +118,7 @@ void runtime_options_init(runtime_options *runtime) {
     runtime->verbose = 0;
     runtime->oversubscribe = 0;
     runtime->threads_requested = 0;
+    runtime->precision = "fp32";
 }
 
 void runtime_options_describe(runtime_options *runtime, cli_option *options) {
@@ -126,6 +127,21 @@ void runtime_options_describe(runtime_options *runtime, cli_option *options) {
     options[2] = (cli_option){.name = "--bind", .type = CLI_CHOICE, .target = &runtime->bind, .value_name = "MODE", .help = "pin each thread to its own core with hwloc, or leave it to the OS", .choices = "core|none"};
     options[3] = (cli_option){.name = "--verbose", .type = CLI_FLAG, .target = &runtime->verbose, .help = "print the kernel variant and the thread binding at the start"};
     options[4] = (cli_option){.name = "--oversubscribe", .type = CLI_FLAG, .target = &runtime->oversubscribe, .help = "run --threads N threads even when N exceeds the available cores (slower: threads share cores)"};
+}
+
+cli_option runtime_precision_option(runtime_options *runtime) {
+    return (cli_option){.name = "--precision", .type = CLI_CHOICE, .target = &runtime->precision,
+                        .help = "the GEMMs' arithmetic: fp32, or bf16 (operands rounded to BF16, float sums; "
+                                "weights, update and loss stay fp32; needs AVX512_BF16 or FEAT_BF16, "
+                                "--kernel scalar runs the slow reference; docs/bf16.md)",
+                        .choices = "fp32|bf16"};
+}
+
+mlp_precision runtime_precision(const runtime_options *runtime) {
+    mlp_precision precision = MLP_PRECISION_FP32;
+    if (runtime->precision && mlp_precision_parse(runtime->precision, &precision) != 0)
+        precision = MLP_PRECISION_FP32; /* a CLI_CHOICE: never reached */
+    return precision;
 }
 
 /* At most one thread per available core unless --oversubscribe: the results do not depend on the
@@ -144,7 +160,8 @@ static void runtime_plan_threads(runtime_options *runtime) {
 const mlp_kernel_table *runtime_setup(runtime_options *runtime, mlp_error *error) {
     runtime_plan_threads(runtime);
     char reason[256];
-    const mlp_kernel_table *kernels = mlp_kernels_select(runtime->kernel, reason, sizeof reason);
+    const mlp_kernel_table *kernels =
+        mlp_kernels_select_for(runtime->kernel, runtime_precision(runtime), reason, sizeof reason);
     if (!kernels) {
         mlp_error_set(error, "%s", reason);
         return NULL;

@@ -45,6 +45,7 @@ int command_eval(int argc, char **argv, int first) {
         if (strcmp(data_choices[i].name, "--data") == 0 || strcmp(data_choices[i].name, "--test-csv") == 0)
             cli_options_add(&table, data_choices[i]);
     runtime_options_describe(&runtime, cli_options_reserve(&table, RUNTIME_OPTION_COUNT));
+    cli_options_add(&table, runtime_precision_option(&runtime));
     cli_options_add(&table,
         (cli_option){.name = "--model", .type = CLI_STRING, .target = &model_path, .value_name = "FILE", .help = "the model to evaluate (model.mlp)"});
     cli_options_add(&table,
@@ -69,10 +70,12 @@ int command_eval(int argc, char **argv, int first) {
         cli_fail(CLI_EXIT_RUNTIME, &error);
     }
     mlp_network network;
-    if (mlp_network_create(&network, &model, kernels, 256, runtime.threads, &error) != 0)
+    if (mlp_network_create(&network, &model, kernels, 256, runtime.threads, &error) != 0 ||
+        mlp_network_set_precision(&network, runtime_precision(&runtime), &error) != 0)
         cli_fail(CLI_EXIT_RUNTIME, &error);
     mlp_evaluation result;
     mlp_evaluate(&network, &test, NULL, test.count, &result);
+    if (network.precision != MLP_PRECISION_FP32) printf("precision %s (kernel %s)\n", runtime.precision, kernels->name);
     printf("%d images: accuracy %.2f%%, cost %.4f, confidence %.4f (predicted class) %.4f (true class)\n",
            result.count, 100.0 * result.accuracy, result.cost, result.confidence_predicted,
            result.confidence_true);

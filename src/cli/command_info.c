@@ -41,6 +41,8 @@ int command_info(int argc, char **argv, int first) {
     if (!chosen) cli_fail(CLI_EXIT_RUNTIME, &error);
     printf("chosen: %s%s\n", chosen->name,
            strcmp(runtime.kernel, "auto") == 0 ? " (auto: MLP_KERNEL or the best)" : "");
+    const mlp_kernel_table *bf16 = mlp_kernels_best_for(MLP_PRECISION_BF16, NULL);
+    printf("--precision bf16: %s\n", bf16 ? bf16->name : "no variant here (--kernel scalar: the slow reference)");
     mlp_affinity_print_topology(stdout);
     const affinity_limits *limits = mlp_affinity_available();
     char quota[32] = "none";

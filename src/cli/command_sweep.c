@@ -85,6 +85,7 @@ int command_sweep(int argc, char **argv, int first) {
     cli_option_table table = {0};
     data_options_describe(&o.data, cli_options_reserve(&table, DATA_OPTION_COUNT));
     runtime_options_describe(&o.runtime, cli_options_reserve(&table, RUNTIME_OPTION_COUNT));
+    cli_options_add(&table, runtime_precision_option(&o.runtime));
     cli_options_add(&table, (cli_option){.name = "--layers", .type = CLI_STRING_LIST, .target = &o.layers, .value_name = "SIZES",
                                          .help = "a configuration, e.g. 784,16,32,10; repeat for each (none: the study's two comparisons)"});
     recipe_options_describe(&o.recipe, cli_options_reserve(&table, RECIPE_OPTION_COUNT));
@@ -164,6 +165,7 @@ int command_sweep(int argc, char **argv, int first) {
     run->threads = o.runtime.threads;
     run->kernel = o.runtime.kernel;
     run->kernels = kernels;
+    run->precision = runtime_precision(&o.runtime);
     run->progress = 1;
     run->train_set = &train_set;
     run->data_dir = o.data.data_dir;
@@ -173,9 +175,9 @@ int command_sweep(int argc, char **argv, int first) {
     run->stop_requested = &train_stop_signal;
     install_stop_handlers();
     printf("sweep: %d training images, %d validation; lr %g, batch %d, %d epochs, seed %llu; "
-           "kernel %s, %d threads; writing to %s/\n", train_count, validation_count,
+           "kernel %s, precision %s, %d threads; writing to %s/\n", train_count, validation_count,
            o.recipe.learning_rate, o.recipe.batch, o.recipe.epochs, (unsigned long long)o.recipe.seed, kernels->name,
-           o.runtime.threads, folder);
+           o.runtime.precision, o.runtime.threads, folder);
     if (o.regular.dropout || o.regular.augment)
         printf("sweep: every configuration with --dropout %s --augment %s\n", o.regular.dropout ? o.regular.dropout : "off",
                o.regular.augment ? o.regular.augment : "off");

@@ -69,6 +69,7 @@ static unsigned options_given(int argc, char **argv, int first) {
         {"--lr-plateau", MLP_RUN_GIVEN_LR_PLATEAU},
         {"--dropout", MLP_RUN_GIVEN_DROPOUT},
         {"--augment", MLP_RUN_GIVEN_AUGMENT},
+        {"--precision", MLP_RUN_GIVEN_PRECISION},
     };
     /* --recipe NAME counts as giving every option its preset sets. */
     const char *const *preset = NULL;
@@ -90,6 +91,7 @@ static unsigned options_given(int argc, char **argv, int first) {
 static void describe_train_options(train_command_options *o, cli_option_table *table) {
     data_options_describe(&o->data, cli_options_reserve(table, DATA_OPTION_COUNT));
     runtime_options_describe(&o->runtime, cli_options_reserve(table, RUNTIME_OPTION_COUNT));
+    cli_options_add(table, runtime_precision_option(&o->runtime));
     cli_options_add(table, (cli_option){.name = "--layers", .type = CLI_STRING, .target = &o->layers, .value_name = "SIZES",
                                         .help = "layer sizes, input first: 784,H1,...,10"});
     recipe_options_describe(&o->recipe, cli_options_reserve(table, RECIPE_OPTION_COUNT));
@@ -138,7 +140,8 @@ static void config_from_options(const train_command_options *o, mlp_run_config *
         .batch = o->recipe.batch, .learning_rate = o->recipe.learning_rate, .epochs = o->recipe.epochs,
         .seed = o->recipe.seed, .validation_split = o->recipe.validation_split, .patience = o->patience,
         .checkpoint_every = o->checkpoint_every, .gradient_shards = o->gradient_shards,
-        .threads = o->runtime.threads, .kernel = o->runtime.kernel, .progress = 1, .profile = o->profile,
+        .threads = o->runtime.threads, .kernel = o->runtime.kernel, .precision = runtime_precision(&o->runtime),
+        .progress = 1, .profile = o->profile,
         .data_dir = o->data.data_dir, .train_csv = o->data.train_csv, .test_csv = o->data.test_csv,
         .train_limit = o->data.train_limit, .stop_requested = &train_stop_signal,
     };
@@ -212,6 +215,7 @@ int command_train(int argc, char **argv, int first) {
             cli_fail(CLI_EXIT_USAGE, &error);
         o.out = o.resume;
         o.runtime.kernel = config.kernel;
+        o.runtime.precision = mlp_precision_name(config.precision); /* the checkpoint's */
         o.data.data_dir = config.data_dir;
         o.data.train_csv = config.train_csv;
         o.data.test_csv = config.test_csv;

@@ -151,6 +151,7 @@ int mlp_checkpoint_serialize(const mlp_checkpoint *c, uint8_t **bytes, size_t *s
     write_u32(&w, (uint32_t)c->patience);
     write_u32(&w, (uint32_t)c->checkpoint_every);
     write_u32(&w, (uint32_t)c->gradient_shards);
+    write_u32(&w, (uint32_t)c->precision);
     write_recipe(&w, &c->recipe);
     write_u32(&w, (uint32_t)c->epoch);
     write_u32(&w, (uint32_t)c->first_batch);
@@ -362,6 +363,10 @@ static int read_body(byte_reader *r, mlp_checkpoint *c, uint32_t version, const 
     c->patience = (int)read_u32(r);
     c->checkpoint_every = (int)read_u32(r);
     c->gradient_shards = (int)read_u32(r);
+    uint32_t precision = version >= 3 ? read_u32(r) : MLP_PRECISION_FP32; /* older: FP32 */
+    if (precision > MLP_PRECISION_BF16)
+        return mlp_error_set(error, "%s: corrupt header (precision %u)", name, precision);
+    c->precision = (mlp_precision)precision;
     mlp_recipe_init(&c->recipe); /* version 1: plain SGD */
     if (version >= 2 && read_recipe(r, &c->recipe, name, error) != 0) return -1;
     c->epoch = (int)read_u32(r);

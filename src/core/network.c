@@ -53,6 +53,14 @@ int mlp_network_create(mlp_network *network, const mlp_model *model, const mlp_k
     return 0;
 }
 
+int mlp_network_set_precision(mlp_network *network, mlp_precision precision, mlp_error *error) {
+    if (!mlp_kernels_gemm_for(network->kernels, precision))
+        return mlp_error_set(error, "--precision %s: kernel variant '%s' has no GEMM for it",
+                             mlp_precision_name(precision), network->kernels->name);
+    network->precision = precision;
+    return 0;
+}
+
 void mlp_network_free(mlp_network *network) {
     mlp_network_dropout_free(network);
     for (int l = 0; l <= MLP_MAX_LAYERS; l++) {
@@ -135,6 +143,11 @@ int mlp_parallel_gemm_part(const mlp_gemm_problem *whole, int part, int parts, m
     return 1;
 }
 
+/* One GEMM (a thread's block of one) at the network's precision: gemm, or gemm_bf16 in BF16. */
+static void network_gemm(const mlp_network *network, const mlp_gemm_problem *problem) {
+    mlp_kernels_gemm_for(network->kernels, network->precision)(problem);
+}
+
 /* Runs this thread's share of a GEMM, over as many threads as have enough work. */
 static void parallel_gemm(const mlp_network *network, const mlp_gemm_problem *whole) {
     int thread = omp_get_thread_num();
@@ -142,7 +155,7 @@ static void parallel_gemm(const mlp_network *network, const mlp_gemm_problem *wh
     mlp_gemm_problem part;
     if (thread >= workers || !mlp_parallel_gemm_part(whole, thread, workers, &part)) return;
     part.workspace = network->gemm_workspace + network->workspace_stride * thread;
-    network->kernels->gemm(&part);
+    network_gemm(network, &part);
 }
 
 /* ---- profiling (only when network->profile is set) ---- */
@@ -392,7 +405,7 @@ static void owner_gemm(const mlp_network *network, const mlp_gemm_problem *whole
     for (int s = 0; s < 2; s++)
         if (part.update.state[s]) part.update.state[s] += begin;
     part.workspace = network->gemm_workspace + network->workspace_stride * omp_get_thread_num();
-    network->kernels->gemm(&part);
+    network_gemm(network, &part);
 }
 
 /* This thread's slab of input_floats: the batch's pixels × 1/255 (owner-computes step). */

@@ -7,7 +7,18 @@ static const char *const kernel_names[MLP_PROFILE_KERNEL_COUNT] = {
     "gather_batch",
 };
 
+/* The same rows when the GEMMs run table->gemm_bf16 (the elementwise kernels stay float). */
+static const char *const bf16_kernel_names[MLP_PROFILE_KERNEL_COUNT] = {
+    "forward_gemm_bf16", "weight_gradient_bf16", "bias_gradient", "input_gradient_bf16",
+    "softmax_cross_entropy", "sgd_update", "weight_gradient_bf16+sgd", "bias_gradient+sgd",
+    "gather_batch",
+};
+
 const char *mlp_profile_kernel_name(mlp_profile_kernel kernel) { return kernel_names[kernel]; }
+
+const char *mlp_profile_kernel_name_at(mlp_profile_kernel kernel, mlp_precision precision) {
+    return precision == MLP_PRECISION_BF16 ? bf16_kernel_names[kernel] : kernel_names[kernel];
+}
 
 static double total_seconds(const mlp_network_profile *profile, const mlp_model *model) {
     double total = 0.0;
@@ -20,10 +31,10 @@ void mlp_profile_print(const mlp_network_profile *profile, const mlp_model *mode
                    FILE *out) {
     double total = total_seconds(profile, model);
     fprintf(out,
-            "\nprofile (kernel variant %s; share of all profiled time: the step's kernels and the "
-            "batch gather):\n",
-            variant);
-    fprintf(out, "%-10s %-22s %10s %11s %7s %9s\n", "layer", "kernel", "calls", "seconds", "share",
+            "\nprofile (kernel variant %s, %s GEMMs; share of all profiled time: the step's kernels "
+            "and the batch gather):\n",
+            variant, profile->precision == MLP_PRECISION_BF16 ? "BF16 (gemm_bf16)" : "FP32");
+    fprintf(out, "%-10s %-24s %10s %11s %7s %9s\n", "layer", "kernel", "calls", "seconds", "share",
             "GFLOP/s");
     for (int l = 0; l < model->layer_count; l++)
         for (int k = 0; k < MLP_PROFILE_KERNEL_COUNT; k++) {
@@ -31,12 +42,13 @@ void mlp_profile_print(const mlp_network_profile *profile, const mlp_model *mode
             if (e->calls == 0) continue;
             char layer[32];
             snprintf(layer, sizeof layer, "%d:%d->%d", l, model->sizes[l], model->sizes[l + 1]);
-            fprintf(out, "%-10s %-22s %10ld %11.4f %6.1f%% ", layer, kernel_names[k], e->calls,
+            fprintf(out, "%-10s %-24s %10ld %11.4f %6.1f%% ", layer,
+                    mlp_profile_kernel_name_at((mlp_profile_kernel)k, profile->precision), e->calls,
                     e->seconds, total > 0 ? 100.0 * e->seconds / total : 0.0);
             if (e->flops > 0 && e->seconds > 0) fprintf(out, "%9.1f\n", e->flops / e->seconds * 1e-9);
             else fprintf(out, "%9s\n", "-");
         }
-    fprintf(out, "%-10s %-22s %10s %11.4f\n", "all", "", "", total);
+    fprintf(out, "%-10s %-24s %10s %11.4f\n", "all", "", "", total);
 }
 
 void mlp_profile_write_json(const mlp_network_profile *profile, const mlp_model *model,
@@ -52,7 +64,8 @@ void mlp_profile_write_json(const mlp_network_profile *profile, const mlp_model 
                     "%s\n    {\"layer\": %d, \"inputs\": %d, \"outputs\": %d, \"kernel\": \"%s\", "
                     "\"variant\": \"%s\", \"calls\": %ld, \"seconds\": %.6f, \"share\": %.4f, "
                     "\"gflops\": %.3f}",
-                    first ? "" : ",", l, model->sizes[l], model->sizes[l + 1], kernel_names[k],
+                    first ? "" : ",", l, model->sizes[l], model->sizes[l + 1],
+                    mlp_profile_kernel_name_at((mlp_profile_kernel)k, profile->precision),
                     variant, e->calls, e->seconds, total > 0 ? e->seconds / total : 0.0,
                     e->flops > 0 && e->seconds > 0 ? e->flops / e->seconds * 1e-9 : 0.0);
             first = 0;

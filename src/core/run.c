@@ -72,6 +72,7 @@ int mlp_run_config_resume(mlp_run_config *config, const mlp_checkpoint *c, const
     if ((given & MLP_RUN_GIVEN_TRAIN_LIMIT) && config->train_limit != c->train_limit) clash = "--train-limit";
     if ((given & MLP_RUN_GIVEN_KERNEL) && strcmp(config->kernel, c->kernel) != 0) clash = "--kernel";
     if (given & MLP_RUN_GIVEN_FOLDER) clash = "--out";
+    if ((given & MLP_RUN_GIVEN_PRECISION) && config->precision != c->precision) clash = "--precision";
     const mlp_optimizer_options *o = &config->recipe.optimizer, *co = &c->recipe.optimizer;
     const mlp_schedule_options *s = &config->recipe.schedule, *cs = &c->recipe.schedule;
     if ((given & MLP_RUN_GIVEN_OPTIMIZER) && o->kind != co->kind) clash = "--optimizer";
@@ -97,9 +98,10 @@ int mlp_run_config_resume(mlp_run_config *config, const mlp_checkpoint *c, const
         char recipe[256];
         mlp_recipe_describe(&c->recipe, recipe, sizeof recipe);
         mlp_error_set(error, "%s: %s contradicts the checkpoint (layers %s, %s, batch %d, lr %g, seed %llu, "
-                  "val-split %g, patience %d, train-limit %d, kernel %s, %s); --resume continues the same run",
-                  path, clash, stored_layers, stored_activation, c->batch, c->learning_rate,
-                  (unsigned long long)c->seed, c->validation_split, c->patience, c->train_limit, c->kernel, recipe);
+                  "val-split %g, patience %d, train-limit %d, kernel %s, precision %s, %s); --resume continues "
+                  "the same run", path, clash, stored_layers, stored_activation, c->batch, c->learning_rate,
+                  (unsigned long long)c->seed, c->validation_split, c->patience, c->train_limit, c->kernel,
+                  mlp_precision_name(c->precision), recipe);
         return MLP_RUN_INVALID;
     }
     if ((given & MLP_RUN_GIVEN_EPOCHS) && config->epochs < c->history_count) {
@@ -119,6 +121,7 @@ int mlp_run_config_resume(mlp_run_config *config, const mlp_checkpoint *c, const
     config->patience = c->patience;
     config->gradient_shards = c->gradient_shards;
     config->kernel = c->kernel;
+    config->precision = c->precision;
     config->train_limit = c->train_limit;
     config->recipe = c->recipe; /* the optimizer, schedule, dropout and augmentation */
     /* The data: the checkpoint's files unless others were given (their CRC must then match). */
@@ -288,12 +291,15 @@ static int create_training(mlp_run *run, mlp_checkpoint *resume, mlp_error *erro
     mlp_train_options train = {
         .batch = config->batch, .learning_rate = config->learning_rate, .epochs = config->epochs,
         .seed = config->seed, .threads = config->threads, .progress = config->progress,
-        .recipe = config->recipe,
+        .recipe = config->recipe, .precision = config->precision,
     };
     if (mlp_trainer_init(&run->trainer, &run->model, config->kernels, config->train_set, run->train_indices,
                      run->train_count, run->validation_indices, run->validation_count, &train, error) != 0)
         return -1;
-    if (config->profile) run->trainer.network.profile = &run->profile;
+    if (config->profile) {
+        run->trainer.network.profile = &run->profile;
+        run->profile.precision = config->precision; /* names the BF16 GEMMs in the table */
+    }
     if (config->gradient_shards > 1 || mlp_distributed_ranks() > 1) {
         if (mlp_sharding_create(&run->sharding, &run->model, config->kernels->name, config->gradient_shards,
                             config->batch, error) != 0)
@@ -385,7 +391,7 @@ static int save_checkpoint(const mlp_run *run, int epoch, int first_batch, doubl
         .best_epoch = run->best_epoch, .best_cost = run->best_cost,
         .best_model = run->best_model, /* borrowed: not freed here */
         .model = run->model,
-        .recipe = config->recipe,
+        .recipe = config->recipe, .precision = config->precision,
         .optimizer_step = t->optimizer.step, .plateau = t->plateau,
         .moment_arrays = mlp_optimizer_moment_count(t->optimizer.options.kind),
         .moment_count = t->optimizer.moment1 ? t->optimizer.count : 0,

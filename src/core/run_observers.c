@@ -20,9 +20,10 @@ static int console_start(void *context, const mlp_run *run, mlp_error *error) {
     char layers[512] = "";
     for (int i = 0; i < c->size_count; i++)
         snprintf(layers + strlen(layers), sizeof layers - strlen(layers), i ? ",%d" : "%d", c->sizes[i]);
-    printf("training %s (%s) on %d images, validating on %d; kernel %s, %d threads, batch %d, lr %g, seed %llu\n",
+    printf("training %s (%s) on %d images, validating on %d; kernel %s, precision %s, %d threads, batch %d, "
+           "lr %g, seed %llu\n",
            layers, mlp_model_activation_name(c->activation), run->train_count, run->validation_count,
-           c->kernels->name, t->options.threads, t->options.batch, t->options.learning_rate,
+           c->kernels->name, mlp_precision_name(c->precision), t->options.threads, t->options.batch, t->options.learning_rate,
            (unsigned long long)t->options.seed);
     if (mlp_dropout_active(&c->recipe.dropout, c->size_count - 2) || mlp_augment_active(&c->recipe.augment)) {
         char dropout[256], augment[256];
@@ -106,7 +107,7 @@ static int summary_finish(void *context, const mlp_run *run, mlp_error *error) {
     (void)context;
     const mlp_run_config *c = &run->config;
     mlp_run_summary summary = {
-        .model = &run->model, .kernel = c->kernels->name, .threads = run->trainer.options.threads,
+        .model = &run->model, .kernel = c->kernels->name, .precision = c->precision, .threads = run->trainer.options.threads,
         .batch = run->trainer.options.batch, .learning_rate = run->trainer.options.learning_rate,
         .seed = run->trainer.options.seed, .epochs = run->history_count,
         .samples_per_second = mlp_metrics_median_samples_per_second(run->history, run->history_count),

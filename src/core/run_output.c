@@ -159,10 +159,10 @@ int mlp_summary_json_write(const char *path, const mlp_run_summary *s, mlp_error
     const affinity_thread_plan *plan = mlp_affinity_last_plan();
     if (requested <= 0) requested = plan && plan->used == s->threads ? plan->requested : s->threads;
     text_append(&text,
-                "  \"kernel\": \"%s\",\n  \"threads\": %d,\n  \"threads_requested\": %d,\n"
-                "  \"available_cores\": %d,\n  \"seed\": %llu,\n"
+                "  \"kernel\": \"%s\",\n  \"precision\": \"%s\",\n  \"threads\": %d,\n"
+                "  \"threads_requested\": %d,\n  \"available_cores\": %d,\n  \"seed\": %llu,\n"
                 "  \"batch\": %d,\n  \"learning_rate\": %g",
-                s->kernel, s->threads, requested, mlp_affinity_available_cores(),
+                s->kernel, mlp_precision_name(s->precision), s->threads, requested, mlp_affinity_available_cores(),
                 (unsigned long long)s->seed, s->batch, s->learning_rate);
     if (s->recipe) {
         const mlp_optimizer_options *o = &s->recipe->optimizer;

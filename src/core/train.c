@@ -39,7 +39,8 @@ int mlp_trainer_init(mlp_trainer *t, mlp_model *model, const mlp_kernel_table *k
     if (mlp_recipe_check(&options->recipe, error) != 0) return -1;
     mlp_plateau_init(&t->plateau);
     if (mlp_network_create(&t->network, model, kernels, capacity, options->threads, error) != 0) return -1;
-    if (mlp_network_dropout_enable(&t->network, &options->recipe.dropout, options->seed, error) != 0 ||
+    if (mlp_network_set_precision(&t->network, options->precision, error) != 0 ||
+        mlp_network_dropout_enable(&t->network, &options->recipe.dropout, options->seed, error) != 0 ||
         mlp_augment_plan_new(&t->augment, &options->recipe.augment, options->seed, data->rows, data->cols, error) != 0 ||
         mlp_optimizer_state_create(&t->optimizer, &options->recipe.optimizer, model->parameter_count, error) != 0) {
         mlp_trainer_free(t);
