@@ -5,7 +5,7 @@
 # last batch has one row, so some ranks have no rows at all. A run checkpointed by 2 ranks and
 # resumed by 3 ends with the same model as the uninterrupted run, and so does a run that 2 ranks
 # stop on SIGTERM mid-way and 3 ranks resume; the same for AdamW on a step schedule (its
-# moments in the checkpoint). Synthetic CSV data (no MNIST needed), 400 training
+# moments in the checkpoint); --precision bf16 across 1, 2, 3 ranks. Synthetic CSV data (no MNIST needed), 400 training
 # rows.
 # Usage: test_mpi.sh TRAINER MPIEXEC
 set -u
@@ -70,6 +70,21 @@ for np in 1 2 3; do
     lines=$(grep -c "^ *[0-9]" "$work/np$np.log")
     if [ "$lines" -ne 2 ]; then fail "np $np: $lines epoch lines printed, expected 2 (rank 0 only)"; fi
 done
+
+# --precision bf16 (the scalar reference, the one BF16 variant every machine runs): the shards'
+# GEMMs in BF16, the sum and update in float; one process = np 2 = np 3, byte for byte.
+bf16="--kernel scalar --precision bf16"
+# shellcheck disable=SC2086
+"$trainer" $common $bf16 --epochs 2 --out "$work/bf16_single" >"$work/bf16_single.log" 2>&1 ||
+    fail "bf16 single process: exit $? ($(tail -n 1 "$work/bf16_single.log"))"
+grep -q "precision bf16" "$work/bf16_single.log" || fail "bf16 single process: the banner names no bf16"
+for np in 2 3; do
+    # shellcheck disable=SC2086
+    plain_run "bf16_np$np" "$np" $bf16 --epochs 2 --out "$work/bf16_np$np"
+    cmp -s "$work/bf16_single/model.mlp" "$work/bf16_np$np/model.mlp" ||
+        fail "bf16 np $np: model.mlp differs from the single-process run"
+done
+cmp -s "$work/single/model.mlp" "$work/bf16_single/model.mlp" && fail "bf16 trained the fp32 model"
 
 # The optimizers go through the same update after the shard sum: AdamW with weight decay on a
 # step schedule with warm-up (neither depends on --epochs, which the resume below raises), 2 ranks =
