@@ -9,6 +9,11 @@
  *       threads: T unless the step's GEMMs are too small to split (the label says "team N").
  *   step_fork/<variant>/<layers>/batch<B>/threads<T>  the same step through network_train_step,
  *       which opens a parallel region per step: the difference is the fork/join cost.
+ *   step_bf16/<variant>/<layers>/batch256/threads1    the step with --precision bf16 (every GEMM
+ *       through table->gemm_bf16), for the variants with a BF16 GEMM of their own instructions
+ *       (not the scalar reference), on BF16_CONFIGURATIONS: compare with the step/ row of the
+ *       same variant (or of avx512) measured in the same run. FLOP/s counts the same flops;
+ *       peak_fraction stays relative to the FP32 FMA peak (BF16 can pass 1).
  *   split/<variant>/<form>/<m>x<n>x<k>/parts<P>       one GEMM cut into P parts as the network
  *       cuts it (parallel_gemm_part), then a barrier, by a persistent team of all cores: the
  *       decision parallel_gemm_workers makes inside a team, split or not. Where P = 2 beats
@@ -53,6 +58,9 @@ static const char *const configurations[] = {
 };
 static const int batches[] = {64, 256};
 enum { CONFIGURATION_COUNT = sizeof configurations / sizeof configurations[0], BATCH_COUNT = 2 };
+/* The BF16 steps (issue 15's targets): the default network and the two wide ones. */
+static const char *const bf16_configurations[] = {"784,128,64,10", "784,600,400,10", "784,1024,1024,1024,10"};
+enum { BF16_CONFIGURATION_COUNT = 3, BF16_BATCH = 256 };
 
 typedef enum step_mode { STEP_PERSISTENT_TEAM, STEP_FORK_PER_STEP } step_mode;
 
@@ -63,6 +71,7 @@ typedef struct step_case {
     int size_count;
     int batch, threads;
     step_mode mode;
+    mlp_precision precision; /* step_bf16/ rows: BF16 */
 } step_case;
 
 /* GEMM split cases: a forward-form ladder (batch rows split) and a weight-gradient ladder
@@ -130,7 +139,9 @@ static int step_setup_create(step_setup *s, const step_case *c, mlp_error *error
                      error) != 0)
         return -1;
     mlp_model_init_he(&s->model, 42);
-    if (mlp_network_create(&s->network, &s->model, c->table, c->batch, c->threads, error) != 0) {
+    if (mlp_network_create(&s->network, &s->model, c->table, c->batch, c->threads, error) != 0 ||
+        mlp_network_set_precision(&s->network, c->precision, error) != 0) {
+        mlp_network_free(&s->network);
         mlp_model_free(&s->model);
         return -1;
     }
@@ -317,28 +328,43 @@ static int parse_configuration(const char *text, step_case *c, char *dashed, siz
     return 0;
 }
 
-static void register_step_cases(const mlp_kernel_table *const *tables, int variant_count, int cores) {
+/* A step case of `table` on `configuration`; 0, or -1 when the configuration does not parse. */
+static int make_step_case(step_case *c, const mlp_kernel_table *table, const char *configuration, int batch,
+                          int threads, step_mode mode, mlp_precision precision) {
     static const char *const mode_names[] = {"step", "step_fork"};
-    int capacity = 2 * variant_count * CONFIGURATION_COUNT * BATCH_COUNT * cores;
+    char dashed[64];
+    if (parse_configuration(configuration, c, dashed, sizeof dashed) != 0) return -1;
+    c->table = table;
+    c->batch = batch;
+    c->threads = threads;
+    c->mode = mode;
+    c->precision = precision;
+    snprintf(c->name, sizeof c->name, "%s%s/%s/%s/batch%d/threads%d", mode_names[mode],
+             precision == MLP_PRECISION_BF16 ? "_bf16" : "", table->name, dashed, batch, threads);
+    return 0;
+}
+
+static void register_step_cases(const mlp_kernel_table *const *tables, int variant_count, int cores) {
+    int capacity = 2 * variant_count * CONFIGURATION_COUNT * BATCH_COUNT * cores +
+                   variant_count * BF16_CONFIGURATION_COUNT;
     step_cases = calloc((size_t)capacity, sizeof *step_cases);
     if (!step_cases) return;
     for (int mode = STEP_PERSISTENT_TEAM; mode <= STEP_FORK_PER_STEP; mode++)
         for (int v = 0; v < variant_count; v++)
             for (int g = 0; g < CONFIGURATION_COUNT; g++)
                 for (int b = 0; b < BATCH_COUNT; b++)
-                    for (int threads = 1; threads <= cores; threads++) {
-                        step_case *c = &step_cases[step_case_count];
-                        char dashed[64];
-                        if (parse_configuration(configurations[g], c, dashed, sizeof dashed) != 0)
-                            continue;
-                        c->table = tables[v];
-                        c->batch = batches[b];
-                        c->threads = threads;
-                        c->mode = (step_mode)mode;
-                        snprintf(c->name, sizeof c->name, "%s/%s/%s/batch%d/threads%d",
-                                 mode_names[mode], tables[v]->name, dashed, c->batch, threads);
-                        step_case_count++;
-                    }
+                    for (int threads = 1; threads <= cores; threads++)
+                        if (make_step_case(&step_cases[step_case_count], tables[v], configurations[g], batches[b],
+                                           threads, (step_mode)mode, MLP_PRECISION_FP32) == 0)
+                            step_case_count++;
+    /* BF16: the variants with a gemm_bf16 of their own (the scalar reference would take
+     * seconds per step of the wide networks). */
+    for (int v = 0; v < variant_count; v++)
+        for (int g = 0; g < BF16_CONFIGURATION_COUNT && tables[v]->gemm_bf16; g++)
+            if (strcmp(tables[v]->name, "scalar") != 0 &&
+                make_step_case(&step_cases[step_case_count], tables[v], bf16_configurations[g], BF16_BATCH, 1,
+                               STEP_PERSISTENT_TEAM, MLP_PRECISION_BF16) == 0)
+                step_case_count++;
 }
 
 /* The ladders: forward 64×32×k (batch 64, 32 outputs, k inputs) and weight gradient m×16×64
