@@ -136,6 +136,10 @@ typedef struct mlp_train_recipe {
     int warm_start;        /* 0: start from He initialisation of the seed (the CLI's model);
                               1: from the handle's current parameters [0]                      */
     const char *optimizer; /* NULL or "sgd" [NULL]; others: MLP_ERR_UNSUPPORTED in this build   */
+    const char *precision; /* the GEMMs' arithmetic: NULL or "fp32", or "bf16" (operands rounded
+                              to BF16, float sums, float weights; needs a CPU with BF16 dot
+                              products, else MLP_ERR_UNSUPPORTED; kernel "scalar" runs the slow
+                              reference) [NULL]. The model file is float either way (0.2)      */
 } mlp_train_recipe;
 
 MLP_API void mlp_train_recipe_init(mlp_train_recipe *recipe);

@@ -166,10 +166,10 @@ class MLP:
     """
 
     _PARAMS = ("layers", "activation", "epochs", "batch", "lr", "threads", "seed", "validation", "kernel",
-               "warm_start")
+               "warm_start", "precision")
 
     def __init__(self, layers=(784, 128, 64, 10), activation="relu", epochs=10, batch=64, lr=0.1, threads=None,
-                 seed=42, validation=0.2, kernel=None, warm_start=False):
+                 seed=42, validation=0.2, kernel=None, warm_start=False, precision=None):
         self.layers = layers
         self.activation = activation
         self.epochs = epochs
@@ -180,6 +180,7 @@ class MLP:
         self.validation = validation
         self.kernel = kernel
         self.warm_start = warm_start
+        self.precision = precision  # None or "fp32", or "bf16" (docs/bf16.md); prediction is fp32
         self._net = None
         self._shape = None  # (layers, activation) of _net
 
@@ -269,6 +270,7 @@ class MLP:
         recipe.threads = 0 if chosen_threads is None else int(chosen_threads)
         recipe.kernel = self.kernel.encode() if self.kernel else None
         recipe.warm_start = 1 if warm else 0
+        recipe.precision = self.precision.encode() if self.precision else None
         history, raised = [], []
 
         def on_epoch(_, report):

@@ -25,7 +25,7 @@ class Recipe(ctypes.Structure):
     _fields_ = [("size", ctypes.c_size_t), ("batch", ctypes.c_int), ("learning_rate", ctypes.c_float),
                 ("epochs", ctypes.c_int), ("seed", ctypes.c_uint64), ("validation", ctypes.c_float),
                 ("threads", ctypes.c_int), ("kernel", ctypes.c_char_p), ("warm_start", ctypes.c_int),
-                ("optimizer", ctypes.c_char_p)]
+                ("optimizer", ctypes.c_char_p), ("precision", ctypes.c_char_p)]
 
 
 class EpochReport(ctypes.Structure):

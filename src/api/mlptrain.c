@@ -6,6 +6,7 @@
 #include "mlptrain/mlptrain.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -275,14 +276,14 @@ void mlp_train_recipe_init(mlp_train_recipe *recipe) {
     *recipe = (mlp_train_recipe){
         .size = sizeof *recipe, .batch = defaults.batch, .learning_rate = defaults.learning_rate,
         .epochs = defaults.epochs, .seed = defaults.seed, .validation = defaults.validation_split,
-        .threads = 0, .kernel = NULL, .warm_start = 0, .optimizer = NULL,
+        .threads = 0, .kernel = NULL, .warm_start = 0, .optimizer = NULL, .precision = NULL,
     };
 }
 
-/* The size of the first published recipe layout: a caller built against an older header passes
- * a smaller size and gets the defaults for the fields it does not know; a larger size comes from
- * a newer header than this library's. */
-#define RECIPE_FIRST_SIZE sizeof(mlp_train_recipe)
+/* The size of the first published recipe layout (0.1, up to `optimizer`): a caller built
+ * against an older header passes a smaller size and gets the defaults for the fields it does not
+ * know (`precision`: fp32); a larger size comes from a newer header than this library's. */
+#define RECIPE_FIRST_SIZE offsetof(mlp_train_recipe, precision)
 
 static mlp_status check_recipe(mlp_net *net, const mlp_train_recipe *given, mlp_train_recipe *recipe) {
     mlp_train_recipe_init(recipe);
@@ -307,12 +308,16 @@ static mlp_status check_recipe(mlp_net *net, const mlp_train_recipe *given, mlp_
         return fail(net, MLP_ERR_ARGUMENT, "warm_start %d is not 0 or 1", recipe->warm_start);
     if (recipe->optimizer && strcmp(recipe->optimizer, "sgd") != 0)
         return fail(net, MLP_ERR_UNSUPPORTED, "optimizer '%s': this build trains with sgd only", recipe->optimizer);
+    mlp_precision precision;
+    if (recipe->precision && mlp_precision_parse(recipe->precision, &precision) != 0)
+        return fail(net, MLP_ERR_ARGUMENT, "precision '%s' is not fp32 or bf16", recipe->precision);
     return MLP_OK;
 }
 
-static mlp_status select_kernels(mlp_net *net, const char *name, const mlp_kernel_table **kernels) {
-    char reason[256];
-    *kernels = mlp_kernels_select(name, reason, sizeof reason);
+static mlp_status select_kernels(mlp_net *net, const char *name, mlp_precision precision,
+                                 const mlp_kernel_table **kernels) {
+    char reason[512];
+    *kernels = mlp_kernels_select_for(name, precision, reason, sizeof reason);
     if (!*kernels) return fail(net, MLP_ERR_UNSUPPORTED, "kernel: %s", reason);
     return MLP_OK;
 }
@@ -383,8 +388,10 @@ mlp_status mlp_net_train(mlp_net *net, const mlp_images *images, const uint8_t *
     if (training < 1)
         return fail(net, MLP_ERR_ARGUMENT, "validation fraction %g of %d images leaves none for training",
                     recipe.validation, images->count);
+    mlp_precision precision = MLP_PRECISION_FP32; /* checked by check_recipe */
+    if (recipe.precision) mlp_precision_parse(recipe.precision, &precision);
     const mlp_kernel_table *kernels;
-    if ((status = select_kernels(net, recipe.kernel, &kernels)) != MLP_OK) return status;
+    if ((status = select_kernels(net, recipe.kernel, precision, &kernels)) != MLP_OK) return status;
 
     /* The caller's arrays as the run's training file: uint8 pixels as they are, float pixels
      * quantised into a copy. The run never writes them. */
@@ -425,6 +432,7 @@ mlp_status mlp_net_train(mlp_net *net, const mlp_images *images, const uint8_t *
     config.threads = default_threads(recipe.threads);
     config.kernel = kernels->name;
     config.kernels = kernels;
+    config.precision = precision;
     config.train_set = &data;
     config.data_dir = "(the caller's arrays)";
     config.folder = folder;
@@ -471,7 +479,7 @@ mlp_status mlp_net_train(mlp_net *net, const mlp_images *images, const uint8_t *
 /* The handle's forward-pass buffers for this thread count and kernel variant. */
 static mlp_status predictor(mlp_net *net, int threads, mlp_network **network) {
     const mlp_kernel_table *kernels;
-    mlp_status status = select_kernels(net, NULL, &kernels);
+    mlp_status status = select_kernels(net, NULL, MLP_PRECISION_FP32, &kernels); /* prediction: fp32 */
     if (status != MLP_OK) return status;
     if (net->has_predictor && (net->predictor.threads != threads || net->predictor.kernels != kernels)) {
         mlp_network_free(&net->predictor);

@@ -10,6 +10,7 @@
  * Exit 77 (skip) when the MNIST modes find no data. */
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,7 @@ static int test_errors(void) {
         {"kernel bogus", "bogus", MLP_ERR_UNSUPPORTED, recipe},
         {"recipe size", "call mlp_train_recipe_init", MLP_ERR_ARGUMENT, recipe},
         {"warm_start 2", "warm_start 2", MLP_ERR_ARGUMENT, recipe},
+        {"precision fp16", "precision 'fp16'", MLP_ERR_ARGUMENT, recipe},
     };
     bad[0].recipe.batch = 0;
     bad[1].recipe.learning_rate = 0;
@@ -106,6 +108,7 @@ static int test_errors(void) {
     bad[7].recipe.kernel = "bogus";
     bad[8].recipe.size = 8;
     bad[9].recipe.warm_start = 2;
+    bad[10].recipe.precision = "fp16";
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         expect(mlp_net_train(net, &images, labels, &bad[i].recipe, NULL, NULL), bad[i].status, mlp_net_error(net),
                bad[i].needle, bad[i].what);
@@ -142,6 +145,16 @@ static int test_errors(void) {
     expect(mlp_net_train(net, &images, labels, &recipe, NULL, NULL), MLP_ERR_ARGUMENT, mlp_net_error(net),
            "leaves none for training", "validation too large");
     recipe.validation = 0.2f;
+    /* precision "bf16" on the scalar reference trains (the model file stays float); a recipe of
+     * the first published size (no precision field) trains in fp32. */
+    mlp_train_recipe bf16 = recipe;
+    bf16.precision = "bf16";
+    bf16.kernel = "scalar";
+    CHECK(mlp_net_train(net, &images, labels, &bf16, NULL, NULL) == MLP_OK, "bf16 on scalar: %s", mlp_net_error(net));
+    mlp_train_recipe older = recipe;
+    older.size = offsetof(mlp_train_recipe, precision);
+    CHECK(mlp_net_train(net, &images, labels, &older, NULL, NULL) == MLP_OK, "a recipe without precision: %s",
+          mlp_net_error(net));
     mlp_net_free(net);
 
     /* A rate far too high for a deep network: divergence, and the model stays as it was. */
