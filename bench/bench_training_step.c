@@ -344,6 +344,14 @@ static int make_step_case(step_case *c, const mlp_kernel_table *table, const cha
     return 0;
 }
 
+/* Whether a later variant of the list has the same FP32 GEMM (avx512_bf16 reuses avx512's,
+ * which follows it): its FP32 step rows would only repeat that variant's. */
+static int fp32_gemm_repeated(const mlp_kernel_table *const *tables, int variant_count, int v) {
+    for (int u = v + 1; u < variant_count; u++)
+        if (tables[u]->gemm == tables[v]->gemm) return 1;
+    return 0;
+}
+
 static void register_step_cases(const mlp_kernel_table *const *tables, int variant_count, int cores) {
     int capacity = 2 * variant_count * CONFIGURATION_COUNT * BATCH_COUNT * cores +
                    variant_count * BF16_CONFIGURATION_COUNT;
@@ -351,7 +359,7 @@ static void register_step_cases(const mlp_kernel_table *const *tables, int varia
     if (!step_cases) return;
     for (int mode = STEP_PERSISTENT_TEAM; mode <= STEP_FORK_PER_STEP; mode++)
         for (int v = 0; v < variant_count; v++)
-            for (int g = 0; g < CONFIGURATION_COUNT; g++)
+            for (int g = 0; g < CONFIGURATION_COUNT && !fp32_gemm_repeated(tables, variant_count, v); g++)
                 for (int b = 0; b < BATCH_COUNT; b++)
                     for (int threads = 1; threads <= cores; threads++)
                         if (make_step_case(&step_cases[step_case_count], tables[v], configurations[g], batches[b],
