@@ -12,7 +12,7 @@
  * no partial sums through C; a 1024-deep B panel of 48 columns is 96 KiB of pairs (L2), an
  * 8-row A panel 16 KiB. MC and NC are then as large as the workspace allows: the table's
  * gemm_workspace_floats is avx512's (checked in avx512_bf16_table.c), and NC = 656 holds the
- * 600 columns of 784 -> 600 in one block. Measured on Zen 5 (2026-11-26, load 9-10 on 2
+ * 600 columns of 784 -> 600 in one block. Measured on Zen 5 (2026-12-02, load 9-10 on 2
  * cores, GFLOP/s medians of 3, forward / weight gradient / input gradient 784 -> 600 batch
  * 256): KC 512 MC 256 NC 1024: 292 / 329 / 321; KC 1024 MC 128 NC 656: 335 / 348 / 314 and
  * 328 / 338 / 338; KC 1024 MC 64 NC 752: 317 / 344 / 336; KC 256: 285 / 320 / 303. */
