@@ -153,9 +153,10 @@ typedef struct mlp_kernel_table {
     /* The same GEMM in BF16 (--precision bf16): op(A) and op(B) rounded to BF16 while packed
      * (mlp_bf16_round), their products summed in float in pairs of k, as VDPBF16PS does:
      *   for p = 0, 2, 4, ...:  s = (s + A(i,p+1)·B(p+1,j)) + A(i,p)·B(p,j)
-     * each product exact, each addition rounded to nearest even, denormal inputs and results
-     * flushed to signed zero; an odd K ends with a zero-padded pair element, whose +0 product is
-     * still added. The epilogue runs in float, exactly as gemm's. Workspace: at most
+     * each step a fused multiply-add (the exact product added with one rounding to nearest
+     * even), denormal inputs and each step's denormal result flushed to signed zero (a
+     * denormal product is not flushed before it is added); an odd K ends with a zero-padded
+     * pair element, whose +0 product is still added. The epilogue runs in float, exactly as gemm's. Workspace: at most
      * gemm_workspace_floats floats. Partition independence as gemm. NULL where the variant has
      * no BF16 GEMM. scalar's (gemm_bf16_scalar) is the reference the SIMD ones are tested
      * against; it is never chosen for training automatically (mlp_kernels_best_for). */

@@ -88,9 +88,14 @@ void gemm_scalar(const mlp_gemm_problem *g) {
 
 /* ---- BF16 reference (table->gemm_bf16) ----
  * What VDPBF16PS computes, element by element (checked against the instruction on Zen 5):
- * the operands rounded to BF16, products of BF16 pairs exact in float, each addition rounded
- * to nearest even, denormal inputs and results flushed to (signed) zero, and within a pair
- * of k the odd element added first: s = (s + A(i,p+1)·B(p+1,j)) + A(i,p)·B(p,j). */
+ * the operands rounded to BF16 (denormals already flushed to signed zero by the rounding),
+ * and within a pair of k the odd element first, each step a fused multiply-add (the exact
+ * product added to the sum with one rounding to nearest even) whose result is flushed to
+ * signed zero when denormal: s = ftz(fma(A(i,p),B(p,j), ftz(fma(A(i,p+1),B(p+1,j), s)))).
+ * A product is not flushed on its own: a denormal product still moves a sum (0 + -2^-134 is
+ * -2^-134, flushed to -0; 2^-126 - 2^-127 is 2^-127, flushed to +0), which a separate
+ * multiply, flush and add would not reproduce. fmaf is correctly rounded in C99 (a libm call
+ * where the baseline ISA has no FMA instruction). */
 
 static inline float flush_denormal(float x) {
     uint32_t bits;
@@ -100,20 +105,19 @@ static inline float flush_denormal(float x) {
     return x;
 }
 
-static inline float sum_flushed(float s, float product) {
-    return flush_denormal(s + flush_denormal(product));
-}
-
 /* Σ_p op(A)(i,p)·op(B)(p,j) over BF16 operands, in VDPBF16PS's pairs; an odd K's last pair
  * has a zero second element (the packing pads with zeros), whose +0 product is still added. */
 static float bf16_dot(const mlp_gemm_problem *g, int i, int j) {
     float s = 0.0f;
     for (int p = 0; p < g->k; p += 2) {
-        float odd_product = 0.0f;
-        if (p + 1 < g->k)
-            odd_product = mlp_bf16_round(a_element(g, i, p + 1)) * mlp_bf16_round(b_element(g, p + 1, j));
-        s = sum_flushed(s, odd_product);
-        s = sum_flushed(s, mlp_bf16_round(a_element(g, i, p)) * mlp_bf16_round(b_element(g, p, j)));
+        float odd_a = 0.0f, odd_b = 0.0f;
+        if (p + 1 < g->k) {
+            odd_a = mlp_bf16_round(a_element(g, i, p + 1));
+            odd_b = mlp_bf16_round(b_element(g, p + 1, j));
+        }
+        s = flush_denormal(fmaf(odd_a, odd_b, s));
+        s = flush_denormal(
+            fmaf(mlp_bf16_round(a_element(g, i, p)), mlp_bf16_round(b_element(g, p, j)), s));
     }
     return s;
 }
