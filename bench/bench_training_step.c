@@ -13,7 +13,7 @@
  *       through table->gemm_bf16), for the variants with a BF16 GEMM of their own instructions
  *       (not the scalar reference), on BF16_CONFIGURATIONS: compare with the step/ row of the
  *       same variant (or of avx512) measured in the same run. FLOP/s counts the same flops;
- *       peak_fraction stays relative to the FP32 FMA peak (BF16 can pass 1).
+ *       peak_fraction is relative to the variant's own peak loop (avx512_bf16: VDPBF16PS).
  *   split/<variant>/<form>/<m>x<n>x<k>/parts<P>       one GEMM cut into P parts as the network
  *       cuts it (parallel_gemm_part), then a barrier, by a persistent team of all cores: the
  *       decision parallel_gemm_workers makes inside a team, split or not. Where P = 2 beats
