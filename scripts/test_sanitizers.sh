@@ -6,7 +6,8 @@
 #             and gives false reports): the threaded tests, TSAN_OPTIONS=ignore_noninstrumented_modules=1
 #   valgrind  memcheck of a short training run with --kernel avx2 (valgrind 3.19 cannot run
 #             AVX-512): 500 MNIST images, 1 epoch, 2 threads, --error-exitcode=1 (suppressions
-#             for font/plot libraries: tests/valgrind.supp)
+#             for font/plot libraries: tests/valgrind.supp); then --kernel scalar --precision bf16
+#             (the BF16 reference) on 200 images
 #   scripts/test_sanitizers.sh [asan] [tsan] [valgrind]     (all three by default)
 #   env: BUILD_PREFIX (build folders <prefix>-asan, -tsan, -valgrind; default build-check), JOBS
 set -eu
@@ -68,6 +69,13 @@ step_valgrind() {
         --suppressions="$root/tests/valgrind.supp" \
         "$prefix-valgrind/src/trainer" --data "$out/data" --kernel avx2 --train-limit 500 --epochs 1 \
         --threads 2 --out "$out/run"
+    status=$?
+    # --precision bf16 through the BF16 reference (valgrind hides AVX512_BF16 as it hides AVX-512)
+    [ "$status" != 0 ] || OMP_WAIT_POLICY=passive valgrind --tool=memcheck --error-exitcode=1 --leak-check=full \
+        --errors-for-leak-kinds=definite --show-leak-kinds=definite --track-origins=yes \
+        --suppressions="$root/tests/valgrind.supp" \
+        "$prefix-valgrind/src/trainer" --data "$out/data" --kernel scalar --precision bf16 --layers 784,32,10 \
+        --train-limit 200 --epochs 1 --threads 2 --out "$out/bf16"
     status=$?
     rm -rf "$out"
     return "$status"
