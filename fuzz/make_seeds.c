@@ -146,7 +146,9 @@ static void model_and_checkpoint_seeds(void) {
     c.model = model;
     c.best_model = model;
     /* Version 2: Adam with its two moment arrays, a one-cycle schedule with a plateau, dropout
-     * and augmentation set (v1_*.mlpc are the version-1 seeds, which still load). */
+     * and augmentation set; version 3: the mid-epoch seed in bf16 (v1_*.mlpc and v2_*.mlpc are
+     * the older versions' seeds, which still load, as fp32). */
+    c.precision = MLP_PRECISION_BF16;
     mlp_recipe_init(&c.recipe);
     c.recipe.optimizer.kind = MLP_OPTIMIZER_ADAM;
     c.recipe.optimizer.weight_decay = 1e-4f;
@@ -175,6 +177,7 @@ static void model_and_checkpoint_seeds(void) {
     c.batch_cost_count = 0;
     c.best_epoch = 0;
     c.patience = 0;
+    c.precision = MLP_PRECISION_FP32;
     c.recipe.optimizer.kind = MLP_OPTIMIZER_NESTEROV; /* one moment array */
     c.recipe.schedule.kind = MLP_LR_STEP;
     c.recipe.schedule.step_epochs = 1;

@@ -281,9 +281,10 @@ static void test_checkpoint_version_1(void) {
     }
 }
 
-/* The version-2 checkpoints of the fuzz corpus (written before --precision) load as fp32. */
+/* The version-2 checkpoints of the fuzz corpus (written before --precision) load as fp32; the
+ * current mid-epoch seed (fuzz/make_seeds.c) is bf16. */
 static void test_checkpoint_version_2(void) {
-    static const char *names[] = {"mid_epoch.mlpc", "epoch_end.mlpc"};
+    static const char *names[] = {"v2_mid_epoch.mlpc", "v2_epoch_end.mlpc"};
     for (int i = 0; i < 2; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/checkpoint/%s", MLP_FUZZ_CORPUS_DIR, names[i]);
@@ -295,6 +296,14 @@ static void test_checkpoint_version_2(void) {
         CHECK(c.precision == MLP_PRECISION_FP32, "%s: a version-2 checkpoint loads as fp32", names[i]);
         mlp_checkpoint_free(&c);
     }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/checkpoint/mid_epoch.mlpc", MLP_FUZZ_CORPUS_DIR);
+    mlp_checkpoint c;
+    mlp_error error;
+    int status = mlp_checkpoint_load(&c, path, &error);
+    CHECK(status == 0 && c.precision == MLP_PRECISION_BF16, "mid_epoch.mlpc: %s",
+          status == 0 ? "not bf16" : error.message);
+    if (status == 0) mlp_checkpoint_free(&c);
 }
 
 static void test_checkpoint_files(const mlp_checkpoint *c) {
