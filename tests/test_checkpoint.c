@@ -243,18 +243,25 @@ static void test_checkpoint_lying_fields(const uint8_t *bytes, size_t size) {
     free(copy);
 }
 
+/* Loads the seed checkpoint fuzz/corpus/checkpoint/<name>; 0, or -1 (a failed check). */
+static int load_seed(const char *name, mlp_checkpoint *c) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/checkpoint/%s", MLP_FUZZ_CORPUS_DIR, name);
+    mlp_error error;
+    int status = mlp_checkpoint_load(c, path, &error);
+    CHECK(status == 0, "%s", error.message);
+    return status;
+}
+
 /* A version-1 checkpoint (fuzz/corpus/checkpoint/v1_*.mlpc, written before the recipe existed)
  * loads as plain SGD at a constant rate, with no moments, in fp32; saved again it is a current file
  * that loads the same. */
 static void test_checkpoint_version_1(void) {
     static const char *names[] = {"v1_mid_epoch.mlpc", "v1_epoch_end.mlpc"};
     for (int i = 0; i < 2; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/checkpoint/%s", MLP_FUZZ_CORPUS_DIR, names[i]);
         mlp_checkpoint c;
         mlp_error error;
-        int status = mlp_checkpoint_load(&c, path, &error);
-        CHECK(status == 0, "%s", error.message);
+        int status = load_seed(names[i], &c);
         if (status != 0) continue;
         mlp_recipe plain;
         mlp_recipe_init(&plain);
@@ -285,25 +292,15 @@ static void test_checkpoint_version_1(void) {
  * current mid-epoch seed (fuzz/make_seeds.c) is bf16. */
 static void test_checkpoint_version_2(void) {
     static const char *names[] = {"v2_mid_epoch.mlpc", "v2_epoch_end.mlpc"};
+    mlp_checkpoint c;
     for (int i = 0; i < 2; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/checkpoint/%s", MLP_FUZZ_CORPUS_DIR, names[i]);
-        mlp_checkpoint c;
-        mlp_error error;
-        int status = mlp_checkpoint_load(&c, path, &error);
-        CHECK(status == 0, "%s", error.message);
-        if (status != 0) continue;
+        if (load_seed(names[i], &c) != 0) continue;
         CHECK(c.precision == MLP_PRECISION_FP32, "%s: a version-2 checkpoint loads as fp32", names[i]);
         mlp_checkpoint_free(&c);
     }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/checkpoint/mid_epoch.mlpc", MLP_FUZZ_CORPUS_DIR);
-    mlp_checkpoint c;
-    mlp_error error;
-    int status = mlp_checkpoint_load(&c, path, &error);
-    CHECK(status == 0 && c.precision == MLP_PRECISION_BF16, "mid_epoch.mlpc: %s",
-          status == 0 ? "not bf16" : error.message);
-    if (status == 0) mlp_checkpoint_free(&c);
+    if (load_seed("mid_epoch.mlpc", &c) != 0) return;
+    CHECK(c.precision == MLP_PRECISION_BF16, "mid_epoch.mlpc: not bf16");
+    mlp_checkpoint_free(&c);
 }
 
 static void test_checkpoint_files(const mlp_checkpoint *c) {

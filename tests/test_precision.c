@@ -22,6 +22,7 @@
 #include "core/file_util.h"
 #include "mlp/precision.h"
 #include "mlp/run.h"
+#include "test_files.h"
 #include "test_util.h"
 
 /* Measured (Zen 5, seed 42, no validation split): fp32 (avx512) 84.60%, bf16 (scalar
@@ -34,13 +35,7 @@ static char root[] = "/tmp/mlp_test_precision_XXXXXX";
 static mlp_dataset mnist, t10k;
 static volatile sig_atomic_t stop_flag;
 
-static const char *folder_path(const char *name) {
-    static char paths[16][512];
-    static int next;
-    char *path = paths[next++ % 16];
-    snprintf(path, 512, "%s/%s", root, name);
-    return path;
-}
+static const char *folder_path(const char *name) { return test_path(root, name); }
 
 /* A bf16 run of `layers` (784,H,10 or 784,H1,H2,10) on the first `images` training images. */
 static mlp_run_config bf16_config(const mlp_kernel_table *kernels, const char *folder, int h1, int h2,
@@ -77,17 +72,6 @@ static int run_once(const mlp_run_config *config, mlp_checkpoint *resume, const 
     return status;
 }
 
-static int same_file(const char *a, const char *b) {
-    uint8_t *x = NULL, *y = NULL;
-    size_t nx = 0, ny = 0;
-    mlp_error error;
-    int same = mlp_file_read_all(a, 1 << 30, &x, &nx, &error) == 0 && mlp_file_read_all(b, 1 << 30, &y, &ny, &error) == 0 &&
-               nx == ny && memcmp(x, y, nx) == 0;
-    free(x);
-    free(y);
-    return same;
-}
-
 static const char *model_path(const char *folder) {
     static char path[2][600];
     static int next;
@@ -112,7 +96,7 @@ static void check_threads(const mlp_kernel_table *kernels, int h1, int h2, int i
         CHECK(status == MLP_RUN_COMPLETED, "%s bf16, %d threads: %s", kernels->name, threads,
               status == MLP_RUN_COMPLETED ? "" : error.message);
         if (threads > 1)
-            CHECK(same_file(model_path(first), model_path(folder)),
+            CHECK(test_same_file(model_path(first), model_path(folder)),
                   "%s bf16: the model trained with %d threads differs from the one with 1", kernels->name, threads);
     }
     printf("%s bf16: 784,%d%s%.0d,10 on %d images, 1, 2 and 3 threads: the same model.mlp (%.1f s)\n", kernels->name,
@@ -176,7 +160,7 @@ static void check_resume(const mlp_kernel_table *kernels) {
     stop_flag = 0;
     status = resume_from(&config, "resume_stopped", 0, &error);
     CHECK(status == MLP_RUN_COMPLETED, "bf16 final resume: %s", error.message);
-    CHECK(same_file(model_path("resume_reference"), model_path("resume_stopped")),
+    CHECK(test_same_file(model_path("resume_reference"), model_path("resume_stopped")),
           "%s bf16: the resumed model.mlp equals the uninterrupted one byte for byte", kernels->name);
 }
 
@@ -242,7 +226,7 @@ static void check_accuracy(const mlp_kernel_table *bf16) {
               fp32_accuracy >= ACCURACY_FLOOR,
           "fp32 %.4f and bf16 %.4f: more than %.3f apart or below %.2f", fp32_accuracy, bf16_accuracy, ACCURACY_GAP,
           ACCURACY_FLOOR);
-    CHECK(!same_file(model_path("accuracy_fp32"), model_path("accuracy_bf16")), "bf16 trained the fp32 model");
+    CHECK(!test_same_file(model_path("accuracy_fp32"), model_path("accuracy_bf16")), "bf16 trained the fp32 model");
 }
 
 int main(int argc, char **argv) {

@@ -27,6 +27,7 @@
 #include "core/file_util.h"
 #include "mlp/optimizer.h"
 #include "mlp/run.h"
+#include "test_files.h"
 #include "test_util.h"
 
 static char root[] = "/tmp/mlp_test_run_XXXXXX";
@@ -34,13 +35,7 @@ static mlp_dataset mnist; /* the first 2,000 training images */
 static volatile sig_atomic_t stop_flag;
 
 /* root/name */
-static const char *folder_path(const char *name) {
-    static char paths[16][512];
-    static int next;
-    char *path = paths[next++ % 16];
-    snprintf(path, 512, "%s/%s", root, name);
-    return path;
-}
+static const char *folder_path(const char *name) { return test_path(root, name); }
 
 /* 784,32,10 on 2,000 images (1,600 training: 50 batches of 32), 3 epochs, one thread. */
 static mlp_run_config small_config(const char *folder) {
@@ -87,18 +82,6 @@ static int resume_once(const char *folder, mlp_error *error) {
     }
     mlp_checkpoint_free(&c);
     return status;
-}
-
-/* Whether two files hold the same bytes. */
-static int same_file(const char *a, const char *b) {
-    uint8_t *x = NULL, *y = NULL;
-    size_t nx = 0, ny = 0;
-    mlp_error error;
-    int same = mlp_file_read_all(a, 1 << 30, &x, &nx, &error) == 0 && mlp_file_read_all(b, 1 << 30, &y, &ny, &error) == 0 &&
-               nx == ny && memcmp(x, y, nx) == 0;
-    free(x);
-    free(y);
-    return same;
 }
 
 static int file_exists(const char *path) {
@@ -188,7 +171,7 @@ static void check_resume(void) {
     status = resume_once("stopped", &error);
     CHECK(status == MLP_RUN_COMPLETED, "final resume: %s (%s)", status >= 0 ? mlp_run_status_name(status) : "not opened",
           error.message);
-    CHECK(same_file(folder_path("reference/model.mlp"), folder_path("stopped/model.mlp")),
+    CHECK(test_same_file(folder_path("reference/model.mlp"), folder_path("stopped/model.mlp")),
           "the resumed model.mlp equals the uninterrupted one byte for byte");
 
     /* The same costs and accuracies in every epoch (the timings differ). */
@@ -240,7 +223,7 @@ static void check_patience(void) {
     exact.epochs = best;
     int result = run_once(&exact, NULL, NULL, 0, &error);
     CHECK(result == MLP_RUN_COMPLETED, "a run of %d epochs: %s", best, error.message);
-    CHECK(same_file(folder_path("patience/model.mlp"), folder_path("patience_exact/model.mlp")),
+    CHECK(test_same_file(folder_path("patience/model.mlp"), folder_path("patience_exact/model.mlp")),
           "--patience kept epoch %d's model, byte for byte", best);
 }
 
@@ -381,7 +364,7 @@ static void check_optimizers(void) {
         char a[600], b[600];
         snprintf(a, sizeof a, "%s/model.mlp", folder_path(one));
         snprintf(b, sizeof b, "%s/model.mlp", folder_path(two));
-        CHECK(same_file(a, b), "%s: 1 and 2 threads give the same model.mlp", cases[i].name);
+        CHECK(test_same_file(a, b), "%s: 1 and 2 threads give the same model.mlp", cases[i].name);
 
         /* Stopped after epoch 1, then after batches 1, 2 and 3 of epoch 2, resumed each time. */
         int epoch = 1;
@@ -402,7 +385,7 @@ static void check_optimizers(void) {
         status = resume_like(&config, stopped, &error);
         CHECK(status == MLP_RUN_COMPLETED, "%s: final resume: %s", cases[i].name, error.message);
         snprintf(b, sizeof b, "%s/model.mlp", folder_path(stopped));
-        CHECK(same_file(a, b), "%s: the resumed model.mlp equals the uninterrupted one byte for byte", cases[i].name);
+        CHECK(test_same_file(a, b), "%s: the resumed model.mlp equals the uninterrupted one byte for byte", cases[i].name);
 
         /* The checkpoint holds the recipe, the moments and the step count. */
         mlp_checkpoint c;
