@@ -6,7 +6,7 @@
 Checks: bad input becomes Python exceptions carrying the library's message (dtype, shape, NaN
 pixels, labels out of range, a model of another shape, files); arrays are passed without a copy;
 the scikit-learn methods; the callback (stop, exceptions); pickling; and, on MNIST, the binding's
-model file equals trainer's byte for byte with 1 and 2 threads. Exit 77 when NumPy is missing;
+model file equals trainer's byte for byte with 1 and 2 threads, and with precision="bf16". Exit 77 when NumPy is missing;
 the MNIST part is skipped (with a note) when there is no MNIST.
 """
 import os
@@ -166,6 +166,15 @@ def test_mnist(trainer, data, work):
         if threads == 2:
             floats = mlptrain.MLP(layers=[784, 128, 64, 10]).fit(X / 255.0, y, epochs=2, threads=2)
             check(np.array_equal(floats.predict_proba(X), model.predict_proba(X)), "X / 255.0 trains the same model")
+    # precision="bf16" (the scalar reference: every machine has it) is trainer's --precision bf16
+    out = os.path.join(work, "cli_bf16")
+    subprocess.run([trainer, "--data", data, "--train-limit", "1000", "--epochs", "1", "--layers", "784,32,10",
+                    "--kernel", "scalar", "--precision", "bf16", "--out", out], check=True, stdout=subprocess.DEVNULL)
+    bf16 = mlptrain.MLP(layers=[784, 32, 10], kernel="scalar", precision="bf16").fit(X[:1000], y[:1000], epochs=1)
+    path = os.path.join(work, "binding_bf16.mlp")
+    bf16.save(path)
+    with open(path, "rb") as a, open(os.path.join(out, "model.mlp"), "rb") as b:
+        check(a.read() == b.read(), "precision='bf16': the binding's model file differs from trainer's")
 
 
 def main():
