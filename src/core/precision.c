@@ -45,9 +45,9 @@ const mlp_kernel_table *mlp_kernels_select_for(const char *name, mlp_precision p
     if (table && !table->gemm_bf16) {
         int from_environment = !name || !name[0] || strcmp(name, "auto") == 0; /* MLP_KERNEL's */
         snprintf(error, error_size,
-                 "--precision bf16: kernel variant '%s'%s has no BF16 GEMM; use --kernel auto (the best "
-                 "BF16 variant) or --kernel scalar (the slow reference)", table->name,
-                 from_environment ? " (from MLP_KERNEL)" : "");
+                 "--precision bf16: kernel variant '%s'%s has no BF16 GEMM; %s (the best BF16 variant) or "
+                 "--kernel scalar (the slow reference)", table->name, from_environment ? " (from MLP_KERNEL)" : "",
+                 from_environment ? "unset MLP_KERNEL" : "use --kernel auto");
         return NULL;
     }
     return table;
