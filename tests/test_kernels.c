@@ -1499,7 +1499,6 @@ static void bfdot_by_instruction(const float *sum, const uint32_t *a, const uint
 }
 #pragma GCC pop_options
 #define MLP_TEST_BFDOT_INSTRUCTION 1
-#endif
 
 /* A random BF16 value (as its 16 bits) of one of the classes BFDOT treats specially. */
 static uint16_t bfdot_test_operand(void) {
@@ -1531,6 +1530,7 @@ static float bfdot_test_sum(void) {
     memcpy(&sum, &bits, 4);
     return sum;
 }
+#endif
 
 /* bf16_bfdot_step_scalar (the BFDOT reference's step) against the instruction, where the CPU
  * has FEAT_BF16: random steps of denormal, tiny, huge and ordinary operands and accumulators,
