@@ -282,7 +282,7 @@ static void gemm_neon_bf16_pack_b(const mlp_gemm_problem *g, int p0, int kb, int
         const int p = 2 * q;
         const float *even = g->b + (size_t)(p0 + p) * ldb + (size_t)j0;
         const int has_odd = p + 1 < kb;
-        const float *odd = even + ldb;
+        const float *odd = has_odd ? even + ldb : even;
         bf16_pair *destination = panel + (size_t)q * width;
         for (int c = 0; c < width; c += BF16_W) {
             const long count = cols - c;
