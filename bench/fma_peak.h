@@ -17,7 +17,8 @@ extern volatile float fma_peak_addend;     /* 1e-6f     */
  * MLP_BENCH_FMA_PEAK_<name> 1 for those it builds, 0 for the others):
  *   fma_peak_<name>_run   the loop (scalar: mulss + addss, what the -ffp-contract=off scalar
  *                         reference can issue; avx2/avx512: vfmadd on ymm/zmm; neon: fmla on
- *                         128-bit q registers)
+ *                         128-bit q registers; avx512_bf16: vdpbf16ps on zmm; neon_bf16:
+ *                         bfdot on q registers)
  *   fma_peak_<name>_loop  its description, the last part of the benchmark's name */
 #define MLP_KERNEL_VARIANT(name, arch, required, flags) \
     double fma_peak_##name##_run(long rounds);          \
