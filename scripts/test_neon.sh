@@ -76,7 +76,7 @@ import json, sys
 tests = json.load(sys.stdin)["tests"]
 print("|".join(t["name"] for t in tests
                if "qemu-aarch64" not in (t.get("command") or [""])[0]))')
-    slow=${NEON_SLOW_TESTS-training_subset|golden_trajectory|threads_bitwise|training_fused|binary_models|resume_run_api|regular|api_errors|api_mnist}
+    slow=${NEON_SLOW_TESTS-training_subset|golden_trajectory|threads_bitwise|training_fused|binary_models|resume_run_api|precision_bf16|regular|api_errors|api_mnist}
     exclude=$(printf '%s|%s' "$not_emulated" "$slow" | sed 's/^|//; s/|$//')
     if [ -n "$exclude" ]; then
         echo "test_neon.sh: not run under qemu: $exclude"
