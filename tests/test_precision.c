@@ -1,7 +1,9 @@
 /* --precision bf16 through the run module (include/mlp/run.h, include/mlp/precision.h), on MNIST
  * subsets; skips without MNIST. The BF16 variants tested: the scalar reference always (small
  * cases: it runs about 0.3 GFLOP/s), and mlp_kernels_best_for(BF16) when this CPU has one.
- *   threads:   a bf16 run's model.mlp is the same, byte for byte, with 1, 2 and 3 threads;
+ *   threads:   a bf16 run's model.mlp is the same, byte for byte, with 1, 2 and 3 threads, and
+ *              with the unfused step (MLP_UNFUSED_UPDATE=1: gemm_bf16 then sgd_update instead of
+ *              the update in gemm_bf16's epilogue);
  *   resume:    a bf16 run stopped after epoch 1 and again after batches 1 and 2 of epoch 2,
  *              resumed each time, ends with the uninterrupted run's model.mlp; the checkpoint
  *              records bf16, and a resume that asks for fp32 is refused, naming --precision;
@@ -99,8 +101,20 @@ static void check_threads(const mlp_kernel_table *kernels, int h1, int h2, int i
             CHECK(test_same_file(model_path(first), model_path(folder)),
                   "%s bf16: the model trained with %d threads differs from the one with 1", kernels->name, threads);
     }
-    printf("%s bf16: 784,%d%s%.0d,10 on %d images, 1, 2 and 3 threads: the same model.mlp (%.1f s)\n", kernels->name,
-           h1, h2 ? "," : "", h2, images, mlp_wall_seconds() - start);
+    /* The unfused step (network_create reads MLP_UNFUSED_UPDATE), 2 threads. */
+    char unfused[64];
+    snprintf(unfused, sizeof unfused, "threads_%s_unfused", kernels->name);
+    mlp_run_config config = bf16_config(kernels, unfused, h1, h2, images, 1);
+    config.threads = 2;
+    mlp_error error;
+    setenv("MLP_UNFUSED_UPDATE", "1", 1);
+    int status = run_once(&config, NULL, NULL, 0, NULL, &error);
+    unsetenv("MLP_UNFUSED_UPDATE");
+    CHECK(status == MLP_RUN_COMPLETED && test_same_file(model_path(first), model_path(unfused)),
+          "%s bf16: the unfused step's model differs from the fused one's (%s)", kernels->name,
+          status == MLP_RUN_COMPLETED ? "" : error.message);
+    printf("%s bf16: 784,%d%s%.0d,10 on %d images, 1, 2 and 3 threads and the unfused step: the same model.mlp "
+           "(%.1f s)\n", kernels->name, h1, h2 ? "," : "", h2, images, mlp_wall_seconds() - start);
 }
 
 /* ---- resume ---- */
