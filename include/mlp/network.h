@@ -34,8 +34,10 @@
 extern "C" {
 #endif
 
-/* A GEMM is split over threads only when each thread gets at least this many floating-point
- * operations (2^19: about 5 µs of AVX-512 work on one core). Measured with bench on the 2-core
+/* The default split threshold (a measured plan, include/mlp/plan.h, replaces it with one derived
+ * from this machine's FMA peak and barrier cost): a GEMM is split over threads only when each
+ * thread gets at least this many floating-point operations (2^19: about 5 µs of AVX-512 work on
+ * one Zen 4 core). Measured with bench on the 2-core
  * Zen 4 VMs (docs/threads.md): a lone GEMM split in 2 already wins from ~33 Kflop per part, but
  * in a training step a split layer's weights and gradients move between the cores' caches every
  * step; whole steps of 784,6,4,10 at batch 64 (first-layer GEMMs of 301 Kflop per thread) were
@@ -76,6 +78,11 @@ typedef struct mlp_network {
      * unfused step (forward, loss, backward into `gradients`, sgd_update), bitwise the same.
      * MLP_UNFUSED_UPDATE=1 in the environment sets 0 at network_create (for measuring). */
     int fused_update;
+    /* The plan's decisions (mlp_plan_apply, include/mlp/plan.h); network_create sets the
+     * defaults: the variant's blocking constants, MLP_PARALLEL_MIN_FLOPS_PER_THREAD. Any values
+     * give the same bits. */
+    mlp_gemm_blocking blocking;   /* every GEMM the network runs gets it                 */
+    long min_flops_per_thread;    /* the split threshold (parallel_gemm_workers)          */
 } mlp_network;
 
 int mlp_network_create(mlp_network *network, const mlp_model *model, const mlp_kernel_table *kernels,
@@ -152,10 +159,10 @@ void mlp_network_backward_update(mlp_network *network, mlp_model *model, int n,
 
 /* Owner computes: the output columns [*begin, *end) of layer l that thread `thread` of a team
  * of `threads` owns in a step of n rows: blocks of MLP_OWNER_COLUMN_GRANULARITY over as many
- * threads as parallel_gemm_workers gives the layer's GEMM, or all of them to the last thread
- * when that is 1 (empty ranges for the others). */
+ * threads as parallel_gemm_workers (at min_flops_per_thread) gives the layer's GEMM, or all of
+ * them to the last thread when that is 1 (empty ranges for the others). */
 void mlp_network_layer_columns(const mlp_model *model, int l, int n, int thread, int threads,
-                           int *begin, int *end);
+                               long min_flops_per_thread, int *begin, int *end);
 
 /* The whole training step for one batch, with its own parallel region (of
  * network_useful_threads threads, at most network->threads); returns the mean cost.
@@ -169,13 +176,15 @@ double mlp_network_train_step(mlp_network *network, mlp_model *model, const uint
 void mlp_parallel_range(int total, int granularity, int thread, int threads, int *begin, int *end);
 
 /* The GEMM split policy (the bench measures it): how many of `threads` threads share a GEMM,
- * one per MLP_PARALLEL_MIN_FLOPS_PER_THREAD flops, at least 1 and at most threads. */
-int mlp_parallel_gemm_workers(const mlp_gemm_problem *whole, int threads);
+ * one per min_flops_per_thread flops (the plan's, or MLP_PARALLEL_MIN_FLOPS_PER_THREAD), at
+ * least 1 and at most threads. */
+int mlp_parallel_gemm_workers(const mlp_gemm_problem *whole, int threads, long min_flops_per_thread);
 /* The team size worth starting for training steps of this model at this batch: the most threads
  * any of its GEMMs would use (at most `threads`). 1 means no GEMM is split, and a team of more
  * threads would only add barriers: small networks then run on one thread, never slower than it
  * (the results are bitwise the same for any team size). */
-int mlp_network_useful_threads(const mlp_model *model, int batch, int threads);
+int mlp_network_useful_threads(const mlp_model *model, int batch, int threads,
+                               long min_flops_per_thread);
 /* Part `part` of `parts` of a GEMM cut into row or column blocks: *piece gets the block's
  * problem (workspace still whole's). Returns 0 when that part is empty. */
 int mlp_parallel_gemm_part(const mlp_gemm_problem *whole, int part, int parts, mlp_gemm_problem *piece);

@@ -25,6 +25,8 @@ typedef struct mlp_train_options {
     int progress;         /* draw a progress bar on stderr (only on a terminal) */
     mlp_recipe recipe;    /* optimizer, schedule, dropout, augmentation (recipe.h); all zero
                              or mlp_recipe_init: plain SGD at learning_rate          */
+    const struct mlp_plan *plan; /* blocking and split threshold (include/mlp/plan.h);
+                             NULL: the defaults. Never changes the results          */
 } mlp_train_options;
 
 /* Accuracy, cost and confidence of a model on a set of examples. */

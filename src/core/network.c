@@ -27,6 +27,7 @@ int mlp_network_create(mlp_network *network, const mlp_model *model, const mlp_k
     /* MLP_UNFUSED_UPDATE=1: the unfused step (to measure what owner computes gains) */
     const char *unfused = getenv("MLP_UNFUSED_UPDATE");
     network->fused_update = !(unfused && strcmp(unfused, "1") == 0);
+    network->min_flops_per_thread = MLP_PARALLEL_MIN_FLOPS_PER_THREAD;
     int failed = 0;
     for (int l = 1; l <= model->layer_count; l++) {
         size_t count = (size_t)batch_capacity * model->sizes[l];
@@ -71,28 +72,29 @@ void mlp_network_free(mlp_network *network) {
     network->input_pixels = network->input_targets = NULL;
 }
 
-int mlp_parallel_gemm_workers(const mlp_gemm_problem *whole, int threads) {
+int mlp_parallel_gemm_workers(const mlp_gemm_problem *whole, int threads, long min_flops_per_thread) {
     double flops = 2.0 * whole->m * whole->n * whole->k;
-    double useful = flops / MLP_PARALLEL_MIN_FLOPS_PER_THREAD;
+    double useful = flops / (double)(min_flops_per_thread > 0 ? min_flops_per_thread : 1);
     return useful < 1.0 ? 1 : (useful < threads ? (int)useful : threads);
 }
 
-int mlp_network_useful_threads(const mlp_model *model, int batch, int threads) {
+int mlp_network_useful_threads(const mlp_model *model, int batch, int threads,
+                               long min_flops_per_thread) {
     int useful = 1;
     for (int l = 0; l < model->layer_count; l++) {
         /* forward, weight gradient and input gradient: the same 2·batch·in·out flops */
         mlp_gemm_problem layer = {.m = batch, .n = model->sizes[l + 1], .k = model->sizes[l]};
-        int workers = mlp_parallel_gemm_workers(&layer, threads);
+        int workers = mlp_parallel_gemm_workers(&layer, threads, min_flops_per_thread);
         if (workers > useful) useful = workers;
     }
     return useful;
 }
 
 void mlp_network_layer_columns(const mlp_model *model, int l, int n, int thread, int threads,
-                           int *begin, int *end) {
+                               long min_flops_per_thread, int *begin, int *end) {
     int out = model->sizes[l + 1];
     mlp_gemm_problem layer = {.m = n, .n = out, .k = model->sizes[l]};
-    int workers = mlp_parallel_gemm_workers(&layer, threads);
+    int workers = mlp_parallel_gemm_workers(&layer, threads, min_flops_per_thread);
     if (workers > 1) {
         mlp_parallel_range(out, MLP_OWNER_COLUMN_GRANULARITY, thread, workers, begin, end);
         return;
@@ -138,10 +140,11 @@ int mlp_parallel_gemm_part(const mlp_gemm_problem *whole, int part, int parts, m
 /* Runs this thread's share of a GEMM, over as many threads as have enough work. */
 static void parallel_gemm(const mlp_network *network, const mlp_gemm_problem *whole) {
     int thread = omp_get_thread_num();
-    int workers = mlp_parallel_gemm_workers(whole, omp_get_num_threads());
+    int workers = mlp_parallel_gemm_workers(whole, omp_get_num_threads(), network->min_flops_per_thread);
     mlp_gemm_problem part;
     if (thread >= workers || !mlp_parallel_gemm_part(whole, thread, workers, &part)) return;
     part.workspace = network->gemm_workspace + network->workspace_stride * thread;
+    part.blocking = network->blocking;
     network->kernels->gemm(&part);
 }
 
@@ -392,6 +395,7 @@ static void owner_gemm(const mlp_network *network, const mlp_gemm_problem *whole
     for (int s = 0; s < 2; s++)
         if (part.update.state[s]) part.update.state[s] += begin;
     part.workspace = network->gemm_workspace + network->workspace_stride * omp_get_thread_num();
+    part.blocking = network->blocking;
     network->kernels->gemm(&part);
 }
 
@@ -409,7 +413,8 @@ static float *thread_input_floats(const mlp_network *network) {
 static void owned_forward(mlp_network *network, int l, const uint8_t *input, int n) {
     const mlp_model *model = network->model;
     int begin, end;
-    mlp_network_layer_columns(model, l, n, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
+    mlp_network_layer_columns(model, l, n, omp_get_thread_num(), omp_get_num_threads(),
+                              network->min_flops_per_thread, &begin, &end);
     float *pixels = thread_input_floats(network);
     double start = profile_start(network);
     if (l == 0 && begin < end)
@@ -426,7 +431,8 @@ static void owned_forward(mlp_network *network, int l, const uint8_t *input, int
 static void owned_input_gradient(mlp_network *network, int l, int n) {
     const mlp_model *model = network->model;
     int begin, end;
-    mlp_network_layer_columns(model, l - 1, n, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
+    mlp_network_layer_columns(model, l - 1, n, omp_get_thread_num(), omp_get_num_threads(),
+                              network->min_flops_per_thread, &begin, &end);
     mlp_gemm_problem input_gradient = input_gradient_problem(network, l, n);
     double start = profile_start(network);
     owner_gemm(network, &input_gradient, begin, end);
@@ -440,7 +446,8 @@ static void owned_input_gradient(mlp_network *network, int l, int n) {
 static void owned_parameter_update(mlp_network *network, mlp_model *model, int l, int n,
                                    float learning_rate) {
     int in = model->sizes[l], out = model->sizes[l + 1], begin, end;
-    mlp_network_layer_columns(model, l, n, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
+    mlp_network_layer_columns(model, l, n, omp_get_thread_num(), omp_get_num_threads(),
+                              network->min_flops_per_thread, &begin, &end);
     const float *dz = network->deltas[l + 1];
     mlp_gemm_problem update = {
         .m = in, .n = out, .k = n,
@@ -501,7 +508,8 @@ double mlp_network_step(mlp_network *network, mlp_model *model, const uint8_t *i
 double mlp_network_train_step(mlp_network *network, mlp_model *model, const uint8_t *input,
                           const uint8_t *targets, int n, float learning_rate) {
     double cost = 0.0;
-#pragma omp parallel num_threads(mlp_network_useful_threads(network->model, n, network->threads))
+#pragma omp parallel num_threads(mlp_network_useful_threads(network->model, n, network->threads, \
+                                                            network->min_flops_per_thread))
     {
         double batch_cost = mlp_network_step(network, model, input, targets, n, learning_rate);
 #pragma omp master

@@ -10,6 +10,7 @@
 
 #include "mlp/augment.h"
 #include "mlp/distributed.h"
+#include "mlp/plan.h"
 #include "mlp/dropout.h"
 #include "mlp/rng.h"
 
@@ -39,6 +40,7 @@ int mlp_trainer_init(mlp_trainer *t, mlp_model *model, const mlp_kernel_table *k
     if (mlp_recipe_check(&options->recipe, error) != 0) return -1;
     mlp_plateau_init(&t->plateau);
     if (mlp_network_create(&t->network, model, kernels, capacity, options->threads, error) != 0) return -1;
+    mlp_plan_apply(options->plan, &t->network);
     if (mlp_network_dropout_enable(&t->network, &options->recipe.dropout, options->seed, error) != 0 ||
         mlp_augment_plan_new(&t->augment, &options->recipe.augment, options->seed, data->rows, data->cols, error) != 0 ||
         mlp_optimizer_state_create(&t->optimizer, &options->recipe.optimizer, model->parameter_count, error) != 0) {
@@ -137,7 +139,8 @@ int mlp_trainer_run_epoch(mlp_trainer *t, int epoch, int first_batch, mlp_epoch_
     int stop_agreed = 0; /* every rank of a data-parallel run stops after the same batch */
 
     /* Only as many threads as the step's GEMMs can use: tiny networks run on one (no idle barriers). */
-#pragma omp parallel num_threads(mlp_network_useful_threads(t->model, batch, t->options.threads))
+#pragma omp parallel num_threads(mlp_network_useful_threads(t->model, batch, t->options.threads, \
+                                                            t->network.min_flops_per_thread))
     {
         for (int b = first_batch; b < batches; b++) {
             int begin = b * batch;
