@@ -5,9 +5,10 @@
  * table's fma_peak loop) and the cost of one barrier of the real OpenMP team, measured in a few
  * milliseconds at start (mlp_plan_measure; trainer info prints how long it took).
  * Decisions derived from them:
- *   - the GEMM blocking KC/MC/NC (mlp_plan_derive_blocking, the rule BLIS uses: one KC × NR panel
- *     of B in half of L1d, the MC × KC block of A in half of L2, the KC × NC block of B in half
- *     of L3), clamped to the variant's constants, which size the GEMM workspace;
+ *   - the GEMM blocking KC/MC/NC (mlp_plan_derive_blocking, BLIS's rule fitted to this driver:
+ *     one KC × NR panel of B in a quarter of L2, the MC × KC block of A in half of L2, the
+ *     KC × NC block of B in half of L3), clamped to the variant's constants, which size the GEMM
+ *     workspace;
  *   - the split threshold: a layer's GEMM is split over threads only when each thread gets at
  *     least min_flops_per_thread flops (mlp_plan_derive_split_flops: a few barriers' worth of
  *     work at the measured peak). It decides the team size (mlp_network_useful_threads) and which
@@ -65,13 +66,13 @@ typedef struct mlp_plan {
 /* The blocking for a micro-kernel tile of mr rows (the row blocks' granularity: 2·MR where the
  * tall tiles exist) by nr columns, from the cache sizes, each field clamped to `limit` (the
  * variant's constants; a field of limit also stands in where its cache size is unknown):
- *   KC: the KC × NR B panel, reused by every row tile of a block, in half of L1d (the other half
- *       for the streaming A panels and the C tile), a multiple of 8;
+ *   KC: the KC × NR B panel, reused by every row tile of a block, in a quarter of L2 (not in
+ *       L1d as BLIS puts it: measured slower with this driver, see plan.c), a multiple of 8;
  *   MC: the MC × KC A block, reused by every column panel, in half of L2, a multiple of mr;
  *   NC: the KC × NC B block in half of L3 (L3 above 256 MiB is taken as unknown: VMs misreport
  *       it), a multiple of nr. */
-mlp_gemm_blocking mlp_plan_derive_blocking(long l1d_bytes, long l2_bytes, long l3_bytes, int mr,
-                                           int nr, mlp_gemm_blocking limit);
+mlp_gemm_blocking mlp_plan_derive_blocking(long l2_bytes, long l3_bytes, int mr, int nr,
+                                           mlp_gemm_blocking limit);
 
 /* The split threshold from the peak and the barrier: a split GEMM saves time only when each
  * thread's share outlasts the barrier after it and the cross-core traffic of its operands, so a

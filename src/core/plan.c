@@ -19,14 +19,21 @@ static int fit(long budget_bytes, long floats_per_unit, long multiple, int limit
     return units < limit ? (int)units : limit;
 }
 
-mlp_gemm_blocking mlp_plan_derive_blocking(long l1d_bytes, long l2_bytes, long l3_bytes, int mr,
-                                           int nr, mlp_gemm_blocking limit) {
+mlp_gemm_blocking mlp_plan_derive_blocking(long l2_bytes, long l3_bytes, int mr, int nr,
+                                           mlp_gemm_blocking limit) {
     /* a VM's L3 "per core" of hundreds of MB is not a cache size to block for */
     const long l3_sane = l3_bytes > 256L * 1024 * 1024 ? 0 : l3_bytes;
     mlp_gemm_blocking b;
-    b.kc = fit(l1d_bytes / 2, nr, 8, limit.kc);     /* KC × NR B panel: half of L1d */
-    b.mc = fit(l2_bytes / 2, b.kc, mr, limit.mc);   /* MC × KC A block: half of L2  */
-    b.nc = fit(l3_sane / 2, b.kc, nr, limit.nc);    /* KC × NC B block: half of L3  */
+    /* The KC × NR B panel: a quarter of L2, not BLIS's L1. This driver's tiles reuse a B panel
+     * for only MC / (2·MR) row tiles and pay a store and reload of C for every extra k slice;
+     * their 8 × 48 (AVX-512) or 4 × 24 (AVX2) register tile does 24 or 12 FMAs per row of B it
+     * loads, which L2 feeds at full speed. Measured on Zen 5 (48 KiB L1d, one core, avx512):
+     * the L1d rule's KC = 128 against KC = 512 ran 784 -> 128 at batch 64 at 175 against 216
+     * GFLOP/s, 784 -> 600 at batch 256 at 187 against 198, the 1024 -> 1024 weight update at
+     * batch 256 at 165 against 188 (docs/threads.md). */
+    b.kc = fit(l2_bytes / 4, nr, 8, limit.kc);
+    b.mc = fit(l2_bytes / 2, b.kc, mr, limit.mc); /* MC × KC A block: half of L2          */
+    b.nc = fit(l3_sane / 2, b.kc, nr, limit.nc);  /* KC × NC B block: half of L3          */
     return b;
 }
 

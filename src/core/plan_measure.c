@@ -84,7 +84,7 @@ void mlp_plan_measure(mlp_plan *plan, const mlp_kernel_table *kernels, int threa
     const gemm_driver *d = kernels->gemm_driver;
     if (d) {
         const int tile_rows = d->tall_micro_kernels[0] ? 2 * d->mr : d->mr;
-        plan->blocking = mlp_plan_derive_blocking(m->l1d_bytes, m->l2_bytes, m->l3_bytes, tile_rows,
+        plan->blocking = mlp_plan_derive_blocking(m->l2_bytes, m->l3_bytes, tile_rows,
                                                   d->max_vectors * d->width, plan->blocking);
     }
     plan->min_flops_per_thread = mlp_plan_derive_split_flops(m->fma_peak_gflops, m->barrier_us);
