@@ -50,6 +50,26 @@ extern "C" {
  * AVX-512 vector; the column blocks are register-tile friendly for every variant). */
 #define MLP_OWNER_COLUMN_GRANULARITY 16
 
+/* The next batch, copied during the current step (owner computes) by the threads that own no
+ * columns in a phase, instead of waiting at its barrier: the gather of a batch's random rows is
+ * bound by memory latency, which then overlaps the owners' compute. The trainer sets it up
+ * (network.next_batch) when the step is the owner-computes one and gathers the rows the step
+ * left (claimed_rows onwards) itself. Every row is copied whole by one thread: the same bytes
+ * whoever copies it. */
+typedef struct mlp_next_batch {
+    const struct mlp_dataset *data;
+    const int *examples;       /* the batch's n example indices                              */
+    int n;
+    uint8_t *pixels, *targets; /* where rows [0, n) go (network.spare_pixels, spare_targets) */
+    int claimed_rows;          /* rows [0, claimed_rows) are taken (atomically); every taken row
+                                  is copied by the end of the step                          */
+} mlp_next_batch;
+
+/* Rows an idle thread copies per this many flops of the phase's owner: one 784-byte row from
+ * memory takes about 0.15 µs (64 shuffled MNIST rows: 8-10 µs), the time a Zen 5 core spends on
+ * ~32 Kflop, so the idle thread is done about when the owners are. */
+#define MLP_NEXT_BATCH_FLOPS_PER_ROW 32768.0
+
 typedef struct mlp_network {
     const mlp_model *model;
     const mlp_kernel_table *kernels;
@@ -65,6 +85,9 @@ typedef struct mlp_network {
     float *row_loss;  /* batch_capacity per-example costs                  */
     uint8_t *input_pixels;  /* batch_capacity × sizes[0]: the batch being worked on */
     uint8_t *input_targets; /* batch_capacity labels (or 0/1 targets)               */
+    /* a second pair, filled with the next batch during the step (next_batch), then swapped */
+    uint8_t *spare_pixels, *spare_targets;
+    mlp_next_batch *next_batch; /* NULL: nothing to gather during the step                  */
     /* threads slabs of batch_capacity × sizes[0] floats, input_floats_stride apart: each
      * first-layer owner's copy of the pixels × 1/255 (its A in the owner-computes step, written
      * by network_forward_owned, read again by network_backward_update) */

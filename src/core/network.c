@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mlp/data.h"
 #include "mlp/dropout.h"
 
 void mlp_parallel_range(int total, int granularity, int thread, int threads, int *begin, int *end) {
@@ -39,6 +40,8 @@ int mlp_network_create(mlp_network *network, const mlp_model *model, const mlp_k
     network->row_loss = mlp_aligned_calloc((size_t)batch_capacity, sizeof(float));
     network->input_pixels = mlp_aligned_calloc((size_t)batch_capacity * model->sizes[0], 1);
     network->input_targets = mlp_aligned_calloc((size_t)batch_capacity, 1);
+    network->spare_pixels = mlp_aligned_calloc((size_t)batch_capacity * model->sizes[0], 1);
+    network->spare_targets = mlp_aligned_calloc((size_t)batch_capacity, 1);
     /* one slab of scaled pixels per thread, each on its own cache lines */
     network->input_floats_stride = ((size_t)batch_capacity * model->sizes[0] + 15) & ~(size_t)15;
     network->input_floats = mlp_aligned_calloc(network->input_floats_stride * threads, sizeof(float));
@@ -46,7 +49,8 @@ int mlp_network_create(mlp_network *network, const mlp_model *model, const mlp_k
     network->workspace_stride = (kernels->gemm_workspace_floats + 15) & ~(size_t)15;
     network->gemm_workspace = mlp_aligned_calloc(network->workspace_stride * threads + 16, sizeof(float));
     failed |= !network->gradients || !network->row_loss || !network->gemm_workspace ||
-              !network->input_pixels || !network->input_targets || !network->input_floats;
+              !network->input_pixels || !network->input_targets || !network->input_floats ||
+              !network->spare_pixels || !network->spare_targets;
     if (failed) {
         mlp_network_free(network);
         return mlp_error_set(error, "network: out of memory for a batch of %d", batch_capacity);
@@ -66,10 +70,13 @@ void mlp_network_free(mlp_network *network) {
     mlp_aligned_free(network->gemm_workspace);
     mlp_aligned_free(network->input_pixels);
     mlp_aligned_free(network->input_targets);
+    mlp_aligned_free(network->spare_pixels);
+    mlp_aligned_free(network->spare_targets);
     mlp_aligned_free(network->input_floats);
     network->input_floats = NULL;
     network->gradients = network->row_loss = network->gemm_workspace = NULL;
     network->input_pixels = network->input_targets = NULL;
+    network->spare_pixels = network->spare_targets = NULL;
 }
 
 int mlp_parallel_gemm_workers(const mlp_gemm_problem *whole, int threads, long min_flops_per_thread) {
@@ -382,10 +389,34 @@ void mlp_network_optimizer_update(mlp_network *network, mlp_model *model, mlp_op
 
 /* ---- owner computes: the fused step ---- */
 
-/* This thread's gemm of a column block [begin, end) of `whole` (nothing when empty). */
+/* A thread that owns nothing in a phase copies rows of the next batch (network->next_batch)
+ * while the owners compute: about as many as an owner's share of `whole` takes to compute
+ * (MLP_NEXT_BATCH_FLOPS_PER_ROW). */
+static void gather_next_rows(const mlp_network *network, const mlp_gemm_problem *whole) {
+    mlp_next_batch *next = network->next_batch;
+    if (!next) return;
+    int owners = mlp_parallel_gemm_workers(whole, omp_get_num_threads(), network->min_flops_per_thread);
+    double owner_flops = 2.0 * whole->m * whole->n * whole->k / owners;
+    int rows = (int)(owner_flops / MLP_NEXT_BATCH_FLOPS_PER_ROW) + 1, first;
+#pragma omp atomic capture
+    {
+        first = next->claimed_rows;
+        next->claimed_rows += rows;
+    }
+    if (first >= next->n) return;
+    if (rows > next->n - first) rows = next->n - first;
+    mlp_dataset_gather(next->data, next->examples + first, rows,
+                       next->pixels + (size_t)first * next->data->features, next->targets + first);
+}
+
+/* This thread's gemm of a column block [begin, end) of `whole`; when empty, rows of the next
+ * batch instead (gather_next_rows). */
 static void owner_gemm(const mlp_network *network, const mlp_gemm_problem *whole, int begin,
                        int end) {
-    if (begin >= end) return;
+    if (begin >= end) {
+        gather_next_rows(network, whole);
+        return;
+    }
     mlp_gemm_problem part = *whole;
     part.n = end - begin;
     part.c += begin;
