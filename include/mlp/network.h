@@ -63,6 +63,11 @@ typedef struct mlp_next_batch {
     uint8_t *pixels, *targets; /* where rows [0, n) go (network.spare_pixels, spare_targets) */
     int claimed_rows;          /* rows [0, claimed_rows) are taken (atomically); every taken row
                                   is copied by the end of the step                          */
+    /* A team of one has no idle thread: its owner instead prefetches rows_per_call rows before
+     * each of its GEMMs (the loads then run under the GEMM) and copies nothing; the trainer's
+     * gather after the step finds them in cache. */
+    int prefetch_only;
+    int rows_per_call;
 } mlp_next_batch;
 
 /* Rows an idle thread copies per this many flops of the phase's owner: one 784-byte row from

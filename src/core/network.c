@@ -394,7 +394,7 @@ void mlp_network_optimizer_update(mlp_network *network, mlp_model *model, mlp_op
  * (MLP_NEXT_BATCH_FLOPS_PER_ROW). */
 static void gather_next_rows(const mlp_network *network, const mlp_gemm_problem *whole) {
     mlp_next_batch *next = network->next_batch;
-    if (!next) return;
+    if (!next || next->prefetch_only) return;
     int owners = mlp_parallel_gemm_workers(whole, omp_get_num_threads(), network->min_flops_per_thread);
     double owner_flops = 2.0 * whole->m * whole->n * whole->k / owners;
     int rows = (int)(owner_flops / MLP_NEXT_BATCH_FLOPS_PER_ROW) + 1, first;
@@ -409,14 +409,31 @@ static void gather_next_rows(const mlp_network *network, const mlp_gemm_problem 
                        next->pixels + (size_t)first * next->data->features, next->targets + first);
 }
 
+/* A team of one (next_batch->prefetch_only): requests the next rows_per_call rows of the next
+ * batch into the caches, for the gather after the step. */
+static void prefetch_next_rows(const mlp_network *network) {
+    mlp_next_batch *next = network->next_batch;
+    int first = next->claimed_rows, rows = next->rows_per_call;
+    if (first >= next->n) return;
+    if (rows > next->n - first) rows = next->n - first;
+    next->claimed_rows += rows;
+    const size_t row_bytes = (size_t)next->data->features;
+    for (int r = first; r < first + rows; r++) {
+        const char *row = (const char *)next->data->pixels + (size_t)next->examples[r] * row_bytes;
+        for (size_t byte = 0; byte < row_bytes; byte += 64) __builtin_prefetch(row + byte, 0, 3);
+        __builtin_prefetch(row + row_bytes - 1, 0, 3);
+    }
+}
+
 /* This thread's gemm of a column block [begin, end) of `whole`; when empty, rows of the next
- * batch instead (gather_next_rows). */
+ * batch instead (gather_next_rows); in a team of one, the next rows prefetched first. */
 static void owner_gemm(const mlp_network *network, const mlp_gemm_problem *whole, int begin,
                        int end) {
     if (begin >= end) {
         gather_next_rows(network, whole);
         return;
     }
+    if (network->next_batch && network->next_batch->prefetch_only) prefetch_next_rows(network);
     mlp_gemm_problem part = *whole;
     part.n = end - begin;
     part.c += begin;

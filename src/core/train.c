@@ -175,6 +175,9 @@ int mlp_trainer_run_epoch(mlp_trainer *t, int epoch, int first_batch, mlp_epoch_
                         .data = t->data, .examples = t->epoch_order + next_begin,
                         .n = next_begin + batch <= t->train_count ? batch : t->train_count - next_begin,
                         .pixels = network->spare_pixels, .targets = network->spare_targets,
+                        /* one thread: prefetch over the step's 3L - 1 owner GEMMs */
+                        .prefetch_only = omp_get_num_threads() == 1,
+                        .rows_per_call = batch / (3 * t->model->layer_count - 1) + 1,
                     };
                     network->next_batch = &next;
                 }
@@ -199,15 +202,16 @@ int mlp_trainer_run_epoch(mlp_trainer *t, int epoch, int first_batch, mlp_epoch_
 #pragma omp master
             {
                 gathered = 0;
-                if (network->next_batch) { /* the step copied the next batch's first rows */
+                if (network->next_batch && !network->next_batch->prefetch_only) {
+                    /* the step copied the next batch's first rows */
                     gathered = next.claimed_rows < next.n ? next.claimed_rows : next.n;
                     uint8_t *pixels = network->input_pixels, *targets = network->input_targets;
                     network->input_pixels = network->spare_pixels;
                     network->input_targets = network->spare_targets;
                     network->spare_pixels = pixels;
                     network->spare_targets = targets;
-                    network->next_batch = NULL;
                 }
+                network->next_batch = NULL;
                 t->batch_costs[b] = (float)cost;
                 t->optimizer.step++; /* after the update's barrier; read again after the next */
                 metrics->learning_rate = rate;
