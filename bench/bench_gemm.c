@@ -10,6 +10,12 @@
  * is their reference. Plus square m = n = k GEMMs. No epilogue: the rows time op(A)·op(B), the
  * same work as sgemm.
  *
+ * BF16 rows (gemm_bf16/<variant>/<form>/<shape>, right after the FP32 rows of the same form and
+ * shape): table->gemm_bf16 of every variant that has one of its own instructions (not the
+ * scalar reference), the same problem; their peak is the variant's own loop (avx512_bf16:
+ * VDPBF16PS) and their spot check sums the BF16-rounded operands. A variant whose FP32 gemm is
+ * another variant's (avx512_bf16 reuses avx512's) gets no FP32 rows of its own.
+ *
  * Counters: FLOP/s = 2·m·n·k per iteration as a rate; peak_fraction = FLOP/s divided by the
  * FMA peak of the variant's ISA, measured in this process at startup (fma_peak.c); OpenBLAS rows
  * use the best peak of this CPU. Each run then checks three elements of C against a double
@@ -40,6 +46,7 @@ typedef enum gemm_form {
 typedef struct gemm_case {
     char name[96];
     const mlp_kernel_table *table; /* NULL: the OpenBLAS reference */
+    int bf16;                      /* table->gemm_bf16 rather than table->gemm */
     gemm_form form;
     int a_uint8;               /* A is uint8 pixels scaled by 1/255 */
     int m, n, k;
@@ -53,7 +60,7 @@ enum { LAYER_COUNT = sizeof layers / sizeof layers[0], BATCH_COUNT = 2, SQUARE_C
 enum { IMAGE_PIXELS = 784 }; /* layers with this many inputs read uint8 pixels */
 
 /* Per variant: 3 float forms and 2 uint8 forms per layer and batch, and the squares. */
-enum { MAX_VARIANTS = 5, MAX_CASES = MAX_VARIANTS * (LAYER_COUNT * BATCH_COUNT * 5 + SQUARE_COUNT) };
+enum { MAX_VARIANTS = 8, MAX_CASES = MAX_VARIANTS * (LAYER_COUNT * BATCH_COUNT * 5 + SQUARE_COUNT) };
 static gemm_case cases[MAX_CASES];
 static int case_count;
 
@@ -123,7 +130,8 @@ static void run_gemm(const gemm_case *c, const mlp_gemm_problem *p) {
         return;
     }
 #endif
-    c->table->gemm(p);
+    if (c->bf16) c->table->gemm_bf16(p);
+    else c->table->gemm(p);
 }
 
 static double a_element(const mlp_gemm_problem *p, int i, int q) {
@@ -136,11 +144,16 @@ static double b_element(const mlp_gemm_problem *p, int q, int j) {
 }
 
 /* Whether C[i][j] matches a double-precision dot product within float rounding of a k-term sum:
- * |error| <= 4·k·eps·sum|a·b|. */
-static int element_correct(const mlp_gemm_problem *p, int i, int j) {
+ * |error| <= 4·k·eps·sum|a·b|; bf16: of the operands rounded to BF16, as gemm_bf16 reads them. */
+static int element_correct(const mlp_gemm_problem *p, int i, int j, int bf16) {
     double exact = 0.0, magnitude = 0.0;
     for (int q = 0; q < p->k; q++) {
-        double term = a_element(p, i, q) * b_element(p, q, j);
+        double a = a_element(p, i, q), b = b_element(p, q, j);
+        if (bf16) {
+            a = mlp_bf16_round((float)a);
+            b = mlp_bf16_round((float)b);
+        }
+        double term = a * b;
         exact += term;
         magnitude += fabs(term);
     }
@@ -148,10 +161,10 @@ static int element_correct(const mlp_gemm_problem *p, int i, int j) {
     return error <= 4.0 * p->k * FLT_EPSILON * magnitude + FLT_MIN;
 }
 
-static int spot_check(const mlp_gemm_problem *p, char *message, size_t message_size) {
+static int spot_check(const mlp_gemm_problem *p, int bf16, char *message, size_t message_size) {
     const int rows[] = {0, p->m / 2, p->m - 1}, columns[] = {0, p->n / 3, p->n - 1};
     for (int s = 0; s < 3; s++) {
-        if (!element_correct(p, rows[s], columns[s])) {
+        if (!element_correct(p, rows[s], columns[s], bf16)) {
             snprintf(message, message_size, "C[%d][%d] = %g differs from the exact product",
                      rows[s], columns[s], (double)p->c[(size_t)rows[s] * p->ldc + columns[s]]);
             return 0;
@@ -192,19 +205,20 @@ static void bench_gemm(bench_state *state, void *argument) {
     bench_set_label(state, label);
 
     char message[128];
-    if (!spot_check(&problem, message, sizeof message)) bench_fail(state, message);
+    if (!spot_check(&problem, c->bf16, message, sizeof message)) bench_fail(state, message);
     operands_free(&operands);
 }
 
-static void add_case(const char *variant, const mlp_kernel_table *table, gemm_form form, int a_uint8,
-                     int m, int n, int k, const char *shape) {
+static void add_case(const char *variant, const mlp_kernel_table *table, int bf16, gemm_form form,
+                     int a_uint8, int m, int n, int k, const char *shape) {
     static const char *const form_names[] = {"forward", "weight_gradient", "input_gradient",
                                              "square"};
     if (case_count == MAX_CASES) return;
     gemm_case *c = &cases[case_count++];
-    snprintf(c->name, sizeof c->name, "gemm/%s/%s%s/%s", variant, form_names[form],
-             a_uint8 ? "_u8" : "", shape);
+    snprintf(c->name, sizeof c->name, "%s/%s/%s%s/%s", bf16 ? "gemm_bf16" : "gemm", variant,
+             form_names[form], a_uint8 ? "_u8" : "", shape);
     c->table = table;
+    c->bf16 = bf16;
     c->form = form;
     c->a_uint8 = a_uint8;
     c->m = m;
@@ -217,11 +231,18 @@ static void add_case_for_variants(gemm_form form, int a_uint8, int m, int n, int
                                   const char *shape) {
     int count;
     const mlp_kernel_table *const *tables = mlp_kernels_compiled(&count);
-    for (int v = 0; v < count && v < MAX_VARIANTS - 1; v++)
-        add_case(tables[v]->name, tables[v], form, a_uint8, m, n, k, shape);
+    const mlp_kernel_table *scalar = mlp_kernels_find("scalar");
+    for (int v = 0; v < count; v++) {
+        int same_as_later = 0; /* its gemm is a later variant's: that one's rows time it */
+        for (int w = v + 1; w < count; w++) same_as_later |= tables[w]->gemm == tables[v]->gemm;
+        if (!same_as_later) add_case(tables[v]->name, tables[v], 0, form, a_uint8, m, n, k, shape);
+    }
 #ifdef MLP_BENCH_HAVE_OPENBLAS
-    if (!a_uint8) add_case("openblas", NULL, form, 0, m, n, k, shape);
+    if (!a_uint8) add_case("openblas", NULL, 0, form, 0, m, n, k, shape);
 #endif
+    for (int v = 0; v < count; v++)
+        if (tables[v]->gemm_bf16 && tables[v] != scalar)
+            add_case(tables[v]->name, tables[v], 1, form, a_uint8, m, n, k, shape);
 }
 
 void bench_register_gemm(void) {

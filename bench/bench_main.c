@@ -29,7 +29,7 @@ static void add_cpu_context(void) {
         {f->sse2, "sse2"},         {f->avx, "avx"},           {f->avx2, "avx2"},
         {f->fma, "fma"},           {f->avx512f, "avx512f"},   {f->avx512bw, "avx512bw"},
         {f->avx512vl, "avx512vl"}, {f->avx512dq, "avx512dq"}, {f->os_saves_ymm, "os_ymm"},
-        {f->os_saves_zmm, "os_zmm"}, {f->neon, "neon"},
+        {f->os_saves_zmm, "os_zmm"}, {f->neon, "neon"}, {f->avx512_bf16, "avx512_bf16"}, {f->neon_bf16, "neon_bf16"},
     };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (flags[i].present) append(features, sizeof features, flags[i].name);

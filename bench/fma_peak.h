@@ -15,8 +15,9 @@ int fma_peak_supported(const char *isa, const char **reason);
  * 0 when the ISA is not supported. */
 double fma_peak_flops(const char *isa);
 
-/* The highest fma_peak_flops over the ISAs this CPU supports (the machine's peak, used for
- * the OpenBLAS rows); *isa (if non-NULL) receives which ISA. */
+/* The highest fma_peak_flops over the float ISAs this CPU supports (the machine's FP32 peak,
+ * used for the OpenBLAS rows; the BF16 loops, names ending in _bf16, are left out); *isa (if
+ * non-NULL) receives which ISA. */
 double fma_peak_best_flops(const char **isa);
 
 /* Registers fma_peak/<isa>/... benchmarks, one per loop built. */

@@ -22,6 +22,9 @@
 #ifndef HWCAP_ASIMD
 #define HWCAP_ASIMD (1 << 1)
 #endif
+#ifndef HWCAP2_BF16
+#define HWCAP2_BF16 (1 << 14)
+#endif
 #endif
 
 volatile float mlp_fma_peak_multiplier = 0.999999f;
@@ -57,6 +60,8 @@ static void detect_x86(mlp_cpu_features *f) {
         f->avx512dq = (ebx >> 17) & 1;
         f->avx512bw = (ebx >> 30) & 1;
         f->avx512vl = (ebx >> 31) & 1;
+        if (eax >= 1 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx))
+            f->avx512_bf16 = (eax >> 5) & 1;
     }
     unsigned int brand[12];
     if (__get_cpuid(0x80000000, &eax, &ebx, &ecx, &edx) && eax >= 0x80000004) {
@@ -91,6 +96,8 @@ static const struct cpu_feature_name {
     {MLP_CPU_OS_YMM, offsetof(mlp_cpu_features, os_saves_ymm), "AVX (YMM)", 1},
     {MLP_CPU_OS_ZMM, offsetof(mlp_cpu_features, os_saves_zmm), "AVX-512 (ZMM)", 1},
     {MLP_CPU_NEON, offsetof(mlp_cpu_features, neon), "AArch64 Advanced SIMD", 0},
+    {MLP_CPU_AVX512_BF16, offsetof(mlp_cpu_features, avx512_bf16), "AVX512_BF16", 0},
+    {MLP_CPU_NEON_BF16, offsetof(mlp_cpu_features, neon_bf16), "BF16 (FEAT_BF16)", 0},
 };
 enum { FEATURE_COUNT = sizeof feature_names / sizeof feature_names[0] };
 
@@ -101,6 +108,7 @@ const mlp_cpu_features *mlp_kernels_cpu_features(void) {
         detect_x86(&detected);
 #elif defined(__aarch64__) && defined(__linux__)
         detected.neon = (getauxval(AT_HWCAP) & HWCAP_ASIMD) != 0;
+        detected.neon_bf16 = (getauxval(AT_HWCAP2) & HWCAP2_BF16) != 0;
         snprintf(detected.model, sizeof detected.model, "AArch64");
 #elif defined(__aarch64__)
         detected.neon = 1;
@@ -191,6 +199,20 @@ const mlp_kernel_table *mlp_kernels_best(void) {
     for (int i = count - 1; i >= 0; i--)
         if (mlp_kernels_supported(tables[i], NULL)) return tables[i];
     return &kernel_table_scalar;
+}
+
+const mlp_kernel_table *mlp_kernels_best_for(mlp_precision precision, const char **reason) {
+    if (precision == MLP_PRECISION_FP32) return mlp_kernels_best();
+    int count;
+    const mlp_kernel_table *const *tables = mlp_kernels_compiled(&count);
+    for (int i = count - 1; i >= 0; i--)
+        if (tables[i]->gemm_bf16 != NULL && tables[i] != &kernel_table_scalar &&
+            mlp_kernels_supported(tables[i], NULL))
+            return tables[i];
+    if (reason)
+        *reason = "this CPU has no BF16 dot-product instructions (AVX512_BF16 on x86-64, "
+                  "FEAT_BF16 on AArch64), and BF16 is never emulated";
+    return NULL;
 }
 
 const mlp_kernel_table *mlp_kernels_find(const char *name) {

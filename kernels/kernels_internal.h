@@ -47,6 +47,7 @@ extern volatile float mlp_fma_peak_addend;     /* 1e-6f                  */
 /* Scalar reference kernels (kernels/scalar/). The SIMD variants may call the cheap ones
  * (bias_gradient tails and the like) where that keeps their results identical. */
 void gemm_scalar(const mlp_gemm_problem *problem);
+void gemm_bf16_scalar(const mlp_gemm_problem *problem); /* the BF16 reference */
 void bias_add_scalar(float *c, int m, int n, int ldc, const float *bias);
 void bias_gradient_scalar(const float *dz, int m, int n, int ld, float *bias_gradient);
 void bias_gradient_update_scalar(const float *dz, int m, int n, int ld, float *bias,

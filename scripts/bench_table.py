@@ -50,9 +50,12 @@ def gemm_rows(run):
     table, variants = {}, []
     for b in run["benchmarks"]:
         parts = b.get("name", "").split("/")
-        if len(parts) < 4 or parts[0] != "gemm" or b.get("run_type", "iteration") != "iteration":
+        if (len(parts) < 4 or parts[0] not in ("gemm", "gemm_bf16")
+                or b.get("run_type", "iteration") != "iteration"):
             continue
-        variant, form, shape = parts[1], parts[2], "/".join(parts[3:])
+        # BF16 rows (gemm_bf16/<variant>/...) are a column of their own: "<variant> bf16"
+        variant = parts[1] + (" bf16" if parts[0] == "gemm_bf16" else "")
+        form, shape = parts[2], "/".join(parts[3:])
         row = table.setdefault((form, shape), {}).setdefault(variant, Row())
         if variant not in variants:
             variants.append(variant)

@@ -1066,6 +1066,357 @@ static void test_micro_kernel_list(const gemm_driver *d) {
     CHECK(logits_listed, "the logits kernel is missing from the named list");
 }
 
+/* ---------------------------------------------------------------- gemm_bf16 */
+
+/* table->gemm_bf16 (include/mlp/kernels.h) against gemm_bf16_scalar, the reference of its
+ * arithmetic. The sums are compared bit for bit (the scalar reference computes VDPBF16PS's
+ * pair order, DAZ/FTZ and rounding); the epilogue is the FP32 one, so the expected C is the
+ * reference's plain sums S put through the variant's own unfused kernels: bias_add and the
+ * activation (BIAS_ACTIVATION), the activation's backward with dy = S (ACTIVATION_DERIVATIVE),
+ * sgd_update (PARAMETER_UPDATE) — bitwise what the fused epilogue must give. The scalar
+ * variant (the reference against itself, and against the double oracle on the BF16-rounded
+ * operands) is compared by value: its fused relu' writes S·0 = -0 where relu_backward writes +0. */
+
+/* Some elements of A and B replaced by values that exercise the BF16 arithmetic: denormal
+ * inputs (flushed to 0), tiny ones whose products are denormal (flushed), large ones, -0, and
+ * values exactly halfway between two BF16 numbers (ties to even). Products stay finite. */
+static float bf16_special_value(void) {
+    static const uint32_t bits[] = {0x00000001u, 0x807fffffu, 0x1e000000u, 0x9e3ba2e9u,
+                                    0x5d000000u, 0x80000000u, 0x3f808000u, 0x3f818000u,
+                                    0xbf808000u, 0x3f807fffu, 0x3f808001u, 0x00800000u};
+    float value;
+    memcpy(&value, &bits[random_below((int)(sizeof bits / sizeof bits[0]))], 4);
+    return value;
+}
+
+static void bf16_sprinkle(float *x, size_t count) {
+    for (size_t i = 0; i < count; i++)
+        if (random_below(16) == 0) x[i] = bf16_special_value();
+}
+
+/* Whether two floats are the same: bitwise, or (by_value) equal or both NaN. */
+static int bf16_same(float got, float expected, int by_value) {
+    if (by_value) return got == expected || (got != got && expected != expected);
+    return memcmp(&got, &expected, sizeof got) == 0;
+}
+
+/* The expected C of g (its c holds W for a parameter update) into `expected` (ldc floats a
+ * row): the reference sums through the variant's unfused kernels, as described above. */
+static void bf16_expected(const mlp_gemm_problem *g, float *expected) {
+    mlp_gemm_problem plain = *g;
+    plain.epilogue = MLP_GEMM_EPILOGUE_NONE;
+    plain.bias = NULL;
+    plain.activation_output = NULL;
+    size_t count = (size_t)(g->m ? g->m : 1) * g->ldc;
+    float *sums = aligned_floats(count);
+    plain.c = sums;
+    plain.workspace = NULL;
+    scalar->gemm_bf16(&plain);
+    for (int i = 0; i < g->m; i++) {
+        const float *s = sums + (size_t)i * g->ldc;
+        float *e = expected + (size_t)i * g->ldc;
+        switch (g->epilogue) {
+        case MLP_GEMM_EPILOGUE_NONE: memcpy(e, s, (size_t)g->n * sizeof *e); break;
+        case MLP_GEMM_EPILOGUE_BIAS_ACTIVATION:
+            memcpy(e, s, (size_t)g->n * sizeof *e);
+            if (g->bias) variant->bias_add(e, 1, g->n, g->ldc, g->bias);
+            mlp_kernels_activation_forward(variant, g->activation, e, e, (size_t)g->n);
+            break;
+        case MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE:
+            mlp_kernels_activation_backward(
+                variant, g->activation,
+                g->activation_output + (size_t)i * g->ld_activation_output, s, e, (size_t)g->n);
+            break;
+        case MLP_GEMM_EPILOGUE_PARAMETER_UPDATE:
+            memcpy(e, g->c + (size_t)i * g->ldc, (size_t)g->n * sizeof *e);
+            variant->sgd_update(e, s, (size_t)g->n, g->update.learning_rate);
+            break;
+        }
+    }
+    free(sums);
+}
+
+/* The scalar reference's plain sums against a double-precision sum of the BF16-rounded
+ * operands (exact products): float summation error only. */
+static int bf16_check_oracle(const mlp_gemm_problem *g, const float *sums, const char *text) {
+    int bad = 0;
+    for (int i = 0; i < g->m; i++)
+        for (int j = 0; j < g->n; j++) {
+            double exact = 0.0, magnitude = 0.0;
+            for (int p = 0; p < g->k; p++) {
+                size_t ai = g->a_transposed ? (size_t)p * g->lda + i : (size_t)i * g->lda + p;
+                float a = g->a_u8 ? (float)g->a_u8[ai] * g->a_scale : g->a[ai];
+                float b = g->b_transposed ? g->b[(size_t)j * g->ldb + p]
+                                          : g->b[(size_t)p * g->ldb + j];
+                double term = (double)mlp_bf16_round(a) * (double)mlp_bf16_round(b);
+                exact += term;
+                magnitude += fabs(term);
+            }
+            double got = sums[(size_t)i * g->ldc + j];
+            /* flushed denormal products and sums: up to FLT_MIN each */
+            if (!(fabs(got - exact) <=
+                  (g->k + 2) * (double)FLT_EPSILON * magnitude + 2.0 * (g->k + 1) * FLT_MIN)) {
+                if (bad == 0)
+                    fprintf(stderr, "  %s: reference C(%d,%d) = %.9g, BF16 oracle %.9g\n", text,
+                            i, j, got, exact);
+                bad++;
+            }
+        }
+    return bad;
+}
+
+/* gemm_bf16 of one case (any epilogue, PARAMETER_UPDATE included), run by `run` (NULL: the
+ * table's gemm_bf16), against the expected C; nothing written outside C's m × n block. */
+
+static int check_bf16_case_with(const gemm_case *t, int special, gemm_runner run,
+                                const void *context, const char *what) {
+    static const char *epilogues[] = {"none", "bias+act", "act'", "update"};
+    char text[256];
+    snprintf(text, sizeof text, "gemm_bf16 m=%d n=%d k=%d%s%s%s epilogue=%s/%s misalign=%d pad=%d%s%s%s",
+             t->m, t->n, t->k, t->a_transposed ? " A^T" : "", t->b_transposed ? " B^T" : "",
+             t->a_is_u8 ? " u8" : "", epilogues[t->epilogue], activation_name(t->activation),
+             t->misalign, t->pad, special ? " special" : "", what ? " " : "", what ? what : "");
+    gemm_case shape = *t;
+    if (t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) shape.epilogue = MLP_GEMM_EPILOGUE_NONE;
+    gemm_operands operands = gemm_operands_make(&shape);
+    mlp_gemm_problem g = operands.problem;
+    g.epilogue = t->epilogue;
+    if (special) {
+        int a_rows = t->a_transposed ? t->k : t->m, b_rows = t->b_transposed ? t->n : t->k;
+        if (!t->a_is_u8) bf16_sprinkle(operands.a_storage, (size_t)a_rows * g.lda + 1);
+        bf16_sprinkle(operands.b_storage, (size_t)b_rows * g.ldb + 1);
+    }
+    size_t count = (size_t)t->m * g.ldc;
+    guarded_buffer c = guarded_alloc(count, t->misalign);
+    float *expected = aligned_floats(count ? count : 1);
+    if (t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) {
+        g.update.rule = MLP_GEMM_UPDATE_SGD;
+        g.update.learning_rate = update_learning_rate;
+        for (int i = 0; i < t->m; i++)
+            for (int j = 0; j < t->n; j++) c.data[(size_t)i * g.ldc + j] = random_uniform(-1.0f, 1.0f);
+    }
+    g.c = c.data;
+    bf16_expected(&g, expected);
+    const int by_value = variant_is_scalar;
+    int bad = 0;
+    if (variant_is_scalar && t->epilogue == MLP_GEMM_EPILOGUE_NONE)
+        bad += bf16_check_oracle(&g, expected, text);
+
+    g.workspace = workspace_alloc(variant);
+    if (run) run(&g, context);
+    else variant->gemm_bf16(&g);
+    free(g.workspace);
+    for (int i = 0; i < t->m; i++)
+        for (int j = 0; j < t->n; j++) {
+            float got = c.data[(size_t)i * g.ldc + j], want = expected[(size_t)i * g.ldc + j];
+            if (!bf16_same(got, want, by_value)) {
+                uint32_t got_bits, want_bits;
+                memcpy(&got_bits, &got, 4);
+                memcpy(&want_bits, &want, 4);
+                if (bad == 0)
+                    fprintf(stderr, "  %s: C(%d,%d) = %.9g (0x%08x), expected %.9g (0x%08x)\n",
+                            text, i, j, got, got_bits, want, want_bits);
+                bad++;
+            }
+        }
+    CHECK(bad == 0, "%s: %d elements differ from the BF16 reference", text, bad);
+    int damaged = guard_damage(&c, t->m, t->n, g.ldc);
+    CHECK(damaged == 0, "%s: %d floats written outside the m x n block of C", text, damaged);
+    free(c.base);
+    free(expected);
+    gemm_operands_free(&operands);
+    return bad + damaged;
+}
+
+static int check_bf16_case(const gemm_case *t, int special) {
+    return check_bf16_case_with(t, special, NULL, NULL, NULL);
+}
+
+/* Every form (A, B plain or transposed), float and uint8 A, every epilogue (the parameter
+ * update included) and activation, on shapes with ragged tiles, K odd, K of one and of
+ * several slices, unaligned operands and padded leading dimensions. */
+static void test_gemm_bf16_options(void) {
+    static const int shapes[][3] = {{17, 65, 63}, {65, 7, 33}, {3, 1, 70}, {1, 29, 5},
+                                    {9, 50, 1},   {16, 48, 2}, {8, 96, 64}, {13, 40, 1100}};
+    int cases = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int transposes = 0; transposes < 4; transposes++)
+            for (int u8 = 0; u8 < 2; u8++)
+                for (int epilogue = 0; epilogue < 4; epilogue++)
+                    for (int activation = 0; activation < 4; activation++) {
+                        if ((epilogue == MLP_GEMM_EPILOGUE_NONE ||
+                             epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) &&
+                            activation != 0)
+                            continue;
+                        gemm_case t = {shapes[s][0], shapes[s][1], shapes[s][2],
+                                       transposes & 1, transposes >> 1, u8,
+                                       (mlp_gemm_epilogue)epilogue, (mlp_activation)activation,
+                                       (int)(s % 4), (int)(s % 3) * 3};
+                        check_bf16_case(&t, (int)((s + transposes + epilogue) & 1));
+                        cases++;
+                    }
+    printf("gemm_bf16: %d cases of every option\n", cases);
+}
+
+/* The cross product of awkward sizes (1, 7, 17, 63, 64, 65 and deeper K: odd, and more than
+ * one KC slice), each with one random choice of form, A type, epilogue, alignment. */
+static void test_gemm_bf16_awkward_shapes(void) {
+    static const int sizes[] = {1, 7, 17, 63, 64, 65};
+    static const int depths[] = {1, 2, 7, 17, 63, 64, 65, 513, 1031};
+    int cases = 0;
+    for (int mi = 0; mi < 6; mi++)
+        for (int ni = 0; ni < 6; ni++)
+            for (int ki = 0; ki < 9; ki++) {
+                int m = sizes[mi], n = sizes[ni], k = depths[ki];
+                if ((double)m * n * k > 300000.0 && (mi + ni + ki) % 3 != 0) continue;
+                gemm_case t = {m, n, k, random_below(2), random_below(2), random_below(2),
+                               (mlp_gemm_epilogue)random_below(4),
+                               (mlp_activation)random_below(4), random_below(4),
+                               random_below(2) * (1 + random_below(5))};
+                if (t.epilogue == MLP_GEMM_EPILOGUE_NONE ||
+                    t.epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE)
+                    t.activation = MLP_ACTIVATION_NONE;
+                check_bf16_case(&t, random_below(2));
+                cases++;
+            }
+    printf("gemm_bf16: %d awkward shapes\n", cases);
+}
+
+/* The three training forms on MLP shapes, the blocks' edges (M and N past MC and NC), and K
+ * deeper than KC with a parameter update (the partial sums in the workspace). */
+static void test_gemm_bf16_mlp_shapes(void) {
+    static const int layers[][2] = {{784, 128}, {128, 64}, {64, 10}, {784, 600}};
+    int batch = 64;
+    for (int l = 0; l < 4; l++) {
+        int in = layers[l][0], out = layers[l][1], first = in == 784;
+        gemm_case forward = {batch, out, in, 0, 0, first, MLP_GEMM_EPILOGUE_BIAS_ACTIVATION,
+                             (mlp_activation)(1 + l % 3), 0, 0};
+        gemm_case weight = {in, out, batch, 1, 0, first, MLP_GEMM_EPILOGUE_PARAMETER_UPDATE,
+                            MLP_ACTIVATION_NONE, 0, 0};
+        gemm_case input = {batch, in, out, 0, 1, 0, MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE,
+                           (mlp_activation)(1 + (l + 1) % 3), 1, 3};
+        check_bf16_case(&forward, 0);
+        check_bf16_case(&weight, 0);
+        if (!first) check_bf16_case(&input, 0);
+    }
+    static const int big[][3] = {{300, 20, 40}, {20, 1100, 30}, {33, 70, 1500}, {270, 60, 530}};
+    for (int s = 0; s < 4; s++)
+        for (int epilogue = 0; epilogue < 4; epilogue++) {
+            gemm_case t = {big[s][0], big[s][1], big[s][2], s & 1, (s >> 1) & 1, s == 2,
+                           (mlp_gemm_epilogue)epilogue,
+                           epilogue == 1 || epilogue == 2 ? MLP_ACTIVATION_TANH : MLP_ACTIVATION_NONE,
+                           s & 1, s};
+            check_bf16_case(&t, s & 1);
+        }
+}
+
+/* Row blocks and column blocks at odd offsets (as threads cut a GEMM) through gemm_bf16: each
+ * block's C the same as the whole GEMM's (checked against the reference by the same test). */
+static void run_bf16_blocks(const mlp_gemm_problem *g, const void *context) {
+    (void)context;
+    int row_cuts[] = {0, 1, (1 + g->m / 3) | 1, g->m};
+    int col_cuts[] = {0, 3, (3 + g->n / 3) | 1, (3 + (2 * g->n) / 3) | 1, g->n};
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 4; c++) {
+            int row0 = row_cuts[r] < g->m ? row_cuts[r] : g->m;
+            int row1 = row_cuts[r + 1] < g->m ? row_cuts[r + 1] : g->m;
+            int col0 = col_cuts[c] < g->n ? col_cuts[c] : g->n;
+            int col1 = col_cuts[c + 1] < g->n ? col_cuts[c + 1] : g->n;
+            if (row1 <= row0 || col1 <= col0) continue;
+            mlp_gemm_problem block = gemm_block(g, row0, row1 - row0, col0, col1 - col0);
+            variant->gemm_bf16(&block);
+        }
+}
+
+static void test_gemm_bf16_partition_independence(void) {
+    static const int shapes[][3] = {{37, 45, 300}, {29, 101, 77}, {21, 50, 1030}};
+    for (int s = 0; s < 3; s++)
+        for (int transposes = 0; transposes < 4; transposes++)
+            for (int epilogue = 0; epilogue < 4; epilogue++) {
+                gemm_case t = {shapes[s][0], shapes[s][1], shapes[s][2], transposes & 1,
+                               transposes >> 1, (s + transposes) % 3 == 0,
+                               (mlp_gemm_epilogue)epilogue,
+                               epilogue == 1 || epilogue == 2 ? (mlp_activation)(1 + s)
+                                                              : MLP_ACTIVATION_NONE,
+                               transposes & 1, s};
+                check_bf16_case_with(&t, s & 1, run_bf16_blocks, NULL, "[row/column blocks]");
+            }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+/* VCVTNE2PS2BF16 itself on 32 floats, the BF16 of each as a float (the upper 16 bits). */
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) static void
+bf16_round_by_instruction(const float *x, float *y) {
+    __m512i words = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + 16), _mm512_loadu_ps(x));
+    uint16_t w[32];
+    _mm512_storeu_si512(w, words);
+    for (int i = 0; i < 32; i++) {
+        uint32_t bits = (uint32_t)w[i] << 16;
+        memcpy(&y[i], &bits, 4);
+    }
+}
+#endif
+
+/* mlp_bf16_round against VCVTNE2PS2BF16 (where the CPU has it) on special values and random
+ * bit patterns: zeros, denormals (to signed zero), FLT_MIN, ties (to even), NaNs (quieted,
+ * sign and upper payload kept), infinities, FLT_MAX and the largest values below a tie that
+ * round up to infinity. */
+static void test_bf16_round(void) {
+#if defined(__x86_64__)
+    if (!mlp_kernels_cpu_features()->avx512_bf16) {
+        printf("mlp_bf16_round vs VCVTNE2PS2BF16: skipped, this CPU has no AVX512_BF16\n");
+        return;
+    }
+    static const uint32_t special[] = {
+        0x00000000u, 0x80000000u, 0x00000001u, 0x80000001u, 0x007fffffu, 0x807fffffu,
+        0x00400000u, 0x00008000u, 0x00800000u, 0x80800000u, 0x00808000u, 0x00818000u,
+        0x3f800000u, 0x3f808000u, 0x3f818000u, 0x3f807fffu, 0x3f808001u, 0xbf808000u,
+        0xbf818000u, 0x7f800000u, 0xff800000u, 0x7fc00000u, 0xffc00000u, 0x7f800001u,
+        0xff800001u, 0x7fa00000u, 0x7f80ffffu, 0x7fffffffu, 0x7f7fffffu, 0xff7fffffu,
+        0x7f7f8000u, 0x7f7f7fffu, 0x7f7e8000u, 0x7f7f8001u, 0x4b7fffffu, 0x33800000u};
+    enum { SPECIAL = sizeof special / sizeof special[0], TOTAL = 32 * 320 };
+    static float x[TOTAL], y[TOTAL];
+    for (int i = 0; i < TOTAL; i++) {
+        uint32_t bits = i < SPECIAL ? special[i] : random_u32();
+        if (i >= SPECIAL && i % 3 == 0) bits = (bits & 0xffff0000u) | 0x8000u; /* a tie */
+        memcpy(&x[i], &bits, 4);
+    }
+    for (int i = 0; i < TOTAL; i += 32) bf16_round_by_instruction(x + i, y + i);
+    int bad = 0;
+    for (int i = 0; i < TOTAL; i++) {
+        float ours = mlp_bf16_round(x[i]);
+        if (memcmp(&ours, &y[i], 4) != 0) {
+            if (bad < 5) {
+                uint32_t in, a, b;
+                memcpy(&in, &x[i], 4);
+                memcpy(&a, &ours, 4);
+                memcpy(&b, &y[i], 4);
+                fprintf(stderr, "  mlp_bf16_round(0x%08x) = 0x%08x, VCVTNE2PS2BF16 0x%08x\n", in,
+                        a, b);
+            }
+            bad++;
+        }
+    }
+    CHECK(bad == 0, "mlp_bf16_round differs from VCVTNE2PS2BF16 on %d of %d values", bad, TOTAL);
+    printf("mlp_bf16_round vs VCVTNE2PS2BF16: %d values\n", TOTAL);
+#else
+    printf("mlp_bf16_round vs VCVTNE2PS2BF16: skipped, not x86-64\n");
+#endif
+}
+
+static void test_gemm_bf16(void) {
+    test_bf16_round();
+    if (variant->gemm_bf16 == NULL) {
+        printf("gemm_bf16: none in this variant\n");
+        return;
+    }
+    test_gemm_bf16_options();
+    test_gemm_bf16_awkward_shapes();
+    test_gemm_bf16_mlp_shapes();
+    test_gemm_bf16_partition_independence();
+}
+
 /* ---------------------------------------------------------------- the variant registry */
 
 static void test_registry(void) {
@@ -1569,5 +1920,6 @@ int main(int argc, char **argv) {
         test_gemm_forced_plans();
         test_micro_kernels();
     }
+    test_gemm_bf16();
     return test_exit_code();
 }

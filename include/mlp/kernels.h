@@ -162,6 +162,17 @@ typedef struct mlp_kernel_table {
     size_t gemm_workspace_floats;
 
     void (*gemm)(const mlp_gemm_problem *problem);
+    /* The same GEMM in BF16 (--precision bf16): op(A) and op(B) rounded to BF16 while packed
+     * (mlp_bf16_round), their products summed in float in pairs of k, as VDPBF16PS does:
+     *   for p = 0, 2, 4, ...:  s = (s + A(i,p+1)·B(p+1,j)) + A(i,p)·B(p,j)
+     * each step a fused multiply-add (the exact product added with one rounding to nearest
+     * even), denormal inputs and each step's denormal result flushed to signed zero (a
+     * denormal product is not flushed before it is added); an odd K ends with a zero-padded
+     * pair element, whose +0 product is still added. The epilogue runs in float, exactly as gemm's. Workspace: at most
+     * gemm_workspace_floats floats. Partition independence as gemm. NULL where the variant has
+     * no BF16 GEMM. scalar's (gemm_bf16_scalar) is the reference the SIMD ones are tested
+     * against; it is never chosen for training automatically (mlp_kernels_best_for). */
+    void (*gemm_bf16)(const mlp_gemm_problem *problem);
 
     /* c[i][j] += bias[j] for an m×n block. */
     void (*bias_add)(float *c, int m, int n, int ldc, const float *bias);
@@ -215,7 +226,8 @@ typedef struct mlp_kernel_table {
      * independent multiply-add chains, enough of them to be bound by the FMA throughput rather
      * than its latency; returns the floating-point operations done (2 per lane per multiply-add).
      * The plan (include/mlp/plan.h) and bench time it for the per-core peak. fma_peak_loop
-     * describes it ("zmm_fma_12chains"). */
+     * describes it ("zmm_fma_12chains"). avx512_bf16's is its VDPBF16PS loop (4 flops per lane,
+ * about 1.8x the zmm FMA peak): a plan made for it sees that peak. */
     double (*fma_peak)(long rounds);
     const char *fma_peak_loop;
 } mlp_kernel_table;
@@ -237,11 +249,14 @@ enum {
     MLP_CPU_OS_YMM = 1u << 8,
     MLP_CPU_OS_ZMM = 1u << 9,
     MLP_CPU_NEON = 1u << 10,
+    MLP_CPU_AVX512_BF16 = 1u << 11, /* VDPBF16PS, VCVTNE2PS2BF16: CPUID 7.1 EAX bit 5         */
+    MLP_CPU_NEON_BF16 = 1u << 12,   /* BFDOT, BFCVT (FEAT_BF16): AT_HWCAP2 HWCAP2_BF16         */
 };
 
 typedef struct mlp_cpu_features {
     int sse2, avx, avx2, fma, avx512f, avx512bw, avx512vl, avx512dq, os_saves_ymm, os_saves_zmm;
     int neon;
+    int avx512_bf16, neon_bf16;
     unsigned mask;  /* the same, as MLP_CPU_* bits */
     char model[64]; /* CPU brand string, or "" */
 } mlp_cpu_features;
@@ -269,6 +284,31 @@ const mlp_kernel_table *const *mlp_kernels_compiled(int *count);
 int mlp_kernels_supported(const mlp_kernel_table *table, const char **reason);
 /* The best supported variant. */
 const mlp_kernel_table *mlp_kernels_best(void);
+
+/* The arithmetic of the GEMMs of training (--precision). BF16: operands rounded to BF16,
+ * products summed in float (table->gemm_bf16); everything else stays float. */
+typedef enum mlp_precision {
+    MLP_PRECISION_FP32 = 0,
+    MLP_PRECISION_BF16,
+} mlp_precision;
+
+/* The best supported variant for `precision`: FP32, mlp_kernels_best(); BF16, the last
+ * supported variant with a gemm_bf16 of its own instructions (the scalar reference does not
+ * count: there is no emulated BF16 training). NULL when there is none; *reason (if non-NULL)
+ * then says why. */
+const mlp_kernel_table *mlp_kernels_best_for(mlp_precision precision, const char **reason);
+
+/* x rounded to the nearest BF16 (ties to even), as the float it stands for: the upper 16 bits
+ * of a float. Denormals become signed zero, NaN stays NaN (quieted): VCVTNE2PS2BF16's rule
+ * (checked bit for bit against it on Zen 5). */
+static inline float mlp_bf16_round(float x) {
+    union { float f; uint32_t u; } v = {x};
+    if ((v.u & 0x7f800000u) == 0) v.u &= 0x80000000u;             /* denormal, zero */
+    else if ((v.u & 0x7f800000u) == 0x7f800000u) { if (v.u & 0x7fffffu) v.u |= 0x400000u; } /* NaN, inf */
+    else v.u += 0x7fffu + ((v.u >> 16) & 1u);                    /* round to nearest even */
+    v.u &= 0xffff0000u;
+    return v.f;
+}
 /* By name (kernels_variants); NULL and an explanation in error when unknown
  * or unsupported here. name NULL or "" or "auto": MLP_KERNEL from the environment if set, else
  * the best. */

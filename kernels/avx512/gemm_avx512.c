@@ -10,6 +10,7 @@
 #include "avx512/avx512_kernels.h"
 #include "avx2/avx2_pack.h"
 #include "avx2/gemm_logits_avx2.h"
+#include "avx512/avx512_epilogue.h"
 #include "avx512/avx512_math.h"
 #include "gemm_driver.h"
 
@@ -18,47 +19,6 @@ enum {
     AVX512_W = GEMM_AVX512_W,
     AVX512_MAX_VECTORS = GEMM_AVX512_MAX_VECTORS,
 };
-
-/* bias[column .. column + 15] under the column mask (zeros when there is no bias). */
-static inline __m512 load_bias_avx512(const gemm_tile *t, int column, __mmask16 column_mask) {
-    return t->bias ? _mm512_maskz_loadu_ps(column_mask, t->bias + column) : _mm512_setzero_ps();
-}
-
-/* The parameter update epilogue on `lanes` parameters at w (the gradient in registers): the
- * rule of t->update, with the operations of the unfused kernel (SGD: sgd_update_avx512's
- * multiply, then subtract). */
-static inline __attribute__((always_inline)) void update_parameters_avx512(const gemm_tile *t,
-                                                                           float *w,
-                                                                           __mmask16 lanes,
-                                                                           __m512 gradient) {
-    switch (t->update->rule) {
-    case MLP_GEMM_UPDATE_SGD: {
-        __m512 step = _mm512_mul_ps(_mm512_set1_ps(t->update->learning_rate), gradient);
-        _mm512_mask_storeu_ps(w, lanes, _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, w), step));
-        break;
-    }
-    default: break; /* no other rule yet (include/mlp/kernels.h) */
-    }
-}
-
-/* Row r, columns column .. column + 15 of the tile: on the last slice the epilogue,
- * act(sums + bias) or sums ⊙ act'(Y), then a masked store of the columns inside C; or the
- * parameter update of W's row r. */
-static inline __attribute__((always_inline)) void store_sums_avx512(const gemm_tile *t, int r,
-                                                                    int column,
-                                                                    __mmask16 column_mask,
-                                                                    __m512 sums, __m512 bias) {
-    if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) {
-        update_parameters_avx512(t, t->w + r * t->ldw + column, column_mask, sums);
-        return;
-    }
-    if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_BIAS_ACTIVATION)
-        sums = activation_forward_avx512(t->activation, _mm512_add_ps(sums, bias));
-    else if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE)
-        sums = activation_backward_avx512(
-            t->activation, _mm512_maskz_loadu_ps(column_mask, t->y + r * t->ldy + column), sums);
-    _mm512_mask_storeu_ps(t->c + r * t->ldc + column, column_mask, sums);
-}
 
 /* One tile_rows × (vectors·16) tile over one k slice (tile_rows = MR, or 2·MR for the tall
  * narrow tile); tile_rows, vectors and full (all tile_rows rows inside C) are constants in

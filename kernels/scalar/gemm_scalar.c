@@ -3,6 +3,8 @@
 #include "kernels_internal.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 /* op(A)(i, p): the uint8 path scales each byte, as the first layer's packing does. */
 static inline float a_element(const mlp_gemm_problem *g, int i, int p) {
@@ -80,6 +82,65 @@ void gemm_scalar(const mlp_gemm_problem *g) {
             const float *y = g->activation_output + (size_t)i * g->ld_activation_output;
             for (int j = 0; j < g->n; j++)
                 c_row[j] *= activation_derivative(g->activation, y[j]);
+        }
+    }
+}
+
+/* ---- BF16 reference (table->gemm_bf16) ----
+ * What VDPBF16PS computes, element by element (checked against the instruction on Zen 5):
+ * the operands rounded to BF16 (denormals already flushed to signed zero by the rounding),
+ * and within a pair of k the odd element first, each step a fused multiply-add (the exact
+ * product added to the sum with one rounding to nearest even) whose result is flushed to
+ * signed zero when denormal: s = ftz(fma(A(i,p),B(p,j), ftz(fma(A(i,p+1),B(p+1,j), s)))).
+ * A product is not flushed on its own: a denormal product still moves a sum (0 + -2^-134 is
+ * -2^-134, flushed to -0; 2^-126 - 2^-127 is 2^-127, flushed to +0), which a separate
+ * multiply, flush and add would not reproduce. fmaf is correctly rounded in C99 (a libm call
+ * where the baseline ISA has no FMA instruction). */
+
+static inline float flush_denormal(float x) {
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    if ((bits & 0x7f800000u) == 0) bits &= 0x80000000u;
+    memcpy(&x, &bits, sizeof bits);
+    return x;
+}
+
+/* Σ_p op(A)(i,p)·op(B)(p,j) over BF16 operands, in VDPBF16PS's pairs; an odd K's last pair
+ * has a zero second element (the packing pads with zeros), whose +0 product is still added. */
+static float bf16_dot(const mlp_gemm_problem *g, int i, int j) {
+    float s = 0.0f;
+    for (int p = 0; p < g->k; p += 2) {
+        float odd_a = 0.0f, odd_b = 0.0f;
+        if (p + 1 < g->k) {
+            odd_a = mlp_bf16_round(a_element(g, i, p + 1));
+            odd_b = mlp_bf16_round(b_element(g, p + 1, j));
+        }
+        s = flush_denormal(fmaf(odd_a, odd_b, s));
+        s = flush_denormal(
+            fmaf(mlp_bf16_round(a_element(g, i, p)), mlp_bf16_round(b_element(g, p, j)), s));
+    }
+    return s;
+}
+
+void gemm_bf16_scalar(const mlp_gemm_problem *g) {
+    for (int i = 0; i < g->m; i++) {
+        float *c_row = g->c + (size_t)i * g->ldc;
+        for (int j = 0; j < g->n; j++) {
+            float sum = bf16_dot(g, i, j);
+            switch (g->epilogue) {
+            case MLP_GEMM_EPILOGUE_NONE: c_row[j] = sum; break;
+            case MLP_GEMM_EPILOGUE_BIAS_ACTIVATION:
+                c_row[j] = activate(g->activation, sum + (g->bias ? g->bias[j] : 0.0f));
+                break;
+            case MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE:
+                c_row[j] = sum * activation_derivative(
+                                     g->activation,
+                                     g->activation_output[(size_t)i * g->ld_activation_output + j]);
+                break;
+            case MLP_GEMM_EPILOGUE_PARAMETER_UPDATE: /* C holds W */
+                if (g->update.rule == MLP_GEMM_UPDATE_SGD) c_row[j] -= g->update.learning_rate * sum;
+                break;
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ const mlp_kernel_table kernel_table_scalar = {
     .name = "scalar",
     .gemm_workspace_floats = 0,
     .gemm = gemm_scalar,
+    .gemm_bf16 = gemm_bf16_scalar, /* the reference; never chosen for training by "auto" */
     .bias_add = bias_add_scalar,
     .bias_gradient = bias_gradient_scalar,
     .relu_forward = relu_forward_scalar,

@@ -24,7 +24,7 @@ int command_info(int argc, char **argv, int first) {
         {"sse2", f->sse2}, {"avx", f->avx}, {"avx2", f->avx2}, {"fma", f->fma},
         {"avx512f", f->avx512f}, {"avx512bw", f->avx512bw}, {"avx512vl", f->avx512vl},
         {"avx512dq", f->avx512dq}, {"os-ymm", f->os_saves_ymm}, {"os-zmm", f->os_saves_zmm},
-        {"neon", f->neon},
+        {"neon", f->neon}, {"avx512_bf16", f->avx512_bf16}, {"neon-bf16", f->neon_bf16},
     };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (flags[i].present) printf(" %s", flags[i].name);
