@@ -19,11 +19,18 @@ static double thread_cpu_seconds(void) {
     return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
 }
 
+/* Measuring stops at these wall-clock budgets whatever it has gathered by then: on a busy
+ * machine a preempted thread can stretch a barrier from a microsecond to a time slice, and the
+ * start of a run must stay fast (the issue: well under 0.5 s). */
+#define FMA_PEAK_BUDGET_SECONDS 0.02
+#define BARRIER_BUDGET_SECONDS 0.03
+
 /* GFLOP/s of one core in the variant's FMA loop: the round count doubled until a call takes
- * 0.25 ms, then the best of 8 such calls (the best is the closest to the physical limit on a
- * shared machine). About 3 ms; bench's fma_peak measures longer, to the same loop. */
+ * 0.25 ms, then the best of up to 8 such calls (the best is the closest to the physical limit on
+ * a shared machine). About 3 ms; bench's fma_peak measures longer, to the same loop. */
 static double measure_fma_peak(const mlp_kernel_table *kernels) {
     if (!kernels->fma_peak) return 0.0;
+    const double begin = mlp_wall_seconds();
     long rounds = 256;
     double start = thread_cpu_seconds();
     kernels->fma_peak(rounds);
@@ -38,6 +45,7 @@ static double measure_fma_peak(const mlp_kernel_table *kernels) {
         double flops = kernels->fma_peak(rounds);
         double seconds = thread_cpu_seconds() - start;
         if (seconds > 0.0 && flops / seconds > best) best = flops / seconds;
+        if (mlp_wall_seconds() - begin > FMA_PEAK_BUDGET_SECONDS) break;
     }
     return best * 1e-9;
 }
@@ -47,13 +55,16 @@ static int compare_doubles(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Microseconds per barrier of a team of `threads`: the median over BARRIER_BATCHES batches of
- * BARRIER_ROUNDS barriers each (the master's wall clock; a batch in which the VM preempted a
- * thread does not move the median), after a warm-up that starts the team's threads. */
+/* Microseconds per barrier of a team of `threads`: the median over up to BARRIER_BATCHES batches
+ * of BARRIER_ROUNDS barriers each (the master's wall clock; a batch in which the VM preempted a
+ * thread does not move the median), after a warm-up that starts the team's threads; the master
+ * stops the batches when BARRIER_BUDGET_SECONDS are spent. */
 enum { BARRIER_BATCHES = 15, BARRIER_ROUNDS = 64 };
 static double measure_barrier_us(int threads) {
     if (threads < 2) return 0.0;
     double batch_seconds[BARRIER_BATCHES];
+    int batches = 0, stop = 0;
+    const double begin = mlp_wall_seconds();
 #pragma omp parallel num_threads(threads)
     {
         for (int warm = 0; warm < 32; warm++) {
@@ -64,11 +75,17 @@ static double measure_barrier_us(int threads) {
             for (int round = 0; round < BARRIER_ROUNDS; round++) {
 #pragma omp barrier
             }
-            if (omp_get_thread_num() == 0) batch_seconds[batch] = mlp_wall_seconds() - start;
+            if (omp_get_thread_num() == 0) {
+                double now = mlp_wall_seconds();
+                batch_seconds[batches++] = now - start;
+                stop = now - begin > BARRIER_BUDGET_SECONDS;
+            }
+#pragma omp barrier
+            if (stop) break; /* every thread reads the master's decision after the barrier */
         }
     }
-    qsort(batch_seconds, BARRIER_BATCHES, sizeof batch_seconds[0], compare_doubles);
-    return batch_seconds[BARRIER_BATCHES / 2] / BARRIER_ROUNDS * 1e6;
+    qsort(batch_seconds, (size_t)batches, sizeof batch_seconds[0], compare_doubles);
+    return batch_seconds[batches / 2] / BARRIER_ROUNDS * 1e6;
 }
 
 void mlp_plan_measure(mlp_plan *plan, const mlp_kernel_table *kernels, int threads) {
