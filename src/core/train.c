@@ -10,8 +10,8 @@
 
 #include "mlp/augment.h"
 #include "mlp/distributed.h"
-#include "mlp/plan.h"
 #include "mlp/dropout.h"
+#include "mlp/plan.h"
 #include "mlp/rng.h"
 
 /* Evaluation runs in chunks of at least this many rows (bigger GEMMs, fewer barriers). */
