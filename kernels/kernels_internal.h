@@ -47,7 +47,11 @@ extern volatile float mlp_fma_peak_addend;     /* 1e-6f                  */
 /* Scalar reference kernels (kernels/scalar/). The SIMD variants may call the cheap ones
  * (bias_gradient tails and the like) where that keeps their results identical. */
 void gemm_scalar(const mlp_gemm_problem *problem);
-void gemm_bf16_scalar(const mlp_gemm_problem *problem); /* the BF16 reference */
+void gemm_bf16_scalar(const mlp_gemm_problem *problem); /* the BF16 reference: VDPBF16PS */
+void gemm_bf16_scalar_bfdot(const mlp_gemm_problem *problem); /* the BF16 reference: BFDOT */
+/* One BFDOT step (Arm's BFDotAdd, FPCR.EBF = 0) on one lane: sum + (a0·b0 + a1·b1) rounded to
+ * odd, flushed (gemm_scalar.c); the operands are BF16 values as floats. */
+float bf16_bfdot_step_scalar(float sum, float a0, float b0, float a1, float b1);
 void bias_add_scalar(float *c, int m, int n, int ldc, const float *bias);
 void bias_gradient_scalar(const float *dz, int m, int n, int ld, float *bias_gradient);
 void bias_gradient_update_scalar(const float *dz, int m, int n, int ld, float *bias,

@@ -57,6 +57,11 @@ cmake -S "$root" -B "$build" \
 cmake --build "$build" -j "$jobs"
 
 cd "$build"
+# qemu's CPU model: "max" (qemu-user's default, said here) has FEAT_BF16, which the neon_bf16
+# variant's test (kernels_neon_bf16, BFDOT) needs; QEMU_CPU=cortex-a53 turns it off (that test
+# then skips).
+QEMU_CPU=${QEMU_CPU:-max}
+export QEMU_CPU
 # ctest runs each test program through qemu-aarch64 (CMAKE_CROSSCOMPILING_EMULATOR). Without
 # arguments, two kinds of test are left out, and named:
 #  - tests whose command is not emulated (shell scripts that execute the AArch64 trainer

@@ -42,6 +42,7 @@
 #include "activation_error_bounds.h"
 #include "gemm_driver.h"
 #include "kernel_reference.h"
+#include "kernels_internal.h"
 #include "mlp/kernels.h"
 #include "test_util.h"
 
@@ -1068,9 +1069,10 @@ static void test_micro_kernel_list(const gemm_driver *d) {
 
 /* ---------------------------------------------------------------- gemm_bf16 */
 
-/* table->gemm_bf16 (include/mlp/kernels.h) against gemm_bf16_scalar, the reference of its
- * arithmetic. The sums are compared bit for bit (the scalar reference computes VDPBF16PS's
- * pair order, DAZ/FTZ and rounding); the epilogue is the FP32 one, so the expected C is the
+/* table->gemm_bf16 (include/mlp/kernels.h) against the reference of its arithmetic
+ * (table->bf16_dot): gemm_bf16_scalar for VDPBF16PS's, gemm_bf16_scalar_bfdot for BFDOT's.
+ * The sums are compared bit for bit (the references compute the instructions' pair order,
+ * flushing and rounding); the epilogue is the FP32 one, so the expected C is the
  * reference's plain sums S put through the variant's own unfused kernels: bias_add and the
  * activation (BIAS_ACTIVATION), the activation's backward with dy = S (ACTIVATION_DERIVATIVE),
  * sgd_update (PARAMETER_UPDATE) — bitwise what the fused epilogue must give. The scalar
@@ -1111,7 +1113,8 @@ static void bf16_expected(const mlp_gemm_problem *g, float *expected) {
     float *sums = aligned_floats(count);
     plain.c = sums;
     plain.workspace = NULL;
-    scalar->gemm_bf16(&plain);
+    if (variant->bf16_dot == MLP_BF16_DOT_BFDOT) gemm_bf16_scalar_bfdot(&plain);
+    else scalar->gemm_bf16(&plain);
     for (int i = 0; i < g->m; i++) {
         const float *s = sums + (size_t)i * g->ldc;
         float *e = expected + (size_t)i * g->ldc;
@@ -1136,9 +1139,13 @@ static void bf16_expected(const mlp_gemm_problem *g, float *expected) {
     free(sums);
 }
 
-/* The scalar reference's plain sums against a double-precision sum of the BF16-rounded
- * operands (exact products): float summation error only. */
-static int bf16_check_oracle(const mlp_gemm_problem *g, const float *sums, const char *text) {
+/* A reference's plain sums against a double-precision sum of the BF16-rounded operands (exact
+ * products): float summation error only. VDPBF16PS's K roundings to nearest are each within
+ * half an ulp (eps/2 relative); BFDOT's K roundings to odd (K/2 pair sums, K/2 accumulations;
+ * its products are exact) within one ulp each, so its bound is twice as wide; both flush up to
+ * 2K denormal products and sums, each below FLT_MIN. */
+static int bf16_check_oracle(const mlp_gemm_problem *g, const float *sums, const char *text,
+                             int bfdot) {
     int bad = 0;
     for (int i = 0; i < g->m; i++)
         for (int j = 0; j < g->n; j++) {
@@ -1154,11 +1161,12 @@ static int bf16_check_oracle(const mlp_gemm_problem *g, const float *sums, const
             }
             double got = sums[(size_t)i * g->ldc + j];
             /* flushed denormal products and sums: up to FLT_MIN each */
-            if (!(fabs(got - exact) <=
-                  (g->k + 2) * (double)FLT_EPSILON * magnitude + 2.0 * (g->k + 1) * FLT_MIN)) {
+            if (!(fabs(got - exact) <= (bfdot ? 2.0 : 1.0) * (g->k + 2) * (double)FLT_EPSILON *
+                                                magnitude +
+                                            2.0 * (g->k + 1) * FLT_MIN)) {
                 if (bad == 0)
-                    fprintf(stderr, "  %s: reference C(%d,%d) = %.9g, BF16 oracle %.9g\n", text,
-                            i, j, got, exact);
+                    fprintf(stderr, "  %s: %s reference C(%d,%d) = %.9g, BF16 oracle %.9g\n",
+                            text, bfdot ? "BFDOT" : "VDPBF16PS", i, j, got, exact);
                 bad++;
             }
         }
@@ -1199,8 +1207,16 @@ static int check_bf16_case_with(const gemm_case *t, int special, gemm_runner run
     bf16_expected(&g, expected);
     const int by_value = variant_is_scalar;
     int bad = 0;
-    if (variant_is_scalar && t->epilogue == MLP_GEMM_EPILOGUE_NONE)
-        bad += bf16_check_oracle(&g, expected, text);
+    if (variant_is_scalar && t->epilogue == MLP_GEMM_EPILOGUE_NONE) {
+        bad += bf16_check_oracle(&g, expected, text, 0);
+        /* the BFDOT reference too (its kernel variant runs on AArch64 only) */
+        float *bfdot_sums = aligned_floats(count ? count : 1);
+        mlp_gemm_problem plain = g;
+        plain.c = bfdot_sums;
+        gemm_bf16_scalar_bfdot(&plain);
+        bad += bf16_check_oracle(&g, bfdot_sums, text, 1);
+        free(bfdot_sums);
+    }
 
     g.workspace = workspace_alloc(variant);
     if (run) run(&g, context);
@@ -1405,12 +1421,175 @@ static void test_bf16_round(void) {
 #endif
 }
 
+/* The variant's conversion to BF16 inside gemm_bf16, against mlp_bf16_round: C = X · I and
+ * C = I · X (I the identity, plain and transposed; X of special values and random bit
+ * patterns, finite and finite in BF16) give C = mlp_bf16_round(X) by value with either pair
+ * arithmetic (every other product is a zero, the diagonal's is exact), through A's and B's
+ * packing of each form. By value: a -0 comes out as +0 (added to the +0 start). */
+static void test_gemm_bf16_conversion(void) {
+    static const uint32_t special[] = {
+        0x00000000u, 0x80000000u, 0x00000001u, 0x80000001u, 0x007fffffu, 0x807fffffu,
+        0x007f8000u, 0x00400000u, 0x00800000u, 0x80800000u, 0x00808000u, 0x00818000u,
+        0x3f800000u, 0x3f808000u, 0x3f818000u, 0x3f807fffu, 0x3f808001u, 0xbf808000u,
+        0xbf818000u, 0x7f7f7fffu, 0xff7f7fffu, 0x7f7e8000u, 0x4b7fffffu, 0x33800000u};
+    enum { ROWS = 37, DEPTH = 45 }; /* odd depth: the last pair is padded */
+    int cases = 0;
+    for (int form = 0; form < 4; form++) {
+        const int x_is_a = form < 2, transposed = form & 1;
+        const int m = x_is_a ? ROWS : DEPTH, k = DEPTH, n = x_is_a ? DEPTH : ROWS;
+        float *x = aligned_floats((size_t)ROWS * DEPTH), *identity = aligned_floats((size_t)DEPTH * DEPTH);
+        for (int i = 0; i < ROWS * DEPTH; i++) {
+            uint32_t bits = i < (int)(sizeof special / sizeof special[0]) ? special[i] : random_u32();
+            if (i % 3 == 1) bits = (bits & 0xffff0000u) | 0x8000u; /* a tie */
+            if ((bits & 0x7fffffffu) >= 0x7f7f8000u) bits &= 0xbfffffffu; /* BF16-finite */
+            memcpy(&x[i], &bits, 4);
+        }
+        for (int i = 0; i < DEPTH * DEPTH; i++) identity[i] = i / DEPTH == i % DEPTH ? 1.0f : 0.0f;
+        /* X is ROWS × DEPTH as A (M × K) or DEPTH × ROWS as B (K × N); stored transposed when
+         * the form is transposed */
+        mlp_gemm_problem g;
+        memset(&g, 0, sizeof g);
+        g.m = m, g.n = n, g.k = k;
+        g.a_transposed = x_is_a ? transposed : 0;
+        g.b_transposed = x_is_a ? 0 : transposed;
+        g.a = x_is_a ? x : identity;
+        g.lda = x_is_a ? (transposed ? ROWS : DEPTH) : DEPTH;
+        g.b = x_is_a ? identity : x;
+        g.ldb = x_is_a ? DEPTH : (transposed ? DEPTH : ROWS);
+        g.ldc = n;
+        g.epilogue = MLP_GEMM_EPILOGUE_NONE;
+        float *c = aligned_floats((size_t)m * n);
+        g.c = c;
+        g.workspace = workspace_alloc(variant);
+        variant->gemm_bf16(&g);
+        free(g.workspace);
+        int bad = 0;
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) {
+                /* C(i, j) = X(i, j) (X as A) or X(i, j) (X as B, i < DEPTH) */
+                size_t index = transposed ? (x_is_a ? (size_t)j * ROWS + i : (size_t)j * DEPTH + i)
+                                          : (size_t)i * (x_is_a ? DEPTH : ROWS) + j;
+                float want = mlp_bf16_round(x[index]), got = c[(size_t)i * n + j];
+                if (got != want) {
+                    if (bad == 0) {
+                        uint32_t in, got_bits, want_bits;
+                        memcpy(&in, &x[index], 4), memcpy(&got_bits, &got, 4), memcpy(&want_bits, &want, 4);
+                        fprintf(stderr, "  gemm_bf16 conversion (%s%s): 0x%08x gave 0x%08x, mlp_bf16_round 0x%08x\n",
+                                x_is_a ? "A" : "B", transposed ? "^T" : "", in, got_bits, want_bits);
+                    }
+                    bad++;
+                }
+            }
+        CHECK(bad == 0, "gemm_bf16's conversion of %s%s differs from mlp_bf16_round on %d values",
+              x_is_a ? "A" : "B", transposed ? "^T" : "", bad);
+        cases += m * n;
+        free(c), free(x), free(identity);
+    }
+    printf("gemm_bf16: conversion of %d values through A's and B's packing\n", cases);
+}
+
+#if defined(__aarch64__) && defined(__GNUC__) && !defined(__clang__)
+#include <arm_neon.h>
+#pragma GCC push_options
+#pragma GCC target("arch=armv8.2-a+bf16")
+/* BFDOT itself on 4 lanes: out[i] = sum[i] + (a[i].lo · b[i].lo + a[i].hi · b[i].hi). */
+static void bfdot_by_instruction(const float *sum, const uint32_t *a, const uint32_t *b, float *out) {
+    vst1q_f32(out, vbfdotq_f32(vld1q_f32(sum), vreinterpretq_bf16_u32(vld1q_u32(a)),
+                               vreinterpretq_bf16_u32(vld1q_u32(b))));
+}
+#pragma GCC pop_options
+#define MLP_TEST_BFDOT_INSTRUCTION 1
+
+/* A random BF16 value (as its 16 bits) of one of the classes BFDOT treats specially. */
+static uint16_t bfdot_test_operand(void) {
+    const uint32_t r = random_u32();
+    const uint32_t sign_mantissa = r & 0x807fu;
+    switch (random_below(8)) {
+    case 0: return (uint16_t)sign_mantissa;                                  /* denormal, zero */
+    case 1: return (uint16_t)(sign_mantissa | 0x0080u);                      /* FLT_MIN's binade */
+    case 2: return (uint16_t)(sign_mantissa | (uint32_t)(0x30 + random_below(32)) << 7); /* tiny */
+    case 3: return (uint16_t)(sign_mantissa | (uint32_t)(0xb0 + random_below(0x4f)) << 7); /* huge */
+    default: return (uint16_t)(sign_mantissa | (uint32_t)(0x70 + random_below(32)) << 7); /* ~1 */
+    }
+}
+
+/* A random float accumulator of the classes BFDOT treats specially. */
+static float bfdot_test_sum(void) {
+    static const uint32_t special[] = {0x80000000u, 0x7f800000u, 0xff800000u, 0x7f7fffffu,
+                                       0x00000001u, 0x7fc00001u, 0xff7fffffu, 0x00800000u};
+    uint32_t bits = random_u32();
+    switch (random_below(10)) {
+    case 0: bits = 0; break;
+    case 1: bits &= 0x80ffffffu; break; /* tiny: denormal, or a few binades above */
+    case 2: bits = (bits & 0x807fffffu) | (uint32_t)(0x30 + random_below(32)) << 23; break;
+    case 3: bits = (bits & 0x807fffffu) | (uint32_t)(0xe0 + random_below(31)) << 23; break;
+    case 4: bits = special[random_below(8)]; break;
+    default: bits = (bits & 0x807fffffu) | (uint32_t)(0x70 + random_below(32)) << 23; break;
+    }
+    float sum;
+    memcpy(&sum, &bits, 4);
+    return sum;
+}
+#endif
+
+/* bf16_bfdot_step_scalar (the BFDOT reference's step) against the instruction, where the CPU
+ * has FEAT_BF16: random steps of denormal, tiny, huge and ordinary operands and accumulators,
+ * cancelling pairs, infinities and NaNs. */
+static void test_bfdot_instruction(void) {
+#if defined(MLP_TEST_BFDOT_INSTRUCTION)
+    if (!mlp_kernels_cpu_features()->neon_bf16) {
+        printf("BFDOT reference vs BFDOT: skipped, this CPU has no BF16\n");
+        return;
+    }
+    enum { STEPS = 200000 };
+    int bad = 0;
+    for (int i = 0; i < STEPS; i += 4) {
+        uint32_t a[4], b[4];
+        float sum[4], out[4];
+        for (int l = 0; l < 4; l++) {
+            a[l] = (uint32_t)bfdot_test_operand() | (uint32_t)bfdot_test_operand() << 16;
+            b[l] = (uint32_t)bfdot_test_operand() | (uint32_t)bfdot_test_operand() << 16;
+            sum[l] = bfdot_test_sum();
+            if (random_below(16) == 0) { /* a1·b1 = -(a0·b0): the products cancel */
+                a[l] = (a[l] & 0xffffu) | a[l] << 16;
+                b[l] = (b[l] & 0xffffu) | (b[l] ^ 0x8000u) << 16;
+            }
+            if (random_below(64) == 0) a[l] = 0x7f80ff80u ^ (random_u32() & 0x80008000u); /* inf, NaN */
+        }
+        bfdot_by_instruction(sum, a, b, out);
+        for (int l = 0; l < 4; l++) {
+            uint32_t ab[4] = {a[l] << 16, a[l] & 0xffff0000u, b[l] << 16, b[l] & 0xffff0000u};
+            float operand[4];
+            memcpy(operand, ab, sizeof operand);
+            float model = bf16_bfdot_step_scalar(sum[l], operand[0], operand[2], operand[1], operand[3]);
+            if (memcmp(&model, &out[l], 4) != 0) {
+                if (bad < 5) {
+                    uint32_t s_bits, got, want;
+                    memcpy(&s_bits, &sum[l], 4), memcpy(&got, &out[l], 4), memcpy(&want, &model, 4);
+                    fprintf(stderr, "  BFDOT(sum 0x%08x, a 0x%08x, b 0x%08x) = 0x%08x, reference 0x%08x\n",
+                            s_bits, a[l], b[l], got, want);
+                }
+                bad++;
+            }
+        }
+    }
+    CHECK(bad == 0, "the BFDOT reference differs from BFDOT on %d of %d steps", bad, STEPS);
+    printf("BFDOT reference vs BFDOT: %d steps\n", STEPS);
+#else
+    printf("BFDOT reference vs BFDOT: skipped, not AArch64 (GCC)\n");
+#endif
+}
+
 static void test_gemm_bf16(void) {
     test_bf16_round();
+    test_bfdot_instruction();
     if (variant->gemm_bf16 == NULL) {
         printf("gemm_bf16: none in this variant\n");
         return;
     }
+    printf("gemm_bf16: %s pair arithmetic\n",
+           variant->bf16_dot == MLP_BF16_DOT_BFDOT ? "BFDOT's" : "VDPBF16PS's");
+    test_gemm_bf16_conversion();
     test_gemm_bf16_options();
     test_gemm_bf16_awkward_shapes();
     test_gemm_bf16_mlp_shapes();

@@ -155,24 +155,44 @@ typedef struct mlp_optimizer_step {
     float decay;                 /* ADAM: 1; ADAMW: 1 - lr·λ                                  */
 } mlp_optimizer_step;
 
+/* The arithmetic of a BF16 dot-product step (mlp_kernel_table.bf16_dot). */
+typedef enum mlp_bf16_dot {
+    MLP_BF16_DOT_VDPBF16PS = 0, /* x86 AVX512_BF16 VDPBF16PS: fused, round to nearest even    */
+    MLP_BF16_DOT_BFDOT,         /* Arm BFDOT (FPCR.EBF = 0): unfused, round to odd           */
+} mlp_bf16_dot;
+
 typedef struct mlp_kernel_table {
-    const char *name; /* as in kernels/variants.def: "scalar", "avx2", "avx512", "neon" */
+    const char *name; /* as in kernels/variants.def: "scalar", "avx2", "avx512", "neon", ... */
 
     /* Floats of scratch space one gemm() call needs (packing buffers), whatever the shape. */
     size_t gemm_workspace_floats;
 
     void (*gemm)(const mlp_gemm_problem *problem);
     /* The same GEMM in BF16 (--precision bf16): op(A) and op(B) rounded to BF16 while packed
-     * (mlp_bf16_round), their products summed in float in pairs of k, as VDPBF16PS does:
-     *   for p = 0, 2, 4, ...:  s = (s + A(i,p+1)·B(p+1,j)) + A(i,p)·B(p,j)
-     * each step a fused multiply-add (the exact product added with one rounding to nearest
-     * even), denormal inputs and each step's denormal result flushed to signed zero (a
-     * denormal product is not flushed before it is added); an odd K ends with a zero-padded
-     * pair element, whose +0 product is still added. The epilogue runs in float, exactly as gemm's. Workspace: at most
-     * gemm_workspace_floats floats. Partition independence as gemm. NULL where the variant has
-     * no BF16 GEMM. scalar's (gemm_bf16_scalar) is the reference the SIMD ones are tested
-     * against; it is never chosen for training automatically (mlp_kernels_best_for). */
+     * (mlp_bf16_round), their products summed in float in pairs of k (p even, an odd K's last
+     * pair padded with +0 · +0), the pairs in increasing k, each pair's step the one of
+     * bf16_dot below: VDPBF16PS's (x86) or BFDOT's (Arm), which are different arithmetics, so
+     * a BF16 GEMM's bits depend on the instruction set (FP32 gemm's do not). The epilogue runs
+     * in float, exactly as gemm's. Workspace: at most gemm_workspace_floats floats. Partition
+     * independence as gemm. NULL where the variant has no BF16 GEMM. scalar's
+     * (gemm_bf16_scalar, VDPBF16PS's steps) and gemm_bf16_scalar_bfdot (BFDOT's, in
+     * kernels/scalar/gemm_scalar.c) are the references the SIMD ones are tested against, bit
+     * for bit; the scalar one is never chosen for training automatically
+     * (mlp_kernels_best_for). */
     void (*gemm_bf16)(const mlp_gemm_problem *problem);
+    /* The step gemm_bf16 takes per pair (s: the float sum; a, b: the pair's BF16 operands):
+     *   MLP_BF16_DOT_VDPBF16PS (x86 AVX512_BF16; scalar, avx512_bf16):
+     *     s = (s + A(i,p+1)·B(p+1,j)) + A(i,p)·B(p,j), odd element first, each step a fused
+     *     multiply-add (the exact product added with one rounding to nearest even), denormal
+     *     inputs and each step's denormal result flushed to signed zero (a denormal product is
+     *     not flushed before it is added).
+     *   MLP_BF16_DOT_BFDOT (Arm FEAT_BF16 BFDOT with FPCR.EBF = 0, Linux's setting; neon_bf16):
+     *     s = s + (A(i,p)·B(p,j) + A(i,p+1)·B(p+1,j)): both products, their sum and the
+     *     accumulation each rounded to odd (the exact result truncated toward zero, its last
+     *     bit set when inexact; beyond FLT_MAX's range: infinity), results below FLT_MIN in
+     *     magnitude (denormal products included) flushed to signed zero, NaN results the
+     *     default NaN. FPCR's rounding mode and flush bits are ignored. */
+    mlp_bf16_dot bf16_dot;
 
     /* c[i][j] += bias[j] for an m×n block. */
     void (*bias_add)(float *c, int m, int n, int ldc, const float *bias);
@@ -226,8 +246,9 @@ typedef struct mlp_kernel_table {
      * independent multiply-add chains, enough of them to be bound by the FMA throughput rather
      * than its latency; returns the floating-point operations done (2 per lane per multiply-add).
      * The plan (include/mlp/plan.h) and bench time it for the per-core peak. fma_peak_loop
-     * describes it ("zmm_fma_12chains"). avx512_bf16's is its VDPBF16PS loop (4 flops per lane,
- * about 1.8x the zmm FMA peak): a plan made for it sees that peak. */
+     * describes it ("zmm_fma_12chains"). avx512_bf16's is its VDPBF16PS loop and neon_bf16's
+     * its BFDOT loop (4 flops per lane; VDPBF16PS about 1.8x the zmm FMA peak): a plan made for
+     * them sees that peak. */
     double (*fma_peak)(long rounds);
     const char *fma_peak_loop;
 } mlp_kernel_table;

@@ -4,6 +4,7 @@
  * B(p, 4v..4v+3) · A(r, p), the A value taken from a lane, so no broadcasts are needed.
  * Narrow N (the 10 logits) uses the 8 × 4 and 8 × 8 tiles instead of padding to 12 columns. */
 #include "gemm_driver.h"
+#include "neon/neon_epilogue.h"
 #include "neon/neon_kernels.h"
 #include "neon/neon_math.h"
 
@@ -67,22 +68,6 @@ static inline __attribute__((always_inline)) void accumulate_slice_neon(
     }
 }
 
-/* The parameter update epilogue on `lanes` parameters at w (the gradient in registers): the
- * rule of t->update, with the operations of the unfused kernel (SGD: sgd_update_neon's
- * multiply, then subtract). */
-static inline __attribute__((always_inline)) void update_parameters_neon(const gemm_tile *t,
-                                                                         float *w, long lanes,
-                                                                         float32x4_t gradient) {
-    switch (t->update->rule) {
-    case MLP_GEMM_UPDATE_SGD: {
-        float32x4_t step = vmulq_f32(vdupq_n_f32(t->update->learning_rate), gradient);
-        store_lanes_neon(w, vsubq_f32(load_lanes_neon(w, lanes, 0.0f), step), lanes);
-        break;
-    }
-    default: break; /* no other rule yet (include/mlp/kernels.h) */
-    }
-}
-
 /* One MR × (vectors·4) tile over one k slice; `vectors` is a constant in each caller. */
 static inline __attribute__((always_inline)) void gemm_neon_tile(const gemm_tile *t,
                                                                  const int vectors) {
@@ -118,33 +103,17 @@ static inline __attribute__((always_inline)) void gemm_neon_tile(const gemm_tile
     else
         accumulate_slice_neon(t, vectors, 0, a_offset, acc);
 
-    /* epilogue on the last slice, then stores of the rows and columns inside C */
+    /* epilogue on the last slice (neon_epilogue.h, shared with neon_bf16), then stores of the
+     * rows and columns inside C */
     float32x4_t bias[NEON_MAX_VECTORS];
 #pragma GCC unroll 4
-    for (int v = 0; v < vectors; v++)
-        bias[v] = t->bias ? load_lanes_neon(t->bias + NEON_W * v, columns_left[v], 0.0f)
-                          : vdupq_n_f32(0.0f);
-    const int bias_activation = t->finish && t->epilogue == MLP_GEMM_EPILOGUE_BIAS_ACTIVATION;
-    const int derivative = t->finish && t->epilogue == MLP_GEMM_EPILOGUE_ACTIVATION_DERIVATIVE;
-    const int update = t->finish && t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE;
+    for (int v = 0; v < vectors; v++) bias[v] = load_bias_neon(t, NEON_W * v, columns_left[v]);
 #pragma GCC unroll 8
     for (int r = 0; r < NEON_MR; r++) {
         if (r >= t->rows) break;
 #pragma GCC unroll 4
-        for (int v = 0; v < vectors; v++) {
-            float32x4_t z = acc[r][v];
-            if (update) {
-                update_parameters_neon(t, t->w + r * t->ldw + NEON_W * v, columns_left[v], z);
-                continue;
-            }
-            if (bias_activation)
-                z = activation_forward_neon(t->activation, vaddq_f32(z, bias[v]));
-            else if (derivative)
-                z = activation_backward_neon(
-                    t->activation,
-                    load_lanes_neon(t->y + r * t->ldy + NEON_W * v, columns_left[v], 0.0f), z);
-            store_lanes_neon(t->c + r * t->ldc + NEON_W * v, z, columns_left[v]);
-        }
+        for (int v = 0; v < vectors; v++)
+            store_sums_neon(t, r, NEON_W * v, columns_left[v], acc[r][v], bias[v]);
     }
 }
 
