@@ -221,7 +221,7 @@ static void bench_step(bench_state *state, void *argument) {
     bind_team(c->threads);
 
     /* As the trainer does: no more threads than the step's GEMMs can use (network.h). */
-    int team = mlp_network_useful_threads(&setup.model, c->batch, c->threads);
+    int team = mlp_network_useful_threads(&setup.model, c->batch, c->threads, setup.network.min_flops_per_thread);
     long steps = 0;
     if (c->mode == STEP_PERSISTENT_TEAM) {
         run_in_persistent_team(state, team, step_collective, &setup);

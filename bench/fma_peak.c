@@ -10,11 +10,7 @@
 
 #include "bench_shim.h"
 #include "mlp/common.h"
-#include "kernels_internal.h" /* MLP_KERNEL_IF */
 #include "mlp/kernels.h"
-
-volatile float fma_peak_multiplier = 0.999999f;
-volatile float fma_peak_addend = 1e-6f;
 
 typedef struct fma_peak_isa {
     const char *name;        /* as the kernel variant: "scalar", "avx2", ... */
@@ -23,16 +19,25 @@ typedef struct fma_peak_isa {
     double cached_flops;     /* 0 until measured */
 } fma_peak_isa;
 
-/* One per variant of the registry whose loop is built (MLP_BENCH_FMA_PEAK_<name>). */
-static fma_peak_isa isas[] = {
-#define MLP_KERNEL_VARIANT(name, arch, required, flags)                                         \
-    MLP_KERNEL_IF(MLP_BENCH_FMA_PEAK_##name, {#name, fma_peak_##name##_loop, fma_peak_##name##_run, 0.0}, )
-#include "variants.def"
-};
-enum { ISA_COUNT = sizeof isas / sizeof isas[0] };
+/* One per variant built into this binary: its table's loop (kernels/<name>/fma_peak_<name>.c). */
+enum { ISA_MAX = 16 };
+static fma_peak_isa isas[ISA_MAX];
+static int isa_count = -1;
+
+static void list_isas(void) {
+    if (isa_count >= 0) return;
+    int count;
+    const mlp_kernel_variant *variants = mlp_kernels_variants(&count);
+    isa_count = 0;
+    for (int i = 0; i < count && isa_count < ISA_MAX; i++)
+        if (variants[i].table && variants[i].table->fma_peak)
+            isas[isa_count++] = (fma_peak_isa){variants[i].name, variants[i].table->fma_peak_loop,
+                                               variants[i].table->fma_peak, 0.0};
+}
 
 static fma_peak_isa *find_isa(const char *name) {
-    for (int i = 0; i < ISA_COUNT; i++)
+    list_isas();
+    for (int i = 0; i < isa_count; i++)
         if (strcmp(isas[i].name, name) == 0) return &isas[i];
     return NULL;
 }
@@ -94,7 +99,8 @@ double fma_peak_flops(const char *name) {
 
 double fma_peak_best_flops(const char **best_isa) {
     double best = 0.0;
-    for (int i = 0; i < ISA_COUNT; i++) {
+    list_isas();
+    for (int i = 0; i < isa_count; i++) {
         /* a float peak: avx512_bf16's loop multiplies BF16 (its rows are BF16 GEMMs only) */
         const size_t length = strlen(isas[i].name);
         if (length >= 5 && strcmp(isas[i].name + length - 5, "_bf16") == 0) continue;
@@ -121,7 +127,8 @@ static void bench_fma_peak(bench_state *state, void *argument) {
 }
 
 void bench_register_fma_peak(void) {
-    for (int i = 0; i < ISA_COUNT; i++) {
+    list_isas();
+    for (int i = 0; i < isa_count; i++) {
         char name[96];
         snprintf(name, sizeof name, "fma_peak/%s/%s", isas[i].name, isas[i].description);
         bench_time_unit_set(bench_register(name, bench_fma_peak, &isas[i]), BENCH_MICROSECOND);

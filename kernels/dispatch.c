@@ -27,6 +27,9 @@
 #endif
 #endif
 
+volatile float mlp_fma_peak_multiplier = 0.999999f;
+volatile float mlp_fma_peak_addend = 1e-6f;
+
 static mlp_cpu_features detected;
 static int detected_done;
 

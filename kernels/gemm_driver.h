@@ -45,6 +45,9 @@
  * their first use, while that block's tiles prefetch the next panel's source (1024 -> 1024
  * forward at batch 64: 85 -> 95 GFLOP/s avx2, 87 -> 100 avx512, against packing the whole
  * slice first).
+ * KC, MC and NC are the driver's constants (kc, mc, nc), or less where the problem asks for a
+ * blocking (mlp_gemm_problem.blocking, from the plan of include/mlp/plan.h: the B panel in L1,
+ * the A block in L2, the B block in L3); the constants size the workspace and bound any plan.
  *
  * Packing is skipped where reading the operand in place is as good: plain float A is read in
  * place, with strides, by the micro-kernel (its MR rows are reused from L1/L2 across the
@@ -163,7 +166,10 @@ typedef struct gemm_driver {
     int mr;          /* rows of a tile                                                    */
     int width;       /* W, floats per vector register                                     */
     int max_vectors; /* NR = max_vectors · W                                              */
-    int kc, mc, nc;  /* slice depth; row and column block sizes (multiples of MR and NR)  */
+    /* slice depth; row and column block sizes (multiples of MR and NR): the default blocking
+     * and its upper bound (they size the workspace); a problem's blocking (a measured plan)
+     * may ask for less, gemm_blocking_for */
+    int kc, mc, nc;
     /* micro_kernels[v - 1] computes MR × (v·W) tiles, v = 1 .. max_vectors */
     gemm_micro_kernel micro_kernels[GEMM_DRIVER_MAX_VECTORS];
     /* Optional (NULL: none): tall_micro_kernels[v - 1] computes (2·MR) × (v·W) tiles, used
@@ -289,10 +295,29 @@ static inline void gemm_pack_b_panel(const mlp_gemm_problem *g, int p0, int kb, 
  * K = 784 is 2 × 392 rather than 512 + 272, and with KC = 256 it would be 4 × 196 rather than
  * 3 × 256 + 16 (a short tail slice pays a whole reload and store of C for little work). Any
  * split gives the same bits (see "Why the blocking never changes results"). */
-static inline int gemm_slice_depth(const gemm_driver *d, int k) {
-    const int slices = k > d->kc ? (k + d->kc - 1) / d->kc : 1;
+static inline int gemm_slice_depth(int kc, int k) {
+    const int slices = k > kc ? (k + kc - 1) / kc : 1;
     const int depth = (k + slices - 1) / slices;
-    return gemm_min_int(d->kc, (depth + 7) / 8 * 8);
+    return gemm_min_int(kc, (depth + 7) / 8 * 8);
+}
+
+/* The blocking problem g runs with: g->blocking (a plan's, include/mlp/plan.h), each field 0 or
+ * above the driver's constant taken as that constant (the workspace, GEMM_DRIVER_WORKSPACE_FLOATS
+ * of the constants, bounds every blocking this returns), MC rounded down to whole row tiles
+ * (2·MR where the tall tiles exist) and NC to whole vectors, each at least one tile, and KC
+ * to a multiple of 8 (at least 8), so that slices never cut a BF16 k-pair (gemm_slice_depth
+ * splits K into slices of at most KC). */
+static inline mlp_gemm_blocking gemm_blocking_for(const mlp_gemm_problem *g, const gemm_driver *d) {
+    const int nr = d->max_vectors * d->width;
+    const int tile_rows = d->tall_micro_kernels[0] ? 2 * d->mr : d->mr;
+    const mlp_gemm_blocking asked = g->blocking;
+    mlp_gemm_blocking b = {d->kc, d->mc, d->nc};
+    if (asked.kc > 0 && asked.kc < d->kc) b.kc = asked.kc < 8 ? 8 : asked.kc / 8 * 8;
+    if (asked.mc > 0 && asked.mc < d->mc)
+        b.mc = asked.mc < tile_rows ? tile_rows : asked.mc / tile_rows * tile_rows;
+    if (asked.nc > 0 && asked.nc < d->nc)
+        b.nc = asked.nc < nr ? nr : asked.nc / d->width * d->width;
+    return b;
 }
 
 /* 1 when rows `ld` floats apart start on the same 4 KiB page offset: such rows map onto the
@@ -356,15 +381,16 @@ static inline gemm_plan gemm_plan_make(const mlp_gemm_problem *g, const gemm_dri
     plan.pack_a = pack_a;
     plan.pack_b = path == GEMM_PATH_TILES ? pack_b : 0;
     plan.balance = pack_a || d->tall_micro_kernels[0] == NULL; /* gemm_panel_columns */
-    plan.kc = gemm_slice_depth(d, g->k);
+    const mlp_gemm_blocking blocking = gemm_blocking_for(g, d);
+    plan.kc = gemm_slice_depth(blocking.kc, g->k);
     plan.slices = g->k > plan.kc ? (g->k + plan.kc - 1) / plan.kc : 1;
-    plan.mc = d->mc;
-    plan.nc = d->nc;
+    plan.mc = blocking.mc;
+    plan.nc = blocking.nc;
     return plan;
 }
 
 /* The plan gemm_driver_run follows: the paths and thresholds described at the top of this
- * file, as a function of the problem's shape, layout and A type and the driver alone. */
+ * file, as a function of the problem's shape, layout, A type and blocking and the driver alone. */
 static inline gemm_plan gemm_plan_choose(const mlp_gemm_problem *g, const gemm_driver *d) {
     const int m = g->m, n = g->n;
     if (m <= 0 || n <= 0) return gemm_plan_make(g, d, GEMM_PATH_EMPTY, 0, 0);

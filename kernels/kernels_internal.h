@@ -34,6 +34,16 @@
 #define MLP_KERNEL_VARIANT(name, arch, required, flags) extern const mlp_kernel_table kernel_table_##name;
 #include "variants.def"
 
+/* The FMA-peak loops, kernels/<name>/fma_peak_<name>.c (the table's fma_peak, fma_peak_loop).
+ * x = x*multiplier + addend leaves every starting value near 1 unchanged in float arithmetic
+ * (no drift, no denormals); they are volatile so no compiler can prove that and drop the loop. */
+extern volatile float mlp_fma_peak_multiplier; /* 0.999999f (dispatch.c) */
+extern volatile float mlp_fma_peak_addend;     /* 1e-6f                  */
+#define MLP_KERNEL_VARIANT(name, arch, required, flags) \
+    double fma_peak_##name##_run(long rounds);          \
+    extern const char fma_peak_##name##_loop[];
+#include "variants.def"
+
 /* Scalar reference kernels (kernels/scalar/). The SIMD variants may call the cheap ones
  * (bias_gradient tails and the like) where that keeps their results identical. */
 void gemm_scalar(const mlp_gemm_problem *problem);

@@ -67,6 +67,13 @@ typedef struct mlp_gemm_update {
     int ld_state[2];
 } mlp_gemm_update;
 
+/* The cache blocking of a GEMM (kernels/gemm_driver.h): kc, the depth of the k slices; mc and
+ * nc, the row and column block sizes. A measured plan (include/mlp/plan.h) derives it from the
+ * cache sizes; 0 in a field means the variant's own constant. Never changes the results. */
+typedef struct mlp_gemm_blocking {
+    int kc, mc, nc;
+} mlp_gemm_blocking;
+
 /* One GEMM: C[m×n] = op(A)[m×k] · op(B)[k×n], followed by an epilogue. Row-major storage.
  * The three forms training needs:
  *   forward          Z  = X · W        A = X  [batch×in],               B = W  [in×out]
@@ -106,6 +113,11 @@ typedef struct mlp_gemm_problem {
     mlp_gemm_update update;
 
     float *workspace; /* at least table->gemm_workspace_floats floats, 64-byte aligned */
+
+    /* The blocking to run with ({0, 0, 0}: the variant's constants). Each field is clamped to
+     * the variant's constant, which sizes gemm_workspace_floats, and rounded to what the tiles
+     * need (gemm_blocking_for in kernels/gemm_driver.h), so any value is safe. */
+    mlp_gemm_blocking blocking;
 } mlp_gemm_problem;
 
 /* One optimizer step for kernel_table.optimizer_update: PyTorch's update rules
@@ -229,6 +241,16 @@ typedef struct mlp_kernel_table {
      * given plan, and every micro-kernel by name. NULL where gemm is not built on the driver
      * (scalar). */
     const struct gemm_driver *gemm_driver;
+
+    /* The variant's FMA-peak loop (kernels/<name>/fma_peak_<name>.c): `rounds` rounds of
+     * independent multiply-add chains, enough of them to be bound by the FMA throughput rather
+     * than its latency; returns the floating-point operations done (2 per lane per multiply-add).
+     * The plan (include/mlp/plan.h) and bench time it for the per-core peak. fma_peak_loop
+     * describes it ("zmm_fma_12chains"). avx512_bf16's is its VDPBF16PS loop and neon_bf16's
+     * its BFDOT loop (4 flops per lane; VDPBF16PS about 1.8x the zmm FMA peak): a plan made for
+     * them sees that peak. */
+    double (*fma_peak)(long rounds);
+    const char *fma_peak_loop;
 } mlp_kernel_table;
 
 /* ---- dispatch (kernels/dispatch.c) ---- */

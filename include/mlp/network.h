@@ -35,8 +35,10 @@
 extern "C" {
 #endif
 
-/* A GEMM is split over threads only when each thread gets at least this many floating-point
- * operations (2^19: about 5 µs of AVX-512 work on one core). Measured with bench on the 2-core
+/* The default split threshold (a measured plan, include/mlp/plan.h, replaces it with one derived
+ * from this machine's FMA peak and barrier cost): a GEMM is split over threads only when each
+ * thread gets at least this many floating-point operations (2^19: about 5 µs of AVX-512 work on
+ * one Zen 4 core). Measured with bench on the 2-core
  * Zen 4 VMs (docs/threads.md): a lone GEMM split in 2 already wins from ~33 Kflop per part, but
  * in a training step a split layer's weights and gradients move between the cores' caches every
  * step; whole steps of 784,6,4,10 at batch 64 (first-layer GEMMs of 301 Kflop per thread) were
@@ -48,6 +50,31 @@ extern "C" {
 /* Owner computes: a split layer's output columns go to the threads in blocks of this many (one
  * AVX-512 vector; the column blocks are register-tile friendly for every variant). */
 #define MLP_OWNER_COLUMN_GRANULARITY 16
+
+/* The next batch, copied during the current step (owner computes) by the threads that own no
+ * columns in a phase, instead of waiting at its barrier: the gather of a batch's random rows is
+ * bound by memory latency, which then overlaps the owners' compute. The trainer sets it up
+ * (network.next_batch) when the step is the owner-computes one and gathers the rows the step
+ * left (claimed_rows onwards) itself. Every row is copied whole by one thread: the same bytes
+ * whoever copies it. */
+typedef struct mlp_next_batch {
+    const struct mlp_dataset *data;
+    const int *examples;       /* the batch's n example indices                              */
+    int n;
+    uint8_t *pixels, *targets; /* where rows [0, n) go (network.spare_pixels, spare_targets) */
+    int claimed_rows;          /* rows [0, claimed_rows) are taken (atomically); every taken row
+                                  is copied by the end of the step                          */
+    /* A team of one has no idle thread: its owner instead prefetches rows_per_call rows before
+     * each of its GEMMs (the loads then run under the GEMM) and copies nothing; the trainer's
+     * gather after the step finds them in cache. */
+    int prefetch_only;
+    int rows_per_call;
+} mlp_next_batch;
+
+/* Rows an idle thread copies per this many flops of the phase's owner: one 784-byte row from
+ * memory takes about 0.15 µs (64 shuffled MNIST rows: 8-10 µs), the time a Zen 5 core spends on
+ * ~32 Kflop, so the idle thread is done about when the owners are. */
+#define MLP_NEXT_BATCH_FLOPS_PER_ROW 32768.0
 
 typedef struct mlp_network {
     const mlp_model *model;
@@ -64,6 +91,9 @@ typedef struct mlp_network {
     float *row_loss;  /* batch_capacity per-example costs                  */
     uint8_t *input_pixels;  /* batch_capacity × sizes[0]: the batch being worked on */
     uint8_t *input_targets; /* batch_capacity labels (or 0/1 targets)               */
+    /* a second pair, filled with the next batch during the step (next_batch), then swapped */
+    uint8_t *spare_pixels, *spare_targets;
+    mlp_next_batch *next_batch; /* NULL: nothing to gather during the step                  */
     /* threads slabs of batch_capacity × sizes[0] floats, input_floats_stride apart: each
      * first-layer owner's copy of the pixels × 1/255 (its A in the owner-computes step, written
      * by network_forward_owned, read again by network_backward_update) */
@@ -81,6 +111,11 @@ typedef struct mlp_network {
      * kernels->gemm) or BF16 (kernels->gemm_bf16 for every GEMM of the step and of evaluation).
      * Set with network_set_precision. */
     mlp_precision precision;
+    /* The plan's decisions (mlp_plan_apply, include/mlp/plan.h); network_create sets the
+     * defaults: the variant's blocking constants, MLP_PARALLEL_MIN_FLOPS_PER_THREAD. Any values
+     * give the same bits. */
+    mlp_gemm_blocking blocking;   /* every GEMM the network runs gets it                 */
+    long min_flops_per_thread;    /* the split threshold (parallel_gemm_workers)          */
 } mlp_network;
 
 int mlp_network_create(mlp_network *network, const mlp_model *model, const mlp_kernel_table *kernels,
@@ -160,10 +195,10 @@ void mlp_network_backward_update(mlp_network *network, mlp_model *model, int n,
 
 /* Owner computes: the output columns [*begin, *end) of layer l that thread `thread` of a team
  * of `threads` owns in a step of n rows: blocks of MLP_OWNER_COLUMN_GRANULARITY over as many
- * threads as parallel_gemm_workers gives the layer's GEMM, or all of them to the last thread
- * when that is 1 (empty ranges for the others). */
+ * threads as parallel_gemm_workers (at min_flops_per_thread) gives the layer's GEMM, or all of
+ * them to the last thread when that is 1 (empty ranges for the others). */
 void mlp_network_layer_columns(const mlp_model *model, int l, int n, int thread, int threads,
-                           int *begin, int *end);
+                               long min_flops_per_thread, int *begin, int *end);
 
 /* The whole training step for one batch, with its own parallel region (of
  * network_useful_threads threads, at most network->threads); returns the mean cost.
@@ -177,13 +212,15 @@ double mlp_network_train_step(mlp_network *network, mlp_model *model, const uint
 void mlp_parallel_range(int total, int granularity, int thread, int threads, int *begin, int *end);
 
 /* The GEMM split policy (the bench measures it): how many of `threads` threads share a GEMM,
- * one per MLP_PARALLEL_MIN_FLOPS_PER_THREAD flops, at least 1 and at most threads. */
-int mlp_parallel_gemm_workers(const mlp_gemm_problem *whole, int threads);
+ * one per min_flops_per_thread flops (the plan's, or MLP_PARALLEL_MIN_FLOPS_PER_THREAD), at
+ * least 1 and at most threads. */
+int mlp_parallel_gemm_workers(const mlp_gemm_problem *whole, int threads, long min_flops_per_thread);
 /* The team size worth starting for training steps of this model at this batch: the most threads
  * any of its GEMMs would use (at most `threads`). 1 means no GEMM is split, and a team of more
  * threads would only add barriers: small networks then run on one thread, never slower than it
  * (the results are bitwise the same for any team size). */
-int mlp_network_useful_threads(const mlp_model *model, int batch, int threads);
+int mlp_network_useful_threads(const mlp_model *model, int batch, int threads,
+                               long min_flops_per_thread);
 /* Part `part` of `parts` of a GEMM cut into row or column blocks: *piece gets the block's
  * problem (workspace still whole's). Returns 0 when that part is empty. */
 int mlp_parallel_gemm_part(const mlp_gemm_problem *whole, int part, int parts, mlp_gemm_problem *piece);

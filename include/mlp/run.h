@@ -84,6 +84,8 @@ typedef struct mlp_run_config {
                                       against a checkpoint                                 */
     int progress;                  /* progress bar on stderr (only on a terminal)       */
     int profile;                   /* time every layer's kernels (run.profile)          */
+    const struct mlp_plan *plan;   /* the measured plan (include/mlp/plan.h); NULL: the
+                                      defaults. Never changes the model's bytes          */
     /* The data: the sets (the caller loads them; the test set may be NULL or empty) and the
      * identity a checkpoint records, so that --resume finds the same files. */
     const mlp_dataset *train_set, *test_set;

@@ -40,6 +40,7 @@ typedef struct mlp_run_summary {
     mlp_evaluation test;
     const mlp_network_profile *profile; /* NULL unless --profile                          */
     const struct mlp_recipe *recipe; /* optimizer and schedule; NULL: not written     */
+    const struct mlp_plan *plan;  /* the measured plan (include/mlp/plan.h); NULL: not written */
 } mlp_run_summary;
 
 int mlp_summary_json_write(const char *path, const mlp_run_summary *summary, mlp_error *error);

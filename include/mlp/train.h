@@ -27,6 +27,8 @@ typedef struct mlp_train_options {
                              or mlp_recipe_init: plain SGD at learning_rate          */
     mlp_precision precision; /* the GEMMs' arithmetic, training and evaluation alike
                                 (include/mlp/precision.h); 0: FP32                   */
+    const struct mlp_plan *plan; /* blocking and split threshold (include/mlp/plan.h);
+                             NULL: the defaults. Never changes the results          */
 } mlp_train_options;
 
 /* Accuracy, cost and confidence of a model on a set of examples. */

@@ -21,4 +21,6 @@ const mlp_kernel_table kernel_table_avx2 = {
     .bias_gradient_update = bias_gradient_update_avx2,
     .scale_bytes = scale_bytes_avx2,
     .gemm_driver = &gemm_avx2_driver,
+    .fma_peak = fma_peak_avx2_run,
+    .fma_peak_loop = fma_peak_avx2_loop,
 };

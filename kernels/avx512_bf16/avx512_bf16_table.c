@@ -32,4 +32,6 @@ const mlp_kernel_table kernel_table_avx512_bf16 = {
     .bias_gradient_update = bias_gradient_update_avx512,
     .scale_bytes = scale_bytes_avx512,
     .gemm_driver = &gemm_avx512_driver,
+    .fma_peak = fma_peak_avx512_bf16_run,
+    .fma_peak_loop = fma_peak_avx512_bf16_loop,
 };

@@ -21,4 +21,6 @@ const mlp_kernel_table kernel_table_neon = {
     .bias_gradient_update = bias_gradient_update_neon,
     .scale_bytes = scale_bytes_neon,
     .gemm_driver = &gemm_neon_driver,
+    .fma_peak = fma_peak_neon_run,
+    .fma_peak_loop = fma_peak_neon_loop,
 };

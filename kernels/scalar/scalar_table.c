@@ -19,4 +19,6 @@ const mlp_kernel_table kernel_table_scalar = {
     .optimizer_update = optimizer_update_scalar,
     .bias_gradient_update = bias_gradient_update_scalar,
     .scale_bytes = scale_bytes_scalar,
+    .fma_peak = fma_peak_scalar_run,
+    .fma_peak_loop = fma_peak_scalar_loop,
 };

@@ -77,6 +77,7 @@ void cli_options_add(cli_option_table *table, cli_option option);
 #include "mlp/data.h"
 #include "mlp/kernels.h"
 #include "mlp/precision.h"
+#include "mlp/plan.h"
 
 typedef struct data_options {
     const char *data_dir;  /* IDX folder (train-* and t10k-*)                 */
@@ -106,15 +107,18 @@ typedef struct runtime_options {
     int threads_requested; /* set by runtime_setup: threads before the cap            */
     const char *precision; /* "fp32" (default) or "bf16": --precision, for the commands that
                               offer it (runtime_precision_option); picks the variant too  */
+    const char *plan_file; /* --plan FILE (NULL: MLP_PLAN, else measure and write nothing) */
+    mlp_plan plan;         /* set by runtime_setup (include/mlp/plan.h)                */
 } runtime_options;
 
-#define RUNTIME_OPTION_COUNT 5
+#define RUNTIME_OPTION_COUNT 6
 void runtime_options_init(runtime_options *runtime);
 void runtime_options_describe(runtime_options *runtime, cli_option *options);
 /* Caps runtime->threads at the available cores (one line on stderr when it does; not with
  * --oversubscribe; under MPI the local ranks share them), picks the kernel variant (--kernel,
- * then MLP_KERNEL, then the best) and binds the threads. Returns NULL with the reason in error
- * when the requested variant cannot run here. */
+ * then MLP_KERNEL, then the best), binds the threads and makes the plan (--plan, MLP_PLAN:
+ * mlp_plan_resolve). Returns NULL with the reason in error when the requested variant cannot
+ * run here or the plan file is bad. */
 const mlp_kernel_table *runtime_setup(runtime_options *runtime, mlp_error *error);
 /* --precision fp32|bf16 for a command that runs the network's GEMMs (train, sweep, eval): with
  * bf16, runtime_setup picks a variant with a gemm_bf16 (mlp_kernels_select_for). */

@@ -119,6 +119,7 @@ void runtime_options_init(runtime_options *runtime) {
     runtime->oversubscribe = 0;
     runtime->threads_requested = 0;
     runtime->precision = "fp32";
+    runtime->plan_file = NULL;
 }
 
 void runtime_options_describe(runtime_options *runtime, cli_option *options) {
@@ -127,6 +128,7 @@ void runtime_options_describe(runtime_options *runtime, cli_option *options) {
     options[2] = (cli_option){.name = "--bind", .type = CLI_CHOICE, .target = &runtime->bind, .value_name = "MODE", .help = "pin each thread to its own core with hwloc, or leave it to the OS", .choices = "core|none"};
     options[3] = (cli_option){.name = "--verbose", .type = CLI_FLAG, .target = &runtime->verbose, .help = "print the kernel variant and the thread binding at the start"};
     options[4] = (cli_option){.name = "--oversubscribe", .type = CLI_FLAG, .target = &runtime->oversubscribe, .help = "run --threads N threads even when N exceeds the available cores (slower: threads share cores)"};
+    options[5] = (cli_option){.name = "--plan", .type = CLI_STRING, .target = &runtime->plan_file, .value_name = "FILE", .help = "the measured plan (GEMM blocking, split threshold): read FILE if it exists (pinned), else measure and write it; default MLP_PLAN, else measure at start and write nothing; never changes the results"};
 }
 
 cli_option runtime_precision_option(runtime_options *runtime) {
@@ -168,6 +170,8 @@ const mlp_kernel_table *runtime_setup(runtime_options *runtime, mlp_error *error
     }
     affinity_mode mode = strcmp(runtime->bind, "none") == 0 ? AFFINITY_NONE : AFFINITY_CORE;
     mlp_affinity_bind_team(runtime->threads, mode, runtime->verbose ? stderr : NULL);
+    if (mlp_plan_resolve(runtime->plan_file, kernels, runtime->threads, &runtime->plan, error) != 0)
+        return NULL;
     if (runtime->verbose)
         fprintf(stderr, "kernel: %s, threads: %d\n", kernels->name, runtime->threads);
     return kernels;

@@ -73,6 +73,7 @@ int command_eval(int argc, char **argv, int first) {
     if (mlp_network_create(&network, &model, kernels, 256, runtime.threads, &error) != 0 ||
         mlp_network_set_precision(&network, runtime_precision(&runtime), &error) != 0)
         cli_fail(CLI_EXIT_RUNTIME, &error);
+    mlp_plan_apply(&runtime.plan, &network);
     mlp_evaluation result;
     mlp_evaluate(&network, &test, NULL, test.count, &result);
     if (network.precision != MLP_PRECISION_FP32) printf("precision %s (kernel %s)\n", runtime.precision, kernels->name);
@@ -124,6 +125,7 @@ int command_predict(int argc, char **argv, int first) {
     if (!kernels) cli_fail(CLI_EXIT_RUNTIME, &error);
     mlp_network network;
     if (mlp_network_create(&network, &model, kernels, 1, 1, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);
+    mlp_plan_apply(&runtime.plan, &network);
     int failures = 0, classes = model.sizes[model.layer_count];
     for (int i = 0; i < images.count; i++) {
         if (mlp_image_load_png_for_input(images.values[i], side, side, invert, network.input_pixels,

@@ -10,9 +10,10 @@ int command_info(int argc, char **argv, int first) {
     runtime_options_init(&runtime);
     cli_option options[RUNTIME_OPTION_COUNT] = {0};
     runtime_options_describe(&runtime, options);
-    cli_command command = {"trainer info [--threads N] [--oversubscribe] [--kernel V] [--bind core|none]",
+    cli_command command = {"trainer info [--threads N] [--oversubscribe] [--kernel V] [--bind core|none] [--plan FILE]",
                            "Prints the CPU model and features, the kernel variants built in (and which\n"
-                           "run here), the one chosen, the hwloc topology and the thread binding.",
+                           "run here), the one chosen, the hwloc topology, the thread binding and the\n"
+                           "measured plan (with the default network's layers at batch 64).",
                            options, RUNTIME_OPTION_COUNT, NULL};
     cli_parse_or_exit(&command, argc, argv, first);
 
@@ -50,11 +51,17 @@ int command_info(int argc, char **argv, int first) {
     printf("available cores: %d (limit: %s; physical cores %d, cores in the affinity mask %d, "
            "cgroup CPU quota %s)\n", limits->cores, limits->limit, limits->physical_cores,
            limits->mask_cores, quota);
-    affinity_thread_plan plan = mlp_affinity_plan_threads(runtime.threads, runtime.oversubscribe, 1);
-    runtime.threads = plan.used;
+    affinity_thread_plan thread_plan = mlp_affinity_plan_threads(runtime.threads, runtime.oversubscribe, 1);
+    runtime.threads = thread_plan.used;
     printf("threads: %d%s\n", runtime.threads,
-           plan.capped ? " (capped at the available cores; --oversubscribe runs more)" : "");
+           thread_plan.capped ? " (capped at the available cores; --oversubscribe runs more)" : "");
     mlp_affinity_bind_team(runtime.threads, strcmp(runtime.bind, "none") == 0 ? AFFINITY_NONE : AFFINITY_CORE,
                        stdout);
+    mlp_plan plan;
+    if (mlp_plan_resolve(runtime.plan_file, chosen, runtime.threads, &plan, &error) != 0)
+        cli_fail(CLI_EXIT_RUNTIME, &error);
+    /* the layers of the default network (trainer's --layers default), for the split decisions */
+    mlp_model default_network = {.layer_count = 3, .sizes = {784, 128, 64, 10}};
+    mlp_plan_print(stdout, &plan, &default_network, 64, runtime.threads);
     return 0;
 }

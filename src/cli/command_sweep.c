@@ -166,6 +166,7 @@ int command_sweep(int argc, char **argv, int first) {
     run->kernel = o.runtime.kernel;
     run->kernels = kernels;
     run->precision = runtime_precision(&o.runtime);
+    run->plan = &o.runtime.plan;
     run->progress = 1;
     run->train_set = &train_set;
     run->data_dir = o.data.data_dir;

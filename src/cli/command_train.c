@@ -244,6 +244,7 @@ int command_train(int argc, char **argv, int first) {
     config.kernels = runtime_setup(&o.runtime, &error); /* may cap the thread count */
     if (!config.kernels) cli_fail(CLI_EXIT_RUNTIME, &error);
     config.threads = o.runtime.threads;
+    config.plan = &o.runtime.plan;
     if (o.trap_fp) enable_fp_traps(o.runtime.threads);
     mlp_dataset train_set, test_set;
     if (data_options_load(&o.data, &train_set, &test_set, &error) != 0) cli_fail(CLI_EXIT_RUNTIME, &error);

@@ -131,6 +131,19 @@ static void print_cache(FILE *out, hwloc_topology_t t, hwloc_obj_type_t type, co
             (unsigned long long)(cache->attr->cache.size / 1024));
 }
 
+/* The size of the first cache of `type` (all of them alike on these machines), 0 when none. */
+static long first_cache_bytes(hwloc_topology_t t, hwloc_obj_type_t type) {
+    hwloc_obj_t cache = hwloc_get_nbobjs_by_type(t, type) > 0 ? hwloc_get_obj_by_type(t, type, 0) : NULL;
+    return cache ? (long)cache->attr->cache.size : 0;
+}
+
+void mlp_affinity_cache_sizes(long *l1d_bytes, long *l2_bytes, long *l3_bytes) {
+    hwloc_topology_t t = get_topology();
+    *l1d_bytes = t ? first_cache_bytes(t, HWLOC_OBJ_L1CACHE) : 0;
+    *l2_bytes = t ? first_cache_bytes(t, HWLOC_OBJ_L2CACHE) : 0;
+    *l3_bytes = t ? first_cache_bytes(t, HWLOC_OBJ_L3CACHE) : 0;
+}
+
 void mlp_affinity_print_topology(FILE *out) {
     hwloc_topology_t t = get_topology();
     if (!t) {
@@ -163,6 +176,16 @@ int mlp_affinity_bind_team(int threads, affinity_mode mode, FILE *report) {
         fprintf(stderr, "trainer: warning: built without hwloc; %d threads left unbound\n", threads);
     if (report) fprintf(report, "binding: none (built without hwloc)\n");
     return mode == AFFINITY_CORE ? -1 : 0;
+}
+
+void mlp_affinity_cache_sizes(long *l1d_bytes, long *l2_bytes, long *l3_bytes) {
+#if defined(_SC_LEVEL1_DCACHE_SIZE) /* glibc reads them from the CPU (0 or -1 when unknown) */
+    *l1d_bytes = sysconf(_SC_LEVEL1_DCACHE_SIZE) > 0 ? sysconf(_SC_LEVEL1_DCACHE_SIZE) : 0;
+    *l2_bytes = sysconf(_SC_LEVEL2_CACHE_SIZE) > 0 ? sysconf(_SC_LEVEL2_CACHE_SIZE) : 0;
+    *l3_bytes = sysconf(_SC_LEVEL3_CACHE_SIZE) > 0 ? sysconf(_SC_LEVEL3_CACHE_SIZE) : 0;
+#else
+    *l1d_bytes = *l2_bytes = *l3_bytes = 0;
+#endif
 }
 
 void mlp_affinity_print_topology(FILE *out) {

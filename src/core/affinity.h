@@ -62,6 +62,11 @@ affinity_thread_plan mlp_affinity_plan_threads(int requested, int oversubscribe,
 /* The last plan made in this process (NULL before the first): summary.json records it. */
 const affinity_thread_plan *mlp_affinity_last_plan(void);
 
+/* The data cache sizes in bytes (hwloc: the first L1d, L2 and L3 objects; without hwloc, what
+ * sysconf reports), 0 for a level that is unknown. In VMs the L3 size can be bogus (hundreds of
+ * MB): its users clamp it (plan.c). */
+void mlp_affinity_cache_sizes(long *l1d_bytes, long *l2_bytes, long *l3_bytes);
+
 /* Prints the topology: packages, cores, processing units, cache sizes. */
 void mlp_affinity_print_topology(FILE *out);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mlp/data.h"
 #include "mlp/dropout.h"
 
 void mlp_parallel_range(int total, int granularity, int thread, int threads, int *begin, int *end) {
@@ -27,6 +28,7 @@ int mlp_network_create(mlp_network *network, const mlp_model *model, const mlp_k
     /* MLP_UNFUSED_UPDATE=1: the unfused step (to measure what owner computes gains) */
     const char *unfused = getenv("MLP_UNFUSED_UPDATE");
     network->fused_update = !(unfused && strcmp(unfused, "1") == 0);
+    network->min_flops_per_thread = MLP_PARALLEL_MIN_FLOPS_PER_THREAD;
     int failed = 0;
     for (int l = 1; l <= model->layer_count; l++) {
         size_t count = (size_t)batch_capacity * model->sizes[l];
@@ -38,6 +40,8 @@ int mlp_network_create(mlp_network *network, const mlp_model *model, const mlp_k
     network->row_loss = mlp_aligned_calloc((size_t)batch_capacity, sizeof(float));
     network->input_pixels = mlp_aligned_calloc((size_t)batch_capacity * model->sizes[0], 1);
     network->input_targets = mlp_aligned_calloc((size_t)batch_capacity, 1);
+    network->spare_pixels = mlp_aligned_calloc((size_t)batch_capacity * model->sizes[0], 1);
+    network->spare_targets = mlp_aligned_calloc((size_t)batch_capacity, 1);
     /* one slab of scaled pixels per thread, each on its own cache lines */
     network->input_floats_stride = ((size_t)batch_capacity * model->sizes[0] + 15) & ~(size_t)15;
     network->input_floats = mlp_aligned_calloc(network->input_floats_stride * threads, sizeof(float));
@@ -45,7 +49,8 @@ int mlp_network_create(mlp_network *network, const mlp_model *model, const mlp_k
     network->workspace_stride = (kernels->gemm_workspace_floats + 15) & ~(size_t)15;
     network->gemm_workspace = mlp_aligned_calloc(network->workspace_stride * threads + 16, sizeof(float));
     failed |= !network->gradients || !network->row_loss || !network->gemm_workspace ||
-              !network->input_pixels || !network->input_targets || !network->input_floats;
+              !network->input_pixels || !network->input_targets || !network->input_floats ||
+              !network->spare_pixels || !network->spare_targets;
     if (failed) {
         mlp_network_free(network);
         return mlp_error_set(error, "network: out of memory for a batch of %d", batch_capacity);
@@ -73,34 +78,38 @@ void mlp_network_free(mlp_network *network) {
     mlp_aligned_free(network->gemm_workspace);
     mlp_aligned_free(network->input_pixels);
     mlp_aligned_free(network->input_targets);
+    mlp_aligned_free(network->spare_pixels);
+    mlp_aligned_free(network->spare_targets);
     mlp_aligned_free(network->input_floats);
     network->input_floats = NULL;
     network->gradients = network->row_loss = network->gemm_workspace = NULL;
     network->input_pixels = network->input_targets = NULL;
+    network->spare_pixels = network->spare_targets = NULL;
 }
 
-int mlp_parallel_gemm_workers(const mlp_gemm_problem *whole, int threads) {
+int mlp_parallel_gemm_workers(const mlp_gemm_problem *whole, int threads, long min_flops_per_thread) {
     double flops = 2.0 * whole->m * whole->n * whole->k;
-    double useful = flops / MLP_PARALLEL_MIN_FLOPS_PER_THREAD;
+    double useful = flops / (double)(min_flops_per_thread > 0 ? min_flops_per_thread : 1);
     return useful < 1.0 ? 1 : (useful < threads ? (int)useful : threads);
 }
 
-int mlp_network_useful_threads(const mlp_model *model, int batch, int threads) {
+int mlp_network_useful_threads(const mlp_model *model, int batch, int threads,
+                               long min_flops_per_thread) {
     int useful = 1;
     for (int l = 0; l < model->layer_count; l++) {
         /* forward, weight gradient and input gradient: the same 2·batch·in·out flops */
         mlp_gemm_problem layer = {.m = batch, .n = model->sizes[l + 1], .k = model->sizes[l]};
-        int workers = mlp_parallel_gemm_workers(&layer, threads);
+        int workers = mlp_parallel_gemm_workers(&layer, threads, min_flops_per_thread);
         if (workers > useful) useful = workers;
     }
     return useful;
 }
 
 void mlp_network_layer_columns(const mlp_model *model, int l, int n, int thread, int threads,
-                           int *begin, int *end) {
+                               long min_flops_per_thread, int *begin, int *end) {
     int out = model->sizes[l + 1];
     mlp_gemm_problem layer = {.m = n, .n = out, .k = model->sizes[l]};
-    int workers = mlp_parallel_gemm_workers(&layer, threads);
+    int workers = mlp_parallel_gemm_workers(&layer, threads, min_flops_per_thread);
     if (workers > 1) {
         mlp_parallel_range(out, MLP_OWNER_COLUMN_GRANULARITY, thread, workers, begin, end);
         return;
@@ -144,14 +153,18 @@ int mlp_parallel_gemm_part(const mlp_gemm_problem *whole, int part, int parts, m
 }
 
 /* One GEMM (a thread's block of one) at the network's precision: gemm, or gemm_bf16 in BF16. */
+/* The plan's blocking (network->blocking) is derived for the FP32 GEMM; the BF16 GEMM, whose
+ * packed operands take half the bytes, keeps its own measured constants (blocking 0). */
 static void network_gemm(const mlp_network *network, const mlp_gemm_problem *problem) {
-    mlp_kernels_gemm_for(network->kernels, network->precision)(problem);
+    mlp_gemm_problem planned = *problem;
+    if (network->precision == MLP_PRECISION_FP32) planned.blocking = network->blocking;
+    mlp_kernels_gemm_for(network->kernels, network->precision)(&planned);
 }
 
 /* Runs this thread's share of a GEMM, over as many threads as have enough work. */
 static void parallel_gemm(const mlp_network *network, const mlp_gemm_problem *whole) {
     int thread = omp_get_thread_num();
-    int workers = mlp_parallel_gemm_workers(whole, omp_get_num_threads());
+    int workers = mlp_parallel_gemm_workers(whole, omp_get_num_threads(), network->min_flops_per_thread);
     mlp_gemm_problem part;
     if (thread >= workers || !mlp_parallel_gemm_part(whole, thread, workers, &part)) return;
     part.workspace = network->gemm_workspace + network->workspace_stride * thread;
@@ -392,10 +405,51 @@ void mlp_network_optimizer_update(mlp_network *network, mlp_model *model, mlp_op
 
 /* ---- owner computes: the fused step ---- */
 
-/* This thread's gemm of a column block [begin, end) of `whole` (nothing when empty). */
+/* A thread that owns nothing in a phase copies rows of the next batch (network->next_batch)
+ * while the owners compute: about as many as an owner's share of `whole` takes to compute
+ * (MLP_NEXT_BATCH_FLOPS_PER_ROW). */
+static void gather_next_rows(const mlp_network *network, const mlp_gemm_problem *whole) {
+    mlp_next_batch *next = network->next_batch;
+    if (!next || next->prefetch_only) return;
+    int owners = mlp_parallel_gemm_workers(whole, omp_get_num_threads(), network->min_flops_per_thread);
+    double owner_flops = 2.0 * whole->m * whole->n * whole->k / owners;
+    int rows = (int)(owner_flops / MLP_NEXT_BATCH_FLOPS_PER_ROW) + 1, first;
+#pragma omp atomic capture
+    {
+        first = next->claimed_rows;
+        next->claimed_rows += rows;
+    }
+    if (first >= next->n) return;
+    if (rows > next->n - first) rows = next->n - first;
+    mlp_dataset_gather(next->data, next->examples + first, rows,
+                       next->pixels + (size_t)first * next->data->features, next->targets + first);
+}
+
+/* A team of one (next_batch->prefetch_only): requests the next rows_per_call rows of the next
+ * batch into the caches, for the gather after the step. */
+static void prefetch_next_rows(const mlp_network *network) {
+    mlp_next_batch *next = network->next_batch;
+    int first = next->claimed_rows, rows = next->rows_per_call;
+    if (first >= next->n) return;
+    if (rows > next->n - first) rows = next->n - first;
+    next->claimed_rows += rows;
+    const size_t row_bytes = (size_t)next->data->features;
+    for (int r = first; r < first + rows; r++) {
+        const char *row = (const char *)next->data->pixels + (size_t)next->examples[r] * row_bytes;
+        for (size_t byte = 0; byte < row_bytes; byte += 64) __builtin_prefetch(row + byte, 0, 3);
+        __builtin_prefetch(row + row_bytes - 1, 0, 3);
+    }
+}
+
+/* This thread's gemm of a column block [begin, end) of `whole`; when empty, rows of the next
+ * batch instead (gather_next_rows); in a team of one, the next rows prefetched first. */
 static void owner_gemm(const mlp_network *network, const mlp_gemm_problem *whole, int begin,
                        int end) {
-    if (begin >= end) return;
+    if (begin >= end) {
+        gather_next_rows(network, whole);
+        return;
+    }
+    if (network->next_batch && network->next_batch->prefetch_only) prefetch_next_rows(network);
     mlp_gemm_problem part = *whole;
     part.n = end - begin;
     part.c += begin;
@@ -422,7 +476,8 @@ static float *thread_input_floats(const mlp_network *network) {
 static void owned_forward(mlp_network *network, int l, const uint8_t *input, int n) {
     const mlp_model *model = network->model;
     int begin, end;
-    mlp_network_layer_columns(model, l, n, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
+    mlp_network_layer_columns(model, l, n, omp_get_thread_num(), omp_get_num_threads(),
+                              network->min_flops_per_thread, &begin, &end);
     float *pixels = thread_input_floats(network);
     double start = profile_start(network);
     if (l == 0 && begin < end)
@@ -439,7 +494,8 @@ static void owned_forward(mlp_network *network, int l, const uint8_t *input, int
 static void owned_input_gradient(mlp_network *network, int l, int n) {
     const mlp_model *model = network->model;
     int begin, end;
-    mlp_network_layer_columns(model, l - 1, n, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
+    mlp_network_layer_columns(model, l - 1, n, omp_get_thread_num(), omp_get_num_threads(),
+                              network->min_flops_per_thread, &begin, &end);
     mlp_gemm_problem input_gradient = input_gradient_problem(network, l, n);
     double start = profile_start(network);
     owner_gemm(network, &input_gradient, begin, end);
@@ -453,7 +509,8 @@ static void owned_input_gradient(mlp_network *network, int l, int n) {
 static void owned_parameter_update(mlp_network *network, mlp_model *model, int l, int n,
                                    float learning_rate) {
     int in = model->sizes[l], out = model->sizes[l + 1], begin, end;
-    mlp_network_layer_columns(model, l, n, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
+    mlp_network_layer_columns(model, l, n, omp_get_thread_num(), omp_get_num_threads(),
+                              network->min_flops_per_thread, &begin, &end);
     const float *dz = network->deltas[l + 1];
     mlp_gemm_problem update = {
         .m = in, .n = out, .k = n,
@@ -514,7 +571,8 @@ double mlp_network_step(mlp_network *network, mlp_model *model, const uint8_t *i
 double mlp_network_train_step(mlp_network *network, mlp_model *model, const uint8_t *input,
                           const uint8_t *targets, int n, float learning_rate) {
     double cost = 0.0;
-#pragma omp parallel num_threads(mlp_network_useful_threads(network->model, n, network->threads))
+#pragma omp parallel num_threads(mlp_network_useful_threads(network->model, n, network->threads, \
+                                                            network->min_flops_per_thread))
     {
         double batch_cost = mlp_network_step(network, model, input, targets, n, learning_rate);
 #pragma omp master

@@ -291,7 +291,7 @@ static int create_training(mlp_run *run, mlp_checkpoint *resume, mlp_error *erro
     mlp_train_options train = {
         .batch = config->batch, .learning_rate = config->learning_rate, .epochs = config->epochs,
         .seed = config->seed, .threads = config->threads, .progress = config->progress,
-        .recipe = config->recipe, .precision = config->precision,
+        .recipe = config->recipe, .precision = config->precision, .plan = config->plan,
     };
     if (mlp_trainer_init(&run->trainer, &run->model, config->kernels, config->train_set, run->train_indices,
                      run->train_count, run->validation_indices, run->validation_count, &train, error) != 0)

@@ -113,7 +113,7 @@ static int summary_finish(void *context, const mlp_run *run, mlp_error *error) {
         .samples_per_second = mlp_metrics_median_samples_per_second(run->history, run->history_count),
         .validation = run->history[run->kept_epoch - 1].validation,
         .has_test = run->has_test, .test = run->test, .seconds = run->seconds,
-        .profile = c->profile ? &run->profile : NULL, .recipe = &c->recipe,
+        .profile = c->profile ? &run->profile : NULL, .recipe = &c->recipe, .plan = c->plan,
     };
     char path[4200];
     snprintf(path, sizeof path, "%s/summary.json", c->folder);

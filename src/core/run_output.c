@@ -10,6 +10,7 @@
 #include "core/affinity.h"
 #include "core/file_util.h"
 #include "mlp/optimizer.h"
+#include "mlp/plan.h"
 
 /* A growable text buffer for building a file before writing it atomically. */
 typedef struct text_buffer {
@@ -175,6 +176,17 @@ int mlp_summary_json_write(const char *path, const mlp_run_summary *s, mlp_error
                     mlp_optimizer_name(o->kind), o->momentum, o->beta1, o->beta2, o->eps, o->weight_decay,
                     mlp_lr_schedule_name(sc->kind), sc->warmup_epochs, sc->lr_min, sc->step_epochs, sc->gamma,
                     sc->plateau);
+    }
+    if (s->plan) {
+        char *object = NULL;
+        size_t length = 0;
+        FILE *stream = open_memstream(&object, &length);
+        if (stream) {
+            mlp_plan_write_json(stream, s->plan, s->model, s->batch, s->threads);
+            fclose(stream);
+            text_append(&text, ",\n  \"plan\": %s", object);
+        }
+        free(object);
     }
     if (s->profile) {
         char *rows = NULL;

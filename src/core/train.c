@@ -11,6 +11,7 @@
 #include "mlp/augment.h"
 #include "mlp/distributed.h"
 #include "mlp/dropout.h"
+#include "mlp/plan.h"
 #include "mlp/rng.h"
 
 /* Evaluation runs in chunks of at least this many rows (bigger GEMMs, fewer barriers). */
@@ -39,6 +40,7 @@ int mlp_trainer_init(mlp_trainer *t, mlp_model *model, const mlp_kernel_table *k
     if (mlp_recipe_check(&options->recipe, error) != 0) return -1;
     mlp_plateau_init(&t->plateau);
     if (mlp_network_create(&t->network, model, kernels, capacity, options->threads, error) != 0) return -1;
+    mlp_plan_apply(options->plan, &t->network);
     if (mlp_network_set_precision(&t->network, options->precision, error) != 0 ||
         mlp_network_dropout_enable(&t->network, &options->recipe.dropout, options->seed, error) != 0 ||
         mlp_augment_plan_new(&t->augment, &options->recipe.augment, options->seed, data->rows, data->cols, error) != 0 ||
@@ -78,9 +80,11 @@ void mlp_trainer_epoch_order(const mlp_trainer *t, int epoch, int *order) {
 /* Collective: copies the examples indices[first .. first+n-1] (or, with indices NULL, the
  * examples first .. first+n-1) into the network's input buffers, each thread its share of rows. */
 static void gather_batch(mlp_network *network, const mlp_dataset *data, const int *indices,
-                         int first, int n) {
-    int begin, end;
-    mlp_parallel_range(n, 8, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
+                         int first, int n, int gathered) {
+    int begin, end; /* rows [0, gathered) are there already (the step copied them: next_batch) */
+    mlp_parallel_range(n - gathered, 8, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
+    begin += gathered;
+    end += gathered;
     uint8_t *pixels = network->input_pixels + (size_t)begin * data->features;
     if (begin < end && indices)
         mlp_dataset_gather(data, indices + first + begin, end - begin, pixels, network->input_targets + begin);
@@ -92,14 +96,22 @@ static void gather_batch(mlp_network *network, const mlp_dataset *data, const in
 #pragma omp barrier
 }
 
-/* Collective: gather_batch for batch b of a training epoch, each example augmented when the recipe
- * says so; and the batch whose dropout masks the step uses (its rows start at row first_row of the
- * whole batch). */
-static void gather_training_batch(mlp_trainer *t, int epoch, int b, int first, int n, int first_row) {
+/* Collective: gather_batch for batch b of a training epoch (rows from `gathered` on), each
+ * example augmented when the recipe says so; and the batch whose dropout masks the step uses
+ * (its rows start at row first_row of the whole batch). */
+static void gather_training_batch(mlp_trainer *t, int epoch, int b, int first, int n, int first_row,
+                                  int gathered) {
 #pragma omp master
     mlp_network_dropout_begin_batch(&t->network, epoch, b, first_row);
     if (t->augment) mlp_augment_gather_batch(t->augment, epoch, &t->network, t->data, t->epoch_order, first, n);
-    else gather_batch(&t->network, t->data, t->epoch_order, first, n);
+    else gather_batch(&t->network, t->data, t->epoch_order, first, n, gathered);
+}
+
+/* Whether the step can copy the next batch while it runs (mlp_next_batch): the owner-computes
+ * step (plain SGD, fused, no dropout) of a plain gather (no augmentation, one process). */
+static int gathers_during_step(const mlp_trainer *t) {
+    return !t->augment && !t->sharding && t->network.fused_update && !t->network.dropout &&
+           mlp_optimizer_is_plain_sgd(&t->optimizer.options);
 }
 
 float mlp_trainer_learning_rate(const mlp_trainer *t, int epoch, int batch) {
@@ -136,9 +148,13 @@ int mlp_trainer_run_epoch(mlp_trainer *t, int epoch, int first_batch, mlp_epoch_
     double cost_sum = first_batch > 0 ? t->partial_cost_sum : 0.0; /* Σ cost × size, batch order */
     int examples = first_batch > 0 ? t->partial_examples : 0;
     int stop_agreed = 0; /* every rank of a data-parallel run stops after the same batch */
+    const int overlap_gather = gathers_during_step(t);
+    mlp_next_batch next;  /* batch b + 1, copied by idle threads during step b */
+    int gathered = 0;     /* rows of this batch the previous step copied      */
 
     /* Only as many threads as the step's GEMMs can use: tiny networks run on one (no idle barriers). */
-#pragma omp parallel num_threads(mlp_network_useful_threads(t->model, batch, t->options.threads))
+#pragma omp parallel num_threads(mlp_network_useful_threads(t->model, batch, t->options.threads, \
+                                                            t->network.min_flops_per_thread))
     {
         for (int b = first_batch; b < batches; b++) {
             int begin = b * batch;
@@ -149,12 +165,25 @@ int mlp_trainer_run_epoch(mlp_trainer *t, int epoch, int first_batch, mlp_epoch_
             if (t->sharding) { /* data-parallel: this rank's rows only (src/distributed.c) */
                 int local_stop = t->stop_requested && *t->stop_requested, first_row, rows;
                 mlp_sharding_local_rows(t->sharding, n, &first_row, &rows);
-                gather_training_batch(t, epoch, b, begin + first_row, rows, first_row);
+                gather_training_batch(t, epoch, b, begin + first_row, rows, first_row, 0);
                 cost = mlp_sharding_train_step(t->sharding, network, t->model, n, rate, local_stop,
                                            &stop_agreed);
             } else {
+#pragma omp master
+                if (overlap_gather && b + 1 < batches) { /* published by the gather's barrier */
+                    int next_begin = begin + batch;
+                    next = (mlp_next_batch){
+                        .data = t->data, .examples = t->epoch_order + next_begin,
+                        .n = next_begin + batch <= t->train_count ? batch : t->train_count - next_begin,
+                        .pixels = network->spare_pixels, .targets = network->spare_targets,
+                        /* one thread: prefetch over the step's 3L - 1 owner GEMMs */
+                        .prefetch_only = omp_get_num_threads() == 1,
+                        .rows_per_call = batch / (3 * t->model->layer_count - 1) + 1,
+                    };
+                    network->next_batch = &next;
+                }
                 double gather_start = network->profile ? mlp_wall_seconds() : 0.0;
-                gather_training_batch(t, epoch, b, begin, n, 0);
+                gather_training_batch(t, epoch, b, begin, n, 0, gathered);
 #pragma omp master
                 if (network->profile) { /* outside the step: booked on layer 0 */
                     mlp_profile_entry *entry = &network->profile->entries[0][MLP_PROFILE_GATHER];
@@ -173,6 +202,17 @@ int mlp_trainer_run_epoch(mlp_trainer *t, int epoch, int first_batch, mlp_epoch_
             }
 #pragma omp master
             {
+                gathered = 0;
+                if (network->next_batch && !network->next_batch->prefetch_only) {
+                    /* the step copied the next batch's first rows */
+                    gathered = next.claimed_rows < next.n ? next.claimed_rows : next.n;
+                    uint8_t *pixels = network->input_pixels, *targets = network->input_targets;
+                    network->input_pixels = network->spare_pixels;
+                    network->input_targets = network->spare_targets;
+                    network->spare_pixels = pixels;
+                    network->spare_targets = targets;
+                }
+                network->next_batch = NULL;
                 t->batch_costs[b] = (float)cost;
                 t->optimizer.step++; /* after the update's barrier; read again after the next */
                 metrics->learning_rate = rate;
@@ -241,7 +281,7 @@ void mlp_evaluate(mlp_network *network, const mlp_dataset *data, const int *indi
     {
         for (int begin = 0; begin < count; begin += chunk) {
             int n = begin + chunk <= count ? chunk : count - begin;
-            gather_batch(network, data, indices, begin, n);
+            gather_batch(network, data, indices, begin, n, 0);
             mlp_network_forward(network, network->input_pixels, n);
             double mean = mlp_network_loss(network, targets, n, 0);
 #pragma omp master

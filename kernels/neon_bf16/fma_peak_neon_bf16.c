@@ -1,21 +1,21 @@
 /* NEON BF16 peak: 16 independent chains of 128-bit BFDOT (4 float lanes, each 2 BF16
  * multiply-adds per instruction: 4 flops per lane). Built with the neon_bf16 variant's flags;
- * run only where fma_peak_supported("neon_bf16"). The BF16 GEMM rows (gemm_bf16/...) divide by
+ * the table's fma_peak, run only where the variant runs. bench's BF16 GEMM rows (gemm_bf16/...) divide by
  * this peak. x += 2·(1e-6·1) per step keeps every chain far from overflow and denormals. */
-#include "fma_peak.h"
+#include "kernels_internal.h"
 
 #include <arm_neon.h>
 
 #define NEON_BF16_CHAINS 16
 
-volatile float fma_peak_neon_bf16_sink;
+static volatile float fma_peak_neon_bf16_sink;
 
 const char fma_peak_neon_bf16_loop[] = "q_bfdot_16chains";
 
 double fma_peak_neon_bf16_run(long rounds) {
     /* a = (1e-6, 1e-6) pairs, b = (0.999999, 0.999999) pairs, as BF16 */
-    const float32x4_t multiplier = vdupq_n_f32(fma_peak_multiplier),
-                      addend = vdupq_n_f32(fma_peak_addend);
+    const float32x4_t multiplier = vdupq_n_f32(mlp_fma_peak_multiplier),
+                      addend = vdupq_n_f32(mlp_fma_peak_addend);
     const bfloat16x8_t a = vcvtq_high_bf16_f32(vcvtq_low_bf16_f32(addend), addend);
     const bfloat16x8_t b = vcvtq_high_bf16_f32(vcvtq_low_bf16_f32(multiplier), multiplier);
     float32x4_t x[NEON_BF16_CHAINS];

@@ -1,18 +1,18 @@
 /* AVX2 peak: 12 independent chains of ymm fused multiply-adds (8 floats, 2 flops per lane).
- * Built with -mavx2 -mfma; run only where fma_peak_supported("avx2"). */
-#include "fma_peak.h"
+ * Built with -mavx2 -mfma; the table's fma_peak, run only where the variant runs. */
+#include "kernels_internal.h"
 
 #include <immintrin.h>
 
 #define AVX2_CHAINS 12
 
-volatile float fma_peak_avx2_sink;
+static volatile float fma_peak_avx2_sink;
 
 const char fma_peak_avx2_loop[] = "ymm_fma_12chains";
 
 double fma_peak_avx2_run(long rounds) {
-    const __m256 multiplier = _mm256_set1_ps(fma_peak_multiplier),
-                 addend = _mm256_set1_ps(fma_peak_addend);
+    const __m256 multiplier = _mm256_set1_ps(mlp_fma_peak_multiplier),
+                 addend = _mm256_set1_ps(mlp_fma_peak_addend);
     __m256 x[AVX2_CHAINS];
     for (int c = 0; c < AVX2_CHAINS; c++) x[c] = _mm256_set1_ps(1.0f + (float)c * 1e-3f);
     for (long r = 0; r < rounds; r++) {

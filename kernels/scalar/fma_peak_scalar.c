@@ -2,16 +2,16 @@
  * -ffp-contract=off, so each step is one multiply and one add (2 flops), as in the scalar
  * reference kernel. This file is built with -fno-tree-vectorize -fno-tree-slp-vectorize so the
  * compiler keeps the chains scalar. */
-#include "fma_peak.h"
+#include "kernels_internal.h"
 
 #define SCALAR_CHAINS 14
 
-volatile float fma_peak_scalar_sink;
+static volatile float fma_peak_scalar_sink;
 
 const char fma_peak_scalar_loop[] = "mul_add_14chains";
 
 double fma_peak_scalar_run(long rounds) {
-    const float multiplier = fma_peak_multiplier, addend = fma_peak_addend;
+    const float multiplier = mlp_fma_peak_multiplier, addend = mlp_fma_peak_addend;
     float x[SCALAR_CHAINS];
     for (int c = 0; c < SCALAR_CHAINS; c++) x[c] = 1.0f + (float)c * 1e-3f;
     for (long r = 0; r < rounds; r++) {

@@ -1,20 +1,20 @@
 /* AVX512_BF16 peak: 12 independent chains of zmm VDPBF16PS (16 float lanes, each 2 BF16
  * multiply-adds per instruction: 4 flops per lane). Built with the avx512_bf16 variant's flags;
- * run only where fma_peak_supported("avx512_bf16"). The BF16 GEMM rows (gemm_bf16/...) divide
+ * the table's fma_peak, run only where the variant runs. bench's BF16 GEMM rows (gemm_bf16/...) divide
  * by this peak. x += 2·(1e-6·1) per step keeps every chain near 1: no overflow, no denormals. */
-#include "fma_peak.h"
+#include "kernels_internal.h"
 
 #include <immintrin.h>
 
 #define AVX512_BF16_CHAINS 12
 
-volatile float fma_peak_avx512_bf16_sink;
+static volatile float fma_peak_avx512_bf16_sink;
 
 const char fma_peak_avx512_bf16_loop[] = "zmm_vdpbf16ps_12chains";
 
 double fma_peak_avx512_bf16_run(long rounds) {
-    const __m512 multiplier = _mm512_set1_ps(fma_peak_multiplier);
-    const __m512 addend = _mm512_set1_ps(fma_peak_addend);
+    const __m512 multiplier = _mm512_set1_ps(mlp_fma_peak_multiplier);
+    const __m512 addend = _mm512_set1_ps(mlp_fma_peak_addend);
     /* a = (1e-6, 1e-6) pairs, b = (0.999999, 0.999999) pairs, as BF16 */
     const __m512bh a = _mm512_cvtne2ps_pbh(addend, addend);
     const __m512bh b = _mm512_cvtne2ps_pbh(multiplier, multiplier);
