@@ -161,8 +161,8 @@ static const uint8_t *pool_labels(const step_setup *s, long iteration) {
 static void step_collective(void *argument, long iteration) {
     step_setup *s = argument;
     const uint8_t *pixels = pool_pixels(s, iteration), *labels = pool_labels(s, iteration);
-    double cost = mlp_network_step(&s->network, &s->model, pixels, labels, s->c->batch,
-                               STEP_LEARNING_RATE); /* ends with a barrier */
+    double cost = mlp_network_step(&s->network, &s->model, NULL, pixels, labels, s->c->batch,
+                                   STEP_LEARNING_RATE); /* ends with a barrier */
 #pragma omp master
     s->last_cost = cost;
 }

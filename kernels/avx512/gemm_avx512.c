@@ -11,6 +11,7 @@
 #include "avx2/avx2_pack.h"
 #include "avx2/gemm_logits_avx2.h"
 #include "avx512/avx512_math.h"
+#include "avx512/optimizer_avx512.h"
 #include "gemm_driver.h"
 
 enum {
@@ -24,11 +25,13 @@ static inline __m512 load_bias_avx512(const gemm_tile *t, int column, __mmask16 
     return t->bias ? _mm512_maskz_loadu_ps(column_mask, t->bias + column) : _mm512_setzero_ps();
 }
 
-/* The parameter update epilogue on `lanes` parameters at w (the gradient in registers): the
- * rule of t->update, with the operations of the unfused kernel (SGD: sgd_update_avx512's
- * multiply, then subtract). */
+/* The parameter update epilogue on `lanes` parameters at w (the gradient in registers), their
+ * moments at m and v (NULL where the rule has none): the rule of t->update, with the
+ * operations of the unfused kernel (SGD: sgd_update_avx512's multiply, then subtract; the
+ * optimizer rules: optimizer_lanes_avx512, optimizer_update_avx512's own code). */
 static inline __attribute__((always_inline)) void update_parameters_avx512(const gemm_tile *t,
-                                                                           float *w,
+                                                                           float *w, float *m,
+                                                                           float *v,
                                                                            __mmask16 lanes,
                                                                            __m512 gradient) {
     switch (t->update->rule) {
@@ -37,7 +40,12 @@ static inline __attribute__((always_inline)) void update_parameters_avx512(const
         _mm512_mask_storeu_ps(w, lanes, _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, w), step));
         break;
     }
-    default: break; /* no other rule yet (include/mlp/kernels.h) */
+    case MLP_GEMM_UPDATE_OPTIMIZER:
+        _mm512_mask_storeu_ps(w, lanes,
+                              optimizer_lanes_avx512(&t->update->step, lanes,
+                                                     _mm512_maskz_loadu_ps(lanes, w), gradient, m, v));
+        break;
+    default: break; /* unknown rule (include/mlp/kernels.h) */
     }
 }
 
@@ -49,7 +57,8 @@ static inline __attribute__((always_inline)) void store_sums_avx512(const gemm_t
                                                                     __mmask16 column_mask,
                                                                     __m512 sums, __m512 bias) {
     if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) {
-        update_parameters_avx512(t, t->w + r * t->ldw + column, column_mask, sums);
+        update_parameters_avx512(t, t->w + r * t->ldw + column, gemm_tile_state(t, 0, r, column),
+                                 gemm_tile_state(t, 1, r, column), column_mask, sums);
         return;
     }
     if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_BIAS_ACTIVATION)
@@ -345,13 +354,12 @@ void gemm_avx512_micro_64x1_column(const gemm_tile *t) {
                 t->activation, load_column_avx512(t->y + AVX512_W * q * t->ldy, t->ldy, rows),
                 sums);
         if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) {
-            /* W's column through a contiguous copy, updated as one vector */
-            float *w = t->w + AVX512_W * q * t->ldw;
-            __m512 parameters = load_column_avx512(w, t->ldw, rows);
-            float lanes[AVX512_W];
-            _mm512_storeu_ps(lanes, parameters);
-            update_parameters_avx512(t, lanes, row_mask[q], sums);
-            store_column_avx512(w, t->ldw, rows, _mm512_loadu_ps(lanes));
+            /* W's column and its state through contiguous copies, updated as one vector */
+            const int count = rows < AVX512_W ? rows : AVX512_W;
+            float lanes[3][16], *state[2];
+            gemm_tile_column_gather(t, AVX512_W * q, count, lanes, state);
+            update_parameters_avx512(t, lanes[0], state[0], state[1], row_mask[q], sums);
+            gemm_tile_column_scatter(t, AVX512_W * q, count, lanes);
             continue;
         }
         store_column_avx512(t->c + AVX512_W * q * t->ldc, t->ldc, rows, sums);

@@ -6,6 +6,7 @@
 #include "gemm_driver.h"
 #include "neon/neon_kernels.h"
 #include "neon/neon_math.h"
+#include "neon/optimizer_neon.h"
 
 enum { NEON_MR = GEMM_NEON_MR, NEON_W = GEMM_NEON_W, NEON_MAX_VECTORS = GEMM_NEON_MAX_VECTORS };
 
@@ -67,11 +68,13 @@ static inline __attribute__((always_inline)) void accumulate_slice_neon(
     }
 }
 
-/* The parameter update epilogue on `lanes` parameters at w (the gradient in registers): the
- * rule of t->update, with the operations of the unfused kernel (SGD: sgd_update_neon's
- * multiply, then subtract). */
+/* The parameter update epilogue on `lanes` parameters at w (the gradient in registers), their
+ * moments at m and v (NULL where the rule has none): the rule of t->update, with the
+ * operations of the unfused kernel (SGD: sgd_update_neon's multiply, then subtract; the
+ * optimizer rules: optimizer_lanes_neon, optimizer_update_neon's own code). */
 static inline __attribute__((always_inline)) void update_parameters_neon(const gemm_tile *t,
-                                                                         float *w, long lanes,
+                                                                         float *w, float *m, float *v,
+                                                                         long lanes,
                                                                          float32x4_t gradient) {
     switch (t->update->rule) {
     case MLP_GEMM_UPDATE_SGD: {
@@ -79,7 +82,13 @@ static inline __attribute__((always_inline)) void update_parameters_neon(const g
         store_lanes_neon(w, vsubq_f32(load_lanes_neon(w, lanes, 0.0f), step), lanes);
         break;
     }
-    default: break; /* no other rule yet (include/mlp/kernels.h) */
+    case MLP_GEMM_UPDATE_OPTIMIZER:
+        store_lanes_neon(w,
+                         optimizer_lanes_neon(&t->update->step, lanes, load_lanes_neon(w, lanes, 0.0f),
+                                              gradient, m, v),
+                         lanes);
+        break;
+    default: break; /* unknown rule (include/mlp/kernels.h) */
     }
 }
 
@@ -134,7 +143,9 @@ static inline __attribute__((always_inline)) void gemm_neon_tile(const gemm_tile
         for (int v = 0; v < vectors; v++) {
             float32x4_t z = acc[r][v];
             if (update) {
-                update_parameters_neon(t, t->w + r * t->ldw + NEON_W * v, columns_left[v], z);
+                update_parameters_neon(t, t->w + r * t->ldw + NEON_W * v,
+                                       gemm_tile_state(t, 0, r, NEON_W * v),
+                                       gemm_tile_state(t, 1, r, NEON_W * v), columns_left[v], z);
                 continue;
             }
             if (bias_activation)

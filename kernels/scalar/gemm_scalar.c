@@ -37,15 +37,25 @@ static float activation_derivative(mlp_activation activation, float y) {
 
 /* The parameter update epilogue: C holds W, and each gradient element is summed on its own
  * (the same products in the same order as the loops below) and applied at once, so no
- * gradient is stored. SGD: W - (learning_rate · P), as sgd_update_scalar. */
+ * gradient is stored. SGD: W - (learning_rate · P), as sgd_update_scalar; the optimizer
+ * rules: optimizer_update_scalar itself on the one element (elementwise, so the same bits as
+ * over a whole stored gradient). */
 static void gemm_scalar_parameter_update(const mlp_gemm_problem *g) {
-    if (g->update.rule != MLP_GEMM_UPDATE_SGD) return; /* no other rule yet */
+    const mlp_gemm_update *u = &g->update;
+    if (u->rule != MLP_GEMM_UPDATE_SGD && u->rule != MLP_GEMM_UPDATE_OPTIMIZER) return;
     for (int i = 0; i < g->m; i++) {
         float *w_row = g->c + (size_t)i * g->ldc;
         for (int j = 0; j < g->n; j++) {
             float sum = 0.0f;
             for (int p = 0; p < g->k; p++) sum += a_element(g, i, p) * b_element(g, p, j);
-            w_row[j] -= g->update.learning_rate * sum;
+            if (u->rule == MLP_GEMM_UPDATE_SGD) {
+                w_row[j] -= u->learning_rate * sum;
+                continue;
+            }
+            float *state[2];
+            for (int s = 0; s < 2; s++)
+                state[s] = u->state[s] ? u->state[s] + (size_t)i * u->ld_state[s] + j : NULL;
+            optimizer_update_scalar(&u->step, w_row + j, &sum, state[0], state[1], 1);
         }
     }
 }
