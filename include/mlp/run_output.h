@@ -38,7 +38,9 @@ typedef struct mlp_run_summary {
     int has_test;
     mlp_evaluation test;
     const mlp_network_profile *profile; /* NULL unless --profile                          */
-    const struct mlp_recipe *recipe; /* optimizer and schedule; NULL: not written     */
+    const struct mlp_recipe *recipe; /* optimizer, schedule, dropout, augmentation;
+                                        NULL: not written                              */
+    const char *recipe_name;    /* the --recipe preset the options started from; NULL: null */
 } mlp_run_summary;
 
 int mlp_summary_json_write(const char *path, const mlp_run_summary *summary, mlp_error *error);
