@@ -9,6 +9,10 @@
  *       threads: T unless the step's GEMMs are too small to split (the label says "team N").
  *   step_fork/<variant>/<layers>/batch<B>/threads<T>  the same step through network_train_step,
  *       which opens a parallel region per step: the difference is the fork/join cost.
+ *   step_adam/<variant>/<layers>/batch<B>/threads<T>  the persistent-team step with Adam (lr
+ *       0.001, its moments in an optimizer state, the step count advancing) instead of plain SGD:
+ *       the update fused into the weight-gradient GEMMs (MLP_UNFUSED_UPDATE=1: the unfused
+ *       optimizer_update pass after the backward pass). 784,128,64,10 and 784,600,400,10 only.
  *   split/<variant>/<form>/<m>x<n>x<k>/parts<P>       one GEMM cut into P parts as the network
  *       cuts it (parallel_gemm_part), then a barrier, by a persistent team of all cores: the
  *       decision parallel_gemm_workers makes inside a team, split or not. Where P = 2 beats
@@ -45,6 +49,7 @@
 /* Distinct random batches cycled through by a step benchmark. */
 #define POOL_BATCHES 8
 #define STEP_LEARNING_RATE 0.01f
+#define STEP_ADAM_LEARNING_RATE 0.001f
 
 /* The layer configurations of the study and issue 4. */
 static const char *const configurations[] = {
@@ -54,7 +59,7 @@ static const char *const configurations[] = {
 static const int batches[] = {64, 256};
 enum { CONFIGURATION_COUNT = sizeof configurations / sizeof configurations[0], BATCH_COUNT = 2 };
 
-typedef enum step_mode { STEP_PERSISTENT_TEAM, STEP_FORK_PER_STEP } step_mode;
+typedef enum step_mode { STEP_PERSISTENT_TEAM, STEP_FORK_PER_STEP, STEP_ADAM } step_mode;
 
 typedef struct step_case {
     char name[128];
@@ -113,6 +118,7 @@ typedef struct step_setup {
     mlp_network network;
     uint8_t *pixels;  /* POOL_BATCHES × batch × sizes[0] */
     uint8_t *labels;  /* POOL_BATCHES × batch            */
+    mlp_optimizer_state optimizer; /* STEP_ADAM: the moments; else unused (zero)  */
     double last_cost; /* written by the master           */
 } step_setup;
 
@@ -121,6 +127,7 @@ static void step_setup_free(step_setup *s) {
     mlp_model_free(&s->model);
     mlp_aligned_free(s->pixels);
     mlp_aligned_free(s->labels);
+    mlp_optimizer_state_free(&s->optimizer);
 }
 
 static int step_setup_create(step_setup *s, const step_case *c, mlp_error *error) {
@@ -133,6 +140,15 @@ static int step_setup_create(step_setup *s, const step_case *c, mlp_error *error
     if (mlp_network_create(&s->network, &s->model, c->table, c->batch, c->threads, error) != 0) {
         mlp_model_free(&s->model);
         return -1;
+    }
+    if (c->mode == STEP_ADAM) {
+        mlp_recipe recipe;
+        mlp_recipe_init(&recipe);
+        recipe.optimizer.kind = MLP_OPTIMIZER_ADAM;
+        if (mlp_optimizer_state_create(&s->optimizer, &recipe.optimizer, s->model.parameter_count, error) != 0) {
+            step_setup_free(s);
+            return -1;
+        }
     }
     size_t rows = (size_t)POOL_BATCHES * c->batch, features = (size_t)c->sizes[0];
     s->pixels = mlp_aligned_calloc(rows * features, 1);
@@ -161,10 +177,15 @@ static const uint8_t *pool_labels(const step_setup *s, long iteration) {
 static void step_collective(void *argument, long iteration) {
     step_setup *s = argument;
     const uint8_t *pixels = pool_pixels(s, iteration), *labels = pool_labels(s, iteration);
-    double cost = mlp_network_step(&s->network, &s->model, NULL, pixels, labels, s->c->batch,
-                                   STEP_LEARNING_RATE); /* ends with a barrier */
+    int adam = s->c->mode == STEP_ADAM;
+    double cost = mlp_network_step(&s->network, &s->model, adam ? &s->optimizer : NULL, pixels, labels,
+                                   s->c->batch, adam ? STEP_ADAM_LEARNING_RATE : STEP_LEARNING_RATE);
+    /* (network_step ends with a barrier; the next step reads the count after the next one) */
 #pragma omp master
-    s->last_cost = cost;
+    {
+        s->last_cost = cost;
+        s->optimizer.step++;
+    }
 }
 
 /* GEMM flops of one step: 2 per multiply-add for the forward, weight-gradient and input-gradient
@@ -212,7 +233,7 @@ static void bench_step(bench_state *state, void *argument) {
     /* As the trainer does: no more threads than the step's GEMMs can use (network.h). */
     int team = mlp_network_useful_threads(&setup.model, c->batch, c->threads);
     long steps = 0;
-    if (c->mode == STEP_PERSISTENT_TEAM) {
+    if (c->mode != STEP_FORK_PER_STEP) {
         run_in_persistent_team(state, team, step_collective, &setup);
         steps = (long)bench_iterations(state);
     } else {
@@ -318,17 +339,20 @@ static int parse_configuration(const char *text, step_case *c, char *dashed, siz
 }
 
 static void register_step_cases(const mlp_kernel_table *const *tables, int variant_count, int cores) {
-    static const char *const mode_names[] = {"step", "step_fork"};
-    int capacity = 2 * variant_count * CONFIGURATION_COUNT * BATCH_COUNT * cores;
+    static const char *const mode_names[] = {"step", "step_fork", "step_adam"};
+    int capacity = 3 * variant_count * CONFIGURATION_COUNT * BATCH_COUNT * cores;
     step_cases = calloc((size_t)capacity, sizeof *step_cases);
     if (!step_cases) return;
-    for (int mode = STEP_PERSISTENT_TEAM; mode <= STEP_FORK_PER_STEP; mode++)
+    for (int mode = STEP_PERSISTENT_TEAM; mode <= STEP_ADAM; mode++)
         for (int v = 0; v < variant_count; v++)
             for (int g = 0; g < CONFIGURATION_COUNT; g++)
                 for (int b = 0; b < BATCH_COUNT; b++)
                     for (int threads = 1; threads <= cores; threads++) {
                         step_case *c = &step_cases[step_case_count];
                         char dashed[64];
+                        if (mode == STEP_ADAM && strcmp(configurations[g], "784,128,64,10") != 0 &&
+                            strcmp(configurations[g], "784,600,400,10") != 0)
+                            continue;
                         if (parse_configuration(configurations[g], c, dashed, sizeof dashed) != 0)
                             continue;
                         c->table = tables[v];

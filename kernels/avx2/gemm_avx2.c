@@ -86,6 +86,7 @@ gemm_avx2_tile(const gemm_tile *t, const int tile_rows, const int vectors, const
                 __builtin_prefetch(t->w + r * t->ldw, 1, 3);
                 __builtin_prefetch(t->w + r * t->ldw + t->cols - 1, 1, 3);
             }
+        gemm_tile_prefetch_state(t);
     }
 
     /* Row r of A starts at a_base[r / MR] + a_offset[r]. A full tile uses two base pointers

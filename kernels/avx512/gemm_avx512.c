@@ -107,6 +107,7 @@ gemm_avx512_tile(const gemm_tile *t, const int tile_rows, const int vectors, con
 #pragma GCC unroll 4
             for (int v = 0; v < vectors; v++)
                 if (r < t->rows) __builtin_prefetch(t->w + r * t->ldw + AVX512_W * v, 1, 3);
+        gemm_tile_prefetch_state(t);
     }
 
     /* acc[r][v] += A(r, p) · B(p, v-th 16 columns), p increasing: one FMA per p per element */

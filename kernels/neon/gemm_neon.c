@@ -110,11 +110,13 @@ static inline __attribute__((always_inline)) void gemm_neon_tile(const gemm_tile
                             : vdupq_n_f32(0.0f);
 
     /* a parameter update reads its W tile after the last FMA: fetch it during the k loop */
-    if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE)
+    if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) {
         for (int r = 0; r < t->rows; r++) {
             __builtin_prefetch(t->w + r * t->ldw, 1, 3);
             __builtin_prefetch(t->w + r * t->ldw + t->cols - 1, 1, 3);
         }
+        gemm_tile_prefetch_state(t);
+    }
 
     /* rows past the edge of C re-read the last row (computed, never stored), as the driver's
      * contract asks: they may not exist in A */
