@@ -16,7 +16,8 @@
  *   fused   (training_fused)     the owner-computes step with the fused update against the unfused
  *                                step (network.fused_update = 0), every variant the CPU runs, plain
  *                                SGD and, in turn, two of momentum, Nesterov, Adam and AdamW (weight
- *                                decay 5e-4; each optimizer at least twice per variant), five
+ *                                decay 5e-4; each optimizer at least twice per variant; the second
+ *                                with dropout 0.3 on every hidden layer), five
  *                                networks (split and one-owner layers, odd widths, a batch deeper
  *                                than one k slice), 1 and 2 threads (threads_bitwise covers 3 and
  *                                7 with the same step): the parameters and every batch cost
@@ -50,6 +51,7 @@ typedef struct training_run {
     int unfused; /* 1: the unfused step (network.fused_update = 0) */
     mlp_optimizer optimizer;  /* 0: plain SGD; else with weight_decay (recipe.h)            */
     float weight_decay;
+    float dropout;            /* p on every hidden layer (0: none)                          */
 } training_run;
 
 /* Trains a fresh He-initialised model as described; the batch costs of every epoch are
@@ -69,6 +71,7 @@ static int train_model(const training_run *run, const mlp_dataset *data, mlp_mod
     mlp_recipe_init(&options.recipe);
     options.recipe.optimizer.kind = run->optimizer;
     options.recipe.optimizer.weight_decay = run->weight_decay;
+    for (int l = 0; l + 2 < size_count; l++) options.recipe.dropout.hidden[l] = run->dropout;
     mlp_trainer t;
     if (mlp_trainer_init(&t, model, run->kernels, data, indices, run->train_count, NULL, 0, &options,
                      &error) != 0) {
@@ -281,8 +284,11 @@ static void test_fused(const mlp_dataset *train) {
                                         .train_count = networks[w].images, .epochs = 1,
                                         .batch = networks[w].batch, .threads = thread_counts[t],
                                         .learning_rate = adam ? 0.002f : o ? 0.05f : 0.1f, .seed = 7,
-                                        .optimizer = optimizer, .weight_decay = o ? 5e-4f : 0.0f};
-                    const char *name = o ? mlp_optimizer_name(optimizer) : "plain sgd";
+                                        .optimizer = optimizer, .weight_decay = o ? 5e-4f : 0.0f,
+                                        .dropout = o == 2 ? 0.3f : 0.0f};
+                    char name[64];
+                    snprintf(name, sizeof name, "%s%s", o ? mlp_optimizer_name(optimizer) : "plain sgd",
+                             run.dropout > 0.0f ? " + dropout 0.3" : "");
                     float costs[2][64];
                     int counts[2];
                     mlp_model models[2];

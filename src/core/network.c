@@ -492,12 +492,19 @@ void mlp_network_backward_update(mlp_network *network, mlp_model *model, int n, 
         step = &prepared;
     }
     for (int l = model->layer_count - 1; l >= 0; l--) {
+        int masked = l > 0 && mlp_network_dropout_on(network, l - 1);
         if (l > 0) {
             owned_input_gradient(network, l, n);
             /* every thread's reads of W_l done (and dZ_{l-1} complete) before W_l changes */
 #pragma omp barrier
+            /* dZ_{l-1} ⊙ the layer's dropout mask, by rows (the unfused pass's own function) */
+            if (masked) mlp_network_dropout_backward(network, l - 1, n);
         }
         owned_parameter_update(network, model, l, n, learning_rate, step, optimizer);
+        /* the masked dZ_{l-1} complete before layer l-1 reads its columns and rows */
+        if (masked) {
+#pragma omp barrier
+        }
     }
     /* the next step's forward and gather overwrite what the updates read */
 #pragma omp barrier
@@ -507,12 +514,14 @@ void mlp_network_forward_owned(mlp_network *network, const uint8_t *input, int n
     for (int l = 0; l < network->model->layer_count; l++) {
         owned_forward(network, l, input, n);
 #pragma omp barrier
+        /* the dropout mask by rows (ends with a barrier), as network_forward applies it */
+        if (mlp_network_dropout_on(network, l)) mlp_network_dropout_forward(network, l, n);
     }
 }
 
 double mlp_network_step(mlp_network *network, mlp_model *model, mlp_optimizer_state *optimizer,
                         const uint8_t *input, const uint8_t *targets, int n, float learning_rate) {
-    if (!network->fused_update || network->dropout) { /* dropout masks live in the unfused passes */
+    if (!network->fused_update) {
         mlp_network_forward(network, input, n);
         double cost = mlp_network_loss(network, targets, n, 1);
         mlp_network_backward(network, input, n);
