@@ -14,6 +14,10 @@
  *       (not the scalar reference), on BF16_CONFIGURATIONS: compare with the step/ row of the
  *       same variant (or of avx512) measured in the same run. FLOP/s counts the same flops;
  *       peak_fraction is relative to the variant's own peak loop (avx512_bf16: VDPBF16PS).
+ *   step_adam/<variant>/<layers>/batch<B>/threads<T>  the persistent-team step with Adam (lr
+ *       0.001, its moments in an optimizer state, the step count advancing) instead of plain SGD:
+ *       the update fused into the weight-gradient GEMMs (MLP_UNFUSED_UPDATE=1: the unfused
+ *       optimizer_update pass after the backward pass). 784,128,64,10 and 784,600,400,10 only.
  *   split/<variant>/<form>/<m>x<n>x<k>/parts<P>       one GEMM cut into P parts as the network
  *       cuts it (parallel_gemm_part), then a barrier, by a persistent team of all cores: the
  *       decision parallel_gemm_workers makes inside a team, split or not. Where P = 2 beats
@@ -50,6 +54,7 @@
 /* Distinct random batches cycled through by a step benchmark. */
 #define POOL_BATCHES 8
 #define STEP_LEARNING_RATE 0.01f
+#define STEP_ADAM_LEARNING_RATE 0.001f
 
 /* The layer configurations of the study and issue 4. */
 static const char *const configurations[] = {
@@ -62,7 +67,7 @@ enum { CONFIGURATION_COUNT = sizeof configurations / sizeof configurations[0], B
 static const char *const bf16_configurations[] = {"784,128,64,10", "784,600,400,10", "784,1024,1024,1024,10"};
 enum { BF16_CONFIGURATION_COUNT = 3, BF16_BATCH = 256 };
 
-typedef enum step_mode { STEP_PERSISTENT_TEAM, STEP_FORK_PER_STEP } step_mode;
+typedef enum step_mode { STEP_PERSISTENT_TEAM, STEP_FORK_PER_STEP, STEP_ADAM } step_mode;
 
 typedef struct step_case {
     char name[128];
@@ -122,6 +127,7 @@ typedef struct step_setup {
     mlp_network network;
     uint8_t *pixels;  /* POOL_BATCHES × batch × sizes[0] */
     uint8_t *labels;  /* POOL_BATCHES × batch            */
+    mlp_optimizer_state optimizer; /* STEP_ADAM: the moments; else unused (zero)  */
     double last_cost; /* written by the master           */
 } step_setup;
 
@@ -130,6 +136,7 @@ static void step_setup_free(step_setup *s) {
     mlp_model_free(&s->model);
     mlp_aligned_free(s->pixels);
     mlp_aligned_free(s->labels);
+    mlp_optimizer_state_free(&s->optimizer);
 }
 
 static int step_setup_create(step_setup *s, const step_case *c, mlp_error *error) {
@@ -144,6 +151,15 @@ static int step_setup_create(step_setup *s, const step_case *c, mlp_error *error
         mlp_network_free(&s->network);
         mlp_model_free(&s->model);
         return -1;
+    }
+    if (c->mode == STEP_ADAM) {
+        mlp_recipe recipe;
+        mlp_recipe_init(&recipe);
+        recipe.optimizer.kind = MLP_OPTIMIZER_ADAM;
+        if (mlp_optimizer_state_create(&s->optimizer, &recipe.optimizer, s->model.parameter_count, error) != 0) {
+            step_setup_free(s);
+            return -1;
+        }
     }
     size_t rows = (size_t)POOL_BATCHES * c->batch, features = (size_t)c->sizes[0];
     s->pixels = mlp_aligned_calloc(rows * features, 1);
@@ -172,10 +188,15 @@ static const uint8_t *pool_labels(const step_setup *s, long iteration) {
 static void step_collective(void *argument, long iteration) {
     step_setup *s = argument;
     const uint8_t *pixels = pool_pixels(s, iteration), *labels = pool_labels(s, iteration);
-    double cost = mlp_network_step(&s->network, &s->model, pixels, labels, s->c->batch,
-                               STEP_LEARNING_RATE); /* ends with a barrier */
+    int adam = s->c->mode == STEP_ADAM;
+    double cost = mlp_network_step(&s->network, &s->model, adam ? &s->optimizer : NULL, pixels, labels,
+                                   s->c->batch, adam ? STEP_ADAM_LEARNING_RATE : STEP_LEARNING_RATE);
+    /* (network_step ends with a barrier; the next step reads the count after the next one) */
 #pragma omp master
-    s->last_cost = cost;
+    {
+        s->last_cost = cost;
+        s->optimizer.step++;
+    }
 }
 
 /* GEMM flops of one step: 2 per multiply-add for the forward, weight-gradient and input-gradient
@@ -223,7 +244,7 @@ static void bench_step(bench_state *state, void *argument) {
     /* As the trainer does: no more threads than the step's GEMMs can use (network.h). */
     int team = mlp_network_useful_threads(&setup.model, c->batch, c->threads, setup.network.min_flops_per_thread);
     long steps = 0;
-    if (c->mode == STEP_PERSISTENT_TEAM) {
+    if (c->mode != STEP_FORK_PER_STEP) {
         run_in_persistent_team(state, team, step_collective, &setup);
         steps = (long)bench_iterations(state);
     } else {
@@ -331,7 +352,7 @@ static int parse_configuration(const char *text, step_case *c, char *dashed, siz
 /* A step case of `table` on `configuration`; 0, or -1 when the configuration does not parse. */
 static int make_step_case(step_case *c, const mlp_kernel_table *table, const char *configuration, int batch,
                           int threads, step_mode mode, mlp_precision precision) {
-    static const char *const mode_names[] = {"step", "step_fork"};
+    static const char *const mode_names[] = {"step", "step_fork", "step_adam"};
     char dashed[64];
     if (parse_configuration(configuration, c, dashed, sizeof dashed) != 0) return -1;
     c->table = table;
@@ -352,17 +373,25 @@ static int fp32_gemm_repeated(const mlp_kernel_table *const *tables, int variant
     return 0;
 }
 
+/* STEP_ADAM runs on two configurations only (784,128,64,10 and 784,600,400,10); the others
+ * on all. */
+static int adam_configuration(int mode, const char *configuration) {
+    return mode != STEP_ADAM || strcmp(configuration, "784,128,64,10") == 0 ||
+           strcmp(configuration, "784,600,400,10") == 0;
+}
+
 static void register_step_cases(const mlp_kernel_table *const *tables, int variant_count, int cores) {
-    int capacity = 2 * variant_count * CONFIGURATION_COUNT * BATCH_COUNT * cores +
+    int capacity = 3 * variant_count * CONFIGURATION_COUNT * BATCH_COUNT * cores +
                    variant_count * BF16_CONFIGURATION_COUNT;
     step_cases = calloc((size_t)capacity, sizeof *step_cases);
     if (!step_cases) return;
-    for (int mode = STEP_PERSISTENT_TEAM; mode <= STEP_FORK_PER_STEP; mode++)
+    for (int mode = STEP_PERSISTENT_TEAM; mode <= STEP_ADAM; mode++)
         for (int v = 0; v < variant_count; v++)
             for (int g = 0; g < CONFIGURATION_COUNT && !fp32_gemm_repeated(tables, variant_count, v); g++)
                 for (int b = 0; b < BATCH_COUNT; b++)
                     for (int threads = 1; threads <= cores; threads++)
-                        if (make_step_case(&step_cases[step_case_count], tables[v], configurations[g], batches[b],
+                        if (adam_configuration(mode, configurations[g]) &&
+                            make_step_case(&step_cases[step_case_count], tables[v], configurations[g], batches[b],
                                            threads, (step_mode)mode, MLP_PRECISION_FP32) == 0)
                             step_case_count++;
     /* BF16: the variants with a gemm_bf16 of their own (the scalar reference would take

@@ -19,10 +19,12 @@
  *    scalar: K = 1, 7, 17, 63, full and ragged tiles, every epilogue, unaligned operands, K in
  *    two slices bitwise equal to one.
  *  - the variant registry: names, tables, --kernel choices, support = required features.
- *  - the fused parameter update (GEMM_EPILOGUE_PARAMETER_UPDATE, SGD): bitwise gemm then
- *    sgd_update, on every layout, A type and shape class (K of one and of several slices, K = 0),
- *    through table->gemm, row/column blocks, every forced plan and every micro-kernel (whole and
- *    in two slices); nothing written outside W. bias_gradient_update bitwise bias_gradient then
+ *  - the fused parameter update (GEMM_EPILOGUE_PARAMETER_UPDATE), every rule (SGD; the
+ *    optimizer rules SGD with weight decay, momentum, Nesterov, Adam, AdamW with their moments):
+ *    bitwise gemm then sgd_update / optimizer_update, on every layout, A type and shape class
+ *    (K of one and of several slices, K = 0), through table->gemm and row/column blocks (every
+ *    rule), every forced plan and every micro-kernel, whole and in two slices (the rules in
+ *    turn); nothing written outside W, m, v. bias_gradient_update bitwise bias_gradient then
  *    sgd_update; scale_bytes bitwise (float)byte · scale.
  *  - bias_add, bias_gradient, activations forward and backward (bounds from
  *    kernels/activation_error_bounds.h, tighter ones for scalar), saturation, +-0, tails 1..33,
@@ -457,6 +459,9 @@ static mlp_gemm_problem gemm_block(const mlp_gemm_problem *g, int row0, int rows
     if (g->activation_output)
         block.activation_output =
             g->activation_output + (size_t)row0 * g->ld_activation_output + col0;
+    for (int s = 0; s < 2; s++)
+        if (g->update.state[s])
+            block.update.state[s] = g->update.state[s] + (size_t)row0 * g->update.ld_state[s] + col0;
     return block;
 }
 
@@ -739,13 +744,21 @@ static void test_gemm_forced_plans(void) {
 
 /* ---------------------------------------------------------------- fused parameter update */
 
-/* The parameter update epilogue (SGD) of t's problem (t's epilogue ignored) run through `run`
+/* The parameter update epilogue of t's problem (t's epilogue ignored) run through `run`
  * against the unfused pair it replaces: P = op(A)·op(B) by table->gemm with no epilogue, then
- * table->sgd_update(W, P) row by row. Bitwise, and nothing written outside W's m × n block. */
+ * the update row by row. update_rule 0 is GEMM_UPDATE_SGD against table->sgd_update; 1..5 are
+ * GEMM_UPDATE_OPTIMIZER with optimizer_step's rules SGD (with weight decay), momentum,
+ * Nesterov, Adam and AdamW (step t = 3, weight decay 0.05) against table->optimizer_update, the
+ * moments in their own arrays (a row stride other than W's). W, m and v bitwise, and nothing
+ * written outside their m × n blocks. */
+enum { UPDATE_RULES = 6 };
 static const float update_learning_rate = 0.0173f;
+static const char *const update_rule_names[UPDATE_RULES] = {"sgd", "optimizer sgd+wd", "momentum",
+                                                            "nesterov", "adam", "adamw"};
+static mlp_optimizer_step test_optimizer_step(mlp_optimizer_rule rule, float lr, float lambda, int t);
 
 static int check_update_case_with(const gemm_case *t, gemm_runner run, const void *context,
-                                  const char *what) {
+                                  const char *what, int update_rule) {
     gemm_case plain = *t;
     plain.epilogue = MLP_GEMM_EPILOGUE_NONE;
     plain.activation = MLP_ACTIVATION_NONE;
@@ -760,32 +773,62 @@ static int check_update_case_with(const gemm_case *t, gemm_runner run, const voi
         for (int j = 0; j < t->n; j++)
             expected.data[(size_t)i * g.ldc + j] = fused.data[(size_t)i * g.ldc + j] =
                 random_uniform(-1.0f, 1.0f);
+    /* the moments: m in [-0.5, 0.5], v in [0, 0.01], row stride ld_state = n + 3 */
+    const int optimizer = update_rule > 0, ld_state = t->n + 3;
+    const mlp_optimizer_rule rule = (mlp_optimizer_rule)(optimizer ? update_rule - 1 : 0);
+    const int moments = !optimizer ? 0 : rule == MLP_OPTIMIZER_RULE_SGD ? 0 : rule >= MLP_OPTIMIZER_RULE_ADAM ? 2 : 1;
+    const mlp_optimizer_step step = test_optimizer_step(rule, update_learning_rate, 0.05f, 3);
+    guarded_buffer state[2], expected_state[2];
+    for (int s = 0; s < 2; s++) {
+        state[s] = guarded_alloc((size_t)t->m * ld_state, 0);
+        expected_state[s] = guarded_alloc((size_t)t->m * ld_state, 0);
+        for (int i = 0; i < t->m; i++)
+            for (int j = 0; j < t->n; j++)
+                expected_state[s].data[(size_t)i * ld_state + j] = state[s].data[(size_t)i * ld_state + j] =
+                    s == 0 ? random_uniform(-0.5f, 0.5f) : random_uniform(0.0f, 0.01f);
+    }
 
     guarded_buffer gradient = run_gemm(variant, &plain, g);
-    for (int i = 0; i < t->m; i++)
-        variant->sgd_update(expected.data + (size_t)i * g.ldc, gradient.data + (size_t)i * g.ldc,
-                            (size_t)t->n, update_learning_rate);
+    for (int i = 0; i < t->m; i++) {
+        float *w_row = expected.data + (size_t)i * g.ldc, *p_row = gradient.data + (size_t)i * g.ldc;
+        if (!optimizer) variant->sgd_update(w_row, p_row, (size_t)t->n, update_learning_rate);
+        else
+            variant->optimizer_update(&step, w_row, p_row,
+                                      moments > 0 ? expected_state[0].data + (size_t)i * ld_state : NULL,
+                                      moments > 1 ? expected_state[1].data + (size_t)i * ld_state : NULL,
+                                      (size_t)t->n);
+    }
 
     g.epilogue = MLP_GEMM_EPILOGUE_PARAMETER_UPDATE;
-    g.update.rule = MLP_GEMM_UPDATE_SGD;
+    g.update.rule = optimizer ? MLP_GEMM_UPDATE_OPTIMIZER : MLP_GEMM_UPDATE_SGD;
     g.update.learning_rate = update_learning_rate;
+    g.update.step = step;
+    for (int s = 0; s < 2; s++) {
+        g.update.state[s] = s < moments ? state[s].data : NULL;
+        g.update.ld_state[s] = ld_state;
+    }
     g.c = fused.data;
     g.workspace = workspace_alloc(variant);
     run(&g, context);
     free(g.workspace);
 
-    int differ = 0;
-    for (int i = 0; i < t->m; i++)
+    int differ = 0, damaged = guard_damage(&fused, t->m, t->n, g.ldc);
+    for (int i = 0; i < t->m; i++) {
         differ += memcmp(fused.data + (size_t)i * g.ldc, expected.data + (size_t)i * g.ldc,
                          (size_t)t->n * sizeof(float)) != 0;
-    CHECK(differ == 0, "%s [fused update%s%s]: %d rows differ from gemm + sgd_update", text,
-          what ? ", " : "", what ? what : "", differ);
-    int damaged = guard_damage(&fused, t->m, t->n, g.ldc);
-    CHECK(damaged == 0, "%s [fused update%s%s]: %d floats written outside W", text,
-          what ? ", " : "", what ? what : "", damaged);
+        for (int s = 0; s < 2; s++) /* the unused ones too: untouched */
+            differ += memcmp(state[s].data + (size_t)i * ld_state, expected_state[s].data + (size_t)i * ld_state,
+                             (size_t)t->n * sizeof(float)) != 0;
+    }
+    for (int s = 0; s < 2; s++) damaged += guard_damage(&state[s], t->m, t->n, ld_state);
+    CHECK(differ == 0, "%s [fused update %s%s%s]: %d rows of W, m, v differ from gemm + the unfused update",
+          text, update_rule_names[update_rule], what ? ", " : "", what ? what : "", differ);
+    CHECK(damaged == 0, "%s [fused update %s%s%s]: %d floats written outside W, m, v", text,
+          update_rule_names[update_rule], what ? ", " : "", what ? what : "", damaged);
     free(expected.base);
     free(fused.base);
     free(gradient.base);
+    for (int s = 0; s < 2; s++) free(state[s].base), free(expected_state[s].base);
     gemm_operands_free(&operands);
     return differ + damaged;
 }
@@ -808,10 +851,11 @@ static void run_update_blocks(const mlp_gemm_problem *g, const void *context) {
         }
 }
 
-/* The fused update against gemm + sgd_update: every layout and A type on shapes from one
- * element to bigger than the cache blocks, K of one slice and of several (the partial sums in
- * the workspace: K > KC = 512 on x86, 256 on NEON), K = 0, the MLP's weight gradients; through
- * table->gemm, in blocks, and (driver variants) through every plan the driver can execute. */
+/* The fused update against gemm + the unfused update: every layout and A type on shapes from
+ * one element to bigger than the cache blocks, K of one slice and of several (the partial sums
+ * in the workspace: K > KC = 512 on x86, 256 on NEON), K = 0, the MLP's weight gradients;
+ * through table->gemm and in blocks with every rule, and (driver variants) through every plan
+ * the driver can execute, the rules in turn. */
 static void test_fused_update(void) {
     static const int shapes[][3] = {
         {1, 1, 1},     {17, 65, 63},   {65, 7, 33},   {3, 1, 70},    {9, 17, 0},
@@ -829,8 +873,10 @@ static void test_fused_update(void) {
                 gemm_case t = {shapes[s][0], shapes[s][1], shapes[s][2], transposes & 1,
                                transposes >> 1, u8, MLP_GEMM_EPILOGUE_NONE, MLP_ACTIVATION_NONE,
                                (int)((s + transposes) & 1), (int)((s + u8) % 3)};
-                check_update_case_with(&t, run_table_gemm, variant, NULL);
-                if (!big) check_update_case_with(&t, run_update_blocks, NULL, "blocks");
+                for (int rule = 0; rule < UPDATE_RULES; rule++) {
+                    check_update_case_with(&t, run_table_gemm, variant, NULL, rule);
+                    if (!big) check_update_case_with(&t, run_update_blocks, NULL, "blocks", rule);
+                }
                 cases++;
                 const gemm_driver *d = variant->gemm_driver;
                 if (!d || big) continue;
@@ -851,7 +897,8 @@ static void test_fused_update(void) {
                                 snprintf(what, sizeof what, "plan %s pack_a %d pack_b %d%s",
                                          path_names[path], pack_a, pack_b,
                                          small ? " small blocks" : "");
-                                check_update_case_with(&t, run_forced_plan, &f, what);
+                                /* the rules in turn, plan after plan */
+                                check_update_case_with(&t, run_forced_plan, &f, what, plans % UPDATE_RULES);
                                 plans++;
                             }
             }
@@ -1026,8 +1073,9 @@ static void test_micro_kernels(void) {
                     micro_call whole = {info, 0}, sliced = {info, 1};
                     check_gemm_case_with(&t, run_micro_kernel, &whole, info->name);
                     if (info->kind != GEMM_MICRO_LOGITS) {
-                        check_update_case_with(&t, run_micro_kernel, &whole, info->name);
-                        if (k >= 2) check_update_case_with(&t, run_micro_kernel, &sliced, info->name);
+                        const int rule = cases % UPDATE_RULES; /* the rules in turn */
+                        check_update_case_with(&t, run_micro_kernel, &whole, info->name, rule);
+                        if (k >= 2) check_update_case_with(&t, run_micro_kernel, &sliced, info->name, rule);
                     }
                     if (info->kind != GEMM_MICRO_LOGITS && k >= 2) {
                         char text[160];

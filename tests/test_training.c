@@ -14,7 +14,10 @@
  *                                64, with 1, 2, 3 and 7 threads: the saved model files are
  *                                identical byte for byte, for every kernel variant the CPU runs.
  *   fused   (training_fused)     the owner-computes step with the fused update against the unfused
- *                                step (network.fused_update = 0), every variant the CPU runs, five
+ *                                step (network.fused_update = 0), every variant the CPU runs, plain
+ *                                SGD and, in turn, two of momentum, Nesterov, Adam and AdamW (weight
+ *                                decay 5e-4; each optimizer at least twice per variant; the second
+ *                                with dropout 0.3 on every hidden layer), five
  *                                networks (split and one-owner layers, odd widths, a batch deeper
  *                                than one k slice), 1 and 2 threads (threads_bitwise covers 3 and
  *                                7 with the same step): the parameters and every batch cost
@@ -46,6 +49,9 @@ typedef struct training_run {
     float learning_rate;
     uint64_t seed;
     int unfused; /* 1: the unfused step (network.fused_update = 0) */
+    mlp_optimizer optimizer;  /* 0: plain SGD; else with weight_decay (recipe.h)            */
+    float weight_decay;
+    float dropout;            /* p on every hidden layer (0: none)                          */
 } training_run;
 
 /* Trains a fresh He-initialised model as described; the batch costs of every epoch are
@@ -62,6 +68,10 @@ static int train_model(const training_run *run, const mlp_dataset *data, mlp_mod
     for (int i = 0; i < run->train_count; i++) indices[i] = i;
     mlp_train_options options = {.batch = run->batch, .learning_rate = run->learning_rate,
                              .epochs = run->epochs, .seed = run->seed, .threads = run->threads};
+    mlp_recipe_init(&options.recipe);
+    options.recipe.optimizer.kind = run->optimizer;
+    options.recipe.optimizer.weight_decay = run->weight_decay;
+    for (int l = 0; l + 2 < size_count; l++) options.recipe.dropout.hidden[l] = run->dropout;
     mlp_trainer t;
     if (mlp_trainer_init(&t, model, run->kernels, data, indices, run->train_count, NULL, 0, &options,
                      &error) != 0) {
@@ -263,32 +273,45 @@ static void test_fused(const mlp_dataset *train) {
             for (int t = 0; t < 2; t++) {
                 /* the slow scalar variant: the first two networks only */
                 if (variants[v] == mlp_kernels_find("scalar") && w > 1) continue;
-                training_run run = {.kernels = variants[v], .layers = networks[w].layers,
-                                    .train_count = networks[w].images, .epochs = 1,
-                                    .batch = networks[w].batch, .threads = thread_counts[t],
-                                    .learning_rate = 0.1f, .seed = 7};
-                float costs[2][64];
-                int counts[2];
-                mlp_model models[2];
-                int failed = 0;
-                for (int unfused = 0; unfused < 2; unfused++) {
-                    run.unfused = unfused;
-                    failed |= train_model(&run, train, &models[unfused], costs[unfused],
-                                          &counts[unfused]) != 0;
+                /* plain SGD, then two of the optimizers (with weight decay), in turn */
+                static const mlp_optimizer optimizers[] = {MLP_OPTIMIZER_SGD, MLP_OPTIMIZER_MOMENTUM,
+                                                           MLP_OPTIMIZER_NESTEROV, MLP_OPTIMIZER_ADAM,
+                                                           MLP_OPTIMIZER_ADAMW};
+                for (int o = 0; o < 3; o++) {
+                    mlp_optimizer optimizer = o == 0 ? MLP_OPTIMIZER_SGD : optimizers[(2 * (2 * w + t) + o - 1) % 5];
+                    int adam = optimizer >= MLP_OPTIMIZER_ADAM;
+                    training_run run = {.kernels = variants[v], .layers = networks[w].layers,
+                                        .train_count = networks[w].images, .epochs = 1,
+                                        .batch = networks[w].batch, .threads = thread_counts[t],
+                                        .learning_rate = adam ? 0.002f : o ? 0.05f : 0.1f, .seed = 7,
+                                        .optimizer = optimizer, .weight_decay = o ? 5e-4f : 0.0f,
+                                        .dropout = o == 2 ? 0.3f : 0.0f};
+                    char name[64];
+                    snprintf(name, sizeof name, "%s%s", o ? mlp_optimizer_name(optimizer) : "plain sgd",
+                             run.dropout > 0.0f ? " + dropout 0.3" : "");
+                    float costs[2][64];
+                    int counts[2];
+                    mlp_model models[2];
+                    int failed = 0;
+                    for (int unfused = 0; unfused < 2; unfused++) {
+                        run.unfused = unfused;
+                        failed |= train_model(&run, train, &models[unfused], costs[unfused],
+                                              &counts[unfused]) != 0;
+                    }
+                    if (failed) continue;
+                    CHECK(models[0].parameter_count == models[1].parameter_count &&
+                              memcmp(models[0].parameters, models[1].parameters,
+                                     models[0].parameter_count * sizeof(float)) == 0,
+                          "%s %s %s batch %d, %d threads: fused and unfused steps give different "
+                          "parameters", variants[v]->name, name, run.layers, run.batch, run.threads);
+                    CHECK(counts[0] == counts[1] &&
+                              memcmp(costs[0], costs[1], (size_t)counts[0] * sizeof(float)) == 0,
+                          "%s %s %s batch %d, %d threads: fused and unfused batch costs differ",
+                          variants[v]->name, name, run.layers, run.batch, run.threads);
+                    mlp_model_free(&models[0]);
+                    mlp_model_free(&models[1]);
+                    compared++;
                 }
-                if (failed) continue;
-                CHECK(models[0].parameter_count == models[1].parameter_count &&
-                          memcmp(models[0].parameters, models[1].parameters,
-                                 models[0].parameter_count * sizeof(float)) == 0,
-                      "%s %s batch %d, %d threads: fused and unfused steps give different "
-                      "parameters", variants[v]->name, run.layers, run.batch, run.threads);
-                CHECK(counts[0] == counts[1] &&
-                          memcmp(costs[0], costs[1], (size_t)counts[0] * sizeof(float)) == 0,
-                      "%s %s batch %d, %d threads: fused and unfused batch costs differ",
-                      variants[v]->name, run.layers, run.batch, run.threads);
-                mlp_model_free(&models[0]);
-                mlp_model_free(&models[1]);
-                compared++;
             }
         printf("%s: %d trainings fused == unfused, byte for byte (%.1f s)\n", variants[v]->name,
                compared, mlp_wall_seconds() - start);

@@ -39,31 +39,69 @@ typedef enum mlp_gemm_epilogue {
                                             weight gradient + optimizer step (gemm_update)   */
 } mlp_gemm_epilogue;
 
+/* One optimizer step for kernel_table.optimizer_update: PyTorch's update rules
+ * (torch.optim.SGD with momentum / nesterov, Adam, AdamW; dampening 0, amsgrad off). The rule
+ * and its constants; the step-dependent ones (bias corrections, AdamW's decay) are precomputed
+ * by the caller in double (optimizer_step_prepare in include/mlp/optimizer.h). Per element, with
+ * w = params[i], g = gradients[i], m = moment1[i], v = moment2[i], each operation rounded to
+ * float in this order (every variant computes exactly these roundings, no FMA):
+ *   SGD       g = g + λ·w;  w = w - lr·g
+ *   MOMENTUM  g = g + λ·w;  m = μ·m + g;  w = w - lr·m
+ *   NESTEROV  g = g + λ·w;  m = μ·m + g;  w = w - lr·(g + μ·m)
+ *   ADAM      g = g + λ·w;  m = β1·m + (1-β1)·g;  v = β2·v + ((1-β2)·g)·g;
+ *             w = w·decay - step_size·(m / (sqrt(v) / bias_correction2_sqrt + eps))
+ *   ADAMW     the same with λ = 0 in g and decay = 1 - lr·λ (decoupled weight decay)
+ * Moments start at 0 (PyTorch's first momentum step sets m = g: μ·0 + g is the same).
+ * Plain SGD without weight decay is sgd_update, which a run keeps using (its exact bits). */
+typedef enum mlp_optimizer_rule {
+    MLP_OPTIMIZER_RULE_SGD = 0, /* same values as mlp_optimizer (include/mlp/recipe.h) */
+    MLP_OPTIMIZER_RULE_MOMENTUM,
+    MLP_OPTIMIZER_RULE_NESTEROV,
+    MLP_OPTIMIZER_RULE_ADAM,
+    MLP_OPTIMIZER_RULE_ADAMW,
+} mlp_optimizer_rule;
+
+typedef struct mlp_optimizer_step {
+    mlp_optimizer_rule rule;
+    float learning_rate;         /* lr of this step (after the schedule)                     */
+    float weight_decay;          /* λ added to the gradient (0 for ADAMW, which uses decay)  */
+    float momentum;              /* μ: MOMENTUM, NESTEROV                                     */
+    float beta1, beta2, eps;     /* ADAM, ADAMW                                               */
+    float one_minus_beta1;       /* 1 - β1, 1 - β2 (rounded once, from double)                */
+    float one_minus_beta2;
+    float step_size;             /* lr / (1 - β1^t) at step t (1-based)                       */
+    float bias_correction2_sqrt; /* sqrt(1 - β2^t)                                            */
+    float decay;                 /* ADAM: 1; ADAMW: 1 - lr·λ                                  */
+} mlp_optimizer_step;
+
 /* The optimizer rule of GEMM_EPILOGUE_PARAMETER_UPDATE. With P = op(A)·op(B) the gradient
  * block (every P(i,j) the same float the unfused GEMM would have stored), each rule writes
  * exactly what its unfused kernel writes from a stored gradient, operation by operation (no
  * FMA contraction: the multiply and the subtraction round separately):
- *   GEMM_UPDATE_SGD   W(i,j) = W(i,j) - (learning_rate · P(i,j))      (table->sgd_update)
- * The optimizers of the next issue take the same path; their state lives in the descriptor:
- *   momentum / Nesterov   m(i,j) = momentum · m(i,j) + P(i,j)          (state m)
- *   Adam / AdamW          m, v moments (state m and v), bias corrections 1 - beta^t per step,
- *                         weight_decay (decoupled for AdamW)
- * Only SGD is implemented: the enum has no other value yet, and each variant's epilogue
- * switch leaves W untouched for an unknown one. */
+ *   GEMM_UPDATE_SGD        W(i,j) = W(i,j) - (learning_rate · P(i,j))    (table->sgd_update)
+ *   GEMM_UPDATE_OPTIMIZER  W(i,j), m(i,j), v(i,j) = what table->optimizer_update(&step, ...)
+ *                          writes for parameter W(i,j), gradient P(i,j) and moments m(i,j),
+ *                          v(i,j): any rule of optimizer_step (SGD with weight decay,
+ *                          momentum, Nesterov, Adam, AdamW) with its constants and bias
+ *                          corrections, prepared once per step (optimizer_step_prepare).
+ * Each variant computes both from one inline function per ISA shared with its unfused kernel
+ * (kernels/<isa>/optimizer_<isa>.h; scalar calls optimizer_update_scalar per element), so the
+ * fused and unfused steps cannot drift apart. An unknown rule leaves W untouched. */
 typedef enum mlp_gemm_update_rule {
     MLP_GEMM_UPDATE_SGD = 0,
+    MLP_GEMM_UPDATE_OPTIMIZER,
     MLP_GEMM_UPDATE_RULE_COUNT
 } mlp_gemm_update_rule;
 
 typedef struct mlp_gemm_update {
     mlp_gemm_update_rule rule;
-    float learning_rate;
-    /* reserved for the next rules (unused by SGD) */
-    float momentum, beta1, beta2, epsilon, weight_decay;
-    float bias_correction1, bias_correction2; /* 1 - beta1^t, 1 - beta2^t of this step        */
-    /* Per-parameter state, m×n like C: element (i,j) at state[s][i*ld_state[s] + j]. A caller
-     * that cuts the GEMM into blocks offsets these with C (parallel_gemm_part does). */
-    float *state[2]; /* m (first moment / velocity), v (second moment)                   */
+    float learning_rate;     /* GEMM_UPDATE_SGD                                              */
+    mlp_optimizer_step step; /* GEMM_UPDATE_OPTIMIZER: the rule and its constants            */
+    /* Per-parameter state, m×n like C: element (i,j) at state[s][i*ld_state[s] + j]; state[0]
+     * the first moment (velocity) m for every rule but SGD, state[1] the second moment v for
+     * Adam and AdamW, NULL where the rule has none. A caller that cuts the GEMM into blocks
+     * offsets these with C (parallel_gemm_part does). */
+    float *state[2];
     int ld_state[2];
 } mlp_gemm_update;
 
@@ -120,40 +158,6 @@ typedef struct mlp_gemm_problem {
     mlp_gemm_blocking blocking;
 } mlp_gemm_problem;
 
-/* One optimizer step for kernel_table.optimizer_update: PyTorch's update rules
- * (torch.optim.SGD with momentum / nesterov, Adam, AdamW; dampening 0, amsgrad off). The rule
- * and its constants; the step-dependent ones (bias corrections, AdamW's decay) are precomputed
- * by the caller in double (optimizer_step_prepare in include/mlp/optimizer.h). Per element, with
- * w = params[i], g = gradients[i], m = moment1[i], v = moment2[i], each operation rounded to
- * float in this order (every variant computes exactly these roundings, no FMA):
- *   SGD       g = g + λ·w;  w = w - lr·g
- *   MOMENTUM  g = g + λ·w;  m = μ·m + g;  w = w - lr·m
- *   NESTEROV  g = g + λ·w;  m = μ·m + g;  w = w - lr·(g + μ·m)
- *   ADAM      g = g + λ·w;  m = β1·m + (1-β1)·g;  v = β2·v + ((1-β2)·g)·g;
- *             w = w·decay - step_size·(m / (sqrt(v) / bias_correction2_sqrt + eps))
- *   ADAMW     the same with λ = 0 in g and decay = 1 - lr·λ (decoupled weight decay)
- * Moments start at 0 (PyTorch's first momentum step sets m = g: μ·0 + g is the same).
- * Plain SGD without weight decay is sgd_update, which a run keeps using (its exact bits). */
-typedef enum mlp_optimizer_rule {
-    MLP_OPTIMIZER_RULE_SGD = 0, /* same values as mlp_optimizer (include/mlp/recipe.h) */
-    MLP_OPTIMIZER_RULE_MOMENTUM,
-    MLP_OPTIMIZER_RULE_NESTEROV,
-    MLP_OPTIMIZER_RULE_ADAM,
-    MLP_OPTIMIZER_RULE_ADAMW,
-} mlp_optimizer_rule;
-
-typedef struct mlp_optimizer_step {
-    mlp_optimizer_rule rule;
-    float learning_rate;         /* lr of this step (after the schedule)                     */
-    float weight_decay;          /* λ added to the gradient (0 for ADAMW, which uses decay)  */
-    float momentum;              /* μ: MOMENTUM, NESTEROV                                     */
-    float beta1, beta2, eps;     /* ADAM, ADAMW                                               */
-    float one_minus_beta1;       /* 1 - β1, 1 - β2 (rounded once, from double)                */
-    float one_minus_beta2;
-    float step_size;             /* lr / (1 - β1^t) at step t (1-based)                       */
-    float bias_correction2_sqrt; /* sqrt(1 - β2^t)                                            */
-    float decay;                 /* ADAM: 1; ADAMW: 1 - lr·λ                                  */
-} mlp_optimizer_step;
 
 /* The arithmetic of a BF16 dot-product step (mlp_kernel_table.bf16_dot). */
 typedef enum mlp_bf16_dot {

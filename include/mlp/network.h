@@ -170,28 +170,35 @@ void mlp_network_sgd_update(mlp_network *network, mlp_model *model, float learni
  * does, once per batch, after it. */
 void mlp_network_optimizer_update(mlp_network *network, mlp_model *model, mlp_optimizer_state *optimizer,
                               float learning_rate);
-/* Collective. One training step on a batch: forward, loss, backward and SGD update; returns the
- * mean cost. Owner computes with the fused update (network_forward_owned, network_loss,
- * network_backward_update), or with fused_update = 0 or dropout on, the unfused functions above; the same
- * bits either way. Ends with a barrier. */
-double mlp_network_step(mlp_network *network, mlp_model *model, const uint8_t *input,
-                    const uint8_t *targets, int n, float learning_rate);
+/* Collective. One training step on a batch: forward, loss, backward and the update of
+ * `optimizer` (NULL: plain SGD) at learning_rate, as update t = optimizer->step + 1; returns
+ * the mean cost. Owner computes with the update fused into the weight-gradient GEMM
+ * (network_forward_owned, network_loss, network_backward_update), or with fused_update = 0 the
+ * unfused functions above (network_forward, network_backward, network_optimizer_update); the
+ * same bits either way, dropout included (both apply its masks with the same row passes).
+ * Does not advance optimizer->step. Ends with a barrier. */
+double mlp_network_step(mlp_network *network, mlp_model *model, mlp_optimizer_state *optimizer,
+                        const uint8_t *input, const uint8_t *targets, int n, float learning_rate);
 
 /* Collective. network_forward computed owner by owner: each thread its columns
  * (network_layer_columns) of every layer, the first layer's owners from their own scaled copy of
  * the pixels (input_floats, table->scale_bytes: bitwise what packing the uint8 A computes).
+ * With dropout training, each hidden A_l is masked after it by dropout_forward's row pass.
  * Bitwise network_forward. */
 void mlp_network_forward_owned(mlp_network *network, const uint8_t *input, int n);
 
 /* Collective, after network_forward_owned and network_loss on the same n rows (the first
- * layer's A is the thread's input_floats slab). Backpropagation and the SGD update fused, owner by owner, last
- * layer first:
- * for each layer l, the input gradient dZ_{l-1}[:, mine] = (dZ_l · W_lᵀ) ⊙ act'(A_{l-1}), a
- * barrier, then W_l[:, mine] -= lr · A_{l-1}ᵀ · dZ_l[:, mine] in the GEMM's epilogue and
- * b_l[mine] -= lr · Σ_rows dZ_l[:, mine]. Bitwise network_backward then network_sgd_update;
- * `gradients` is not written. Ends with a barrier. */
-void mlp_network_backward_update(mlp_network *network, mlp_model *model, int n,
-                             float learning_rate);
+ * layer's A is the thread's input_floats slab). Backpropagation and the update fused, owner by
+ * owner, last layer first: for each layer l, the input gradient
+ * dZ_{l-1}[:, mine] = (dZ_l · W_lᵀ) ⊙ act'(A_{l-1}), a barrier, then the weight gradient
+ * A_{l-1}ᵀ · dZ_l[:, mine] applied to W_l[:, mine] in the GEMM's epilogue and Σ_rows dZ_l[:, mine]
+ * to b_l[mine]; with dropout training, dZ_{l-1} is masked by dropout_backward's row pass (and a
+ * barrier) before layer l-1 reads it. The rule: plain SGD at learning_rate when optimizer is NULL or plain SGD
+ * (W -= lr · dW; `gradients` is not written), else the optimizer's (GEMM_UPDATE_OPTIMIZER with
+ * its moments as state, step t = optimizer->step + 1; only the bias gradients pass through
+ * `gradients`). Bitwise network_backward then network_optimizer_update. Ends with a barrier. */
+void mlp_network_backward_update(mlp_network *network, mlp_model *model, int n, float learning_rate,
+                                 mlp_optimizer_state *optimizer);
 
 /* Owner computes: the output columns [*begin, *end) of layer l that thread `thread` of a team
  * of `threads` owns in a step of n rows: blocks of MLP_OWNER_COLUMN_GRANULARITY over as many

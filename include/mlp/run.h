@@ -74,6 +74,9 @@ typedef struct mlp_run_config {
     const char *initial_model_path;
     mlp_recipe recipe;             /* optimizer, schedule, dropout, augmentation; all zero:
                                       plain SGD at a constant rate (include/mlp/recipe.h) */
+    const char *recipe_name;       /* the named preset (--recipe) the recipe started from,
+                                      for summary.json; NULL: none known (the API, or a
+                                      resume without --recipe)                            */
     /* How it runs. */
     int threads;
     const char *kernel;            /* the variant asked for, checked against a checkpoint */

@@ -39,7 +39,9 @@ typedef struct mlp_run_summary {
     int has_test;
     mlp_evaluation test;
     const mlp_network_profile *profile; /* NULL unless --profile                          */
-    const struct mlp_recipe *recipe; /* optimizer and schedule; NULL: not written     */
+    const struct mlp_recipe *recipe; /* optimizer, schedule, dropout, augmentation;
+                                        NULL: not written                              */
+    const char *recipe_name;    /* the --recipe preset the options started from; NULL: null */
     const struct mlp_plan *plan;  /* the measured plan (include/mlp/plan.h); NULL: not written */
 } mlp_run_summary;
 

@@ -10,6 +10,7 @@
 #include "avx2/avx2_math.h"
 #include "avx2/avx2_pack.h"
 #include "avx2/gemm_logits_avx2.h"
+#include "avx2/optimizer_avx2.h"
 #include "gemm_driver.h"
 
 enum { AVX2_MR = GEMM_AVX2_MR, AVX2_W = GEMM_AVX2_W, AVX2_MAX_VECTORS = GEMM_AVX2_MAX_VECTORS };
@@ -19,19 +20,26 @@ static inline __m256 load_bias_avx2(const gemm_tile *t, int column) {
     return t->bias ? load_lanes_avx2(t->bias + column, t->cols - column) : _mm256_setzero_ps();
 }
 
-/* The parameter update epilogue on `lanes` parameters at w (the gradient in registers): the
- * rule of t->update, with the operations of the unfused kernel (SGD: sgd_update_avx2's
- * multiply, then subtract). */
+/* The parameter update epilogue on `lanes` parameters at w (the gradient in registers), their
+ * moments at m and v (NULL where the rule has none): the rule of t->update, with the
+ * operations of the unfused kernel (SGD: sgd_update_avx2's multiply, then subtract; the
+ * optimizer rules: optimizer_lanes_avx2, optimizer_update_avx2's own code). */
 static inline __attribute__((always_inline)) void update_parameters_avx2(const gemm_tile *t,
-                                                                         float *w, long lanes,
-                                                                         __m256 gradient) {
+                                                                         float *w, float *m, float *v,
+                                                                         long lanes, __m256 gradient) {
     switch (t->update->rule) {
     case MLP_GEMM_UPDATE_SGD: {
         __m256 step = _mm256_mul_ps(_mm256_set1_ps(t->update->learning_rate), gradient);
         store_lanes_avx2(w, _mm256_sub_ps(load_lanes_avx2(w, lanes), step), lanes);
         break;
     }
-    default: break; /* no other rule yet (include/mlp/kernels.h) */
+    case MLP_GEMM_UPDATE_OPTIMIZER:
+        store_lanes_avx2(w,
+                         optimizer_lanes_avx2(&t->update->step, lanes, load_lanes_avx2(w, lanes),
+                                              gradient, m, v),
+                         lanes);
+        break;
+    default: break; /* unknown rule (include/mlp/kernels.h) */
     }
 }
 
@@ -42,7 +50,8 @@ static inline __attribute__((always_inline)) void store_sums_avx2(const gemm_til
                                                                   int column, __m256 sums,
                                                                   __m256 bias) {
     if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) {
-        update_parameters_avx2(t, t->w + r * t->ldw + column, t->cols - column, sums);
+        update_parameters_avx2(t, t->w + r * t->ldw + column, gemm_tile_state(t, 0, r, column),
+                               gemm_tile_state(t, 1, r, column), t->cols - column, sums);
         return;
     }
     if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_BIAS_ACTIVATION)
@@ -77,6 +86,7 @@ gemm_avx2_tile(const gemm_tile *t, const int tile_rows, const int vectors, const
                 __builtin_prefetch(t->w + r * t->ldw, 1, 3);
                 __builtin_prefetch(t->w + r * t->ldw + t->cols - 1, 1, 3);
             }
+        gemm_tile_prefetch_state(t);
     }
 
     /* Row r of A starts at a_base[r / MR] + a_offset[r]. A full tile uses two base pointers
@@ -330,12 +340,12 @@ void gemm_avx2_micro_64x1_column(const gemm_tile *t) {
             sums = activation_backward_avx2(
                 t->activation, load_column_avx2(t->y + AVX2_W * q * t->ldy, t->ldy, rows), sums);
         if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) {
-            /* W's column through a contiguous copy, updated as one vector */
-            float *w = t->w + AVX2_W * q * t->ldw;
-            float lanes[AVX2_W];
-            _mm256_storeu_ps(lanes, load_column_avx2(w, t->ldw, rows));
-            update_parameters_avx2(t, lanes, rows < AVX2_W ? rows : AVX2_W, sums);
-            store_column_avx2(w, t->ldw, rows, _mm256_loadu_ps(lanes));
+            /* W's column and its state through contiguous copies, updated as one vector */
+            const int count = rows < AVX2_W ? rows : AVX2_W;
+            float lanes[3][16], *state[2];
+            gemm_tile_column_gather(t, AVX2_W * q, count, lanes, state);
+            update_parameters_avx2(t, lanes[0], state[0], state[1], count, sums);
+            gemm_tile_column_scatter(t, AVX2_W * q, count, lanes);
             continue;
         }
         store_column_avx2(t->c + AVX2_W * q * t->ldc, t->ldc, rows, sums);

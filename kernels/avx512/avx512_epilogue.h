@@ -9,6 +9,7 @@
 #include <immintrin.h>
 
 #include "avx512/avx512_math.h"
+#include "avx512/optimizer_avx512.h"
 #include "gemm_driver.h"
 
 /* bias[column .. column + 15] under the column mask (zeros when there is no bias). */
@@ -16,11 +17,13 @@ static inline __m512 load_bias_avx512(const gemm_tile *t, int column, __mmask16 
     return t->bias ? _mm512_maskz_loadu_ps(column_mask, t->bias + column) : _mm512_setzero_ps();
 }
 
-/* The parameter update epilogue on `lanes` parameters at w (the gradient in registers): the
- * rule of t->update, with the operations of the unfused kernel (SGD: sgd_update_avx512's
- * multiply, then subtract). */
+/* The parameter update epilogue on `lanes` parameters at w (the gradient in registers), their
+ * moments at m and v (NULL where the rule has none): the rule of t->update, with the
+ * operations of the unfused kernel (SGD: sgd_update_avx512's multiply, then subtract; the
+ * optimizer rules: optimizer_lanes_avx512, optimizer_update_avx512's own code). */
 static inline __attribute__((always_inline)) void update_parameters_avx512(const gemm_tile *t,
-                                                                           float *w,
+                                                                           float *w, float *m,
+                                                                           float *v,
                                                                            __mmask16 lanes,
                                                                            __m512 gradient) {
     switch (t->update->rule) {
@@ -29,7 +32,12 @@ static inline __attribute__((always_inline)) void update_parameters_avx512(const
         _mm512_mask_storeu_ps(w, lanes, _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, w), step));
         break;
     }
-    default: break; /* no other rule yet (include/mlp/kernels.h) */
+    case MLP_GEMM_UPDATE_OPTIMIZER:
+        _mm512_mask_storeu_ps(w, lanes,
+                              optimizer_lanes_avx512(&t->update->step, lanes,
+                                                     _mm512_maskz_loadu_ps(lanes, w), gradient, m, v));
+        break;
+    default: break; /* unknown rule (include/mlp/kernels.h) */
     }
 }
 
@@ -41,7 +49,8 @@ static inline __attribute__((always_inline)) void store_sums_avx512(const gemm_t
                                                                     __mmask16 column_mask,
                                                                     __m512 sums, __m512 bias) {
     if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) {
-        update_parameters_avx512(t, t->w + r * t->ldw + column, column_mask, sums);
+        update_parameters_avx512(t, t->w + r * t->ldw + column, gemm_tile_state(t, 0, r, column),
+                                 gemm_tile_state(t, 1, r, column), column_mask, sums);
         return;
     }
     if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_BIAS_ACTIVATION)

@@ -12,6 +12,7 @@
 #include "avx2/gemm_logits_avx2.h"
 #include "avx512/avx512_epilogue.h"
 #include "avx512/avx512_math.h"
+#include "avx512/optimizer_avx512.h"
 #include "gemm_driver.h"
 
 enum {
@@ -58,6 +59,7 @@ gemm_avx512_tile(const gemm_tile *t, const int tile_rows, const int vectors, con
 #pragma GCC unroll 4
             for (int v = 0; v < vectors; v++)
                 if (r < t->rows) __builtin_prefetch(t->w + r * t->ldw + AVX512_W * v, 1, 3);
+        gemm_tile_prefetch_state(t);
     }
 
     /* acc[r][v] += A(r, p) · B(p, v-th 16 columns), p increasing: one FMA per p per element */
@@ -305,13 +307,12 @@ void gemm_avx512_micro_64x1_column(const gemm_tile *t) {
                 t->activation, load_column_avx512(t->y + AVX512_W * q * t->ldy, t->ldy, rows),
                 sums);
         if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) {
-            /* W's column through a contiguous copy, updated as one vector */
-            float *w = t->w + AVX512_W * q * t->ldw;
-            __m512 parameters = load_column_avx512(w, t->ldw, rows);
-            float lanes[AVX512_W];
-            _mm512_storeu_ps(lanes, parameters);
-            update_parameters_avx512(t, lanes, row_mask[q], sums);
-            store_column_avx512(w, t->ldw, rows, _mm512_loadu_ps(lanes));
+            /* W's column and its state through contiguous copies, updated as one vector */
+            const int count = rows < AVX512_W ? rows : AVX512_W;
+            float lanes[3][16], *state[2];
+            gemm_tile_column_gather(t, AVX512_W * q, count, lanes, state);
+            update_parameters_avx512(t, lanes[0], state[0], state[1], row_mask[q], sums);
+            gemm_tile_column_scatter(t, AVX512_W * q, count, lanes);
             continue;
         }
         store_column_avx512(t->c + AVX512_W * q * t->ldc, t->ldc, rows, sums);

@@ -7,6 +7,7 @@
 #include "neon/neon_epilogue.h"
 #include "neon/neon_kernels.h"
 #include "neon/neon_math.h"
+#include "neon/optimizer_neon.h"
 
 enum { NEON_MR = GEMM_NEON_MR, NEON_W = GEMM_NEON_W, NEON_MAX_VECTORS = GEMM_NEON_MAX_VECTORS };
 
@@ -86,11 +87,13 @@ static inline __attribute__((always_inline)) void gemm_neon_tile(const gemm_tile
                             : vdupq_n_f32(0.0f);
 
     /* a parameter update reads its W tile after the last FMA: fetch it during the k loop */
-    if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE)
+    if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) {
         for (int r = 0; r < t->rows; r++) {
             __builtin_prefetch(t->w + r * t->ldw, 1, 3);
             __builtin_prefetch(t->w + r * t->ldw + t->cols - 1, 1, 3);
         }
+        gemm_tile_prefetch_state(t);
+    }
 
     /* rows past the edge of C re-read the last row (computed, never stored), as the driver's
      * contract asks: they may not exist in A */

@@ -10,17 +10,20 @@
 
 #include "gemm_driver.h"
 #include "neon/neon_math.h"
+#include "neon/optimizer_neon.h"
 
 /* bias[column .. column + 3], `lanes` of them (zeros past them, and when there is no bias). */
 static inline float32x4_t load_bias_neon(const gemm_tile *t, int column, long lanes) {
     return t->bias ? load_lanes_neon(t->bias + column, lanes, 0.0f) : vdupq_n_f32(0.0f);
 }
 
-/* The parameter update epilogue on `lanes` parameters at w (the gradient in registers): the
- * rule of t->update, with the operations of the unfused kernel (SGD: sgd_update_neon's
- * multiply, then subtract). */
+/* The parameter update epilogue on `lanes` parameters at w (the gradient in registers), their
+ * moments at m and v (NULL where the rule has none): the rule of t->update, with the
+ * operations of the unfused kernel (SGD: sgd_update_neon's multiply, then subtract; the
+ * optimizer rules: optimizer_lanes_neon, optimizer_update_neon's own code). */
 static inline __attribute__((always_inline)) void update_parameters_neon(const gemm_tile *t,
-                                                                         float *w, long lanes,
+                                                                         float *w, float *m, float *v,
+                                                                         long lanes,
                                                                          float32x4_t gradient) {
     switch (t->update->rule) {
     case MLP_GEMM_UPDATE_SGD: {
@@ -28,7 +31,13 @@ static inline __attribute__((always_inline)) void update_parameters_neon(const g
         store_lanes_neon(w, vsubq_f32(load_lanes_neon(w, lanes, 0.0f), step), lanes);
         break;
     }
-    default: break; /* no other rule yet (include/mlp/kernels.h) */
+    case MLP_GEMM_UPDATE_OPTIMIZER:
+        store_lanes_neon(w,
+                         optimizer_lanes_neon(&t->update->step, lanes, load_lanes_neon(w, lanes, 0.0f),
+                                              gradient, m, v),
+                         lanes);
+        break;
+    default: break; /* unknown rule (include/mlp/kernels.h) */
     }
 }
 
@@ -40,7 +49,8 @@ static inline __attribute__((always_inline)) void store_sums_neon(const gemm_til
                                                                   float32x4_t sums,
                                                                   float32x4_t bias) {
     if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) {
-        update_parameters_neon(t, t->w + r * t->ldw + column, lanes, sums);
+        update_parameters_neon(t, t->w + r * t->ldw + column, gemm_tile_state(t, 0, r, column),
+                               gemm_tile_state(t, 1, r, column), lanes, sums);
         return;
     }
     if (t->finish && t->epilogue == MLP_GEMM_EPILOGUE_BIAS_ACTIVATION)

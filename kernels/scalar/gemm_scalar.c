@@ -38,17 +38,30 @@ static float activation_derivative(mlp_activation activation, float y) {
     return 1.0f;
 }
 
+/* The parameter update of W(i,j) at w by its gradient element: SGD, W - (learning_rate · P),
+ * as sgd_update_scalar; the optimizer rules: optimizer_update_scalar itself on the one element
+ * with its moments (elementwise, so the same bits as over a whole stored gradient). */
+static void update_parameter(const mlp_gemm_update *u, int i, int j, float *w, float gradient) {
+    if (u->rule == MLP_GEMM_UPDATE_SGD) {
+        *w -= u->learning_rate * gradient;
+    } else if (u->rule == MLP_GEMM_UPDATE_OPTIMIZER) {
+        float *state[2];
+        for (int s = 0; s < 2; s++)
+            state[s] = u->state[s] ? u->state[s] + (size_t)i * u->ld_state[s] + j : NULL;
+        optimizer_update_scalar(&u->step, w, &gradient, state[0], state[1], 1);
+    } /* an unknown rule leaves W as it is (include/mlp/kernels.h) */
+}
+
 /* The parameter update epilogue: C holds W, and each gradient element is summed on its own
  * (the same products in the same order as the loops below) and applied at once, so no
- * gradient is stored. SGD: W - (learning_rate · P), as sgd_update_scalar. */
+ * gradient is stored. */
 static void gemm_scalar_parameter_update(const mlp_gemm_problem *g) {
-    if (g->update.rule != MLP_GEMM_UPDATE_SGD) return; /* no other rule yet */
     for (int i = 0; i < g->m; i++) {
         float *w_row = g->c + (size_t)i * g->ldc;
         for (int j = 0; j < g->n; j++) {
             float sum = 0.0f;
             for (int p = 0; p < g->k; p++) sum += a_element(g, i, p) * b_element(g, p, j);
-            w_row[j] -= g->update.learning_rate * sum;
+            update_parameter(&g->update, i, j, w_row + j, sum);
         }
     }
 }
@@ -224,7 +237,7 @@ static void gemm_bf16_reference(const mlp_gemm_problem *g, int bfdot) {
                                      g->activation_output[(size_t)i * g->ld_activation_output + j]);
                 break;
             case MLP_GEMM_EPILOGUE_PARAMETER_UPDATE: /* C holds W */
-                if (g->update.rule == MLP_GEMM_UPDATE_SGD) c_row[j] -= g->update.learning_rate * sum;
+                update_parameter(&g->update, i, j, c_row + j, sum);
                 break;
             }
         }

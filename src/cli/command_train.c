@@ -185,6 +185,8 @@ int command_train(int argc, char **argv, int first) {
     }
     mlp_run_config config;
     config_from_options(&o, &config);
+    /* the preset the options started from (a resume knows it only when told again) */
+    config.recipe_name = o.resume && !option_given(argc, argv, first, "--recipe") ? NULL : o.recipe.preset;
     if (recipe_options_to_recipe(&o.recipe, &config.recipe, &error) != 0) cli_fail(CLI_EXIT_USAGE, &error);
     /* --dropout and --augment (given, or set by --recipe) */
     int dropout_values;

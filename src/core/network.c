@@ -503,11 +503,16 @@ static void owned_input_gradient(mlp_network *network, int l, int n) {
                  2.0 * input_gradient.m * input_gradient.n * input_gradient.k);
 }
 
-/* Layer l, this thread's columns: the weight gradient and its SGD step in one GEMM,
- * W_l[:, mine] -= lr · A_{l-1}ᵀ · dZ_l[:, mine] (the gradient never leaves the registers), and
- * b_l[mine] -= lr · Σ_rows dZ_l[:, mine]. */
+/* Layer l, this thread's columns: the weight gradient and its update in one GEMM (the gradient
+ * never leaves the registers), then the bias's. With `step` NULL plain SGD at learning_rate:
+ * W_l[:, mine] -= lr · A_{l-1}ᵀ · dZ_l[:, mine] and b_l[mine] -= lr · Σ_rows dZ_l[:, mine]
+ * (bias_gradient_update). Otherwise the optimizer's rule with its moments in `optimizer`: the
+ * GEMM's GEMM_UPDATE_OPTIMIZER epilogue for W_l, and for b_l the bias gradient of these columns
+ * into network->gradients (bias_gradient over a column range: the same sums) then
+ * optimizer_update on them, bitwise the unfused backward + optimizer_update. */
 static void owned_parameter_update(mlp_network *network, mlp_model *model, int l, int n,
-                                   float learning_rate) {
+                                   float learning_rate, const mlp_optimizer_step *step,
+                                   mlp_optimizer_state *optimizer) {
     int in = model->sizes[l], out = model->sizes[l + 1], begin, end;
     mlp_network_layer_columns(model, l, n, omp_get_thread_num(), omp_get_num_threads(),
                               network->min_flops_per_thread, &begin, &end);
@@ -521,26 +526,55 @@ static void owned_parameter_update(mlp_network *network, mlp_model *model, int l
         .epilogue = MLP_GEMM_EPILOGUE_PARAMETER_UPDATE,
         .update = {.rule = MLP_GEMM_UPDATE_SGD, .learning_rate = learning_rate},
     };
+    float *moments[2] = {optimizer ? optimizer->moment1 : NULL, optimizer ? optimizer->moment2 : NULL};
+    if (step) {
+        update.update.rule = MLP_GEMM_UPDATE_OPTIMIZER;
+        update.update.step = *step;
+        for (int s = 0; s < 2; s++) {
+            update.update.state[s] = moments[s] ? moments[s] + model->weight_offset[l] : NULL;
+            update.update.ld_state[s] = out;
+        }
+    }
     double start = profile_start(network);
     owner_gemm(network, &update, begin, end);
     profile_stop(network, start, l, MLP_PROFILE_WEIGHT_GRADIENT_UPDATE,
                  2.0 * update.m * update.n * update.k);
     start = profile_start(network);
-    if (begin < end)
-        network->kernels->bias_gradient_update(dz + begin, n, end - begin, out,
-                                               mlp_model_biases(model, l) + begin, learning_rate);
+    float *bias = mlp_model_biases(model, l) + begin;
+    if (begin < end && !step) {
+        network->kernels->bias_gradient_update(dz + begin, n, end - begin, out, bias, learning_rate);
+    } else if (begin < end) {
+        size_t offset = model->bias_offset[l] + (size_t)begin;
+        float *gradient = network->gradients + offset;
+        network->kernels->bias_gradient(dz + begin, n, end - begin, out, gradient);
+        network->kernels->optimizer_update(step, bias, gradient, moments[0] ? moments[0] + offset : NULL,
+                                           moments[1] ? moments[1] + offset : NULL, (size_t)(end - begin));
+    }
     profile_stop(network, start, l, MLP_PROFILE_BIAS_GRADIENT_UPDATE, 2.0 * n * out);
 }
 
-void mlp_network_backward_update(mlp_network *network, mlp_model *model, int n,
-                             float learning_rate) {
+void mlp_network_backward_update(mlp_network *network, mlp_model *model, int n, float learning_rate,
+                                 mlp_optimizer_state *optimizer) {
+    /* plain SGD keeps its own rule (sgd_update's bits); any other optimizer its step t */
+    mlp_optimizer_step prepared, *step = NULL;
+    if (optimizer && !mlp_optimizer_is_plain_sgd(&optimizer->options)) {
+        mlp_optimizer_step_prepare(&optimizer->options, learning_rate, optimizer->step + 1, &prepared);
+        step = &prepared;
+    }
     for (int l = model->layer_count - 1; l >= 0; l--) {
+        int masked = l > 0 && mlp_network_dropout_on(network, l - 1);
         if (l > 0) {
             owned_input_gradient(network, l, n);
             /* every thread's reads of W_l done (and dZ_{l-1} complete) before W_l changes */
 #pragma omp barrier
+            /* dZ_{l-1} ⊙ the layer's dropout mask, by rows (the unfused pass's own function) */
+            if (masked) mlp_network_dropout_backward(network, l - 1, n);
         }
-        owned_parameter_update(network, model, l, n, learning_rate);
+        owned_parameter_update(network, model, l, n, learning_rate, step, optimizer);
+        /* the masked dZ_{l-1} complete before layer l-1 reads its columns and rows */
+        if (masked) {
+#pragma omp barrier
+        }
     }
     /* the next step's forward and gather overwrite what the updates read */
 #pragma omp barrier
@@ -550,21 +584,23 @@ void mlp_network_forward_owned(mlp_network *network, const uint8_t *input, int n
     for (int l = 0; l < network->model->layer_count; l++) {
         owned_forward(network, l, input, n);
 #pragma omp barrier
+        /* the dropout mask by rows (ends with a barrier), as network_forward applies it */
+        if (mlp_network_dropout_on(network, l)) mlp_network_dropout_forward(network, l, n);
     }
 }
 
-double mlp_network_step(mlp_network *network, mlp_model *model, const uint8_t *input,
-                    const uint8_t *targets, int n, float learning_rate) {
-    if (!network->fused_update || network->dropout) { /* dropout masks live in the unfused passes */
+double mlp_network_step(mlp_network *network, mlp_model *model, mlp_optimizer_state *optimizer,
+                        const uint8_t *input, const uint8_t *targets, int n, float learning_rate) {
+    if (!network->fused_update) {
         mlp_network_forward(network, input, n);
         double cost = mlp_network_loss(network, targets, n, 1);
         mlp_network_backward(network, input, n);
-        mlp_network_sgd_update(network, model, learning_rate);
+        mlp_network_optimizer_update(network, model, optimizer, learning_rate);
         return cost;
     }
     mlp_network_forward_owned(network, input, n);
     double cost = mlp_network_loss(network, targets, n, 1);
-    mlp_network_backward_update(network, model, n, learning_rate);
+    mlp_network_backward_update(network, model, n, learning_rate, optimizer);
     return cost;
 }
 
@@ -574,7 +610,7 @@ double mlp_network_train_step(mlp_network *network, mlp_model *model, const uint
 #pragma omp parallel num_threads(mlp_network_useful_threads(network->model, n, network->threads, \
                                                             network->min_flops_per_thread))
     {
-        double batch_cost = mlp_network_step(network, model, input, targets, n, learning_rate);
+        double batch_cost = mlp_network_step(network, model, NULL, input, targets, n, learning_rate);
 #pragma omp master
         cost = batch_cost;
     }

@@ -114,6 +114,7 @@ static int summary_finish(void *context, const mlp_run *run, mlp_error *error) {
         .validation = run->history[run->kept_epoch - 1].validation,
         .has_test = run->has_test, .test = run->test, .seconds = run->seconds,
         .profile = c->profile ? &run->profile : NULL, .recipe = &c->recipe, .plan = c->plan,
+        .recipe_name = c->recipe_name,
     };
     char path[4200];
     snprintf(path, sizeof path, "%s/summary.json", c->folder);

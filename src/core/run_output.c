@@ -9,6 +9,7 @@
 
 #include "core/affinity.h"
 #include "core/file_util.h"
+#include "mlp/augment.h"
 #include "mlp/optimizer.h"
 #include "mlp/plan.h"
 
@@ -143,6 +144,21 @@ static void append_evaluation(text_buffer *text, const char *prefix, const mlp_e
                 e->confidence_true, prefix, e->count);
 }
 
+/* The recipe's dropout, one p per hidden layer, and its augmentation: the spec as --augment
+ * takes it ("off" when none) and each value. */
+static void append_regularisation(text_buffer *text, const mlp_recipe *recipe, const mlp_model *model) {
+    text_append(text, ",\n  \"dropout\": [");
+    for (int l = 0; l + 1 < model->layer_count; l++)
+        text_append(text, "%s%g", l ? ", " : "", recipe->dropout.hidden[l]);
+    const mlp_augment_options *a = &recipe->augment;
+    char spec[256];
+    mlp_augment_format(a, spec, sizeof spec);
+    text_append(text,
+                "],\n  \"augment\": \"%s\",\n  \"augment_shift\": %g,\n  \"augment_rotate\": %g,\n"
+                "  \"augment_scale\": %g,\n  \"augment_elastic_alpha\": %g,\n  \"augment_elastic_sigma\": %g",
+                spec, a->shift_pixels, a->rotate_degrees, a->scale_fraction, a->elastic_alpha, a->elastic_sigma);
+}
+
 int mlp_summary_json_write(const char *path, const mlp_run_summary *s, mlp_error *error) {
     text_buffer text = {0};
     text_append(&text, "{\n");
@@ -176,7 +192,10 @@ int mlp_summary_json_write(const char *path, const mlp_run_summary *s, mlp_error
                     mlp_optimizer_name(o->kind), o->momentum, o->beta1, o->beta2, o->eps, o->weight_decay,
                     mlp_lr_schedule_name(sc->kind), sc->warmup_epochs, sc->lr_min, sc->step_epochs, sc->gamma,
                     sc->plateau);
+        append_regularisation(&text, s->recipe, s->model);
     }
+    if (s->recipe_name) text_append(&text, ",\n  \"recipe\": \"%s\"", s->recipe_name);
+    else text_append(&text, ",\n  \"recipe\": null");
     if (s->plan) {
         char *object = NULL;
         size_t length = 0;

@@ -190,15 +190,9 @@ int mlp_trainer_run_epoch(mlp_trainer *t, int epoch, int first_batch, mlp_epoch_
                     entry->calls++;
                     entry->seconds += mlp_wall_seconds() - gather_start;
                 }
-                if (mlp_optimizer_is_plain_sgd(&t->optimizer.options)) { /* owner computes, fused */
-                    cost = mlp_network_step(network, t->model, network->input_pixels, network->input_targets,
-                                        n, rate);
-                } else { /* an optimizer with state: the gradients, then its update */
-                    mlp_network_forward(network, network->input_pixels, n);
-                    cost = mlp_network_loss(network, network->input_targets, n, 1);
-                    mlp_network_backward(network, network->input_pixels, n);
-                    mlp_network_optimizer_update(network, t->model, &t->optimizer, rate);
-                }
+                /* owner computes, the optimizer's update fused into the weight-gradient GEMMs */
+                cost = mlp_network_step(network, t->model, &t->optimizer, network->input_pixels,
+                                        network->input_targets, n, rate);
             }
 #pragma omp master
             {

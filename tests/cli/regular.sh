@@ -49,13 +49,33 @@ grep -q "1 x 10" "$work/err" || fail "--augment on 1 x 10 pictures: $(cat "$work
 "$trainer" --train-csv "$work/small.csv" --layers 10,8,10 --epochs 1 --dropout 0.5 --val-split 0.25 \
     --out "$work/csv-dropout" >"$work/out" 2>&1 || fail "--dropout on a CSV: $(tail -n 2 "$work/out")"
 
-# A short run with both: the banner names them, the model is written.
+# A short run with both, from --recipe fast with some of its options overridden: the banner
+# names them, the model is written, summary.json records the whole recipe.
 "$trainer" --data "$data" --train-limit 600 --epochs 1 --layers 784,32,16,10 --dropout 0.2,0.1 \
-    --augment shift=2,rotate=10,scale=0.1,elastic=34:4 --threads 2 --out "$work/run" >"$work/out" 2>&1 ||
+    --augment shift=2,rotate=10,scale=0.1,elastic=34:4 --threads 2 --out "$work/run" \
+    --recipe fast --optimizer adamw --lr 0.001 --weight-decay 0.01 --beta2 0.99 >"$work/out" 2>&1 ||
     fail "training with --dropout --augment: $(tail -n 2 "$work/out")"
 grep -q "dropout 0.2,0.1; augment shift=2,rotate=10,scale=0.1,elastic=34:4" "$work/out" ||
     fail "the banner does not name the recipe: $(head -n 3 "$work/out")"
 [ -s "$work/run/model.mlp" ] || fail "no model.mlp"
+for line in '"recipe": "fast"' '"optimizer": "adamw"' '"learning_rate": 0.001' '"batch": 128' \
+    '"momentum": 0.9,' '"beta1": 0.9,' '"beta2": 0.99,' '"eps": 1e-08,' '"weight_decay": 0.01,' \
+    '"lr_schedule": "onecycle"' '"warmup_epochs": 0,' '"lr_min": 0,' '"lr_plateau": 0,' \
+    '"dropout": [0.2, 0.1],' '"augment": "shift=2,rotate=10,scale=0.1,elastic=34:4",' \
+    '"augment_shift": 2,' '"augment_rotate": 10,' '"augment_scale": 0.1,' \
+    '"augment_elastic_alpha": 34,' '"augment_elastic_sigma": 4'; do
+    grep -qF "$line" "$work/run/summary.json" || fail "summary.json lacks $line: $(cat "$work/run/summary.json")"
+done
+if command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$work/run/summary.json" ||
+        fail "summary.json is not JSON"
+fi
+# Without --recipe: the default preset's name, no dropout, augmentation off.
+"$trainer" --data "$data" --train-limit 300 --epochs 1 --layers 784,16,10 --out "$work/plain" \
+    >"$work/out" 2>&1 || fail "a plain run: $(tail -n 2 "$work/out")"
+for line in '"recipe": "study"' '"optimizer": "sgd"' '"dropout": [0],' '"augment": "off",'; do
+    grep -qF "$line" "$work/plain/summary.json" || fail "plain summary.json lacks $line"
+done
 
 # trainer augment: a PNG of (1 + columns) x count cells.
 "$trainer" augment --data "$data" --out "$work/grid.png" --count 3 --columns 4 --zoom 2 >"$work/out" 2>&1 ||
