@@ -49,4 +49,26 @@ void sgd_update_avx512(float *params, const float *gradients, size_t count, floa
 void optimizer_update_avx512(const mlp_optimizer_step *step, float *params, const float *gradients,
                           float *moment1, float *moment2, size_t count);
 
+/* The AVX-512 FP32 entries of a kernel table (everything but name, gemm_bf16 and the
+ * peak loops), shared by kernel_table_avx512 and kernel_table_avx512_bf16: the BF16 variant runs
+ * exactly avx512's FP32 functions. */
+#define AVX512_FP32_TABLE_ENTRIES \
+    .gemm_workspace_floats = GEMM_DRIVER_WORKSPACE_FLOATS(GEMM_AVX512_KC, GEMM_AVX512_MC, GEMM_AVX512_NC, \
+                                                          GEMM_AVX512_MAX_VECTORS * GEMM_AVX512_W), \
+    .gemm = gemm_avx512, \
+    .bias_add = bias_add_avx512, \
+    .bias_gradient = bias_gradient_avx512, \
+    .relu_forward = relu_forward_avx512, \
+    .sigmoid_forward = sigmoid_forward_avx512, \
+    .tanh_forward = tanh_forward_avx512, \
+    .relu_backward = relu_backward_avx512, \
+    .sigmoid_backward = sigmoid_backward_avx512, \
+    .tanh_backward = tanh_backward_avx512, \
+    .softmax_cross_entropy = softmax_cross_entropy_avx512, \
+    .sgd_update = sgd_update_avx512, \
+    .optimizer_update = optimizer_update_avx512, \
+    .bias_gradient_update = bias_gradient_update_avx512, \
+    .scale_bytes = scale_bytes_avx512, \
+    .gemm_driver = &gemm_avx512_driver,
+
 #endif

@@ -43,4 +43,26 @@ void sgd_update_neon(float *params, const float *gradients, size_t count, float 
 void optimizer_update_neon(const mlp_optimizer_step *step, float *params, const float *gradients,
                           float *moment1, float *moment2, size_t count);
 
+/* The NEON FP32 entries of a kernel table (everything but name, gemm_bf16 and the
+ * peak loops), shared by kernel_table_neon and kernel_table_neon_bf16: the BF16 variant runs
+ * exactly neon's FP32 functions. */
+#define NEON_FP32_TABLE_ENTRIES \
+    .gemm_workspace_floats = GEMM_DRIVER_WORKSPACE_FLOATS(GEMM_NEON_KC, GEMM_NEON_MC, GEMM_NEON_NC, \
+                                                          GEMM_NEON_MAX_VECTORS * GEMM_NEON_W), \
+    .gemm = gemm_neon, \
+    .bias_add = bias_add_neon, \
+    .bias_gradient = bias_gradient_neon, \
+    .relu_forward = relu_forward_neon, \
+    .sigmoid_forward = sigmoid_forward_neon, \
+    .tanh_forward = tanh_forward_neon, \
+    .relu_backward = relu_backward_neon, \
+    .sigmoid_backward = sigmoid_backward_neon, \
+    .tanh_backward = tanh_backward_neon, \
+    .softmax_cross_entropy = softmax_cross_entropy_neon, \
+    .sgd_update = sgd_update_neon, \
+    .optimizer_update = optimizer_update_neon, \
+    .bias_gradient_update = bias_gradient_update_neon, \
+    .scale_bytes = scale_bytes_neon, \
+    .gemm_driver = &gemm_neon_driver,
+
 #endif
