@@ -69,14 +69,16 @@ export QEMU_CPU
 #  - NEON_SLOW_TESTS (ctest names, |-separated): MNIST training runs that take many
 #    minutes under emulation, and the installed library's C tests (api_errors and api_mnist ran
 #    for over 7 minutes under qemu-user without finishing, not yet understood; they pass
-#    natively and under ASan). NEON_SLOW_TESTS= (empty) runs them too.
+#    natively and under ASan), and plan_bitwise (54 MNIST trainings) and plan_file (the plan
+#    measured with an OpenMP team, and trainings: both over 12 minutes under qemu-user at load
+#    3 without finishing). NEON_SLOW_TESTS= (empty) runs them too.
 if [ $# -eq 0 ]; then
     not_emulated=$(ctest --show-only=json-v1 | python3 -c '
 import json, sys
 tests = json.load(sys.stdin)["tests"]
 print("|".join(t["name"] for t in tests
                if "qemu-aarch64" not in (t.get("command") or [""])[0]))')
-    slow=${NEON_SLOW_TESTS-training_subset|golden_trajectory|threads_bitwise|training_fused|binary_models|resume_run_api|precision_bf16|regular|api_errors|api_mnist}
+    slow=${NEON_SLOW_TESTS-training_subset|golden_trajectory|threads_bitwise|training_fused|binary_models|resume_run_api|precision_bf16|regular|api_errors|api_mnist|plan_bitwise|plan_file}
     exclude=$(printf '%s|%s' "$not_emulated" "$slow" | sed 's/^|//; s/|$//')
     if [ -n "$exclude" ]; then
         echo "test_neon.sh: not run under qemu: $exclude"
