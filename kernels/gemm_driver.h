@@ -727,6 +727,14 @@ static inline void gemm_driver_run(const mlp_gemm_problem *g, const gemm_driver 
     gemm_driver_execute(g, d, &plan);
 }
 
+/* C = epilogue(op(A) · op(B)) on the tiles path with both operands packed: the only plan of
+ * the BF16 drivers, whose packing converts to BF16 pairs. */
+static inline void gemm_driver_run_packed(const mlp_gemm_problem *g, const gemm_driver *d) {
+    const int empty = g->m <= 0 || g->n <= 0;
+    const gemm_plan plan = gemm_plan_make(g, d, empty ? GEMM_PATH_EMPTY : GEMM_PATH_TILES, 1, 1);
+    gemm_driver_execute(g, d, &plan);
+}
+
 /* A variant's entry points around its driver `gemm_<isa>_driver` (declared in its header),
  * compiled with the ISA's flags: gemm_<isa>, the table's gemm (the chosen plan), and
  * gemm_<isa>_run_plan (a given plan). GEMM_DRIVER_NAMED(isa) then fills the driver's

@@ -313,9 +313,5 @@ static const gemm_driver gemm_neon_bf16_driver = {
 /* C = epilogue(op(A) · op(B)) with BF16 operands: the tiles path with both operands packed
  * (the only plan: the conversion happens in the packing). */
 void gemm_neon_bf16(const mlp_gemm_problem *problem) {
-    const gemm_driver *d = &gemm_neon_bf16_driver;
-    const int empty = problem->m <= 0 || problem->n <= 0;
-    const gemm_plan plan =
-        gemm_plan_make(problem, d, empty ? GEMM_PATH_EMPTY : GEMM_PATH_TILES, 1, 1);
-    gemm_driver_execute(problem, d, &plan);
+    gemm_driver_run_packed(problem, &gemm_neon_bf16_driver);
 }
