@@ -37,7 +37,7 @@ step_asan() {
 }
 
 # The tests that run OpenMP teams: training steps, thread-count independence, the trainer.
-tsan_tests='threads_bitwise|training_subset|golden_trajectory|gradient_check|resume_int|checkpoint_file'
+tsan_tests='team_barrier|threads_bitwise|training_subset|golden_trajectory|gradient_check|resume_int|checkpoint_file'
 
 step_tsan() {
     flags="-O1 -g -fsanitize=thread"

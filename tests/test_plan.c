@@ -309,10 +309,10 @@ static void test_derive(void) {
     check_blocking("tiny", mlp_plan_derive_blocking(1 * KiB, 1 * KiB, 16, 48, avx512), 8, 16, 48);
 
     /* the split threshold: 4 barriers of work at the peak, clamped */
-    CHECK(mlp_plan_derive_split_flops(200.0, 1.0) == 800000, "200 GFLOP/s, 1 us: %ld",
-          mlp_plan_derive_split_flops(200.0, 1.0));
+    CHECK(mlp_plan_derive_split_flops(200.0, 4.0) == 800000, "200 GFLOP/s, a 4 us handoff: %ld",
+          mlp_plan_derive_split_flops(200.0, 4.0));
     CHECK(mlp_plan_derive_split_flops(0.0, 1.0) == MLP_PARALLEL_MIN_FLOPS_PER_THREAD, "unknown peak");
-    CHECK(mlp_plan_derive_split_flops(200.0, 0.0) == MLP_PARALLEL_MIN_FLOPS_PER_THREAD, "unknown barrier");
+    CHECK(mlp_plan_derive_split_flops(200.0, 0.0) == MLP_PARALLEL_MIN_FLOPS_PER_THREAD, "unknown handoff");
     CHECK(mlp_plan_derive_split_flops(10.0, 0.1) == MLP_PLAN_SPLIT_MIN_FLOPS, "lower clamp");
     CHECK(mlp_plan_derive_split_flops(1000.0, 100.0) == MLP_PLAN_SPLIT_MAX_FLOPS, "upper clamp");
 

@@ -116,6 +116,9 @@ typedef struct mlp_network {
      * give the same bits. */
     mlp_gemm_blocking blocking;   /* every GEMM the network runs gets it                 */
     long min_flops_per_thread;    /* the split threshold (parallel_gemm_workers)          */
+    /* The barrier of the collective functions (src/core/team_barrier.h: no system call per
+     * barrier, unlike libgomp's); NULL: the OpenMP barrier. network_create makes it. */
+    struct mlp_team_barrier *barrier;
 } mlp_network;
 
 int mlp_network_create(mlp_network *network, const mlp_model *model, const mlp_kernel_table *kernels,

@@ -2,16 +2,17 @@
  * constants tuned on another CPU (issue 12).
  *
  * Facts: the data cache sizes (hwloc), the per-core FMA peak of the chosen kernel variant (its
- * table's fma_peak loop) and the cost of one barrier of the real OpenMP team, measured in a few
- * milliseconds at start (mlp_plan_measure; trainer info prints how long it took).
+ * table's fma_peak loop) and the cost of one handoff in the real OpenMP team (the step's
+ * barrier, src/core/team_barrier.h, then a 16 KiB block written by one thread read by another:
+ * what a layer split over threads adds), measured in a few milliseconds at start (mlp_plan_measure; trainer info prints how long it took).
  * Decisions derived from them:
  *   - the GEMM blocking KC/MC/NC (mlp_plan_derive_blocking, BLIS's rule fitted to this driver:
  *     one KC × NR panel of B in a quarter of L2, the MC × KC block of A in half of L2, the
  *     KC × NC block of B in half of L3), clamped to the variant's constants, which size the GEMM
  *     workspace;
  *   - the split threshold: a layer's GEMM is split over threads only when each thread gets at
- *     least min_flops_per_thread flops (mlp_plan_derive_split_flops: a few barriers' worth of
- *     work at the measured peak). It decides the team size (mlp_network_useful_threads) and which
+ *     least min_flops_per_thread flops (mlp_plan_derive_split_flops: a handoff's worth of work
+ *     at the measured peak). It decides the team size (mlp_network_useful_threads) and which
  *     layers are split (by output columns in the owner-computes step, mlp_network_layer_columns);
  *     mlp_plan_print lists them per layer.
  * A plan never changes results: the kernels are partition independent and any blocking gives the
@@ -40,7 +41,9 @@ typedef struct mlp_machine_facts {
     char cpu_model[64];     /* the CPU brand string (mlp_cpu_features.model)              */
     long l1d_bytes, l2_bytes, l3_bytes; /* the first cache of each level; 0: unknown      */
     double fma_peak_gflops; /* one core, the variant's fma_peak loop; 0: not measured     */
-    double barrier_us;      /* one barrier of a team of barrier_threads; 0: not measured  */
+    /* one handoff in a team of barrier_threads (plan_measure.c): the step's barrier with a
+     * 16 KiB block crossing cores; 0: not measured */
+    double barrier_us;
     int barrier_threads;
 } mlp_machine_facts;
 
@@ -74,12 +77,14 @@ typedef struct mlp_plan {
 mlp_gemm_blocking mlp_plan_derive_blocking(long l2_bytes, long l3_bytes, int mr, int nr,
                                            mlp_gemm_blocking limit);
 
-/* The split threshold from the peak and the barrier: a split GEMM saves time only when each
- * thread's share outlasts the barrier after it and the cross-core traffic of its operands, so a
- * share must be at least MLP_PLAN_SPLIT_BARRIERS barriers' worth of flops at the peak, clamped to
- * [MLP_PLAN_SPLIT_MIN_FLOPS, MLP_PLAN_SPLIT_MAX_FLOPS]; MLP_PARALLEL_MIN_FLOPS_PER_THREAD when
- * either fact is unknown (0). */
-#define MLP_PLAN_SPLIT_BARRIERS 4.0
+/* The split threshold from the peak and the handoff: a split GEMM saves time only when each
+ * thread's share outlasts the handoff it causes (the barrier after it and its operands crossing
+ * cores), so a share must be at least MLP_PLAN_SPLIT_HANDOFFS handoffs' worth of flops at the
+ * peak, clamped to [MLP_PLAN_SPLIT_MIN_FLOPS, MLP_PLAN_SPLIT_MAX_FLOPS];
+ * MLP_PARALLEL_MIN_FLOPS_PER_THREAD when either fact is unknown (0). On Zen 5 (a handoff of
+ * about 4 us, 230 GFLOP/s) that is about 0.9 Mflop: 784,128,64,10 at batch 64 splits its first
+ * layer only (splitting the second too, 0.5 Mflop a share, was 4% slower: docs/threads.md). */
+#define MLP_PLAN_SPLIT_HANDOFFS 1.0
 #define MLP_PLAN_SPLIT_MIN_FLOPS (1L << 17)
 #define MLP_PLAN_SPLIT_MAX_FLOPS (1L << 21)
 long mlp_plan_derive_split_flops(double fma_peak_gflops, double barrier_us);

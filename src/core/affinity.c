@@ -20,6 +20,23 @@ static int initial_mask(cpu_set_t *mask) {
     return 1;
 }
 
+_Static_assert(sizeof(cpu_set_t) == sizeof(((affinity_saved_mask *)0)->bits), "cpu_set_t size");
+
+void mlp_affinity_thread_widen(affinity_saved_mask *saved) {
+    cpu_set_t initial, current;
+    saved->valid = initial_mask(&initial) && sched_getaffinity(0, sizeof current, &current) == 0;
+    if (!saved->valid) return;
+    memcpy(saved->bits, &current, sizeof current);
+    sched_setaffinity(0, sizeof initial, &initial);
+}
+
+void mlp_affinity_thread_restore(const affinity_saved_mask *saved) {
+    if (!saved->valid) return;
+    cpu_set_t mask;
+    memcpy(&mask, saved->bits, sizeof mask);
+    sched_setaffinity(0, sizeof mask, &mask);
+}
+
 #ifdef MLP_HAVE_HWLOC
 #include <hwloc.h>
 

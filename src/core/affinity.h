@@ -21,6 +21,19 @@ int mlp_affinity_physical_cores(void);
  * training goes on unbound). */
 int mlp_affinity_bind_team(int threads, affinity_mode mode, FILE *report);
 
+/* A thread's CPU mask, saved by mlp_affinity_thread_widen for mlp_affinity_thread_restore. */
+typedef struct affinity_saved_mask {
+    unsigned long bits[16]; /* a cpu_set_t (1024 CPUs) */
+    int valid;
+} affinity_saved_mask;
+
+/* Lets the calling thread run on any CPU of the process's initial affinity mask (the mask
+ * before any binding), saving its own mask in *saved: a measurement that needs threads on
+ * different cores (the plan's barrier) while a one-thread run is bound to one core. */
+void mlp_affinity_thread_widen(affinity_saved_mask *saved);
+/* Puts back the mask mlp_affinity_thread_widen saved (nothing when it saved none). */
+void mlp_affinity_thread_restore(const affinity_saved_mask *saved);
+
 /* ---- how many threads the plan runs: at most one per available core ----
  *
  * Available cores = the smallest of: the physical cores (hwloc; without it the processors

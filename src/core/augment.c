@@ -1,6 +1,7 @@
 /* On-the-fly augmentation of training images: the options, the per-example transform (affine
  * about the centre plus an elastic field, bilinear resampling), the augmented batch gather and a
  * figure of examples (see include/mlp/augment.h). */
+#include "core/team_barrier.h"
 #include "mlp/augment.h"
 
 #include <errno.h>
@@ -352,7 +353,7 @@ void mlp_augment_gather_batch(const mlp_augment_plan *plan, int epoch, mlp_netwo
                         network->input_pixels + (size_t)i * features);
         network->input_targets[i] = data->labels[example];
     }
-#pragma omp barrier
+    mlp_team_barrier_wait(network->barrier);
 }
 
 /* ---- the figure ---- */

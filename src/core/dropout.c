@@ -1,5 +1,6 @@
 /* Inverted dropout: the options, the counter-based mask and the network's two elementwise passes
  * (see include/mlp/dropout.h). */
+#include "core/team_barrier.h"
 #include "mlp/dropout.h"
 
 #include <errno.h>
@@ -165,7 +166,7 @@ void mlp_network_dropout_forward(mlp_network *network, int l, int n) {
             }
         }
     }
-#pragma omp barrier
+    mlp_team_barrier_wait(network->barrier);
 }
 
 void mlp_network_dropout_backward(mlp_network *network, int l, int n) {
@@ -173,7 +174,7 @@ void mlp_network_dropout_backward(mlp_network *network, int l, int n) {
     int units = network->model->sizes[l + 1], begin, end;
     float scale = d->scale[l];
     uint64_t threshold = d->threshold[l];
-#pragma omp barrier
+    mlp_team_barrier_wait(network->barrier);
     thread_rows(n, &begin, &end);
     for (int r = begin; r < end; r++) {
         uint64_t key = mlp_dropout_row_key(d->seed, d->epoch, d->batch, l, d->first_row + r);

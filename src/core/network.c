@@ -1,5 +1,6 @@
 /* Forward, loss, backward and update for a mini-batch: the textbook algorithm, one layer step per
  * function, every tensor operation a kernel call. See include/mlp/network.h for the threading. */
+#include "core/team_barrier.h"
 #include "mlp/network.h"
 
 #include <math.h>
@@ -29,6 +30,7 @@ int mlp_network_create(mlp_network *network, const mlp_model *model, const mlp_k
     const char *unfused = getenv("MLP_UNFUSED_UPDATE");
     network->fused_update = !(unfused && strcmp(unfused, "1") == 0);
     network->min_flops_per_thread = MLP_PARALLEL_MIN_FLOPS_PER_THREAD;
+    network->barrier = mlp_team_barrier_create(); /* NULL: the OpenMP barrier (still correct) */
     int failed = 0;
     for (int l = 1; l <= model->layer_count; l++) {
         size_t count = (size_t)batch_capacity * model->sizes[l];
@@ -68,6 +70,8 @@ int mlp_network_set_precision(mlp_network *network, mlp_precision precision, mlp
 
 void mlp_network_free(mlp_network *network) {
     mlp_network_dropout_free(network);
+    mlp_team_barrier_free(network->barrier);
+    network->barrier = NULL;
     for (int l = 0; l <= MLP_MAX_LAYERS; l++) {
         mlp_aligned_free(network->activations[l]);
         mlp_aligned_free(network->deltas[l]);
@@ -176,7 +180,7 @@ static void parallel_gemm(const mlp_network *network, const mlp_gemm_problem *wh
 /* Collective. Start of a timed step: the master's clock, or 0 when not profiling. */
 static double profile_start(const mlp_network *network) {
     if (!network->profile) return 0.0;
-#pragma omp barrier
+    mlp_team_barrier_wait(network->barrier);
     return omp_get_thread_num() == 0 ? mlp_wall_seconds() : 0.0;
 }
 
@@ -184,7 +188,7 @@ static double profile_start(const mlp_network *network) {
 static void profile_stop(const mlp_network *network, double start, int layer,
                          mlp_profile_kernel kernel, double flops) {
     if (!network->profile) return;
-#pragma omp barrier
+    mlp_team_barrier_wait(network->barrier);
     if (omp_get_thread_num() == 0) {
         mlp_profile_entry *entry = &network->profile->entries[layer][kernel];
         entry->calls++;
@@ -243,7 +247,7 @@ static void dense_forward(mlp_network *network, int l, const uint8_t *input, int
 void mlp_network_forward(mlp_network *network, const uint8_t *input, int n) {
     for (int l = 0; l < network->model->layer_count; l++) {
         dense_forward(network, l, input, n);
-#pragma omp barrier
+        mlp_team_barrier_wait(network->barrier);
         if (mlp_network_dropout_on(network, l)) mlp_network_dropout_forward(network, l, n);
     }
 }
@@ -295,7 +299,7 @@ void mlp_network_row_costs(mlp_network *network, const uint8_t *targets, int n, 
                                                     scale);
     }
     profile_stop(network, start, L - 1, MLP_PROFILE_SOFTMAX, 0.0);
-#pragma omp barrier
+    mlp_team_barrier_wait(network->barrier);
 }
 
 double mlp_network_loss(mlp_network *network, const uint8_t *targets, int n, int want_gradient) {
@@ -362,7 +366,7 @@ static void dense_backward(mlp_network *network, int l, const uint8_t *input, in
 void mlp_network_backward(mlp_network *network, const uint8_t *input, int n) {
     for (int l = network->model->layer_count - 1; l >= 0; l--) {
         dense_backward(network, l, input, n);
-#pragma omp barrier
+        mlp_team_barrier_wait(network->barrier);
     }
 }
 
@@ -378,7 +382,7 @@ void mlp_network_sgd_update(mlp_network *network, mlp_model *model, float learni
         network->kernels->sgd_update(model->parameters + begin, network->gradients + begin,
                                      (size_t)(end - begin), learning_rate);
     profile_stop(network, start, 0, MLP_PROFILE_UPDATE, 2.0 * total);
-#pragma omp barrier
+    mlp_team_barrier_wait(network->barrier);
 }
 
 void mlp_network_optimizer_update(mlp_network *network, mlp_model *model, mlp_optimizer_state *optimizer,
@@ -400,7 +404,7 @@ void mlp_network_optimizer_update(mlp_network *network, mlp_model *model, mlp_op
                                            optimizer->moment2 ? optimizer->moment2 + begin : NULL,
                                            (size_t)(end - begin));
     profile_stop(network, start, 0, MLP_PROFILE_UPDATE, 10.0 * total);
-#pragma omp barrier
+    mlp_team_barrier_wait(network->barrier);
 }
 
 /* ---- owner computes: the fused step ---- */
@@ -566,24 +570,24 @@ void mlp_network_backward_update(mlp_network *network, mlp_model *model, int n, 
         if (l > 0) {
             owned_input_gradient(network, l, n);
             /* every thread's reads of W_l done (and dZ_{l-1} complete) before W_l changes */
-#pragma omp barrier
+            mlp_team_barrier_wait(network->barrier);
             /* dZ_{l-1} ⊙ the layer's dropout mask, by rows (the unfused pass's own function) */
             if (masked) mlp_network_dropout_backward(network, l - 1, n);
         }
         owned_parameter_update(network, model, l, n, learning_rate, step, optimizer);
         /* the masked dZ_{l-1} complete before layer l-1 reads its columns and rows */
         if (masked) {
-#pragma omp barrier
+            mlp_team_barrier_wait(network->barrier);
         }
     }
     /* the next step's forward and gather overwrite what the updates read */
-#pragma omp barrier
+    mlp_team_barrier_wait(network->barrier);
 }
 
 void mlp_network_forward_owned(mlp_network *network, const uint8_t *input, int n) {
     for (int l = 0; l < network->model->layer_count; l++) {
         owned_forward(network, l, input, n);
-#pragma omp barrier
+        mlp_team_barrier_wait(network->barrier);
         /* the dropout mask by rows (ends with a barrier), as network_forward applies it */
         if (mlp_network_dropout_on(network, l)) mlp_network_dropout_forward(network, l, n);
     }

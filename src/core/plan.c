@@ -39,8 +39,8 @@ mlp_gemm_blocking mlp_plan_derive_blocking(long l2_bytes, long l3_bytes, int mr,
 
 long mlp_plan_derive_split_flops(double fma_peak_gflops, double barrier_us) {
     if (fma_peak_gflops <= 0.0 || barrier_us <= 0.0) return MLP_PARALLEL_MIN_FLOPS_PER_THREAD;
-    /* flops one core does in MLP_PLAN_SPLIT_BARRIERS barriers: GFLOP/s × µs = 10^3 flops */
-    double flops = MLP_PLAN_SPLIT_BARRIERS * barrier_us * fma_peak_gflops * 1e3;
+    /* flops one core does in MLP_PLAN_SPLIT_HANDOFFS handoffs: GFLOP/s × µs = 10^3 flops */
+    double flops = MLP_PLAN_SPLIT_HANDOFFS * barrier_us * fma_peak_gflops * 1e3;
     if (flops < (double)MLP_PLAN_SPLIT_MIN_FLOPS) return MLP_PLAN_SPLIT_MIN_FLOPS;
     if (flops > (double)MLP_PLAN_SPLIT_MAX_FLOPS) return MLP_PLAN_SPLIT_MAX_FLOPS;
     return (long)flops;
@@ -88,7 +88,7 @@ void mlp_plan_print(FILE *out, const mlp_plan *plan, const mlp_model *model, int
     fprintf(out, "  machine: %s; L1d %ld KiB, L2 %ld KiB, L3 %ld KiB (0: unknown)\n",
             m->cpu_model[0] ? m->cpu_model : "(unknown CPU)", m->l1d_bytes / 1024,
             m->l2_bytes / 1024, m->l3_bytes / 1024);
-    fprintf(out, "  measured: FMA peak %.1f GFLOP/s per core (%s), barrier %.2f us (team of %d)",
+    fprintf(out, "  measured: FMA peak %.1f GFLOP/s per core (%s), handoff %.2f us (barrier + 16 KiB across cores, team of %d)",
             m->fma_peak_gflops, plan->variant, m->barrier_us, m->barrier_threads);
     if (plan->source == MLP_PLAN_MEASURED || plan->source == MLP_PLAN_WRITTEN)
         fprintf(out, ", in %.1f ms", plan->measure_seconds * 1e3);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/affinity.h"
+#include "core/team_barrier.h"
 #include "gemm_driver.h"
 
 /* CPU time of the calling thread: unlike the wall clock it does not count the time the thread
@@ -55,37 +56,63 @@ static int compare_doubles(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Microseconds per barrier of a team of `threads`: the median over up to BARRIER_BATCHES batches
- * of BARRIER_ROUNDS barriers each (the master's wall clock; a batch in which the VM preempted a
- * thread does not move the median), after a warm-up that starts the team's threads; the master
- * stops the batches when BARRIER_BUDGET_SECONDS are spent. */
-enum { BARRIER_BATCHES = 15, BARRIER_ROUNDS = 64 };
+/* Microseconds per barrier with a handoff, in a team of `threads`: each thread writes its own
+ * HANDOFF_FLOATS block, the team waits at the step's barrier (src/core/team_barrier.h), and
+ * each thread reads the block of the next thread: what a layer step split over the team adds to
+ * its flops (the barrier after it, and the activations written by one core read by another),
+ * so the split threshold is derived from it (mlp_plan_derive_split_flops). The block is 16 KiB,
+ * half of the 64 x 128 activations of the default network at batch 64; the remote read is what
+ * tells the two states of a 2-vCPU VM apart (vCPUs near each other or far apart, ../docs/threads.md).
+ * The median over up to HANDOFF_BATCHES batches of HANDOFF_ROUNDS rounds each (the master's wall
+ * clock; a batch in which the VM preempted a thread does not move the median), after warm-up
+ * rounds that start the team's threads; the master stops the batches when
+ * BARRIER_BUDGET_SECONDS are spent. Each thread may run on any core of the process's mask
+ * meanwhile: a one-thread run is bound to one core before its plan is made, and the pair it
+ * measures for later runs inherited that binding (both threads on one core: a "barrier" of a
+ * time slice, 4000 us, and 0.4 s spent measuring it). */
+enum { HANDOFF_BATCHES = 15, HANDOFF_ROUNDS = 32, HANDOFF_FLOATS = 4096 };
 static double measure_barrier_us(int threads) {
     if (threads < 2) return 0.0;
-    double batch_seconds[BARRIER_BATCHES];
+    double batch_seconds[HANDOFF_BATCHES];
     int batches = 0, stop = 0;
+    float *blocks = mlp_aligned_calloc((size_t)threads * HANDOFF_FLOATS, sizeof(float));
+    mlp_team_barrier *barrier = mlp_team_barrier_create();
+    if (!blocks) return 0.0;
+    volatile float sink = 0.0f;
     const double begin = mlp_wall_seconds();
 #pragma omp parallel num_threads(threads)
     {
-        for (int warm = 0; warm < 32; warm++) {
-#pragma omp barrier
-        }
-        for (int batch = 0; batch < BARRIER_BATCHES; batch++) {
-            double start = mlp_wall_seconds();
-            for (int round = 0; round < BARRIER_ROUNDS; round++) {
-#pragma omp barrier
+        affinity_saved_mask own_mask;
+        mlp_affinity_thread_widen(&own_mask);
+        const int thread = omp_get_thread_num(), team = omp_get_num_threads();
+        float *own = blocks + (size_t)thread * HANDOFF_FLOATS;
+        const float *next = blocks + (size_t)((thread + 1) % team) * HANDOFF_FLOATS;
+        float sum = 0.0f;
+        /* batch -1 is the warm-up */
+        for (int batch = -1; batch < HANDOFF_BATCHES && !stop; batch++) {
+            const double start = mlp_wall_seconds();
+            for (int round = 0; round < HANDOFF_ROUNDS; round++) {
+                for (int i = 0; i < HANDOFF_FLOATS; i += 16) own[i] = (float)(round + i);
+                mlp_team_barrier_wait(barrier);
+                for (int i = 0; i < HANDOFF_FLOATS; i += 16) sum += next[i]; /* one per line */
+                mlp_team_barrier_wait(barrier); /* read before it is written again */
             }
-            if (omp_get_thread_num() == 0) {
-                double now = mlp_wall_seconds();
+            if (thread == 0 && batch >= 0) {
+                const double now = mlp_wall_seconds();
                 batch_seconds[batches++] = now - start;
                 stop = now - begin > BARRIER_BUDGET_SECONDS;
             }
-#pragma omp barrier
-            if (stop) break; /* every thread reads the master's decision after the barrier */
+            mlp_team_barrier_wait(barrier); /* every thread reads the master's decision */
         }
+#pragma omp atomic
+        sink += sum;
+        mlp_affinity_thread_restore(&own_mask);
     }
+    mlp_team_barrier_free(barrier);
+    mlp_aligned_free(blocks);
+    if (batches == 0) return 0.0;
     qsort(batch_seconds, (size_t)batches, sizeof batch_seconds[0], compare_doubles);
-    return batch_seconds[batches / 2] / BARRIER_ROUNDS * 1e6;
+    return batch_seconds[batches / 2] / HANDOFF_ROUNDS * 1e6;
 }
 
 void mlp_plan_measure(mlp_plan *plan, const mlp_kernel_table *kernels, int threads) {

@@ -1,4 +1,5 @@
 /* The training loop: shuffle, gather a batch, forward, loss, backward, update; then evaluate. */
+#include "core/team_barrier.h"
 #include "mlp/train.h"
 
 #include <math.h>
@@ -93,7 +94,7 @@ static void gather_batch(mlp_network *network, const mlp_dataset *data, const in
                (size_t)(end - begin) * data->features);
         memcpy(network->input_targets + begin, data->labels + first + begin, (size_t)(end - begin));
     }
-#pragma omp barrier
+    mlp_team_barrier_wait(network->barrier);
 }
 
 /* Collective: gather_batch for batch b of a training epoch (rows from `gathered` on), each
@@ -219,7 +220,7 @@ int mlp_trainer_run_epoch(mlp_trainer *t, int epoch, int first_batch, mlp_epoch_
                          b + 1 < batches)
                     stopped_at = b + 1;
             }
-#pragma omp barrier
+            mlp_team_barrier_wait(network->barrier);
             if (stopped_at >= 0 || diverged_at >= 0) break;
         }
     }
@@ -302,7 +303,7 @@ void mlp_evaluate(mlp_network *network, const mlp_dataset *data, const int *indi
                     if (truth < MLP_CLASSES && predicted < MLP_CLASSES) result->confusion[truth][predicted]++;
                 }
             }
-#pragma omp barrier
+            mlp_team_barrier_wait(network->barrier);
         }
     }
     network->profile = profile;
