@@ -72,6 +72,10 @@ void mlp_network_free(mlp_network *network) {
     mlp_network_dropout_free(network);
     mlp_team_barrier_free(network->barrier);
     network->barrier = NULL;
+    for (int t = 0; network->first_layer_blocks && t < network->threads; t++)
+        mlp_aligned_free(network->first_layer_blocks[t]);
+    free(network->first_layer_blocks);
+    network->first_layer_blocks = NULL;
     for (int l = 0; l <= MLP_MAX_LAYERS; l++) {
         mlp_aligned_free(network->activations[l]);
         mlp_aligned_free(network->deltas[l]);
@@ -407,6 +411,80 @@ void mlp_network_optimizer_update(mlp_network *network, mlp_model *model, mlp_op
     mlp_team_barrier_wait(network->barrier);
 }
 
+/* ---- owner computes: the first layer's blocks ---- */
+
+int mlp_network_use_first_layer_blocks(mlp_network *network, mlp_error *error) {
+    const char *setting = getenv("MLP_FIRST_LAYER_BLOCKS");
+    if (network->first_layer_blocks || network->threads < 2 || (setting && strcmp(setting, "0") == 0))
+        return 0;
+    const mlp_model *model = network->model;
+    network->first_layer_blocks = calloc((size_t)network->threads, sizeof(float *));
+    int failed = !network->first_layer_blocks;
+    for (int t = 0; !failed && t < network->threads; t++) { /* any split fits: in × out each */
+        network->first_layer_blocks[t] = mlp_aligned_calloc((size_t)model->sizes[0] * model->sizes[1], sizeof(float));
+        failed |= !network->first_layer_blocks[t];
+    }
+    if (failed) return mlp_error_set(error, "network: out of memory for the first layer's blocks");
+    network->first_layer_blocks_valid = 0;
+    return 0;
+}
+
+/* This thread's columns [begin, end) of W_0 in a step of n rows, and its block. */
+static float *first_layer_block(const mlp_network *network, int n, int *begin, int *end) {
+    mlp_network_layer_columns(network->model, 0, n, omp_get_thread_num(), omp_get_num_threads(),
+                              network->min_flops_per_thread, begin, end);
+    return network->first_layer_blocks[omp_get_thread_num()];
+}
+
+/* Copies W_0[:, begin:end) (ld out) to or from a block (ld end - begin). */
+static void copy_columns(float *columns, int ld, float *block, int rows, int begin, int end,
+                         int to_block) {
+    const size_t width = (size_t)(end - begin) * sizeof(float);
+    for (int i = 0; i < rows && begin < end; i++) {
+        float *row = columns + (size_t)i * ld + begin, *block_row = block + (size_t)i * (end - begin);
+        memcpy(to_block ? block_row : row, to_block ? row : block_row, width);
+    }
+}
+
+void mlp_network_first_layer_blocks_flush(mlp_network *network) {
+    if (!network->first_layer_blocks || !network->first_layer_blocks_valid) return;
+    const mlp_model *model = network->model;
+    int begin, end;
+    float *block = first_layer_block(network, network->first_layer_blocks_rows, &begin, &end);
+    copy_columns(mlp_model_weights(model, 0), model->sizes[1], block, model->sizes[0], begin, end, 0);
+    mlp_team_barrier_wait(network->barrier);
+    if (omp_get_thread_num() == 0) network->first_layer_blocks_valid = 0;
+    mlp_team_barrier_wait(network->barrier);
+}
+
+/* Collective, at the start of a fused step of n rows: each owner's block holds its columns of
+ * W_0 for this step's split (copied from the model when they do not: the first step, or a
+ * last batch of other size whose split differs, after writing the old split back). */
+static void first_layer_blocks_prepare(mlp_network *network, int n) {
+    if (!network->first_layer_blocks || omp_get_num_threads() != network->threads) return;
+    if (network->first_layer_blocks_valid && network->first_layer_blocks_rows == n) return;
+    mlp_network_first_layer_blocks_flush(network);
+    const mlp_model *model = network->model;
+    int begin, end;
+    float *block = first_layer_block(network, n, &begin, &end);
+    copy_columns(mlp_model_weights(model, 0), model->sizes[1], block, model->sizes[0], begin, end, 1);
+    mlp_team_barrier_wait(network->barrier);
+    if (omp_get_thread_num() == 0) {
+        network->first_layer_blocks_valid = 1;
+        network->first_layer_blocks_rows = n;
+    }
+    mlp_team_barrier_wait(network->barrier);
+}
+
+/* W_0 for this thread in a fused step: its block (ld end - begin, column 0 = begin), or NULL
+ * when the blocks are not in use (then W_0 in the model). */
+static float *first_layer_block_in_use(const mlp_network *network, int n) {
+    if (!network->first_layer_blocks || !network->first_layer_blocks_valid ||
+        network->first_layer_blocks_rows != n || omp_get_num_threads() != network->threads)
+        return NULL;
+    return network->first_layer_blocks[omp_get_thread_num()];
+}
+
 /* ---- owner computes: the fused step ---- */
 
 /* A thread that owns nothing in a phase copies rows of the next batch (network->next_batch)
@@ -446,9 +524,11 @@ static void prefetch_next_rows(const mlp_network *network) {
 }
 
 /* This thread's gemm of a column block [begin, end) of `whole`; when empty, rows of the next
- * batch instead (gather_next_rows); in a team of one, the next rows prefetched first. */
+ * batch instead (gather_next_rows); in a team of one, the next rows prefetched first. With
+ * `block` (the first layer's, first_layer_blocks), the block stands for W's columns: B of the
+ * forward, C of the update (ld end - begin). */
 static void owner_gemm(const mlp_network *network, const mlp_gemm_problem *whole, int begin,
-                       int end) {
+                       int end, float *block) {
     if (begin >= end) {
         gather_next_rows(network, whole);
         return;
@@ -462,6 +542,13 @@ static void owner_gemm(const mlp_network *network, const mlp_gemm_problem *whole
     if (part.activation_output) part.activation_output += begin;
     for (int s = 0; s < 2; s++)
         if (part.update.state[s]) part.update.state[s] += begin;
+    if (block && whole->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) {
+        part.c = block;
+        part.ldc = end - begin;
+    } else if (block) {
+        part.b = block;
+        part.ldb = end - begin;
+    }
     part.workspace = network->gemm_workspace + network->workspace_stride * omp_get_thread_num();
     network_gemm(network, &part);
 }
@@ -487,7 +574,7 @@ static void owned_forward(mlp_network *network, int l, const uint8_t *input, int
     if (l == 0 && begin < end)
         network->kernels->scale_bytes(input, pixels, (size_t)n * model->sizes[0], 1.0f / 255.0f);
     mlp_gemm_problem forward = forward_problem(network, l, n, l == 0 ? pixels : network->activations[l], NULL);
-    owner_gemm(network, &forward, begin, end);
+    owner_gemm(network, &forward, begin, end, l == 0 ? first_layer_block_in_use(network, n) : NULL);
     profile_stop(network, start, l, MLP_PROFILE_FORWARD_GEMM, 2.0 * forward.m * forward.n * forward.k);
 }
 
@@ -502,7 +589,7 @@ static void owned_input_gradient(mlp_network *network, int l, int n) {
                               network->min_flops_per_thread, &begin, &end);
     mlp_gemm_problem input_gradient = input_gradient_problem(network, l, n);
     double start = profile_start(network);
-    owner_gemm(network, &input_gradient, begin, end);
+    owner_gemm(network, &input_gradient, begin, end, NULL);
     profile_stop(network, start, l, MLP_PROFILE_INPUT_GRADIENT,
                  2.0 * input_gradient.m * input_gradient.n * input_gradient.k);
 }
@@ -540,7 +627,7 @@ static void owned_parameter_update(mlp_network *network, mlp_model *model, int l
         }
     }
     double start = profile_start(network);
-    owner_gemm(network, &update, begin, end);
+    owner_gemm(network, &update, begin, end, l == 0 ? first_layer_block_in_use(network, n) : NULL);
     profile_stop(network, start, l, MLP_PROFILE_WEIGHT_GRADIENT_UPDATE,
                  2.0 * update.m * update.n * update.k);
     start = profile_start(network);
@@ -596,12 +683,14 @@ void mlp_network_forward_owned(mlp_network *network, const uint8_t *input, int n
 double mlp_network_step(mlp_network *network, mlp_model *model, mlp_optimizer_state *optimizer,
                         const uint8_t *input, const uint8_t *targets, int n, float learning_rate) {
     if (!network->fused_update) {
+        mlp_network_first_layer_blocks_flush(network); /* the unfused passes read W_0 */
         mlp_network_forward(network, input, n);
         double cost = mlp_network_loss(network, targets, n, 1);
         mlp_network_backward(network, input, n);
         mlp_network_optimizer_update(network, model, optimizer, learning_rate);
         return cost;
     }
+    first_layer_blocks_prepare(network, n);
     mlp_network_forward_owned(network, input, n);
     double cost = mlp_network_loss(network, targets, n, 1);
     mlp_network_backward_update(network, model, n, learning_rate, optimizer);
