@@ -413,6 +413,7 @@ static inline void gemm_prefetch_b_panel_part(const mlp_gemm_problem *g, int p0,
 /* 1 when the logits kernel can compute g (plain float A, plain B, N in its range). */
 static inline int gemm_logits_fits(const mlp_gemm_problem *g, const gemm_driver *d) {
     return d->logits_kernel != NULL && g->epilogue != MLP_GEMM_EPILOGUE_PARAMETER_UPDATE &&
+           !g->accumulate && !g->partial &&
            g->m > 0 && g->n >= d->logits_min_columns && g->n <= d->logits_max_columns &&
            !g->a_transposed && g->a_u8 == NULL && !g->b_transposed;
 }
@@ -555,8 +556,8 @@ static inline void gemm_driver_run_narrow(const mlp_gemm_problem *g, const gemm_
         do {
             const int kb = gemm_min_int(kc, k - pc);
             tile.k = kb;
-            tile.continue_sums = pc > 0;
-            tile.finish = pc + kb >= k;
+            tile.continue_sums = pc > 0 || g->accumulate;
+            tile.finish = pc + kb >= k && !g->partial;
             tile.b = g->b + (g->b_transposed ? (size_t)pc : (size_t)pc * g->ldb);
             const int i_begin = innermost ? outer : 0;
             const int i_end = innermost ? gemm_min_int(m, outer + tile_rows) : m;
@@ -626,8 +627,8 @@ static inline void gemm_driver_tiles_block(const mlp_gemm_problem *g, const gemm
         tile.a_u8 = NULL;
         tile.k = kb;
         tile.cols = cols;
-        tile.continue_sums = !first;
-        tile.finish = last;
+        tile.continue_sums = !first || g->accumulate;
+        tile.finish = last && !g->partial;
         gemm_tile_epilogue(&tile, g);
         tile.bias = g->bias ? g->bias + jc + jr : NULL;
         tile.b_column_stride = 1;

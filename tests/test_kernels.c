@@ -512,6 +512,60 @@ static void check_partition_independence(const gemm_case *t) {
     gemm_operands_free(&operands);
 }
 
+/* g as parts along k cut at multiples of 16 (a BF16 GEMM's pairs kept whole), one after another
+ * into the same C: each part after the first continues the sums in C (accumulate), each but the
+ * last leaves plain sums (partial), as the owner-computes input gradient runs it. */
+static void run_k_parts(const mlp_gemm_problem *g, void (*gemm)(const mlp_gemm_problem *)) {
+    int cuts[4], count = 0;
+    cuts[count++] = 0;
+    const int inner[2] = {16, 16 + (g->k / 3) / 16 * 16};
+    for (int i = 0; i < 2; i++)
+        if (inner[i] > cuts[count - 1] && inner[i] < g->k) cuts[count++] = inner[i];
+    cuts[count++] = g->k;
+    for (int part = 0; part + 1 < count; part++) {
+        const int start = cuts[part], end = cuts[part + 1];
+        mlp_gemm_problem piece = *g;
+        piece.k = end - start;
+        const size_t a_offset = g->a_transposed ? (size_t)start * g->lda : (size_t)start;
+        if (g->a_u8) piece.a_u8 = g->a_u8 + a_offset;
+        else piece.a = g->a + a_offset;
+        piece.b = g->b + (g->b_transposed ? (size_t)start : (size_t)start * g->ldb);
+        piece.accumulate = start > 0;
+        piece.partial = end < g->k;
+        gemm(&piece);
+    }
+}
+
+static int same_bits(const gemm_case *t, gemm_runner run, const void *first, const void *second);
+
+/* The whole GEMM (context NULL) or its k parts (run_k_parts), with the variant's gemm. */
+static void run_whole_or_k_parts(const mlp_gemm_problem *g, const void *context) {
+    if (context) run_k_parts(g, variant->gemm);
+    else variant->gemm(g);
+}
+
+/* Parts along k give the whole GEMM's bits, for every form, epilogue and A type. */
+static void test_gemm_k_parts(void) {
+    static const int shapes[][3] = {{37, 45, 300}, {64, 128, 64}, {9, 600, 49}, {33, 17, 1030}};
+    const int parts = 1;
+    int cases = 0;
+    for (int s = 0; s < 4; s++)
+        for (int transposes = 0; transposes < 4; transposes++)
+            for (int epilogue = 0; epilogue < 3; epilogue++) {
+                gemm_case t = {shapes[s][0], shapes[s][1], shapes[s][2], transposes & 1,
+                               transposes >> 1, (s + transposes) % 3 == 0,
+                               (mlp_gemm_epilogue)epilogue,
+                               epilogue ? (mlp_activation)(1 + (s + epilogue) % 3) : MLP_ACTIVATION_NONE,
+                               s & 1, transposes};
+                char text[160];
+                describe_case(&t, text, sizeof text);
+                CHECK(same_bits(&t, run_whole_or_k_parts, NULL, &parts),
+                      "%s: parts along k (accumulate, partial) differ from the whole GEMM", text);
+                cases++;
+            }
+    printf("gemm in parts along k: %d cases\n", cases);
+}
+
 static void test_gemm_partition_independence(void) {
     for (int transposes = 0; transposes < 4; transposes++) {
         gemm_case plain = {37, 45, 300, transposes & 1, transposes >> 1, 0, MLP_GEMM_EPILOGUE_NONE,
@@ -1392,6 +1446,14 @@ static void run_bf16_blocks(const mlp_gemm_problem *g, const void *context) {
         }
 }
 
+static void run_bf16_k_parts(const mlp_gemm_problem *g, const void *context) {
+    (void)context;
+    if (g->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) /* parts are not for the update */
+        variant->gemm_bf16(g);
+    else
+        run_k_parts(g, variant->gemm_bf16);
+}
+
 static void test_gemm_bf16_partition_independence(void) {
     static const int shapes[][3] = {{37, 45, 300}, {29, 101, 77}, {21, 50, 1030}};
     for (int s = 0; s < 3; s++)
@@ -1404,6 +1466,7 @@ static void test_gemm_bf16_partition_independence(void) {
                                                               : MLP_ACTIVATION_NONE,
                                transposes & 1, s};
                 check_bf16_case_with(&t, s & 1, run_bf16_blocks, NULL, "[row/column blocks]");
+                check_bf16_case_with(&t, s & 1, run_bf16_k_parts, NULL, "[parts along k]");
             }
 }
 
@@ -2136,6 +2199,7 @@ int main(int argc, char **argv) {
     test_softmax_cross_entropy();
     test_gemm_all_options();
     test_gemm_partition_independence();
+    test_gemm_k_parts();
     test_gemm_awkward_shapes();
     test_gemm_packing_paths();
     test_gemm_logits_shapes();

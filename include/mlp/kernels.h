@@ -136,7 +136,8 @@ typedef struct mlp_gemm_problem {
     int ldb;
     int b_transposed;
 
-    /* C, m×n, element (i,j) at c[i*ldc + j]. Overwritten (never accumulated into). */
+    /* C, m×n, element (i,j) at c[i*ldc + j]. Overwritten (never accumulated into, except by a
+     * part of a GEMM cut along k: accumulate below). */
     float *c;
     int ldc;
 
@@ -151,6 +152,15 @@ typedef struct mlp_gemm_problem {
     mlp_gemm_update update;
 
     float *workspace; /* at least table->gemm_workspace_floats floats, 64-byte aligned */
+
+    /* A GEMM cut along k into parts run one after another (the owner-computes input gradient
+     * reads W in its owners' blocks, include/mlp/network.h): accumulate = 1, C holds the float
+     * sums of the k before this part and the sums continue from them; partial = 1, more k
+     * follows, C gets the plain sums and no epilogue. Each element's chain of operations is then
+     * the one of the whole GEMM (a float stored and reloaded is exact), so the parts give its
+     * bits, as the driver's own k slices do; a BF16 GEMM's parts must start at even k (its pairs
+     * of k). Not with GEMM_EPILOGUE_PARAMETER_UPDATE. Both 0: the whole GEMM. */
+    int accumulate, partial;
 
     /* The blocking to run with ({0, 0, 0}: the variant's constants). Each field is clamped to
      * the variant's constant, which sizes gemm_workspace_floats, and rounded to what the tiles

@@ -75,20 +75,22 @@ void gemm_scalar(const mlp_gemm_problem *g) {
         float *c_row = g->c + (size_t)i * g->ldc;
         /* c[i][j] = sum of A(i,p) * B(p,j) for p = 0, 1, ..., k-1, one float accumulator:
          * both loop orders below add the same products in the same order. */
+        /* a part of a GEMM cut along k (accumulate) continues the sums in C */
         if (g->b_transposed) { /* B's column j is contiguous: a dot product per element */
             for (int j = 0; j < g->n; j++) {
                 const float *b_column = g->b + (size_t)j * g->ldb;
-                float sum = 0.0f;
+                float sum = g->accumulate ? c_row[j] : 0.0f;
                 for (int p = 0; p < g->k; p++) sum += a_element(g, i, p) * b_column[p];
                 c_row[j] = sum;
             }
         } else { /* B's row p is contiguous: sweep it for every p */
-            for (int j = 0; j < g->n; j++) c_row[j] = 0.0f;
+            for (int j = 0; j < g->n && !g->accumulate; j++) c_row[j] = 0.0f;
             for (int p = 0; p < g->k; p++) {
                 float a = a_element(g, i, p);
                 for (int j = 0; j < g->n; j++) c_row[j] += a * b_element(g, p, j);
             }
         }
+        if (g->partial) continue; /* more k to come: the plain sums */
         if (g->epilogue == MLP_GEMM_EPILOGUE_BIAS_ACTIVATION) {
             for (int j = 0; j < g->n; j++)
                 c_row[j] = activate(g->activation, c_row[j] + (g->bias ? g->bias[j] : 0.0f));
@@ -202,7 +204,7 @@ float bf16_bfdot_step_scalar(float sum, float a0, float b0, float a1, float b1) 
  * bfdot); an odd K's last pair has a zero second element (the packing pads with zeros), whose
  * +0 product is still added. */
 static float bf16_dot(const mlp_gemm_problem *g, int i, int j, int bfdot) {
-    float s = 0.0f;
+    float s = g->accumulate ? g->c[(size_t)i * g->ldc + j] : 0.0f; /* a part continues C's sums */
     for (int p = 0; p < g->k; p += 2) {
         float odd_a = 0.0f, odd_b = 0.0f;
         if (p + 1 < g->k) {
@@ -226,7 +228,7 @@ static void gemm_bf16_reference(const mlp_gemm_problem *g, int bfdot) {
         float *c_row = g->c + (size_t)i * g->ldc;
         for (int j = 0; j < g->n; j++) {
             float sum = bf16_dot(g, i, j, bfdot);
-            switch (g->epilogue) {
+            switch (g->partial ? MLP_GEMM_EPILOGUE_NONE : g->epilogue) {
             case MLP_GEMM_EPILOGUE_NONE: c_row[j] = sum; break;
             case MLP_GEMM_EPILOGUE_BIAS_ACTIVATION:
                 c_row[j] = activate(g->activation, sum + (g->bias ? g->bias[j] : 0.0f));
