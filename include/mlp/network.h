@@ -119,31 +119,32 @@ typedef struct mlp_network {
     /* The barrier of the collective functions (src/core/team_barrier.h: no system call per
      * barrier, unlike libgomp's); NULL: the OpenMP barrier. network_create makes it. */
     struct mlp_team_barrier *barrier;
-    /* Owner computes, first layer: each owner's columns of W_0 in a block of its own
-     * (first_layer_blocks[t], in × its columns, row-major), read by its forward GEMM and written
-     * by its fused update instead of W_0 itself. In W_0 (in × out, row-major) every row holds
-     * every owner's columns, and the cores' prefetchers pull each other's lines: on Zen 5 with
-     * 2 threads, an owner's writes to its own 784 × 64 columns took 38 µs in place against 1.2 µs
-     * in a block of its own, and the forward GEMM after them 44 against 36 µs. Made by
-     * mlp_network_use_first_layer_blocks (the trainer's epoch loop; NULL otherwise, and for a
-     * team of one); valid: the blocks hold W_0's columns for a split of first_layer_blocks_rows
-     * rows, the model's W_0 is stale until mlp_network_first_layer_blocks_flush. */
-    float **first_layer_blocks;
-    int first_layer_blocks_valid;
-    int first_layer_blocks_rows;
+    /* Owner computes: each owner's columns of every layer's W in blocks of its own
+     * (owner_blocks[l * threads + t], in × its columns, row-major), read by its forward GEMM and
+     * written by its fused update instead of W itself; the input gradient reads them in parts
+     * along k (mlp_gemm_problem.accumulate). In W (in × out, row-major) every row holds every
+     * owner's columns, and the cores' prefetchers pull each other's lines: on Zen 5 with 2
+     * threads, an owner's writes to its own 784 × 64 columns of W_0 took 38 µs in place against
+     * 1.2 µs in a block of its own, and the forward GEMM after them 44 against 36 µs. Made by
+     * mlp_network_use_owner_blocks (the trainer's; NULL otherwise, and for a team of one);
+     * valid: the blocks hold W for the split of owner_blocks_rows rows, and the model's W is
+     * stale until mlp_network_owner_blocks_flush. */
+    float **owner_blocks;
+    int owner_blocks_valid;
+    int owner_blocks_rows;
 } mlp_network;
 
 int mlp_network_create(mlp_network *network, const mlp_model *model, const mlp_kernel_table *kernels,
                    int batch_capacity, int threads, mlp_error *error);
 void mlp_network_free(mlp_network *network);
 
-/* Gives each of the network's threads a block for its columns of W_0 (see first_layer_blocks):
- * the fused step then keeps W_0 there between flushes. Nothing for a team of one or when
- * MLP_FIRST_LAYER_BLOCKS=0 is set (to measure the difference). 0, or -1 when out of memory. */
-int mlp_network_use_first_layer_blocks(mlp_network *network, mlp_error *error);
-/* Collective. Writes the owners' blocks back into the model's W_0 (each owner its columns) when
+/* Gives each of the network's threads blocks for its columns of every layer's W (see
+ * owner_blocks): the fused step then keeps W there between flushes. Nothing for a team of one
+ * or when MLP_OWNER_BLOCKS=0 is set (to measure the difference). 0, or -1 when out of memory. */
+int mlp_network_use_owner_blocks(mlp_network *network, mlp_error *error);
+/* Collective. Writes the owners' blocks back into the model's W (each owner its columns) when
  * they hold it: call it before anything reads the model after fused steps. */
-void mlp_network_first_layer_blocks_flush(mlp_network *network);
+void mlp_network_owner_blocks_flush(mlp_network *network);
 /* Makes every GEMM of the network's passes run at `precision`; -1 with a message when the
  * kernel variant has no GEMM for it (BF16 without gemm_bf16). */
 int mlp_network_set_precision(mlp_network *network, mlp_precision precision, mlp_error *error);

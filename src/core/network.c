@@ -1,6 +1,5 @@
 /* Forward, loss, backward and update for a mini-batch: the textbook algorithm, one layer step per
  * function, every tensor operation a kernel call. See include/mlp/network.h for the threading. */
-#include "core/team_barrier.h"
 #include "mlp/network.h"
 
 #include <math.h>
@@ -8,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/team_barrier.h"
 #include "mlp/data.h"
 #include "mlp/dropout.h"
 
@@ -72,10 +72,10 @@ void mlp_network_free(mlp_network *network) {
     mlp_network_dropout_free(network);
     mlp_team_barrier_free(network->barrier);
     network->barrier = NULL;
-    for (int t = 0; network->first_layer_blocks && t < network->threads; t++)
-        mlp_aligned_free(network->first_layer_blocks[t]);
-    free(network->first_layer_blocks);
-    network->first_layer_blocks = NULL;
+    for (int b = 0; network->owner_blocks && b < network->model->layer_count * network->threads; b++)
+        free(network->owner_blocks[b]);
+    free(network->owner_blocks);
+    network->owner_blocks = NULL;
     for (int l = 0; l <= MLP_MAX_LAYERS; l++) {
         mlp_aligned_free(network->activations[l]);
         mlp_aligned_free(network->deltas[l]);
@@ -411,32 +411,43 @@ void mlp_network_optimizer_update(mlp_network *network, mlp_model *model, mlp_op
     mlp_team_barrier_wait(network->barrier);
 }
 
-/* ---- owner computes: the first layer's blocks ---- */
+/* ---- owner computes: the owners' blocks of W ---- */
 
-int mlp_network_use_first_layer_blocks(mlp_network *network, mlp_error *error) {
-    const char *setting = getenv("MLP_FIRST_LAYER_BLOCKS");
-    if (network->first_layer_blocks || network->threads < 2 || (setting && strcmp(setting, "0") == 0))
+/* Aligned memory left untouched (no memset): a block's pages cost nothing until a split that
+ * needs them copies W there. */
+static float *untouched_floats(size_t count) {
+    const size_t page = 4096, bytes = ((count ? count : 1) * sizeof(float) + page - 1) / page * page;
+    return aligned_alloc(page, bytes);
+}
+
+int mlp_network_use_owner_blocks(mlp_network *network, mlp_error *error) {
+    const char *setting = getenv("MLP_OWNER_BLOCKS");
+    if (network->owner_blocks || network->threads < 2 || (setting && strcmp(setting, "0") == 0))
         return 0;
     const mlp_model *model = network->model;
-    network->first_layer_blocks = calloc((size_t)network->threads, sizeof(float *));
-    int failed = !network->first_layer_blocks;
-    for (int t = 0; !failed && t < network->threads; t++) { /* any split fits: in × out each */
-        network->first_layer_blocks[t] = mlp_aligned_calloc((size_t)model->sizes[0] * model->sizes[1], sizeof(float));
-        failed |= !network->first_layer_blocks[t];
-    }
-    if (failed) return mlp_error_set(error, "network: out of memory for the first layer's blocks");
-    network->first_layer_blocks_valid = 0;
+    const int threads = network->threads;
+    network->owner_blocks = calloc((size_t)model->layer_count * threads, sizeof(float *));
+    int failed = !network->owner_blocks;
+    /* any split fits: in × out each (a short batch may leave one owner with every column) */
+    for (int l = 0; !failed && l < model->layer_count; l++)
+        for (int t = 0; t < threads; t++) {
+            float *block = untouched_floats((size_t)model->sizes[l] * model->sizes[l + 1]);
+            network->owner_blocks[l * threads + t] = block;
+            failed |= !block;
+        }
+    if (failed) return mlp_error_set(error, "network: out of memory for the owners' blocks of W");
+    network->owner_blocks_valid = 0;
     return 0;
 }
 
-/* This thread's columns [begin, end) of W_0 in a step of n rows, and its block. */
-static float *first_layer_block(const mlp_network *network, int n, int *begin, int *end) {
-    mlp_network_layer_columns(network->model, 0, n, omp_get_thread_num(), omp_get_num_threads(),
+/* Owner `owner`'s columns [begin, end) of layer l in a step of n rows, and its block of them. */
+static float *owner_block(const mlp_network *network, int l, int n, int owner, int *begin, int *end) {
+    mlp_network_layer_columns(network->model, l, n, owner, omp_get_num_threads(),
                               network->min_flops_per_thread, begin, end);
-    return network->first_layer_blocks[omp_get_thread_num()];
+    return network->owner_blocks[l * network->threads + owner];
 }
 
-/* Copies W_0[:, begin:end) (ld out) to or from a block (ld end - begin). */
+/* Copies W[:, begin:end) (ld out) to or from a block (ld end - begin). */
 static void copy_columns(float *columns, int ld, float *block, int rows, int begin, int end,
                          int to_block) {
     const size_t width = (size_t)(end - begin) * sizeof(float);
@@ -446,43 +457,45 @@ static void copy_columns(float *columns, int ld, float *block, int rows, int beg
     }
 }
 
-void mlp_network_first_layer_blocks_flush(mlp_network *network) {
-    if (!network->first_layer_blocks || !network->first_layer_blocks_valid) return;
+/* Each owner copies its columns of every layer's W between the model and its blocks. */
+static void copy_owner_blocks(mlp_network *network, int n, int to_blocks) {
     const mlp_model *model = network->model;
-    int begin, end;
-    float *block = first_layer_block(network, network->first_layer_blocks_rows, &begin, &end);
-    copy_columns(mlp_model_weights(model, 0), model->sizes[1], block, model->sizes[0], begin, end, 0);
+    for (int l = 0; l < model->layer_count; l++) {
+        int begin, end;
+        float *block = owner_block(network, l, n, omp_get_thread_num(), &begin, &end);
+        copy_columns(mlp_model_weights(model, l), model->sizes[l + 1], block, model->sizes[l], begin,
+                     end, to_blocks);
+    }
+}
+
+void mlp_network_owner_blocks_flush(mlp_network *network) {
+    if (!network->owner_blocks || !network->owner_blocks_valid) return;
+    copy_owner_blocks(network, network->owner_blocks_rows, 0);
     mlp_team_barrier_wait(network->barrier);
-    if (omp_get_thread_num() == 0) network->first_layer_blocks_valid = 0;
+    if (omp_get_thread_num() == 0) network->owner_blocks_valid = 0;
     mlp_team_barrier_wait(network->barrier);
 }
 
-/* Collective, at the start of a fused step of n rows: each owner's block holds its columns of
- * W_0 for this step's split (copied from the model when they do not: the first step, or a
- * last batch of other size whose split differs, after writing the old split back). */
-static void first_layer_blocks_prepare(mlp_network *network, int n) {
-    if (!network->first_layer_blocks || omp_get_num_threads() != network->threads) return;
-    if (network->first_layer_blocks_valid && network->first_layer_blocks_rows == n) return;
-    mlp_network_first_layer_blocks_flush(network);
-    const mlp_model *model = network->model;
-    int begin, end;
-    float *block = first_layer_block(network, n, &begin, &end);
-    copy_columns(mlp_model_weights(model, 0), model->sizes[1], block, model->sizes[0], begin, end, 1);
+/* Collective, at the start of a fused step of n rows: each owner's blocks hold its columns of
+ * every W for this step's split (copied from the model when they do not: the first step, or a
+ * last batch of another size, after writing the old split back). */
+static void owner_blocks_prepare(mlp_network *network, int n) {
+    if (!network->owner_blocks || omp_get_num_threads() != network->threads) return;
+    if (network->owner_blocks_valid && network->owner_blocks_rows == n) return;
+    mlp_network_owner_blocks_flush(network);
+    copy_owner_blocks(network, n, 1);
     mlp_team_barrier_wait(network->barrier);
     if (omp_get_thread_num() == 0) {
-        network->first_layer_blocks_valid = 1;
-        network->first_layer_blocks_rows = n;
+        network->owner_blocks_valid = 1;
+        network->owner_blocks_rows = n;
     }
     mlp_team_barrier_wait(network->barrier);
 }
 
-/* W_0 for this thread in a fused step: its block (ld end - begin, column 0 = begin), or NULL
- * when the blocks are not in use (then W_0 in the model). */
-static float *first_layer_block_in_use(const mlp_network *network, int n) {
-    if (!network->first_layer_blocks || !network->first_layer_blocks_valid ||
-        network->first_layer_blocks_rows != n || omp_get_num_threads() != network->threads)
-        return NULL;
-    return network->first_layer_blocks[omp_get_thread_num()];
+/* Whether this fused step of n rows keeps W in the owners' blocks. */
+static int owner_blocks_in_use(const mlp_network *network, int n) {
+    return network->owner_blocks && network->owner_blocks_valid && network->owner_blocks_rows == n &&
+           omp_get_num_threads() == network->threads;
 }
 
 /* ---- owner computes: the fused step ---- */
@@ -525,8 +538,8 @@ static void prefetch_next_rows(const mlp_network *network) {
 
 /* This thread's gemm of a column block [begin, end) of `whole`; when empty, rows of the next
  * batch instead (gather_next_rows); in a team of one, the next rows prefetched first. With
- * `block` (the first layer's, first_layer_blocks), the block stands for W's columns: B of the
- * forward, C of the update (ld end - begin). */
+ * `block` (this thread's of the layer, owner_blocks), the block stands for W's columns: B of
+ * the forward, C of the update (ld end - begin). */
 static void owner_gemm(const mlp_network *network, const mlp_gemm_problem *whole, int begin,
                        int end, float *block) {
     if (begin >= end) {
@@ -574,7 +587,10 @@ static void owned_forward(mlp_network *network, int l, const uint8_t *input, int
     if (l == 0 && begin < end)
         network->kernels->scale_bytes(input, pixels, (size_t)n * model->sizes[0], 1.0f / 255.0f);
     mlp_gemm_problem forward = forward_problem(network, l, n, l == 0 ? pixels : network->activations[l], NULL);
-    owner_gemm(network, &forward, begin, end, l == 0 ? first_layer_block_in_use(network, n) : NULL);
+    float *block = owner_blocks_in_use(network, n)
+                       ? network->owner_blocks[l * network->threads + omp_get_thread_num()]
+                       : NULL;
+    owner_gemm(network, &forward, begin, end, block);
     profile_stop(network, start, l, MLP_PROFILE_FORWARD_GEMM, 2.0 * forward.m * forward.n * forward.k);
 }
 
@@ -582,6 +598,39 @@ static void owned_forward(mlp_network *network, int l, const uint8_t *input, int
  * dZ_{l-1}[:, mine] = (dZ_l · W_l[mine, :]ᵀ) ⊙ act'(A_{l-1}[:, mine]). Reads all of dZ_l and
  * whole rows of W_l (the other owners' columns too: W_l must not change until every thread is
  * past this). */
+/* The input gradient's columns [begin, end) for this thread with W_l in its owners' blocks: the
+ * GEMM cut along k at the owners' column ranges of layer l, each part reading rows begin..end
+ * of one owner's block, the parts in k order, each continuing the last one's sums (accumulate;
+ * partial but for the last): the whole GEMM's bits. */
+static void input_gradient_from_blocks(const mlp_network *network, const mlp_gemm_problem *whole,
+                                       int l, int n, int begin, int end) {
+    const int threads = omp_get_num_threads();
+    int first = -1, last = -1;
+    for (int q = 0; q < threads; q++) {
+        int b, e;
+        owner_block(network, l, n, q, &b, &e);
+        if (b < e && first < 0) first = q;
+        if (b < e) last = q;
+    }
+    for (int q = first; q >= 0 && q <= last; q++) {
+        int b, e;
+        const float *block = owner_block(network, l, n, q, &b, &e);
+        if (b >= e) continue;
+        mlp_gemm_problem part = *whole;
+        part.n = end - begin;
+        part.k = e - b;
+        part.a = whole->a + b;                        /* dZ_l's columns b .. e */
+        part.b = block + (size_t)begin * (e - b);     /* W_l's rows begin .. end, columns b .. e */
+        part.ldb = e - b;
+        part.c = whole->c + begin;
+        if (part.activation_output) part.activation_output += begin;
+        part.accumulate = q > first;
+        part.partial = q < last;
+        part.workspace = network->gemm_workspace + network->workspace_stride * omp_get_thread_num();
+        network_gemm(network, &part);
+    }
+}
+
 static void owned_input_gradient(mlp_network *network, int l, int n) {
     const mlp_model *model = network->model;
     int begin, end;
@@ -589,7 +638,10 @@ static void owned_input_gradient(mlp_network *network, int l, int n) {
                               network->min_flops_per_thread, &begin, &end);
     mlp_gemm_problem input_gradient = input_gradient_problem(network, l, n);
     double start = profile_start(network);
-    owner_gemm(network, &input_gradient, begin, end, NULL);
+    if (begin < end && owner_blocks_in_use(network, n))
+        input_gradient_from_blocks(network, &input_gradient, l, n, begin, end);
+    else
+        owner_gemm(network, &input_gradient, begin, end, NULL);
     profile_stop(network, start, l, MLP_PROFILE_INPUT_GRADIENT,
                  2.0 * input_gradient.m * input_gradient.n * input_gradient.k);
 }
@@ -627,7 +679,10 @@ static void owned_parameter_update(mlp_network *network, mlp_model *model, int l
         }
     }
     double start = profile_start(network);
-    owner_gemm(network, &update, begin, end, l == 0 ? first_layer_block_in_use(network, n) : NULL);
+    float *block = owner_blocks_in_use(network, n)
+                       ? network->owner_blocks[l * network->threads + omp_get_thread_num()]
+                       : NULL;
+    owner_gemm(network, &update, begin, end, block);
     profile_stop(network, start, l, MLP_PROFILE_WEIGHT_GRADIENT_UPDATE,
                  2.0 * update.m * update.n * update.k);
     start = profile_start(network);
@@ -683,14 +738,14 @@ void mlp_network_forward_owned(mlp_network *network, const uint8_t *input, int n
 double mlp_network_step(mlp_network *network, mlp_model *model, mlp_optimizer_state *optimizer,
                         const uint8_t *input, const uint8_t *targets, int n, float learning_rate) {
     if (!network->fused_update) {
-        mlp_network_first_layer_blocks_flush(network); /* the unfused passes read W_0 */
+        mlp_network_owner_blocks_flush(network); /* the unfused passes read W */
         mlp_network_forward(network, input, n);
         double cost = mlp_network_loss(network, targets, n, 1);
         mlp_network_backward(network, input, n);
         mlp_network_optimizer_update(network, model, optimizer, learning_rate);
         return cost;
     }
-    first_layer_blocks_prepare(network, n);
+    owner_blocks_prepare(network, n);
     mlp_network_forward_owned(network, input, n);
     double cost = mlp_network_loss(network, targets, n, 1);
     mlp_network_backward_update(network, model, n, learning_rate, optimizer);

@@ -42,8 +42,8 @@ int mlp_trainer_init(mlp_trainer *t, mlp_model *model, const mlp_kernel_table *k
     mlp_plateau_init(&t->plateau);
     if (mlp_network_create(&t->network, model, kernels, capacity, options->threads, error) != 0) return -1;
     mlp_plan_apply(options->plan, &t->network);
-    /* the fused step keeps W_0's columns in its owners' blocks during an epoch */
-    if (mlp_network_use_first_layer_blocks(&t->network, error) != 0) return -1;
+    /* the fused step keeps W's columns in their owners' blocks during an epoch */
+    if (mlp_network_use_owner_blocks(&t->network, error) != 0) return -1;
     if (mlp_network_set_precision(&t->network, options->precision, error) != 0 ||
         mlp_network_dropout_enable(&t->network, &options->recipe.dropout, options->seed, error) != 0 ||
         mlp_augment_plan_new(&t->augment, &options->recipe.augment, options->seed, data->rows, data->cols, error) != 0 ||
@@ -225,8 +225,8 @@ int mlp_trainer_run_epoch(mlp_trainer *t, int epoch, int first_batch, mlp_epoch_
             mlp_team_barrier_wait(network->barrier);
             if (stopped_at >= 0 || diverged_at >= 0) break;
         }
-        /* W_0 back into the model from the owners' blocks, for what reads it next */
-        mlp_network_first_layer_blocks_flush(&t->network);
+        /* W back into the model from the owners' blocks, for what reads it next */
+        mlp_network_owner_blocks_flush(&t->network);
     }
     mlp_network_dropout_end(&t->network); /* evaluation without dropout */
     double train_end = mlp_wall_seconds();
