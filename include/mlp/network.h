@@ -132,6 +132,9 @@ typedef struct mlp_network {
     float **owner_blocks;
     int owner_blocks_valid;
     int owner_blocks_rows;
+    /* the optimizer state whose moments of W the blocks also hold (owner_blocks[.. + 1], [.. + 2],
+     * m and v in W's block layout), NULL: plain SGD; stale in the state until the flush */
+    struct mlp_optimizer_state *owner_blocks_optimizer;
 } mlp_network;
 
 int mlp_network_create(mlp_network *network, const mlp_model *model, const mlp_kernel_table *kernels,

@@ -11,6 +11,9 @@
 #include "mlp/data.h"
 #include "mlp/dropout.h"
 
+/* An owner's blocks of a layer: W's columns, and the optimizer's moments m and v of them. */
+enum { OWNER_BLOCK_W = 0, OWNER_BLOCK_M = 1, OWNER_BLOCK_V = 2, OWNER_BLOCK_KINDS = 3 };
+
 void mlp_parallel_range(int total, int granularity, int thread, int threads, int *begin, int *end) {
     int chunks = (total + granularity - 1) / granularity;
     int first = (int)((long long)chunks * thread / threads);
@@ -72,7 +75,7 @@ void mlp_network_free(mlp_network *network) {
     mlp_network_dropout_free(network);
     mlp_team_barrier_free(network->barrier);
     network->barrier = NULL;
-    for (int b = 0; network->owner_blocks && b < network->model->layer_count * network->threads; b++)
+    for (int b = 0; network->owner_blocks && b < network->model->layer_count * network->threads * OWNER_BLOCK_KINDS; b++)
         free(network->owner_blocks[b]);
     free(network->owner_blocks);
     network->owner_blocks = NULL;
@@ -413,6 +416,7 @@ void mlp_network_optimizer_update(mlp_network *network, mlp_model *model, mlp_op
 
 /* ---- owner computes: the owners' blocks of W ---- */
 
+
 /* Aligned memory left untouched (no memset): a block's pages cost nothing until a split that
  * needs them copies W there. */
 static float *untouched_floats(size_t count) {
@@ -426,13 +430,14 @@ int mlp_network_use_owner_blocks(mlp_network *network, mlp_error *error) {
         return 0;
     const mlp_model *model = network->model;
     const int threads = network->threads;
-    network->owner_blocks = calloc((size_t)model->layer_count * threads, sizeof(float *));
+    network->owner_blocks = calloc((size_t)model->layer_count * threads * OWNER_BLOCK_KINDS, sizeof(float *));
     int failed = !network->owner_blocks;
-    /* any split fits: in × out each (a short batch may leave one owner with every column) */
+    /* any split fits: in × out each (a short batch may leave one owner with every column); the
+     * moments' blocks are touched only when the optimizer has moments */
     for (int l = 0; !failed && l < model->layer_count; l++)
-        for (int t = 0; t < threads; t++) {
+        for (int b = 0; b < threads * OWNER_BLOCK_KINDS; b++) {
             float *block = untouched_floats((size_t)model->sizes[l] * model->sizes[l + 1]);
-            network->owner_blocks[l * threads + t] = block;
+            network->owner_blocks[(size_t)l * threads * OWNER_BLOCK_KINDS + b] = block;
             failed |= !block;
         }
     if (failed) return mlp_error_set(error, "network: out of memory for the owners' blocks of W");
@@ -440,11 +445,12 @@ int mlp_network_use_owner_blocks(mlp_network *network, mlp_error *error) {
     return 0;
 }
 
-/* Owner `owner`'s columns [begin, end) of layer l in a step of n rows, and its block of them. */
-static float *owner_block(const mlp_network *network, int l, int n, int owner, int *begin, int *end) {
+/* Owner `owner`'s columns [begin, end) of layer l in a step of n rows, and its blocks of them
+ * (OWNER_BLOCK_KINDS of them: W, m, v). */
+static float **owner_block(const mlp_network *network, int l, int n, int owner, int *begin, int *end) {
     mlp_network_layer_columns(network->model, l, n, owner, omp_get_num_threads(),
                               network->min_flops_per_thread, begin, end);
-    return network->owner_blocks[l * network->threads + owner];
+    return network->owner_blocks + ((size_t)l * network->threads + owner) * OWNER_BLOCK_KINDS;
 }
 
 /* Copies W[:, begin:end) (ld out) to or from a block (ld end - begin). */
@@ -457,14 +463,21 @@ static void copy_columns(float *columns, int ld, float *block, int rows, int beg
     }
 }
 
-/* Each owner copies its columns of every layer's W between the model and its blocks. */
+/* Each owner copies its columns of every layer's W, and of the optimizer's moments of W when it
+ * has them (network->owner_blocks_optimizer), between the model and its blocks. */
 static void copy_owner_blocks(mlp_network *network, int n, int to_blocks) {
     const mlp_model *model = network->model;
+    const mlp_optimizer_state *optimizer = network->owner_blocks_optimizer;
+    float *moments[2] = {optimizer ? optimizer->moment1 : NULL, optimizer ? optimizer->moment2 : NULL};
     for (int l = 0; l < model->layer_count; l++) {
         int begin, end;
-        float *block = owner_block(network, l, n, omp_get_thread_num(), &begin, &end);
-        copy_columns(mlp_model_weights(model, l), model->sizes[l + 1], block, model->sizes[l], begin,
-                     end, to_blocks);
+        float **blocks = owner_block(network, l, n, omp_get_thread_num(), &begin, &end);
+        copy_columns(mlp_model_weights(model, l), model->sizes[l + 1], blocks[OWNER_BLOCK_W],
+                     model->sizes[l], begin, end, to_blocks);
+        for (int s = 0; s < 2; s++)
+            if (moments[s])
+                copy_columns(moments[s] + model->weight_offset[l], model->sizes[l + 1],
+                             blocks[OWNER_BLOCK_M + s], model->sizes[l], begin, end, to_blocks);
     }
 }
 
@@ -476,13 +489,18 @@ void mlp_network_owner_blocks_flush(mlp_network *network) {
     mlp_team_barrier_wait(network->barrier);
 }
 
-/* Collective, at the start of a fused step of n rows: each owner's blocks hold its columns of
- * every W for this step's split (copied from the model when they do not: the first step, or a
- * last batch of another size, after writing the old split back). */
-static void owner_blocks_prepare(mlp_network *network, int n) {
+/* Collective, at the start of a fused step of n rows with `optimizer`: each owner's blocks hold
+ * its columns of every W and of their moments for this step's split (copied from the model and
+ * the optimizer when they do not: the first step, a last batch of another size, another
+ * optimizer state; after writing the old ones back). */
+static void owner_blocks_prepare(mlp_network *network, int n, mlp_optimizer_state *optimizer) {
     if (!network->owner_blocks || omp_get_num_threads() != network->threads) return;
-    if (network->owner_blocks_valid && network->owner_blocks_rows == n) return;
+    if (network->owner_blocks_valid && network->owner_blocks_rows == n &&
+        network->owner_blocks_optimizer == optimizer)
+        return;
     mlp_network_owner_blocks_flush(network);
+    if (omp_get_thread_num() == 0) network->owner_blocks_optimizer = optimizer;
+    mlp_team_barrier_wait(network->barrier);
     copy_owner_blocks(network, n, 1);
     mlp_team_barrier_wait(network->barrier);
     if (omp_get_thread_num() == 0) {
@@ -538,10 +556,10 @@ static void prefetch_next_rows(const mlp_network *network) {
 
 /* This thread's gemm of a column block [begin, end) of `whole`; when empty, rows of the next
  * batch instead (gather_next_rows); in a team of one, the next rows prefetched first. With
- * `block` (this thread's of the layer, owner_blocks), the block stands for W's columns: B of
- * the forward, C of the update (ld end - begin). */
+ * `blocks` (this thread's of the layer, owner_blocks), they stand for W's columns (B of the
+ * forward, C of the update, ld end - begin) and for their moments in the update. */
 static void owner_gemm(const mlp_network *network, const mlp_gemm_problem *whole, int begin,
-                       int end, float *block) {
+                       int end, float *const *blocks) {
     if (begin >= end) {
         gather_next_rows(network, whole);
         return;
@@ -555,11 +573,16 @@ static void owner_gemm(const mlp_network *network, const mlp_gemm_problem *whole
     if (part.activation_output) part.activation_output += begin;
     for (int s = 0; s < 2; s++)
         if (part.update.state[s]) part.update.state[s] += begin;
-    if (block && whole->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) {
-        part.c = block;
+    if (blocks && whole->epilogue == MLP_GEMM_EPILOGUE_PARAMETER_UPDATE) {
+        part.c = blocks[OWNER_BLOCK_W];
         part.ldc = end - begin;
-    } else if (block) {
-        part.b = block;
+        for (int s = 0; s < 2; s++)
+            if (part.update.state[s]) {
+                part.update.state[s] = blocks[OWNER_BLOCK_M + s];
+                part.update.ld_state[s] = end - begin;
+            }
+    } else if (blocks) {
+        part.b = blocks[OWNER_BLOCK_W];
         part.ldb = end - begin;
     }
     part.workspace = network->gemm_workspace + network->workspace_stride * omp_get_thread_num();
@@ -587,10 +610,10 @@ static void owned_forward(mlp_network *network, int l, const uint8_t *input, int
     if (l == 0 && begin < end)
         network->kernels->scale_bytes(input, pixels, (size_t)n * model->sizes[0], 1.0f / 255.0f);
     mlp_gemm_problem forward = forward_problem(network, l, n, l == 0 ? pixels : network->activations[l], NULL);
-    float *block = owner_blocks_in_use(network, n)
-                       ? network->owner_blocks[l * network->threads + omp_get_thread_num()]
-                       : NULL;
-    owner_gemm(network, &forward, begin, end, block);
+    float **blocks = owner_blocks_in_use(network, n)
+                         ? owner_block(network, l, n, omp_get_thread_num(), &begin, &end)
+                         : NULL;
+    owner_gemm(network, &forward, begin, end, blocks);
     profile_stop(network, start, l, MLP_PROFILE_FORWARD_GEMM, 2.0 * forward.m * forward.n * forward.k);
 }
 
@@ -614,7 +637,7 @@ static void input_gradient_from_blocks(const mlp_network *network, const mlp_gem
     }
     for (int q = first; q >= 0 && q <= last; q++) {
         int b, e;
-        const float *block = owner_block(network, l, n, q, &b, &e);
+        const float *block = owner_block(network, l, n, q, &b, &e)[OWNER_BLOCK_W];
         if (b >= e) continue;
         mlp_gemm_problem part = *whole;
         part.n = end - begin;
@@ -679,10 +702,10 @@ static void owned_parameter_update(mlp_network *network, mlp_model *model, int l
         }
     }
     double start = profile_start(network);
-    float *block = owner_blocks_in_use(network, n)
-                       ? network->owner_blocks[l * network->threads + omp_get_thread_num()]
-                       : NULL;
-    owner_gemm(network, &update, begin, end, block);
+    float **blocks = owner_blocks_in_use(network, n)
+                         ? owner_block(network, l, n, omp_get_thread_num(), &begin, &end)
+                         : NULL;
+    owner_gemm(network, &update, begin, end, blocks);
     profile_stop(network, start, l, MLP_PROFILE_WEIGHT_GRADIENT_UPDATE,
                  2.0 * update.m * update.n * update.k);
     start = profile_start(network);
@@ -745,7 +768,7 @@ double mlp_network_step(mlp_network *network, mlp_model *model, mlp_optimizer_st
         mlp_network_optimizer_update(network, model, optimizer, learning_rate);
         return cost;
     }
-    owner_blocks_prepare(network, n);
+    owner_blocks_prepare(network, n, optimizer);
     mlp_network_forward_owned(network, input, n);
     double cost = mlp_network_loss(network, targets, n, 1);
     mlp_network_backward_update(network, model, n, learning_rate, optimizer);
