@@ -146,8 +146,11 @@ static int step_setup_create(step_setup *s, const step_case *c, mlp_error *error
                      error) != 0)
         return -1;
     mlp_model_init_he(&s->model, 42);
+    /* the trainer's network: W in its owners' blocks (the model is never read afterwards, so
+     * no flush) */
     if (mlp_network_create(&s->network, &s->model, c->table, c->batch, c->threads, error) != 0 ||
-        mlp_network_set_precision(&s->network, c->precision, error) != 0) {
+        mlp_network_set_precision(&s->network, c->precision, error) != 0 ||
+        mlp_network_use_owner_blocks(&s->network, error) != 0) {
         mlp_network_free(&s->network);
         mlp_model_free(&s->model);
         return -1;
