@@ -22,12 +22,25 @@ static int initial_mask(cpu_set_t *mask) {
 
 _Static_assert(sizeof(cpu_set_t) == sizeof(((affinity_saved_mask *)0)->bits), "cpu_set_t size");
 
-void mlp_affinity_thread_widen(affinity_saved_mask *saved) {
-    cpu_set_t initial, current;
-    saved->valid = initial_mask(&initial) && sched_getaffinity(0, sizeof current, &current) == 0;
-    if (!saved->valid) return;
-    memcpy(saved->bits, &current, sizeof current);
-    sched_setaffinity(0, sizeof initial, &initial);
+/* The calling thread's mask into *saved. */
+static void save_thread_mask(affinity_saved_mask *saved) {
+    cpu_set_t current;
+    saved->valid = sched_getaffinity(0, sizeof current, &current) == 0;
+    if (saved->valid) memcpy(saved->bits, &current, sizeof current);
+}
+
+/* The index-th CPU of the initial mask (wrapping round), as a one-CPU mask; 0 when unknown. */
+static int initial_mask_cpu(int index, cpu_set_t *one) {
+    cpu_set_t initial;
+    if (!initial_mask(&initial) || CPU_COUNT(&initial) < 1) return 0;
+    int wanted = index % CPU_COUNT(&initial);
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+        if (CPU_ISSET(cpu, &initial) && wanted-- == 0) {
+            CPU_ZERO(one);
+            CPU_SET(cpu, one);
+            return 1;
+        }
+    return 0;
 }
 
 void mlp_affinity_thread_restore(const affinity_saved_mask *saved) {
@@ -100,6 +113,16 @@ static hwloc_obj_t team_core(hwloc_topology_t t, int cores, int i, int *index) {
     }
     *index = -1;
     return NULL;
+}
+
+void mlp_affinity_thread_spread(int thread, affinity_saved_mask *saved) {
+    save_thread_mask(saved);
+    hwloc_topology_t t = get_topology();
+    int cores = t ? hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_CORE) : 0, index;
+    hwloc_obj_t core = cores > 0 ? team_core(t, cores, thread, &index) : NULL;
+    if (core && hwloc_set_cpubind(t, core->cpuset, HWLOC_CPUBIND_THREAD) == 0) return;
+    cpu_set_t one; /* no hwloc topology: the thread-th CPU of the mask */
+    if (initial_mask_cpu(thread, &one)) sched_setaffinity(0, sizeof one, &one);
 }
 
 int mlp_affinity_bind_team(int threads, affinity_mode mode, FILE *report) {
@@ -186,6 +209,12 @@ int mlp_affinity_physical_cores(void) {
 static int count_mask_cores(void) {
     cpu_set_t mask;
     return initial_mask(&mask) ? CPU_COUNT(&mask) : 0;
+}
+
+void mlp_affinity_thread_spread(int thread, affinity_saved_mask *saved) {
+    save_thread_mask(saved);
+    cpu_set_t one;
+    if (initial_mask_cpu(thread, &one)) sched_setaffinity(0, sizeof one, &one);
 }
 
 int mlp_affinity_bind_team(int threads, affinity_mode mode, FILE *report) {

@@ -21,17 +21,20 @@ int mlp_affinity_physical_cores(void);
  * training goes on unbound). */
 int mlp_affinity_bind_team(int threads, affinity_mode mode, FILE *report);
 
-/* A thread's CPU mask, saved by mlp_affinity_thread_widen for mlp_affinity_thread_restore. */
+/* A thread's CPU mask, saved by mlp_affinity_thread_spread for mlp_affinity_thread_restore. */
 typedef struct affinity_saved_mask {
     unsigned long bits[16]; /* a cpu_set_t (1024 CPUs) */
     int valid;
 } affinity_saved_mask;
 
-/* Lets the calling thread run on any CPU of the process's initial affinity mask (the mask
- * before any binding), saving its own mask in *saved: a measurement that needs threads on
- * different cores (the plan's barrier) while a one-thread run is bound to one core. */
-void mlp_affinity_thread_widen(affinity_saved_mask *saved);
-/* Puts back the mask mlp_affinity_thread_widen saved (nothing when it saved none). */
+/* Binds the calling thread, team member `thread`, to the core the team binding would give it
+ * (one core per thread within the process's initial affinity mask; without hwloc, the
+ * thread-th CPU of that mask), saving its own mask in *saved: a measurement that needs its
+ * threads on different cores (the plan's handoff) while a one-thread run is bound to one core.
+ * Merely widening the masks left both threads spinning on the one core for milliseconds: the
+ * scheduler moves a thread that never sleeps only at its next load balance. */
+void mlp_affinity_thread_spread(int thread, affinity_saved_mask *saved);
+/* Puts back the mask mlp_affinity_thread_spread saved (nothing when it saved none). */
 void mlp_affinity_thread_restore(const affinity_saved_mask *saved);
 
 /* ---- how many threads the plan runs: at most one per available core ----

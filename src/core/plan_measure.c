@@ -66,10 +66,10 @@ static int compare_doubles(const void *a, const void *b) {
  * The median over up to HANDOFF_BATCHES batches of HANDOFF_ROUNDS rounds each (the master's wall
  * clock; a batch in which the VM preempted a thread does not move the median), after warm-up
  * rounds that start the team's threads; the master stops the batches when
- * BARRIER_BUDGET_SECONDS are spent. Each thread may run on any core of the process's mask
- * meanwhile: a one-thread run is bound to one core before its plan is made, and the pair it
- * measures for later runs inherited that binding (both threads on one core: a "barrier" of a
- * time slice, 4000 us, and 0.4 s spent measuring it). */
+ * BARRIER_BUDGET_SECONDS are spent. Each thread is bound to its own core meanwhile
+ * (mlp_affinity_thread_spread): a one-thread run is bound to one core before its plan is made,
+ * and the pair it measures for later runs inherited that binding (both threads on one core: a
+ * "barrier" of a time slice, 4000 us, and 0.4 s spent measuring it). */
 enum { HANDOFF_BATCHES = 15, HANDOFF_ROUNDS = 32, HANDOFF_FLOATS = 4096 };
 static double measure_barrier_us(int threads) {
     if (threads < 2) return 0.0;
@@ -82,9 +82,9 @@ static double measure_barrier_us(int threads) {
     const double begin = mlp_wall_seconds();
 #pragma omp parallel num_threads(threads)
     {
-        affinity_saved_mask own_mask;
-        mlp_affinity_thread_widen(&own_mask);
         const int thread = omp_get_thread_num(), team = omp_get_num_threads();
+        affinity_saved_mask own_mask;
+        mlp_affinity_thread_spread(thread, &own_mask);
         float *own = blocks + (size_t)thread * HANDOFF_FLOATS;
         const float *next = blocks + (size_t)((thread + 1) % team) * HANDOFF_FLOATS;
         float sum = 0.0f;
@@ -106,7 +106,9 @@ static double measure_barrier_us(int threads) {
         }
 #pragma omp atomic
         sink += sum;
-        mlp_affinity_thread_restore(&own_mask);
+        /* the master back where the run bound it; the others stay on their own cores, where a
+         * team of this size runs anyway (and where their idle spinning disturbs no one) */
+        if (thread == 0) mlp_affinity_thread_restore(&own_mask);
     }
     mlp_team_barrier_free(barrier);
     mlp_aligned_free(blocks);
