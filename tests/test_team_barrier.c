@@ -43,6 +43,7 @@ int main(void) {
         CHECK(stale == 0, "team of %d: %ld stale reads after the barrier", team, stale);
         printf("team of %d: %d rounds of 2 barriers in %.1f ms\n", team, ROUNDS,
                (omp_get_wtime() - start) * 1e3);
+        fflush(stdout);
         /* the same barrier object serves teams of another size afterwards */
         CHECK(run_rounds(barrier, 2) == 0, "team of 2 after a team of %d", team);
     }
