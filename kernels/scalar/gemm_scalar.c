@@ -74,8 +74,8 @@ void gemm_scalar(const mlp_gemm_problem *g) {
     for (int i = 0; i < g->m; i++) {
         float *c_row = g->c + (size_t)i * g->ldc;
         /* c[i][j] = sum of A(i,p) * B(p,j) for p = 0, 1, ..., k-1, one float accumulator:
-         * both loop orders below add the same products in the same order. */
-        /* a part of a GEMM cut along k (accumulate) continues the sums in C */
+         * both loop orders below add the same products in the same order; a part of a GEMM
+         * cut along k (accumulate) continues the sums in C. */
         if (g->b_transposed) { /* B's column j is contiguous: a dot product per element */
             for (int j = 0; j < g->n; j++) {
                 const float *b_column = g->b + (size_t)j * g->ldb;

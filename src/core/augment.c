@@ -1,7 +1,6 @@
 /* On-the-fly augmentation of training images: the options, the per-example transform (affine
  * about the centre plus an elastic field, bilinear resampling), the augmented batch gather and a
  * figure of examples (see include/mlp/augment.h). */
-#include "core/team_barrier.h"
 #include "mlp/augment.h"
 
 #include <errno.h>
@@ -11,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/team_barrier.h"
 #include "mlp/image.h"
 #include "mlp/rng.h"
 

@@ -1,6 +1,5 @@
 /* Inverted dropout: the options, the counter-based mask and the network's two elementwise passes
  * (see include/mlp/dropout.h). */
-#include "core/team_barrier.h"
 #include "mlp/dropout.h"
 
 #include <errno.h>
@@ -10,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/team_barrier.h"
 #include "mlp/rng.h"
 
 /* Separates the dropout keys from every other use of the seed (augmentation's, for one). */

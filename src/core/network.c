@@ -416,7 +416,6 @@ void mlp_network_optimizer_update(mlp_network *network, mlp_model *model, mlp_op
 
 /* ---- owner computes: the owners' blocks of W ---- */
 
-
 /* Aligned memory left untouched (no memset): a block's pages cost nothing until a split that
  * needs them copies W there. */
 static float *untouched_floats(size_t count) {
@@ -516,6 +515,13 @@ static int owner_blocks_in_use(const mlp_network *network, int n) {
            omp_get_num_threads() == network->threads;
 }
 
+/* This thread's blocks of layer l when the step of n rows uses them, else NULL (W in place). */
+static float **own_blocks(const mlp_network *network, int l, int n) {
+    int begin, end;
+    return owner_blocks_in_use(network, n) ? owner_block(network, l, n, omp_get_thread_num(), &begin, &end)
+                                           : NULL;
+}
+
 /* ---- owner computes: the fused step ---- */
 
 /* A thread that owns nothing in a phase copies rows of the next batch (network->next_batch)
@@ -610,17 +616,10 @@ static void owned_forward(mlp_network *network, int l, const uint8_t *input, int
     if (l == 0 && begin < end)
         network->kernels->scale_bytes(input, pixels, (size_t)n * model->sizes[0], 1.0f / 255.0f);
     mlp_gemm_problem forward = forward_problem(network, l, n, l == 0 ? pixels : network->activations[l], NULL);
-    float **blocks = owner_blocks_in_use(network, n)
-                         ? owner_block(network, l, n, omp_get_thread_num(), &begin, &end)
-                         : NULL;
-    owner_gemm(network, &forward, begin, end, blocks);
+    owner_gemm(network, &forward, begin, end, own_blocks(network, l, n));
     profile_stop(network, start, l, MLP_PROFILE_FORWARD_GEMM, 2.0 * forward.m * forward.n * forward.k);
 }
 
-/* Layer l > 0, the input gradient for this thread's columns of layer l-1:
- * dZ_{l-1}[:, mine] = (dZ_l · W_l[mine, :]ᵀ) ⊙ act'(A_{l-1}[:, mine]). Reads all of dZ_l and
- * whole rows of W_l (the other owners' columns too: W_l must not change until every thread is
- * past this). */
 /* The input gradient's columns [begin, end) for this thread with W_l in its owners' blocks: the
  * GEMM cut along k at the owners' column ranges of layer l, each part reading rows begin..end
  * of one owner's block, the parts in k order, each continuing the last one's sums (accumulate;
@@ -654,6 +653,10 @@ static void input_gradient_from_blocks(const mlp_network *network, const mlp_gem
     }
 }
 
+/* Layer l > 0, the input gradient for this thread's columns of layer l-1:
+ * dZ_{l-1}[:, mine] = (dZ_l · W_l[mine, :]ᵀ) ⊙ act'(A_{l-1}[:, mine]). Reads all of dZ_l and
+ * whole rows of W_l (the other owners' columns too: W_l must not change until every thread is
+ * past this). */
 static void owned_input_gradient(mlp_network *network, int l, int n) {
     const mlp_model *model = network->model;
     int begin, end;
@@ -702,10 +705,7 @@ static void owned_parameter_update(mlp_network *network, mlp_model *model, int l
         }
     }
     double start = profile_start(network);
-    float **blocks = owner_blocks_in_use(network, n)
-                         ? owner_block(network, l, n, omp_get_thread_num(), &begin, &end)
-                         : NULL;
-    owner_gemm(network, &update, begin, end, blocks);
+    owner_gemm(network, &update, begin, end, own_blocks(network, l, n));
     profile_stop(network, start, l, MLP_PROFILE_WEIGHT_GRADIENT_UPDATE,
                  2.0 * update.m * update.n * update.k);
     start = profile_start(network);

@@ -62,7 +62,7 @@ static int compare_doubles(const void *a, const void *b) {
  * its flops (the barrier after it, and the activations written by one core read by another),
  * so the split threshold is derived from it (mlp_plan_derive_split_flops). The block is 16 KiB,
  * half of the 64 x 128 activations of the default network at batch 64; the remote read is what
- * tells the two states of a 2-vCPU VM apart (vCPUs near each other or far apart, ../docs/threads.md).
+ * tells the two states of a 2-vCPU VM apart (vCPUs near each other or far apart, docs/threads.md).
  * The median over up to HANDOFF_BATCHES batches of HANDOFF_ROUNDS rounds each (the master's wall
  * clock; a batch in which the VM preempted a thread does not move the median), after warm-up
  * rounds that start the team's threads; the master stops the batches when
@@ -76,8 +76,8 @@ static double measure_barrier_us(int threads) {
     double batch_seconds[HANDOFF_BATCHES];
     int batches = 0, stop = 0;
     float *blocks = mlp_aligned_calloc((size_t)threads * HANDOFF_FLOATS, sizeof(float));
-    mlp_team_barrier *barrier = mlp_team_barrier_create();
     if (!blocks) return 0.0;
+    mlp_team_barrier *barrier = mlp_team_barrier_create(); /* NULL: the OpenMP barrier */
     volatile float sink = 0.0f;
     const double begin = mlp_wall_seconds();
 #pragma omp parallel num_threads(threads)

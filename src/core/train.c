@@ -1,5 +1,4 @@
 /* The training loop: shuffle, gather a batch, forward, loss, backward, update; then evaluate. */
-#include "core/team_barrier.h"
 #include "mlp/train.h"
 
 #include <math.h>
@@ -9,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/team_barrier.h"
 #include "mlp/augment.h"
 #include "mlp/distributed.h"
 #include "mlp/dropout.h"
