@@ -1,10 +1,11 @@
-/* NEON fused softmax + cross-entropy: one row at a time, its classes in 4-lane chunks (the
- * last one partial). Same formulas as the scalar reference: m = max z, s = sum exp(z - m),
+/* NEON fused softmax + cross-entropy: each row's classes in 4-lane chunks (the last one
+ * partial), the rows in the passes of softmax_passes.h. Same formulas as the scalar reference: m = max z, s = sum exp(z - m),
  * loss = log s - (z_y - m), p = exp(z - m - log s). */
 #include <math.h>
 
 #include "neon/neon_kernels.h"
 #include "neon/neon_math.h"
+#include "softmax_passes.h"
 
 static inline long classes_left(int classes, int j) { return classes - j < 4 ? classes - j : 4; }
 
@@ -34,34 +35,30 @@ static float row_exp_sum_neon(const float *z, int classes, float max) {
     return vaddvq_f32(sum);
 }
 
+/* p = exp(z - max - log_sum) and the gradient (p - onehot(label)) * scale */
+static void row_outputs_neon(const float *z, int classes, float max, float log_sum, int label,
+                             float *p_row, float *dz, float gradient_scale) {
+    static const int32_t lane_index[4] = {0, 1, 2, 3};
+    for (int j = 0; j < classes; j += 4) {
+        long lanes = classes_left(classes, j);
+        float32x4_t shifted = vsubq_f32(load_lanes_neon(z + j, lanes, 0.0f), vdupq_n_f32(max));
+        float32x4_t p = exp_neon(vsubq_f32(shifted, vdupq_n_f32(log_sum)));
+        if (dz) {
+            int32x4_t index = vaddq_s32(vdupq_n_s32(j), vld1q_s32(lane_index));
+            float32x4_t target = vbslq_f32(vceqq_s32(index, vdupq_n_s32(label)), vdupq_n_f32(1.0f),
+                                           vdupq_n_f32(0.0f));
+            store_lanes_neon(dz + j, vmulq_f32(vsubq_f32(p, target), vdupq_n_f32(gradient_scale)), lanes);
+        }
+        /* written after the chunk's logits were read: probabilities may alias the logits */
+        if (p_row) store_lanes_neon(p_row + j, p, lanes);
+    }
+}
+
 void softmax_cross_entropy_neon(int rows, int classes, const float *logits, int ld_logits,
                                 const uint8_t *labels, float *probabilities, int ld_probabilities,
                                 float *row_loss, float *logit_gradient, int ld_gradient,
                                 float gradient_scale) {
-    static const int32_t lane_index[4] = {0, 1, 2, 3};
-    for (int i = 0; i < rows; i++) {
-        const float *z = logits + (size_t)i * ld_logits;
-        float max = row_max_neon(z, classes);
-        float log_sum = logf(row_exp_sum_neon(z, classes, max));
-        int label = labels ? labels[i] : 0;
-        if (row_loss) row_loss[i] = log_sum - (z[label] - max);
-        float *dz = logit_gradient ? logit_gradient + (size_t)i * ld_gradient : NULL;
-        float *p_row = probabilities ? probabilities + (size_t)i * ld_probabilities : NULL;
-        for (int j = 0; j < classes; j += 4) {
-            long lanes = classes_left(classes, j);
-            float32x4_t shifted = vsubq_f32(load_lanes_neon(z + j, lanes, 0.0f), vdupq_n_f32(max));
-            float32x4_t p = exp_neon(vsubq_f32(shifted, vdupq_n_f32(log_sum)));
-            if (dz) {
-                /* (p - onehot(label)) * scale */
-                int32x4_t index = vaddq_s32(vdupq_n_s32(j), vld1q_s32(lane_index));
-                float32x4_t target = vbslq_f32(vceqq_s32(index, vdupq_n_s32(label)),
-                                               vdupq_n_f32(1.0f), vdupq_n_f32(0.0f));
-                store_lanes_neon(dz + j,
-                                 vmulq_f32(vsubq_f32(p, target), vdupq_n_f32(gradient_scale)),
-                                 lanes);
-            }
-            /* written after the chunk's logits were read: probabilities may alias the logits */
-            if (p_row) store_lanes_neon(p_row + j, p, lanes);
-        }
-    }
+    softmax_cross_entropy_passes(rows, classes, logits, ld_logits, labels, probabilities,
+                                 ld_probabilities, row_loss, logit_gradient, ld_gradient,
+                                 gradient_scale, row_max_neon, row_exp_sum_neon, row_outputs_neon);
 }
