@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/team_barrier.h"
+#include "core/timeline.h"
 #include "mlp/data.h"
 #include "mlp/dropout.h"
 
@@ -186,6 +187,7 @@ static void parallel_gemm(const mlp_network *network, const mlp_gemm_problem *wh
 
 /* Collective. Start of a timed step: the master's clock, or 0 when not profiling. */
 static double profile_start(const mlp_network *network) {
+    mlp_timeline_mark(MLP_TIMELINE_PHASE_START, 0, 0);
     if (!network->profile) return 0.0;
     mlp_team_barrier_wait(network->barrier);
     return omp_get_thread_num() == 0 ? mlp_wall_seconds() : 0.0;
@@ -194,6 +196,7 @@ static double profile_start(const mlp_network *network) {
 /* Collective. End of a timed step: waits for every thread, then the master books the time. */
 static void profile_stop(const mlp_network *network, double start, int layer,
                          mlp_profile_kernel kernel, double flops) {
+    mlp_timeline_mark(MLP_TIMELINE_PHASE_END, layer, kernel);
     if (!network->profile) return;
     mlp_team_barrier_wait(network->barrier);
     if (omp_get_thread_num() == 0) {

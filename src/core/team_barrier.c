@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "core/affinity.h"
+#include "core/timeline.h"
 #include "mlp/common.h"
 
 /* Spins (each with a CPU pause) before a waiting thread starts yielding its core: about
@@ -48,9 +49,7 @@ static inline void cpu_pause(void) {
 #endif
 }
 
-void mlp_team_barrier_wait(mlp_team_barrier *barrier) {
-    const int threads = omp_get_num_threads();
-    if (threads == 1) return;
+static void wait_for_team(mlp_team_barrier *barrier, int threads) {
     if (!barrier) {
 #pragma omp barrier
         return;
@@ -72,4 +71,12 @@ void mlp_team_barrier_wait(mlp_team_barrier *barrier) {
         else
             sched_yield();
     }
+}
+
+void mlp_team_barrier_wait(mlp_team_barrier *barrier) {
+    const int threads = omp_get_num_threads();
+    if (threads == 1) return;
+    mlp_timeline_mark(MLP_TIMELINE_BARRIER_ARRIVE, 0, 0);
+    wait_for_team(barrier, threads);
+    mlp_timeline_mark(MLP_TIMELINE_BARRIER_LEAVE, 0, 0);
 }

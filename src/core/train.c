@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/team_barrier.h"
+#include "core/timeline.h"
 #include "mlp/augment.h"
 #include "mlp/distributed.h"
 #include "mlp/dropout.h"
@@ -58,10 +59,12 @@ int mlp_trainer_init(mlp_trainer *t, mlp_model *model, const mlp_kernel_table *k
         mlp_trainer_free(t);
         return mlp_error_set(error, "training: out of memory");
     }
+    mlp_timeline_start(options->threads); /* MLP_TIMELINE=FILE (src/core/timeline.h) */
     return 0;
 }
 
 void mlp_trainer_free(mlp_trainer *t) {
+    mlp_timeline_finish();
     mlp_network_free(&t->network);
     mlp_augment_plan_delete(t->augment);
     t->augment = NULL;
@@ -165,6 +168,7 @@ int mlp_trainer_run_epoch(mlp_trainer *t, int epoch, int first_batch, mlp_epoch_
             mlp_network *network = &t->network;
             double cost;
             float rate = mlp_trainer_learning_rate(t, epoch, b); /* every thread: a pure function */
+            mlp_timeline_mark(MLP_TIMELINE_STEP, 0, 0);
             if (t->sharding) { /* data-parallel: this rank's rows only (src/distributed.c) */
                 int local_stop = t->stop_requested && *t->stop_requested, first_row, rows;
                 mlp_sharding_local_rows(t->sharding, n, &first_row, &rows);
@@ -186,7 +190,9 @@ int mlp_trainer_run_epoch(mlp_trainer *t, int epoch, int first_batch, mlp_epoch_
                     network->next_batch = &next;
                 }
                 double gather_start = network->profile ? mlp_wall_seconds() : 0.0;
+                mlp_timeline_mark(MLP_TIMELINE_PHASE_START, 0, 0);
                 gather_training_batch(t, epoch, b, begin, n, 0, gathered);
+                mlp_timeline_mark(MLP_TIMELINE_PHASE_END, 0, MLP_PROFILE_GATHER);
 #pragma omp master
                 if (network->profile) { /* outside the step: booked on layer 0 */
                     mlp_profile_entry *entry = &network->profile->entries[0][MLP_PROFILE_GATHER];
