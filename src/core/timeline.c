@@ -26,14 +26,18 @@ typedef struct thread_events {
 } thread_events;
 
 int mlp_timeline_recording;
+static const void *recording_owner;
+static int recorded; /* one recording per process */
 static thread_events *threads_events;
 static int thread_count;
 static double origin;
 static char *path;
 
-void mlp_timeline_start(int threads) {
+void mlp_timeline_start(const void *owner, int threads) {
     const char *file = getenv("MLP_TIMELINE");
-    if (!file || !*file || mlp_timeline_recording || threads < 1) return;
+    if (!file || !*file || recorded || threads < 1) return;
+    recorded = 1;
+    recording_owner = owner;
     threads_events = calloc((size_t)threads, sizeof *threads_events);
     path = strdup(file);
     for (int t = 0; threads_events && t < threads; t++)
@@ -46,7 +50,7 @@ void mlp_timeline_start(int threads) {
         mlp_timeline_recording = 1; /* so that finish frees what was allocated */
         free(path);
         path = NULL;
-        mlp_timeline_finish();
+        mlp_timeline_finish(owner);
         return;
     }
     origin = mlp_wall_seconds();
@@ -76,8 +80,8 @@ static const char *event_name(int event) {
     return "?";
 }
 
-void mlp_timeline_finish(void) {
-    if (!mlp_timeline_recording) return;
+void mlp_timeline_finish(const void *owner) {
+    if (!mlp_timeline_recording || owner != recording_owner) return;
     mlp_timeline_recording = 0;
     FILE *out = path ? fopen(path, "w") : NULL;
     if (path && !out) fprintf(stderr, "trainer: warning: MLP_TIMELINE=%s: %s\n", path, strerror(errno));

@@ -21,11 +21,14 @@ typedef enum mlp_timeline_event {
 
 extern int mlp_timeline_recording; /* 1 between timeline_start and timeline_finish */
 
-/* Starts recording for teams of up to `threads` threads when MLP_TIMELINE names a file (one
- * recording per process: a second start is ignored). */
-void mlp_timeline_start(int threads);
-/* Writes the file (a one-line warning on stderr when it cannot) and stops recording. */
-void mlp_timeline_finish(void);
+/* Starts recording the steps of `owner` (the trainer) for teams of up to `threads` threads when
+ * MLP_TIMELINE names a file. One recording per process: the first trainer's (a sweep's later
+ * trainers, and the ranks of an MPI run after the first on a machine, would write the same
+ * file). */
+void mlp_timeline_start(const void *owner, int threads);
+/* When `owner` is the one recording: writes the file (a one-line warning on stderr when it
+ * cannot) and stops recording. */
+void mlp_timeline_finish(const void *owner);
 
 void mlp_timeline_record(mlp_timeline_event event, int layer, mlp_profile_kernel kernel);
 

@@ -59,12 +59,12 @@ int mlp_trainer_init(mlp_trainer *t, mlp_model *model, const mlp_kernel_table *k
         mlp_trainer_free(t);
         return mlp_error_set(error, "training: out of memory");
     }
-    mlp_timeline_start(options->threads); /* MLP_TIMELINE=FILE (src/core/timeline.h) */
+    mlp_timeline_start(t, options->threads); /* MLP_TIMELINE=FILE (src/core/timeline.h) */
     return 0;
 }
 
 void mlp_trainer_free(mlp_trainer *t) {
-    mlp_timeline_finish();
+    mlp_timeline_finish(t);
     mlp_network_free(&t->network);
     mlp_augment_plan_delete(t->augment);
     t->augment = NULL;
