@@ -2028,6 +2028,42 @@ static void test_softmax_cross_entropy(void) {
         check_softmax_rows(rows, classes, ld, logits, labels, 0);
         free(logits);
     }
+
+    /* batches past one chunk of the kernels' row passes (64 rows, kernels/softmax_passes.h):
+     * against the double oracle, and bitwise the rows computed one call per row */
+    static const int row_counts[] = {64, 65, 130, 257};
+    for (size_t r = 0; r < sizeof row_counts / sizeof row_counts[0]; r++) {
+        const int rows = row_counts[r], classes = 10, ld = 11;
+        float *logits = aligned_floats((size_t)rows * ld), *p = aligned_floats((size_t)rows * ld);
+        float *gradient = aligned_floats((size_t)rows * ld), *loss = aligned_floats((size_t)rows);
+        float *row_p = aligned_floats((size_t)ld), *row_gradient = aligned_floats((size_t)ld);
+        uint8_t *labels = malloc((size_t)rows);
+        for (int i = 0; i < rows; i++) {
+            labels[i] = (uint8_t)random_below(classes);
+            for (int j = 0; j < ld; j++) logits[(size_t)i * ld + j] = random_uniform(-20.0f, 20.0f);
+        }
+        check_softmax_rows(rows, classes, ld, logits, labels, 1);
+        const float scale = 1.0f / (float)rows;
+        variant->softmax_cross_entropy(rows, classes, logits, ld, labels, p, ld, loss, gradient, ld, scale);
+        int differ = 0;
+        for (int i = 0; i < rows; i++) {
+            float row_loss;
+            variant->softmax_cross_entropy(1, classes, logits + (size_t)i * ld, ld, labels + i, row_p, ld,
+                                           &row_loss, row_gradient, ld, scale);
+            differ += row_loss != loss[i] ||
+                      memcmp(row_p, p + (size_t)i * ld, (size_t)classes * sizeof(float)) != 0 ||
+                      memcmp(row_gradient, gradient + (size_t)i * ld, (size_t)classes * sizeof(float)) != 0;
+        }
+        CHECK(differ == 0, "softmax %dx%d: %d rows differ from the same rows computed one at a time",
+              rows, classes, differ);
+        free(labels);
+        free(row_gradient);
+        free(row_p);
+        free(loss);
+        free(gradient);
+        free(p);
+        free(logits);
+    }
 }
 
 /* ---------------------------------------------------------------- sgd */

@@ -1,13 +1,13 @@
 /* The step timeline: per-thread event buffers, written as CSV at the end (timeline.h). */
-#define _POSIX_C_SOURCE 200809L /* strdup */
+#define _POSIX_C_SOURCE 200809L /* strdup, open_memstream */
 #include "core/timeline.h"
 
-#include <errno.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file_util.h"
 #include "mlp/common.h"
 
 /* Events each thread can record: about 45 a step for 784,128,64,10 on 2 threads, so some 7
@@ -19,10 +19,10 @@ typedef struct timeline_entry {
     short event, layer, kernel;
 } timeline_entry;
 
+/* One cache line per thread: recording must not make the threads it watches share lines. */
 typedef struct thread_events {
-    timeline_entry *entries;
+    _Alignas(64) timeline_entry *entries;
     long count, dropped;
-    char padding[64];
 } thread_events;
 
 int mlp_timeline_recording;
@@ -33,24 +33,32 @@ static int thread_count;
 static double origin;
 static char *path;
 
+static void release(void) {
+    for (int t = 0; threads_events && t < thread_count; t++) free(threads_events[t].entries);
+    mlp_aligned_free(threads_events);
+    free(path);
+    threads_events = NULL;
+    path = NULL;
+    thread_count = 0;
+    mlp_timeline_recording = 0;
+}
+
 void mlp_timeline_start(const void *owner, int threads) {
     const char *file = getenv("MLP_TIMELINE");
     if (!file || !*file || recorded || threads < 1) return;
     recorded = 1;
     recording_owner = owner;
-    threads_events = calloc((size_t)threads, sizeof *threads_events);
-    path = strdup(file);
-    for (int t = 0; threads_events && t < threads; t++)
-        threads_events[t].entries = malloc(EVENTS_PER_THREAD * sizeof(timeline_entry));
-    int failed = !threads_events || !path;
-    for (int t = 0; !failed && t < threads; t++) failed |= !threads_events[t].entries;
     thread_count = threads;
+    threads_events = mlp_aligned_calloc((size_t)threads, sizeof *threads_events);
+    path = strdup(file);
+    int failed = !threads_events || !path;
+    for (int t = 0; !failed && t < threads; t++) {
+        threads_events[t].entries = malloc(EVENTS_PER_THREAD * sizeof(timeline_entry));
+        failed |= !threads_events[t].entries;
+    }
     if (failed) {
         fprintf(stderr, "trainer: warning: MLP_TIMELINE=%s: out of memory, no timeline\n", file);
-        mlp_timeline_recording = 1; /* so that finish frees what was allocated */
-        free(path);
-        path = NULL;
-        mlp_timeline_finish(owner);
+        release();
         return;
     }
     origin = mlp_wall_seconds();
@@ -80,32 +88,40 @@ static const char *event_name(int event) {
     return "?";
 }
 
+/* The CSV of every thread's events. */
+static void write_events(FILE *out) {
+    fprintf(out, "thread,seconds,event,layer,kernel\n");
+    for (int t = 0; t < thread_count; t++) {
+        const thread_events *events = &threads_events[t];
+        for (long i = 0; i < events->count; i++) {
+            const timeline_entry *e = &events->entries[i];
+            const int phase_end = e->event == MLP_TIMELINE_PHASE_END;
+            fprintf(out, "%d,%.9f,%s,%d,%s\n", t, e->seconds, event_name(e->event),
+                    phase_end ? e->layer : -1,
+                    phase_end ? mlp_profile_kernel_name((mlp_profile_kernel)e->kernel) : "");
+        }
+        if (events->dropped)
+            fprintf(stderr, "trainer: warning: MLP_TIMELINE: thread %d's last %ld events dropped (%d kept)\n",
+                    t, events->dropped, EVENTS_PER_THREAD);
+    }
+}
+
 void mlp_timeline_finish(const void *owner) {
     if (!mlp_timeline_recording || owner != recording_owner) return;
     mlp_timeline_recording = 0;
-    FILE *out = path ? fopen(path, "w") : NULL;
-    if (path && !out) fprintf(stderr, "trainer: warning: MLP_TIMELINE=%s: %s\n", path, strerror(errno));
+    /* built in memory, then written as every output file is (temporary, fsync, rename) */
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
     if (out) {
-        fprintf(out, "thread,seconds,event,layer,kernel\n");
-        for (int t = 0; t < thread_count; t++) {
-            const thread_events *events = &threads_events[t];
-            for (long i = 0; i < events->count; i++) {
-                const timeline_entry *e = &events->entries[i];
-                const int phase_end = e->event == MLP_TIMELINE_PHASE_END;
-                fprintf(out, "%d,%.9f,%s,%d,%s\n", t, e->seconds, event_name(e->event),
-                        phase_end ? e->layer : -1,
-                        phase_end ? mlp_profile_kernel_name((mlp_profile_kernel)e->kernel) : "");
-            }
-            if (events->dropped)
-                fprintf(stderr, "trainer: warning: MLP_TIMELINE: thread %d's last %ld events dropped (%d kept)\n",
-                        t, events->dropped, EVENTS_PER_THREAD);
-        }
-        if (fclose(out) != 0) fprintf(stderr, "trainer: warning: MLP_TIMELINE=%s: %s\n", path, strerror(errno));
+        write_events(out);
+        fclose(out);
     }
-    for (int t = 0; threads_events && t < thread_count; t++) free(threads_events[t].entries);
-    free(threads_events);
-    free(path);
-    threads_events = NULL;
-    path = NULL;
-    thread_count = 0;
+    mlp_error error;
+    if (!out || !text)
+        fprintf(stderr, "trainer: warning: MLP_TIMELINE=%s: out of memory, no timeline\n", path);
+    else if (mlp_file_write_atomic(path, text, size, &error) != 0)
+        fprintf(stderr, "trainer: warning: MLP_TIMELINE: %s\n", error.message);
+    free(text);
+    release();
 }

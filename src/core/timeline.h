@@ -1,11 +1,12 @@
 /* The step timeline (MLP_TIMELINE=FILE): every training thread's own clock readings at the
  * start of each step, at each timed phase's start and end (the --profile phases: a layer's
  * forward GEMM, input gradient, weight gradient and update, bias, softmax) and on arriving at
- * and leaving each barrier, written to FILE as CSV when the trainer is freed. Unlike --profile,
- * which closes every phase with a barrier and books the slowest thread, it adds no barrier:
- * it shows what each thread does and how long it waits for the other (docs/threads.md, "The
- * step timeline"; scripts/step_timeline.py summarises a file). A clock reading costs about
- * 30 ns; with MLP_TIMELINE unset a mark is one test of a global flag. */
+ * and leaving each barrier, written to FILE as CSV (temporary file, fsync, rename) when the
+ * trainer is freed. Unlike --profile, which closes every phase with a barrier and books the
+ * slowest thread, it adds no barrier: it shows what each thread does and how long it waits for
+ * the other (docs/threads.md, "The step timeline"; scripts/step_timeline.py summarises a
+ * file). A clock reading costs about 30 ns; with MLP_TIMELINE unset a mark is one test of a
+ * global flag. */
 #ifndef MLP_CORE_TIMELINE_H
 #define MLP_CORE_TIMELINE_H
 

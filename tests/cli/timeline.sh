@@ -65,7 +65,7 @@ fi
 # shellcheck disable=SC2086
 MLP_TIMELINE="$work/no/such/folder/t.csv" "$trainer" $small --out "$work/unwritable" >/dev/null 2>"$work/unwritable.err" ||
     fail "trainer with an unwritable MLP_TIMELINE: exit $?"
-if [ "$(wc -l <"$work/unwritable.err")" -eq 1 ] && grep -q "MLP_TIMELINE=.*no/such/folder" "$work/unwritable.err" &&
+if [ "$(wc -l <"$work/unwritable.err")" -eq 1 ] && grep -q "MLP_TIMELINE: .*no/such/folder" "$work/unwritable.err" &&
     [ -f "$work/unwritable/model.mlp" ]; then
     echo "ok   unwritable MLP_TIMELINE: $(cat "$work/unwritable.err")"
 else
