@@ -401,6 +401,7 @@ static void gemm_avx2_pack_b(const mlp_gemm_problem *g, int p0, int kb, int j0, 
     for (int p = 0; p < kb; p++) {
         const float *source = g->b + (size_t)(p0 + p) * g->ldb + (size_t)j0;
         float *destination = panel + (size_t)p * width;
+        gemm_prefetch_b_row_ahead(g, p0, p, kb, j0, cols);
         for (int c = 0; c < width; c += AVX2_W) {
             _mm256_storeu_ps(destination + c, load_lanes_avx2(source + c, cols - c));
         }

@@ -361,7 +361,7 @@ static void gemm_avx512_pack_a(const mlp_gemm_problem *g, int i0, int rows, int 
 }
 
 /* B panels: transposed B through the register transpose, plain B one masked vector copy per
- * 16 columns (columns past `cols` written as zeros). */
+ * 16 columns (columns past `cols` written as zeros), fetching rows ahead. */
 static void gemm_avx512_pack_b(const mlp_gemm_problem *g, int p0, int kb, int j0, int cols, int width,
                              float *panel) {
     if (g->b_transposed) {
@@ -371,6 +371,7 @@ static void gemm_avx512_pack_b(const mlp_gemm_problem *g, int p0, int kb, int j0
     for (int p = 0; p < kb; p++) {
         const float *source = g->b + (size_t)(p0 + p) * g->ldb + (size_t)j0;
         float *destination = panel + (size_t)p * width;
+        gemm_prefetch_b_row_ahead(g, p0, p, kb, j0, cols);
         for (int c = 0; c < width; c += AVX512_W) {
                 _mm512_storeu_ps(destination + c,
                                  _mm512_maskz_loadu_ps(lanes_mask_avx512(cols - c), source + c));

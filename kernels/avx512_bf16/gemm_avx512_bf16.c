@@ -285,6 +285,8 @@ static void gemm_avx512_bf16_pack_b(const mlp_gemm_problem *g, int p0, int kb, i
         const int has_odd = p + 1 < kb;
         const float *odd = has_odd ? even + ldb : even;
         bf16_pair *destination = panel + (size_t)q * width;
+        gemm_prefetch_b_row_ahead(g, p0, p, kb, j0, cols);
+        gemm_prefetch_b_row_ahead(g, p0, p + 1, kb, j0, cols);
         for (int c = 0; c < width; c += BF16_W) {
             const __mmask16 mask = lanes_mask_avx512(cols - c);
             __m512 x0 = _mm512_maskz_loadu_ps(mask, even + c);
