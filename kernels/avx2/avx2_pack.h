@@ -124,6 +124,22 @@ static inline int pack_u8_a_panel_4_rows_avx2(const mlp_gemm_problem *g, int i0,
     return p;
 }
 
+/* A full 8-row uint8 panel of transposed A (mr = rows = 8), the first layer's weight gradient
+ * on the AVX-512 tile: depth p's 8 rows are 8 bytes at p * lda, one 64-bit load, one
+ * conversion and one store per depth (the general loop's per-row byte assembly took 10% of
+ * the 784 -> 128 weight gradient at batch 64). Returns the depths packed. */
+static inline int pack_u8_transposed_a_panel_8_rows_avx2(const mlp_gemm_problem *g, int i0, int p0,
+                                                         int kb, float *panel) {
+    const size_t lda = (size_t)g->lda;
+    const __m256 scale = _mm256_set1_ps(g->a_scale);
+    const uint8_t *source = g->a_u8 + (size_t)p0 * lda + (size_t)i0;
+    for (int p = 0; p < kb; p++)
+        _mm256_storeu_ps(panel + (size_t)p * 8,
+                         load_eight_bytes_scaled_avx2(
+                             _mm_loadl_epi64((const __m128i *)(source + (size_t)p * lda)), scale));
+    return kb;
+}
+
 /* Same result as gemm_pack_a_panel for mr = 4, 8 or 16: panel[p * mr + r] =
  * op(A)(i0 + r, p0 + p), rows >= `rows` zero. Rows go in groups of up to 8 (one ymm). Plain A:
  * 8 depths of each row at a time, transposed in registers; transposed A: each depth's rows
@@ -137,6 +153,10 @@ static inline void pack_a_panel_avx2(const mlp_gemm_problem *g, int i0, int rows
         panel += (size_t)packed * mr;
         p0 += packed;
         kb -= packed;
+    }
+    if (g->a_u8 && g->a_transposed && mr == 8 && rows == 8) {
+        pack_u8_transposed_a_panel_8_rows_avx2(g, i0, p0, kb, panel);
+        return;
     }
     for (int r0 = 0; r0 < mr; r0 += group) {
         const int group_rows = rows - r0; /* may be <= 0: the group is padding */
