@@ -353,10 +353,64 @@ static void gemm_avx512_pack_b_transposed(const mlp_gemm_problem *g, int p0, int
     }
 }
 
-/* A panels of MR = 8 rows (uint8 A: the first layer's pixels, scaled while packing), with the
+/* A full 8-row panel of plain uint8 A (the first layer's forward: each row of pixels contiguous
+ * in p), 16 depths at a time, transposed as bytes before converting: 16 bytes of each row,
+ * three rounds of unpacks (row pairs, row quads, all 8 rows: 24 in all) leave 8 vectors, each
+ * holding depths p, p + 1 as 8 bytes each, which widen to one zmm of 16 floats, two depths of
+ * the panel. Half the instructions of converting first and transposing 8 × 8 floats (784 -> 128
+ * forward at batch 64: the packing took 8% of the GEMM). Returns the depths packed. */
+static int pack_u8_a_panel_8_rows_avx512(const mlp_gemm_problem *g, int i0, int p0, int kb,
+                                         float *panel) {
+    const size_t lda = (size_t)g->lda;
+    const __m512 scale = _mm512_set1_ps(g->a_scale);
+    const uint8_t *source = g->a_u8 + (size_t)i0 * lda + (size_t)p0;
+    int p = 0;
+    for (; p + 16 <= kb; p += 16) {
+        __m128i row[8], pair[8], quad[8];
+#pragma GCC unroll 8
+        for (int r = 0; r < 8; r++)
+            row[r] = _mm_loadu_si128((const __m128i *)(source + (size_t)r * lda + (size_t)p));
+        /* pair[2i], pair[2i + 1]: rows 2i and 2i + 1 side by side, depths 0-7 and 8-15 */
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) {
+            pair[2 * i] = _mm_unpacklo_epi8(row[2 * i], row[2 * i + 1]);
+            pair[2 * i + 1] = _mm_unpackhi_epi8(row[2 * i], row[2 * i + 1]);
+        }
+        /* quad[4h + q]: rows 4h .. 4h + 3 of depths 4q .. 4q + 3 */
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            quad[4 * h + 0] = _mm_unpacklo_epi16(pair[4 * h], pair[4 * h + 2]);
+            quad[4 * h + 1] = _mm_unpackhi_epi16(pair[4 * h], pair[4 * h + 2]);
+            quad[4 * h + 2] = _mm_unpacklo_epi16(pair[4 * h + 1], pair[4 * h + 3]);
+            quad[4 * h + 3] = _mm_unpackhi_epi16(pair[4 * h + 1], pair[4 * h + 3]);
+        }
+        /* rows 0-3 and 4-7 joined: depths 4q, 4q + 1 (low), 4q + 2, 4q + 3 (high) */
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++) {
+            const __m128i depths[2] = {_mm_unpacklo_epi32(quad[q], quad[4 + q]),
+                                       _mm_unpackhi_epi32(quad[q], quad[4 + q])};
+#pragma GCC unroll 2
+            for (int half = 0; half < 2; half++)
+                _mm512_storeu_ps(panel + (size_t)(p + 4 * q + 2 * half) * 8,
+                                 _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(depths[half])),
+                                               scale));
+        }
+    }
+    return p;
+}
+
+/* A panels of MR = 8 rows (uint8 A: the first layer's pixels, scaled while packing): full
+ * panels of plain uint8 A by the byte transpose above, the rest (and its last depths) with the
  * AVX2 packer: 8 floats per row of the panel is one ymm register. */
 static void gemm_avx512_pack_a(const mlp_gemm_problem *g, int i0, int rows, int p0, int kb, int mr,
                                float *panel) {
+    if (g->a_u8 && !g->a_transposed && mr == 8 && rows == 8) {
+        const int packed = pack_u8_a_panel_8_rows_avx512(g, i0, p0, kb, panel);
+        panel += (size_t)packed * mr;
+        p0 += packed;
+        kb -= packed;
+        if (kb == 0) return;
+    }
     pack_a_panel_avx2(g, i0, rows, p0, kb, mr, panel);
 }
 
