@@ -313,23 +313,24 @@ static inline void gemm_pack_a_panel(const mlp_gemm_problem *g, int i0, int rows
     }
 }
 
-/* Packs columns [j0, j0 + cols) of op(B), depths [p0, p0 + kb), into one panel `width` floats
- * wide: panel[p * width + c] = op(B)(p0 + p, j0 + c), columns >= `cols` zero. */
 /* Plain B is packed one panel row at a time from rows ldb apart (4 KiB for a 1,024-wide W):
  * every row sits on its own page, where the hardware prefetchers stop, so the copy would wait
  * on each row in turn. It fetches row p + GEMM_PACK_B_ROWS_AHEAD itself while copying row p
  * (1,024 -> 1,024 forward at batch 256: +9% on Zen 5, 16 and 48 rows ahead alike; the same
  * for the transposed pack, whose rows are runs the prefetchers follow, gained 1%: not done). */
 enum { GEMM_PACK_B_ROWS_AHEAD = 16 };
-static inline void gemm_prefetch_b_row_ahead(const mlp_gemm_problem *g, int p0, int p, int kb, int j0,
-                                             int cols) {
+static inline void gemm_prefetch_b_row_ahead(const mlp_gemm_problem *g, int p0, int p, int kb,
+                                             int j0, int cols) {
     if (p + GEMM_PACK_B_ROWS_AHEAD >= kb) return;
-    const char *ahead = (const char *)(g->b + (size_t)(p0 + p + GEMM_PACK_B_ROWS_AHEAD) * g->ldb + (size_t)j0);
+    const char *ahead =
+        (const char *)(g->b + (size_t)(p0 + p + GEMM_PACK_B_ROWS_AHEAD) * g->ldb + (size_t)j0);
     const size_t bytes = (size_t)cols * sizeof(float);
     for (size_t byte = 0; byte < bytes; byte += 64) __builtin_prefetch(ahead + byte, 0, 3);
     __builtin_prefetch(ahead + bytes - 1, 0, 3);
 }
 
+/* Packs columns [j0, j0 + cols) of op(B), depths [p0, p0 + kb), into one panel `width` floats
+ * wide: panel[p * width + c] = op(B)(p0 + p, j0 + c), columns >= `cols` zero. */
 static inline void gemm_pack_b_panel(const mlp_gemm_problem *g, int p0, int kb, int j0, int cols,
                                      int width, float *panel) {
     const size_t ldb = (size_t)g->ldb;
