@@ -124,10 +124,11 @@ static inline int pack_u8_a_panel_4_rows_avx2(const mlp_gemm_problem *g, int i0,
     return p;
 }
 
-/* A full 8-row uint8 panel of transposed A (mr = rows = 8), the first layer's weight gradient
- * on the AVX-512 tile: depth p's 8 rows are 8 bytes at p * lda, one 64-bit load, one
- * conversion and one store per depth (the general loop's per-row byte assembly took 10% of
- * the 784 -> 128 weight gradient at batch 64). Returns the depths packed. */
+/* A full 8-row uint8 panel of transposed A (mr = rows = 8) on the AVX-512 tile: the first
+ * layer's weight gradient of the unfused passes (--gradient-shards, MPI) and of the study.
+ * Depth p's 8 rows are 8 bytes at p * lda: one 64-bit load, one conversion and one store per
+ * depth (the general loop's per-row byte assembly took 10% of bench's weight_gradient_u8
+ * 784 -> 128 at batch 64). Returns the depths packed. */
 static inline int pack_u8_transposed_a_panel_8_rows_avx2(const mlp_gemm_problem *g, int i0, int p0,
                                                          int kb, float *panel) {
     const size_t lda = (size_t)g->lda;
