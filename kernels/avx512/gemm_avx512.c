@@ -357,9 +357,9 @@ static void gemm_avx512_pack_b_transposed(const mlp_gemm_problem *g, int p0, int
  * passes and the study; each row of pixels contiguous in p), 16 depths at a time, transposed
  * as bytes before converting: 16 bytes of each row, three rounds of unpacks (row pairs, row
  * quads, all 8 rows: 24 in all) leave 8 vectors, each holding depths p, p + 1 as 8 bytes each,
- * which widen to one zmm of 16 floats, two depths of the panel. Half the instructions of converting first and transposing 8 × 8 floats (bench's
- * forward_u8 784 -> 128 at batch 64: the packing took 8% of the GEMM). Returns the depths
- * packed. */
+ * which widen to one zmm of 16 floats, two depths of the panel. Half the instructions of
+ * converting first and transposing 8 × 8 floats (bench's forward_u8 784 -> 128 at batch 64:
+ * the packing took 8% of the GEMM). Returns the depths packed. */
 static int pack_u8_a_panel_8_rows_avx512(const mlp_gemm_problem *g, int i0, int p0, int kb,
                                          float *panel) {
     const size_t lda = (size_t)g->lda;
@@ -392,9 +392,9 @@ static int pack_u8_a_panel_8_rows_avx512(const mlp_gemm_problem *g, int i0, int 
                                        _mm_unpackhi_epi32(quad[q], quad[4 + q])};
 #pragma GCC unroll 2
             for (int half = 0; half < 2; half++)
-                _mm512_storeu_ps(panel + (size_t)(p + 4 * q + 2 * half) * 8,
-                                 _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(depths[half])),
-                                               scale));
+                _mm512_storeu_ps(
+                    panel + (size_t)(p + 4 * q + 2 * half) * 8,
+                    _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(depths[half])), scale));
         }
     }
     return p;
